@@ -1,0 +1,178 @@
+"""Intake's HTTP routes (CONTRACT §2); each decodes the request, calls the service, answers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Depends, Request
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from services.intake import bodies, ledger, metrics, service
+from services.intake.errors import ApiError
+from services.intake.keys import KeyVerifier
+from services.intake.relay import OutboxRelay
+from services.intake.responses import JsonResponse
+from shared.auth import ApiKey
+from shared.records import Form01Record
+from shared.settings import Settings
+from shared.topics import Topic, Topics
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the routes need, built once by the composition root."""
+
+    settings: Settings
+    topics: Topics
+    pool: asyncpg.Pool[Any]
+    broker: KafkaBroker
+    relay: OutboxRelay
+    keys: KeyVerifier
+
+
+def deps(request: Request) -> Deps:
+    """The app's dependencies."""
+    found: Deps = request.app.state.deps
+    return found
+
+
+async def caller(request: Request, d: Annotated[Deps, Depends(deps)]) -> ApiKey:
+    """The verified API key of the request, or 401."""
+    key = await d.keys.verify(request.headers.get("authorization"))
+    if key is None:
+        raise ApiError(401, "unauthenticated", "a valid API key is required: Bearer <key>")
+    return key
+
+
+DepsDep = Annotated[Deps, Depends(deps)]
+KeyDep = Annotated[ApiKey, Depends(caller)]
+
+_RECORD_BODY = {"$ref": "#/components/schemas/Form01Record"}
+_BATCH_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"oneOf": [_RECORD_BODY, {"type": "array", "items": _RECORD_BODY}]}
+            }
+        },
+    }
+}
+_NDJSON_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/x-ndjson": {"schema": _RECORD_BODY}},
+        "description": "One Form01Record JSON object per line.",
+    }
+}
+
+
+def _submitter(key: ApiKey) -> None:
+    if key.role != "submitter":
+        raise ApiError(403, "forbidden_role", f"the {key.role} role may not submit records")
+
+
+async def _store(
+    d: Deps, key: ApiKey, records: list[tuple[int, Form01Record]]
+) -> service.BatchOutcome:
+    async with d.pool.acquire() as conn:
+        outcome = await service.receive(conn, records, key, topic=d.topics.name(Topic.SUBMITTED))
+    d.relay.notify()
+    return outcome
+
+
+def _answer(outcome: service.BatchOutcome, endpoint: str, started: float) -> JsonResponse:
+    metrics.BATCH_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+    for result in outcome.results:
+        metrics.RECORDS.labels(result["status"]).inc()
+    metrics.RECORDS.labels("refused").inc(len(outcome.errors))
+    status = 202 if outcome.received else 403 if outcome.only_forbidden else 422
+    return JsonResponse(outcome.body(), status)
+
+
+@router.post("/v1/records", status_code=202, openapi_extra=_BATCH_DOC, tags=["records"])
+async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
+    """Submit one record (a JSON object) or up to the batch limit (a JSON array)."""
+    started = time.perf_counter()
+    _submitter(key)
+    bodies.require_content_type(request, "application/json")
+    body = await bodies.read_body(request, d.settings.max_body_bytes)
+    records, outcome = bodies.parse_json_batch(body, d.settings.max_batch_records)
+    if records:
+        outcome.extend(await _store(d, key, records))
+    return _answer(outcome, "json", started)
+
+
+@router.post("/v1/records:ndjson", status_code=202, openapi_extra=_NDJSON_DOC, tags=["records"])
+async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Response:
+    """Submit records as NDJSON, one per line, streamed and stored in chunks as they arrive."""
+    started = time.perf_counter()
+    _submitter(key)
+    bodies.require_content_type(request, "application/x-ndjson", "application/jsonl")
+    outcome = service.BatchOutcome()
+    chunk: list[tuple[int, Form01Record]] = []
+    lines = 0
+    async for index, line in bodies.ndjson_lines(request, d.settings.max_ndjson_bytes):
+        lines += 1
+        record = bodies.validate(index, line, outcome)
+        if record is not None:
+            chunk.append((index, record))
+        if len(chunk) >= d.settings.ndjson_chunk_records:
+            outcome.extend(await _store(d, key, chunk))
+            chunk = []
+    if chunk:
+        outcome.extend(await _store(d, key, chunk))
+    if not lines:
+        raise ApiError(400, "empty_body", "the body holds no records")
+    return _answer(outcome, "ndjson", started)
+
+
+@router.get("/v1/records/{record_id}", tags=["records"])
+async def get_record(record_id: UUID, d: DepsDep, key: KeyDep) -> Response:
+    """A record's status, reasons, warnings and timestamps."""
+    row = await ledger.fetch_status(d.pool, record_id)
+    if row is None:
+        raise ApiError(404, "not_found", "no record with this id")
+    if not key.may_read(row["commune_code"]):
+        raise ApiError(403, "forbidden_commune", "this API key may not read this commune's records")
+    body = dict(row)
+    body["record_id"] = str(body["record_id"])
+    for stamp in ("received_at", "decided_at", "synced_at", "updated_at"):
+        body[stamp] = body[stamp].isoformat() if body[stamp] else None
+    return JsonResponse(body)
+
+
+@router.get("/healthz", tags=["operations"])
+async def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["operations"])
+async def readyz(d: DepsDep) -> Response:
+    """Readiness: the database and the broker are reachable."""
+    checks: dict[str, bool] = {}
+    try:
+        checks["database"] = await d.pool.fetchval("SELECT true", timeout=2)
+    except Exception:
+        checks["database"] = False
+    try:
+        checks["broker"] = bool(await d.broker.ping(timeout=2))
+    except Exception:
+        checks["broker"] = False
+    ready = all(checks.values())
+    return JsonResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
+
+
+@router.get("/metrics", tags=["operations"])
+async def prometheus_metrics() -> Response:
+    """Prometheus text exposition."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,88 @@
+"""Intake's composition root: builds the FastAPI app and wires pool, broker, relay and keys."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import TypeAdapter
+
+from services.intake import errors
+from services.intake.api import Deps, router
+from services.intake.keys import KeyVerifier
+from services.intake.relay import OutboxRelay
+from shared.db.pool import create_pool
+from shared.kafka.broker import make_broker
+from shared.logging import get_logger
+from shared.records import Form01Record
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The intake ASGI app; nothing connects until the app starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.dsn, min_size=2, max_size=10)
+        broker = make_broker(settings, client_id="landsync-intake")
+        relay = OutboxRelay(
+            pool,
+            broker,
+            batch_size=settings.outbox_batch_size,
+            idle_seconds=settings.outbox_idle_seconds,
+        )
+        app.state.deps = Deps(
+            settings=settings,
+            topics=settings.topics,
+            pool=pool,
+            broker=broker,
+            relay=relay,
+            keys=KeyVerifier(pool, settings.api_key_cache_seconds),
+        )
+        # The relay connects to Kafka itself, with retries: intake takes records (202) even while
+        # the broker is down, and they are published once it is back.
+        task = asyncio.create_task(relay.run(), name="outbox-relay")
+        log.info("intake started", port=settings.intake_port)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await broker.stop()
+            await pool.close()
+            log.info("intake stopped")
+
+    app = FastAPI(
+        title="LandSync intake",
+        version="1.0",
+        summary="Receives Form 01 land records and publishes them for reconciliation.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(router)
+    _document_record_schema(app)
+    return app
+
+
+def _document_record_schema(app: FastAPI) -> None:
+    """Put the record model in the OpenAPI components; the routes parse bodies themselves."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = original()
+        schema = TypeAdapter(Form01Record).json_schema(ref_template="#/components/schemas/{model}")
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        components.update(schema.pop("$defs", {}))
+        components["Form01Record"] = schema
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,52 @@
+"""Typed HTTP errors with a JSON body, and handlers so that bad input never becomes a 500."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.intake.responses import JsonResponse
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class ApiError(Exception):
+    """An expected refusal: its status and code reach the client as ``{"error": {...}}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    """The JSON body of every error response."""
+    return {"error": {"code": code, "message": message}}
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JsonResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JsonResponse(error_body(exc.code, exc.message), exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JsonResponse:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        body = error_body("invalid_request", "the request parameters are invalid")
+        return JsonResponse({**body, "errors": errors}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JsonResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JsonResponse(error_body(code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JsonResponse:
+        log.error("unhandled error", error=type(exc).__name__, exc_info=exc)
+        return JsonResponse(error_body("internal", "internal error; it has been logged"), 500)

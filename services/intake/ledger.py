@@ -1,0 +1,100 @@
+"""Intake's SQL: storing received records with their outbox messages, and reading them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from shared.db.pool import Conn
+
+# One statement stores the batch: ledger rows, and outbox rows for those that were new. Both in
+# one transaction, so a record answered 202 is either fully stored with its pending message, or
+# absent. ON CONFLICT makes a resubmitted submission_id a no-op (and waits for a concurrent
+# insert of the same id to finish, so the follow-up lookup sees it).
+_STORE = """
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::text[],
+                         $6::text[], $7::bytea[])
+        WITH ORDINALITY AS t(record_id, submission_id, content_hash, commune_code, parcel_key,
+                             record, message, ord)
+), inserted AS (
+    INSERT INTO records (record_id, submission_id, content_hash, commune_code, parcel_key,
+                         record, submitted_by)
+    SELECT record_id, submission_id, content_hash, commune_code, parcel_key, record::jsonb, $8
+    FROM input
+    ON CONFLICT (submission_id) DO NOTHING
+    RETURNING record_id
+), queued AS (
+    INSERT INTO outbox (topic, key, value, headers)
+    SELECT $9, convert_to(i.parcel_key, 'UTF8'), i.message,
+           jsonb_build_object('record.id', i.record_id::text, 'commune.code', i.commune_code)
+    FROM input i JOIN inserted USING (record_id)
+    ORDER BY i.ord
+)
+SELECT record_id FROM inserted
+"""
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A validated record, ready to be stored and published."""
+
+    record_id: UUID
+    submission_id: str
+    content_hash: bytes
+    commune_code: str
+    parcel_key: str
+    record_json: str
+    message: bytes
+
+
+@dataclass(frozen=True)
+class Existing:
+    """A record already in the ledger under a submission_id."""
+
+    record_id: UUID
+    content_hash: bytes
+
+
+async def store(
+    conn: Conn, records: list[NewRecord], *, topic: str, key_id: str
+) -> tuple[set[UUID], dict[str, Existing]]:
+    """Store new records; return the ids inserted and, for the others, what the ledger holds."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            _STORE,
+            [r.record_id for r in records],
+            [r.submission_id for r in records],
+            [r.content_hash for r in records],
+            [r.commune_code for r in records],
+            [r.parcel_key for r in records],
+            [r.record_json for r in records],
+            [r.message for r in records],
+            key_id,
+            topic,
+        )
+    inserted = {row["record_id"] for row in rows}
+    others = [r.submission_id for r in records if r.record_id not in inserted]
+    existing: dict[str, Existing] = {}
+    if others:
+        for row in await conn.fetch(
+            "SELECT submission_id, record_id, content_hash FROM records"
+            " WHERE submission_id = ANY($1)",
+            others,
+        ):
+            existing[row["submission_id"]] = Existing(row["record_id"], bytes(row["content_hash"]))
+    return inserted, existing
+
+
+async def fetch_status(pool: asyncpg.Pool[Any], record_id: UUID) -> asyncpg.Record | None:
+    """The ledger row of one record, without the record body."""
+    row: asyncpg.Record | None = await pool.fetchrow(
+        "SELECT record_id, submission_id, commune_code, parcel_key, status, reasons, warnings,"
+        " received_at, decided_at, sync_state, sync_attempts, national_id, synced_at, updated_at"
+        " FROM records WHERE record_id = $1",
+        record_id,
+    )
+    return row

@@ -1,0 +1,101 @@
+"""The outbox relay: moves committed outbox rows to Kafka, then deletes them.
+
+Why an outbox: a record answered 202 must reach ``land.records.submitted`` even if the broker is
+down at that moment or intake dies right after the commit. The ledger row and its outbox row are
+committed together; this relay publishes outbox rows in id order and deletes them only after the
+broker acknowledged them, inside one transaction. A crash or a broker error rolls the delete back,
+so the rows are published again later: delivery is at least once, and consumers are idempotent by
+``record_id``. A transaction-scoped advisory lock keeps one relay active at a time (several intake
+replicas may run), which keeps each parcel's records in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+
+from shared.kafka.broker import Outgoing, publish_all
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+_LOCK_KEY = 0x4F555442  # "OUTB"
+
+
+class OutboxRelay:
+    """Drains the outbox whenever intake stores records, and on a timer as a safety net."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool[Any],
+        broker: KafkaBroker,
+        *,
+        batch_size: int,
+        idle_seconds: float,
+        publish_timeout: float = 60.0,
+    ) -> None:
+        self._pool = pool
+        self._broker = broker
+        self._batch_size = batch_size
+        self._idle = idle_seconds
+        self._publish_timeout = publish_timeout
+        self._wake = asyncio.Event()
+        self._connected = False
+
+    def notify(self) -> None:
+        """New rows were committed: drain soon."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Run until cancelled; broker or database errors are retried with backoff."""
+        while True:
+            async for attempt in AsyncRetrying(
+                wait=wait_exponential_jitter(initial=0.2, max=10),
+                retry=retry_if_exception_type(Exception),
+                before_sleep=lambda s: log.warning(
+                    "outbox relay retrying",
+                    attempt=s.attempt_number,
+                    error=repr(s.outcome.exception()) if s.outcome else None,
+                ),
+            ):
+                with attempt:
+                    await self._ensure_connected()
+                    while await self.drain_once() >= self._batch_size:
+                        pass
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+            self._wake.clear()
+
+    async def _ensure_connected(self) -> None:
+        if not self._connected:
+            await self._broker.connect()
+            self._connected = True
+
+    async def drain_once(self) -> int:
+        """Publish and delete one batch of outbox rows; return how many."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK_KEY):
+                return 0
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            messages = [
+                Outgoing(r["topic"], bytes(r["value"]), r["key"] and bytes(r["key"]), r["headers"])
+                for r in rows
+            ]
+            await asyncio.wait_for(publish_all(self._broker, messages), self._publish_timeout)
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
+        log.debug("outbox drained", count=len(rows))
+        return len(rows)
+
+    async def pending(self) -> int:
+        """Rows not yet published (for readiness and tests)."""
+        count: int = await self._pool.fetchval("SELECT count(*) FROM outbox")
+        return count

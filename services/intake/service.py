@@ -1,0 +1,128 @@
+"""What intake does with a batch of parsed records: authorise, de-duplicate, store, answer."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from services.intake import ledger
+from shared.auth import ApiKey
+from shared.db.pool import Conn
+from shared.records import Form01Record
+
+Status = Literal["received", "duplicate_submission"]
+
+
+@dataclass
+class BatchOutcome:
+    """The CONTRACT §2 response body: results and errors, each by index in the request."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_error(self, index: int, loc: list[str | int], msg: str, kind: str) -> None:
+        """List a refused record."""
+        self.errors.append({"index": index, "errors": [{"loc": loc, "msg": msg, "type": kind}]})
+
+    def extend(self, other: BatchOutcome) -> None:
+        """Merge the outcome of a later chunk of the same request."""
+        self.results.extend(other.results)
+        self.errors.extend(other.errors)
+
+    def body(self) -> dict[str, Any]:
+        """The response body, ordered by index."""
+        return {
+            "results": sorted(self.results, key=lambda r: r["index"]),
+            "errors": sorted(self.errors, key=lambda e: e["index"]),
+        }
+
+    @property
+    def received(self) -> int:
+        """How many records are in the ledger because of (or before) this request."""
+        return len(self.results)
+
+    @property
+    def only_forbidden(self) -> bool:
+        """Every refusal was a commune outside the key's scope."""
+        return bool(self.errors) and all(
+            err["type"] == "forbidden_commune" for e in self.errors for err in e["errors"]
+        )
+
+
+def to_message(record_json: str, record_id: uuid.UUID) -> bytes:
+    """The ``land.records.submitted`` value: the record as received, plus its ``record_id``.
+
+    Spliced rather than serialised again: the record's JSON is an object, so its last character is
+    its closing brace.
+    """
+    return f'{record_json[:-1]},"record_id":"{record_id}"}}'.encode()
+
+
+def _new_record(record: Form01Record) -> ledger.NewRecord:
+    record_json = record.model_dump_json()
+    record_id = uuid.uuid4()
+    return ledger.NewRecord(
+        record_id=record_id,
+        submission_id=record.submission_id,
+        content_hash=hashlib.sha256(record_json.encode()).digest(),
+        commune_code=record.commune_code,
+        parcel_key=record.parcel_key,
+        record_json=record_json,
+        message=to_message(record_json, record_id),
+    )
+
+
+_CONFLICT = "submission_id was already used for a record with different content"
+
+
+async def receive(
+    conn: Conn,
+    items: list[tuple[int, Form01Record]],
+    key: ApiKey,
+    *,
+    topic: str,
+) -> BatchOutcome:
+    """Store the records this key may submit; answer each one by its index."""
+    outcome = BatchOutcome()
+    first: dict[str, ledger.NewRecord] = {}  # by submission_id, in request order
+    repeats: list[tuple[int, ledger.NewRecord]] = []
+    indexes: dict[uuid.UUID, int] = {}
+    for index, record in items:
+        if not key.may_submit_for(record.commune_code):
+            outcome.add_error(
+                index,
+                ["commune_code"],
+                f"this API key may not submit records for commune {record.commune_code}",
+                "forbidden_commune",
+            )
+            continue
+        new = _new_record(record)
+        if new.submission_id in first:
+            repeats.append((index, new))
+        else:
+            first[new.submission_id] = new
+            indexes[new.record_id] = index
+    if not first:
+        return outcome
+    kept = list(first.values())
+    inserted, stored = await ledger.store(conn, kept, topic=topic, key_id=key.key_id)
+    for new in kept:
+        if new.record_id in inserted:
+            outcome.results.append(_result(indexes[new.record_id], new.record_id, "received"))
+            stored[new.submission_id] = ledger.Existing(new.record_id, new.content_hash)
+        else:
+            repeats.append((indexes[new.record_id], new))
+    # Later copies (in this request or before it) are the same record only if the content agrees.
+    for index, new in repeats:
+        old = stored[new.submission_id]
+        if old.content_hash == new.content_hash:
+            outcome.results.append(_result(index, old.record_id, "duplicate_submission"))
+        else:
+            outcome.add_error(index, ["submission_id"], _CONFLICT, "submission_conflict")
+    return outcome
+
+
+def _result(index: int, record_id: uuid.UUID, status: Status) -> dict[str, Any]:
+    return {"index": index, "record_id": str(record_id), "status": status}

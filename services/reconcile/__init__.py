@@ -1,0 +1,1 @@
+"""The reconcile service: decides accepted, rejected, dead-lettered or duplicate for each record."""

@@ -1,0 +1,19 @@
+"""Runs the reconcile service: ``python -m services.reconcile``."""
+
+from __future__ import annotations
+
+from services.reconcile.app import build
+from shared.kafka.runtime import serve
+from shared.logging import configure_logging
+from shared.settings import Settings
+
+
+def main() -> None:
+    """Start reconcile on the configured port."""
+    settings = Settings()
+    configure_logging("reconcile", settings.log_level)
+    serve(build(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The sync service: sends accepted plots to the national land database."""

@@ -1,0 +1,1 @@
+"""LandSync shared package: contracts, settings, logging, Kafka and PostgreSQL plumbing, CLI."""

@@ -1,0 +1,1 @@
+"""The ``landsync`` command line."""

@@ -1,0 +1,112 @@
+"""The ``landsync`` command: one entry point for the stack, keys, demo, report and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Annotated
+
+import asyncpg
+import typer
+from rich.console import Console
+
+from shared.auth import ROLES, Role, create_key
+from shared.cli import stack_commands
+from shared.report import Row, campaign
+from shared.settings import Settings
+
+app = typer.Typer(
+    name="landsync",
+    help="LandSync: clean and synchronise a province's land records.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold keys and personal data
+)
+keys_app = typer.Typer(help="API keys for the intake API.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks against the running local stack.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(bench_app, name="bench")
+stack_commands.register(app)
+
+# Wide enough for the report table even when output is piped (rich falls back to 80 columns).
+_err = Console(stderr=True, width=max(Console(stderr=True).width, 130))
+_COMMUNE = re.compile(r"^\d{5}$")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="submitter, operator or viewer")],
+    commune: Annotated[
+        list[str] | None, typer.Option(help="a commune code the key may submit for (repeatable)")
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="a note for whoever reads the key list")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    communes = commune or []
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}", param_hint="--role")
+    if role == "submitter" and not communes:
+        raise typer.BadParameter("a submitter key needs at least one --commune")
+    if bad := [c for c in communes if not _COMMUNE.match(c)]:
+        raise typer.BadParameter(f"not 5-digit commune codes: {', '.join(bad)}")
+    key = asyncio.run(_create_key(Settings(), role, communes, label))
+    if as_json:
+        typer.echo(json.dumps({"key": key, "role": role, "communes": sorted(set(communes))}))
+    else:
+        _err.print(f"[green]Created a {role} key[/] for {', '.join(communes) or 'all communes'}.")
+        _err.print("Store it now: it is not shown again.")
+        typer.echo(key)
+
+
+async def _create_key(
+    settings: Settings, role: Role, communes: list[str], label: str | None
+) -> str:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        key, _ = await create_key(conn, role, communes, label)
+    finally:
+        await conn.close()
+    return key
+
+
+@app.command()
+def demo(
+    commune: Annotated[str, typer.Option(help="the commune to simulate")] = "07339",
+    count: Annotated[int, typer.Option(help="how many Form 01 records")] = 2000,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
+) -> None:
+    """Stack up, a synthetic commune submitted through intake, the campaign report printed."""
+    from shared.cli import demo as demo_job  # noqa: PLC0415 - keeps `landsync --help` fast
+
+    demo_job.run(Settings(), _err, commune=commune, count=count, seed=seed)
+
+
+@app.command()
+def report(
+    output: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """The campaign report: per commune and for the province."""
+    from shared.cli import report_view  # noqa: PLC0415
+
+    rows = asyncio.run(_report_rows(Settings()))
+    if output == "csv":
+        typer.echo(report_view.as_csv(rows), nl=False)
+    elif output == "json":
+        typer.echo(report_view.as_json(rows))
+    elif output == "table":
+        Console(width=max(Console().width, 130)).print(report_view.table(rows))
+    else:
+        raise typer.BadParameter("table, csv or json", param_hint="--format")
+
+
+async def _report_rows(settings: Settings) -> list[Row]:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        return await campaign(conn)
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""PostgreSQL plumbing: connection pools, schema migrations."""

@@ -1,0 +1,47 @@
+-- The record ledger, the intake outbox and API keys.
+
+CREATE TABLE api_keys (
+    key_id      text PRIMARY KEY,            -- public part of the key, shown in logs and audits
+    secret_hash bytea NOT NULL,              -- sha256 of the secret part; the secret itself is never stored
+    role        text NOT NULL CHECK (role IN ('submitter', 'operator', 'viewer')),
+    communes    text[] NOT NULL DEFAULT '{}',
+    label       text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    revoked_at  timestamptz
+);
+
+-- One row per Form 01 record, from receipt to its final state.
+CREATE TABLE records (
+    record_id       uuid PRIMARY KEY,
+    submission_id   text NOT NULL UNIQUE,    -- upstream idempotency key (CONTRACT §1)
+    content_hash    bytea NOT NULL,          -- tells a true resubmission from a reused submission_id
+    commune_code    text NOT NULL,
+    parcel_key      text NOT NULL,
+    record          jsonb NOT NULL,          -- the NFC-normalised record as received
+    status          text NOT NULL DEFAULT 'received'
+        CHECK (status IN ('received', 'accepted', 'synced', 'rejected', 'dead_lettered', 'duplicate')),
+    reasons         jsonb NOT NULL DEFAULT '[]',
+    warnings        jsonb NOT NULL DEFAULT '[]',
+    submitted_by    text,                    -- api key id
+    received_at     timestamptz NOT NULL DEFAULT now(),
+    decided_at      timestamptz,
+    sync_state      text CHECK (sync_state IN ('pending', 'synced', 'failed')),
+    sync_attempts   integer NOT NULL DEFAULT 0,
+    sync_last_error text,
+    national_id     text,
+    synced_at       timestamptz,
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX records_commune_status ON records (commune_code, status);
+CREATE INDEX records_parcel_key ON records (parcel_key);
+
+-- Transactional outbox: written in the same transaction as the ledger rows, drained to Kafka by
+-- intake's relay, so a 202 survives a broker outage or a crash before the publish.
+CREATE TABLE outbox (
+    id         bigserial PRIMARY KEY,
+    topic      text NOT NULL,
+    key        bytea,
+    value      bytea NOT NULL,
+    headers    jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,32 @@
+"""Creates asyncpg pools with LandSync's type codecs (jsonb as Python objects through orjson)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
+    await conn.set_type_codec("jsonb", encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool[Any]:
+    """A pool whose connections read and write jsonb as Python values."""
+    pool: asyncpg.Pool[Any] = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+    )
+    return pool
+
+
+#: A connection, whether opened directly or borrowed from a pool.
+if TYPE_CHECKING:
+    Conn: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+else:  # asyncpg's classes are generic only in its stubs
+    Conn = asyncpg.Connection | PoolConnectionProxy

@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by the services: broker, dead-letter headers, the batch consumer."""

@@ -1,0 +1,102 @@
+"""The runtime of a consumer service: broker, database pool, health and metrics over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import orjson
+import uvicorn
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.asgi.types import Scope
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY, make_asgi_app
+
+from shared.db.pool import create_pool
+from shared.kafka.broker import make_broker
+from shared.logging import get_logger
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+
+class ConsumerRuntime:
+    """Owns what a consumer service's handlers share; started and stopped by FastStream.
+
+    Order matters: the pool opens before the broker starts consuming, and closes only after the
+    broker has stopped, which waits for the in-flight batch (``graceful_timeout``).
+    """
+
+    def __init__(self, name: str, settings: Settings, port: int) -> None:
+        self.name = name
+        self.settings = settings
+        self.port = port
+        self.broker: KafkaBroker = make_broker(
+            settings,
+            client_id=f"landsync-{name}",
+            middlewares=(KafkaPrometheusMiddleware(registry=REGISTRY, app_name=name),),
+        )
+        self._pool: asyncpg.Pool[Any] | None = None
+        self._on_stop: list[Callable[[], None]] = []
+
+    @property
+    def pool(self) -> asyncpg.Pool[Any]:
+        """The database pool; open from startup until after the broker stops."""
+        if self._pool is None:
+            raise RuntimeError("the database pool is not open yet")
+        return self._pool
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` as shutdown begins (e.g. to end a retry loop)."""
+        self._on_stop.append(callback)
+
+    async def _open(self) -> None:
+        self._pool = await create_pool(self.settings.dsn, min_size=1, max_size=5)
+
+    async def _stopping(self) -> None:
+        for callback in self._on_stop:
+            callback()
+
+    async def _close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+        log.info("service stopped")
+
+    def app(self) -> AsgiFastStream:
+        """The ASGI app: the broker's lifecycle plus ``/healthz`` and ``/metrics``."""
+        return AsgiFastStream(
+            self.broker,
+            asgi_routes=[
+                ("/healthz", get(self._health)),
+                ("/metrics", make_asgi_app(REGISTRY)),
+            ],
+            on_startup=[self._open],
+            on_shutdown=[self._stopping],
+            after_shutdown=[self._close],
+        )
+
+    async def _health(self, _scope: Scope) -> AsgiResponse:
+        broker_ok = bool(await self.broker.ping(timeout=2))
+        try:
+            database_ok = bool(await self.pool.fetchval("SELECT true", timeout=2))
+        except Exception:
+            database_ok = False
+        ok = broker_ok and database_ok
+        body = orjson.dumps(
+            {"status": "ok" if ok else "unhealthy", "broker": broker_ok, "database": database_ok}
+        )
+        return AsgiResponse(body, 200 if ok else 503, headers={"content-type": "application/json"})
+
+
+def serve(runtime: ConsumerRuntime) -> None:
+    """Serve a consumer service until SIGTERM/SIGINT, then shut it down gracefully."""
+    uvicorn.run(
+        runtime.app(),
+        host=runtime.settings.bind_host,
+        port=runtime.port,
+        log_config=None,  # the root handler already renders every line as masked JSON
+        access_log=False,
+        timeout_graceful_shutdown=int(runtime.settings.graceful_timeout_seconds),
+    )

@@ -1,0 +1,91 @@
+"""structlog JSON logging, configured once per process, with personal data masked before output."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TextIO
+
+import orjson
+import structlog
+
+#: Keys whose values are personal data wherever they appear in an event.
+PERSONAL_KEYS = frozenset(
+    {"full_name", "owner_name", "name", "personal_id", "legacy_id", "date_of_birth", "address"}
+)
+# 12-digit CCCD and 9-digit CMND numbers, not inside a longer run of digits.
+_ID_PATTERN = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
+MASK = "***"
+
+
+def mask_ids(text: str) -> str:
+    """Replace every 12- or 9-digit personal ID in free text by a mask."""
+    return _ID_PATTERN.sub(lambda m: f"<id:{len(m.group(1))}>", text)
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_ids(value)
+    if isinstance(value, Mapping):
+        return {k: MASK if k in PERSONAL_KEYS else _mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v) for v in value]
+    return value
+
+
+def mask_personal_data(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Structlog processor: personal fields become ``***`` and ID-like digit runs are masked."""
+    for key, value in list(event.items()):
+        event[key] = MASK if key in PERSONAL_KEYS else _mask(value)
+    return event
+
+
+def _dumps(obj: Any, default: Any = None) -> str:
+    return orjson.dumps(obj, default=default or str).decode()
+
+
+def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Send every log line of this process, ours and libraries', to stdout as masked JSON."""
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        mask_personal_data,
+    ]
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.JSONRenderer(serializer=_dumps),
+        ],
+    )
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Library chatter at INFO (every request line, every rebalance step) drowns our own events.
+    for noisy in ("aiokafka", "uvicorn.access", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    """A logger for a module; configure_logging must have run in the composition root."""
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+    return logger

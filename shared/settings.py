@@ -1,0 +1,98 @@
+"""Configuration for every service and the CLI, read once from ``LANDSYNC_*`` variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.topics import Topics
+
+#: The repository checkout this package runs from: deploy/ files and the jar cache live here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of LandSync; defaults give a working local stack on loopback."""
+
+    model_config = SettingsConfigDict(env_prefix="LANDSYNC_", extra="ignore", frozen=True)
+
+    # Local stack
+    state_dir: Path = Field(default=PROJECT_ROOT / ".landsync")
+    cache_dir: Path = Field(default=PROJECT_ROOT / ".cache")
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    kafka_heap: str = "768m"
+    postgres_port: int = 15432
+    postgres_user: str = "landsync"
+    postgres_db: str = "landsync"
+
+    # Connections (derived from the stack ports unless set explicitly)
+    kafka_bootstrap: str | None = None
+    database_url: str | None = None
+
+    # Topics
+    topic_prefix: str = ""
+    topic_partitions: int = 6
+    dlq_partitions: int = 3
+
+    # Services
+    log_level: str = "INFO"
+    bind_host: str = "127.0.0.1"
+    intake_port: int = 18080
+    reconcile_port: int = 18081
+    sync_port: int = 18082
+    national_db_port: int = 18090
+    national_db_url: str | None = None
+    national_db_token: str = "local-dev-token"  # noqa: S105 - the simulator's dev default
+
+    # Intake limits
+    max_batch_records: int = 10_000
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_ndjson_bytes: int = 512 * 1024 * 1024
+    ndjson_chunk_records: int = 2_000
+    api_key_cache_seconds: float = 30.0
+
+    # Outbox relay (intake -> Kafka)
+    outbox_batch_size: int = 5_000
+    outbox_idle_seconds: float = 0.5
+
+    # Consumers
+    consumer_batch_size: int = 500
+    consumer_batch_timeout_ms: int = 100
+    graceful_timeout_seconds: float = 20.0
+
+    @cached_property
+    def bootstrap(self) -> str:
+        """Kafka bootstrap servers."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @cached_property
+    def dsn(self) -> str:
+        """PostgreSQL connection string."""
+        return (
+            self.database_url
+            or f"postgresql://{self.postgres_user}@127.0.0.1:{self.postgres_port}/{self.postgres_db}"
+        )
+
+    @cached_property
+    def national_db(self) -> str:
+        """Base URL of the national land database (the simulator locally)."""
+        return self.national_db_url or f"http://127.0.0.1:{self.national_db_port}"
+
+    @cached_property
+    def topics(self) -> Topics:
+        """Topic names and partition counts of this deployment."""
+        return Topics(self.topic_prefix, self.topic_partitions, self.dlq_partitions)
+
+    def service_url(self, service: str) -> str:
+        """Base URL of one of the HTTP-serving processes."""
+        ports = {
+            "intake": self.intake_port,
+            "reconcile": self.reconcile_port,
+            "sync": self.sync_port,
+            "national-db": self.national_db_port,
+        }
+        return f"http://127.0.0.1:{ports[service]}"

@@ -1,0 +1,186 @@
+"""Apache Kafka (KRaft) from Maven jars: fetch, configure, format, launch, wait, create topics."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from string import Template
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared.settings import PROJECT_ROOT, Settings
+from shared.stack.processes import StackError, alive, tail
+
+DEPLOY = PROJECT_ROOT / "deploy" / "kafka"
+POM = DEPLOY / "pom.xml"
+TEMPLATE = DEPLOY / "server.properties.template"
+LOG4J = DEPLOY / "log4j2.yaml"
+# Written last into libs/: its presence (with the pom's hash) is what "complete" means.
+_MARKER = ".landsync-complete"
+_TOPIC_ALREADY_EXISTS = 36
+
+
+def kafka_version() -> str:
+    """The Kafka version the pom names (the pom is the single source of truth)."""
+    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", POM.read_text("utf-8"))
+    if match is None:
+        raise StackError(f"{POM} has no <kafka.version> property")
+    return match.group(1).strip()
+
+
+def libs_dir(settings: Settings) -> Path:
+    """Where the Kafka jars live once fetched."""
+    return settings.cache_dir.resolve() / f"kafka-{kafka_version()}" / "libs"
+
+
+def ensure_jars(settings: Settings) -> Path:
+    """Fill the jar cache with Maven unless it is complete for the current pom; return it."""
+    libs = libs_dir(settings)
+    pom_hash = hashlib.sha256(POM.read_bytes()).hexdigest()
+    marker = libs / _MARKER
+    if marker.is_file() and marker.read_text("utf-8").strip() == pom_hash:
+        return libs
+    if shutil.which("mvn") is None:
+        raise StackError("Maven (mvn) is needed to fetch Kafka's jars: apt-get install maven")
+    # A fresh directory per attempt, renamed into place only once complete: an interrupted
+    # download never passes for a finished one, and concurrent fetchers cannot mix files.
+    tmp = libs.parent / f"libs.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    argv = ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies"]
+    argv += [f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise StackError(
+            f"Maven could not fetch Kafka's jars (exit {result.returncode}):\n"
+            f"{result.stdout}{result.stderr}"
+        )
+    (tmp / _MARKER).write_text(pom_hash, "utf-8")
+    if libs.exists():  # stale or incomplete: move aside first, a rename cannot replace a dir
+        old = libs.parent / f"libs.old-{uuid.uuid4().hex[:8]}"
+        libs.rename(old)
+        shutil.rmtree(old, ignore_errors=True)
+    try:
+        tmp.rename(libs)
+    except OSError:  # another process finished first: its copy is as good as ours
+        shutil.rmtree(tmp, ignore_errors=True)
+    return libs
+
+
+def write_config(settings: Settings, kafka_dir: Path) -> Path:
+    """Render server.properties for this state dir and ports; return its path."""
+    kafka_dir.mkdir(parents=True, exist_ok=True)
+    text = Template(TEMPLATE.read_text("utf-8")).substitute(
+        kafka_port=settings.kafka_port,
+        controller_port=settings.kafka_controller_port,
+        log_dirs=kafka_dir / "data",
+        num_partitions=settings.topic_partitions,
+    )
+    props = kafka_dir / "server.properties"
+    props.write_text(text, "utf-8")
+    return props
+
+
+def _cluster_id() -> str:
+    # Kafka's own ids avoid a leading '-', which its argument parser would read as an option.
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
+def format_storage(libs: Path, props: Path, kafka_dir: Path) -> None:
+    """Format the KRaft log directory once (skipped when meta.properties already exists)."""
+    if (kafka_dir / "data" / "meta.properties").exists():
+        return
+    argv = ["java", "-cp", f"{libs}/*", f"-Dlog4j2.configurationFile={LOG4J}"]
+    argv += ["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props), "-g"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise StackError(f"Kafka storage format failed:\n{result.stdout}{result.stderr}")
+
+
+def java_argv(settings: Settings, libs: Path, props: Path) -> list[str]:
+    """The broker's command line: the JVM options of Kafka's own start script, a bounded heap."""
+    return [
+        "java",
+        "-Xms256m",
+        f"-Xmx{settings.kafka_heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-XX:+ExplicitGCInvokesConcurrent",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={LOG4J}",
+        "-cp",
+        f"{libs}/*",
+        "kafka.Kafka",
+        str(props),
+    ]
+
+
+async def _probe(bootstrap: str) -> None:
+    # A bare TCP connect first: aiokafka logs an error for every refused bootstrap attempt.
+    host, port = bootstrap.rsplit(":", 1)
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.close()
+    await writer.wait_closed()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        await admin.list_topics()
+    finally:
+        await admin.close()
+
+
+async def wait_ready(bootstrap: str, pid: int, log: Path, timeout: float = 90.0) -> None:
+    """Poll the broker with metadata requests until it answers; fail early if it died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await _probe(bootstrap)
+        except Exception as exc:
+            if not alive(pid):
+                raise StackError(
+                    f"Kafka exited during startup; {log} ends with:\n{tail(log)}"
+                ) from exc
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"Kafka not ready on {bootstrap} after {timeout:.0f} s ({exc!r}); "
+                    f"{log} ends with:\n{tail(log)}"
+                ) from exc
+            await asyncio.sleep(0.5)
+        else:
+            return
+
+
+async def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 30.0) -> list[str]:
+    """Create the topics that are missing with their partition counts; return those created."""
+    deadline = time.monotonic() + timeout
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    created: list[str] = []
+    try:
+        while True:
+            existing = set(await admin.list_topics())
+            missing = [name for name in topics if name not in existing]
+            if not missing:
+                return created
+            new = [NewTopic(name, topics[name], 1) for name in missing]
+            response = await admin.create_topics(new)
+            created += [e[0] for e in response.topic_errors if e[1] == 0]
+            errors = [e for e in response.topic_errors if e[1] not in (0, _TOPIC_ALREADY_EXISTS)]
+            if not errors:
+                return created
+            # Right after startup the controller may not accept creations yet: retry briefly.
+            if time.monotonic() > deadline:
+                raise StackError(f"Kafka refused to create topics: {errors}")
+            await asyncio.sleep(1.0)
+    finally:
+        await admin.close()

@@ -1,0 +1,184 @@
+"""PostgreSQL from Debian: a project-local cluster run by pg_ctl (as the postgres user if root)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+import asyncpg
+
+from shared.settings import Settings
+from shared.stack.processes import StackError, tail, wait_reaped
+
+CONF_NAME = "landsync.conf"
+# Unix socket paths are limited to 107 bytes; beyond that we listen on TCP only.
+_MAX_SOCKET_PATH = 100
+
+
+def is_root() -> bool:
+    """PostgreSQL refuses to run as root, so root runs it as the ``postgres`` user."""
+    return os.geteuid() == 0
+
+
+def as_postgres(argv: list[str]) -> list[str]:
+    """Prefix a command so it runs as the postgres system user when we are root."""
+    return ["runuser", "-u", "postgres", "--", *argv] if is_root() else argv
+
+
+def find_bindir() -> Path | None:
+    """The directory holding initdb and pg_ctl: PATH first, then Debian's highest version."""
+    found = shutil.which("pg_ctl")
+    candidates = [Path(found).resolve().parent] if found else []
+    debian = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(
+        debian, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0
+    )[::-1]
+    for bindir in candidates:
+        if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
+            return bindir
+    return None
+
+
+def ensure_bindir() -> Path:
+    """Find PostgreSQL's server binaries, installing Debian's package when they are missing."""
+    bindir = find_bindir()
+    if bindir is not None:
+        return bindir
+    if not is_root() or shutil.which("apt-get") is None:
+        raise StackError("PostgreSQL server binaries not found: install the 'postgresql' package")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
+        result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+        if result.returncode != 0:
+            raise StackError(f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}")
+    bindir = find_bindir()
+    if bindir is None:
+        raise StackError(
+            "postgresql installed, but no initdb/pg_ctl found under /usr/lib/postgresql"
+        )
+    return bindir
+
+
+def data_dir(state_dir: Path) -> Path:
+    """The cluster directory: in the state dir unless the postgres user cannot reach it."""
+    preferred = state_dir / "postgres"
+    if not is_root():
+        return preferred
+    probe = subprocess.run(as_postgres(["test", "-x", str(state_dir)]), cwd="/", check=False)
+    if probe.returncode == 0:
+        return preferred
+    # E.g. a checkout under /root (mode 700): put the cluster where postgres may go, per state dir.
+    digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:10]
+    fallback = Path(f"/var/tmp/landsync-pg-{digest}")  # noqa: S108 - ownership checked below
+    # /var/tmp is world-writable: refuse a directory (or symlink) planted by another user.
+    if fallback.is_symlink() or (
+        fallback.exists() and fallback.stat().st_uid not in (0, pwd.getpwnam("postgres").pw_uid)
+    ):
+        raise StackError(f"{fallback} exists but does not belong to postgres: remove it")
+    return fallback
+
+
+def _locale() -> str:
+    # C.UTF-8 gives upper()/lower() for Vietnamese letters; plain C only knows ASCII.
+    listed = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout
+    names = {n.lower().replace("-", "") for n in listed.split()}
+    return "C.UTF-8" if "c.utf8" in names else "C"
+
+
+def init_cluster(bindir: Path, pgdata: Path) -> None:
+    """Run initdb once (skipped when PG_VERSION exists) with trust auth for loopback."""
+    if (pgdata / "PG_VERSION").exists():
+        return
+    pgdata.mkdir(parents=True, exist_ok=True)
+    if is_root():
+        shutil.chown(pgdata, "postgres", "postgres")
+    pgdata.chmod(0o700)
+    argv = [str(bindir / "initdb"), "-D", str(pgdata), "-A", "trust", "-U", "postgres"]
+    argv += ["--encoding=UTF8", f"--locale={_locale()}"]
+    result = subprocess.run(as_postgres(argv), capture_output=True, text=True, cwd="/", check=False)
+    if result.returncode != 0:
+        raise StackError(f"initdb failed:\n{result.stdout}{result.stderr}")
+    with (pgdata / "postgresql.conf").open("a", encoding="utf-8") as conf:
+        conf.write(f"\ninclude_if_exists '{CONF_NAME}'\n")
+
+
+def write_conf(settings: Settings, pgdata: Path) -> None:
+    """Our settings, rewritten on every start so a changed port takes effect."""
+    socket_dir = str(pgdata) if len(str(pgdata)) < _MAX_SOCKET_PATH else ""
+    lines = [
+        "# Written by landsync up on every start; edit shared/stack/postgres.py instead.",
+        "listen_addresses = '127.0.0.1'",
+        f"port = {settings.postgres_port}",
+        f"unix_socket_directories = '{socket_dir}'",
+        "max_connections = 100",
+        "shared_buffers = 256MB",
+        "fsync = on  # the tests prove durability: never trade it away",
+        "synchronous_commit = on",
+        "logging_collector = off  # stderr goes to <state_dir>/logs/postgres.log",
+        "log_line_prefix = '%m [%p] '",
+    ]
+    conf = pgdata / CONF_NAME
+    conf.write_text("\n".join(lines) + "\n", "utf-8")
+    if is_root():
+        shutil.chown(conf, "postgres", "postgres")
+
+
+def pg_ctl(bindir: Path, pgdata: Path, *args: str, log: Path | None = None) -> int:
+    """Run pg_ctl on the cluster; with ``log`` its output (and the server's) is appended there."""
+    argv = as_postgres([str(bindir / "pg_ctl"), "-D", str(pgdata), *args])
+    if log is None:
+        return subprocess.run(argv, capture_output=True, cwd="/", check=False).returncode
+    log.parent.mkdir(parents=True, exist_ok=True)
+    # We open the log ourselves: the postgres user may not be allowed into the state dir.
+    with log.open("ab") as out:
+        result = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            cwd="/",
+            start_new_session=True,
+            check=False,
+        )
+    return result.returncode
+
+
+def start(bindir: Path, pgdata: Path, log: Path) -> int:
+    """Start the server and wait until it accepts connections; return the postmaster pid."""
+    lock = pgdata / "postmaster.pid"
+    if lock.exists():  # after a crash: pg_ctl and the postmaster take a zombie for a live server
+        wait_reaped(int(lock.read_text("utf-8").split()[0]), 30.0)
+    if pg_ctl(bindir, pgdata, "status") != 0:
+        code = pg_ctl(bindir, pgdata, "-w", "-t", "60", "start", log=log)
+        if code != 0:
+            raise StackError(f"pg_ctl start failed (exit {code}); {log} ends with:\n{tail(log)}")
+    return int((pgdata / "postmaster.pid").read_text("utf-8").split()[0])
+
+
+def stop(bindir: Path, pgdata: Path, log: Path) -> None:
+    """Fast shutdown: roll back open transactions, checkpoint, exit."""
+    if pg_ctl(bindir, pgdata, "-m", "fast", "-w", "-t", "60", "stop", log=log) != 0:
+        raise StackError(f"pg_ctl stop failed; {log} ends with:\n{tail(log)}")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def ensure_role_and_db(settings: Settings) -> None:
+    """Create the application role (superuser: local dev only) and database when missing."""
+    conn = await asyncpg.connect(
+        host="127.0.0.1", port=settings.postgres_port, user="postgres", database="postgres"
+    )
+    try:
+        role, db = settings.postgres_user, settings.postgres_db
+        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            await conn.execute(f"CREATE ROLE {_ident(role)} LOGIN SUPERUSER")
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
+            await conn.execute(f"CREATE DATABASE {_ident(db)} OWNER {_ident(role)}")
+    finally:
+        await conn.close()

@@ -1,0 +1,220 @@
+"""The local system as one object: provision, start, stop and report Kafka, PostgreSQL, services."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from shared.db.migrate import apply_migrations
+from shared.settings import PROJECT_ROOT, Settings
+from shared.stack import kafka, postgres
+from shared.stack import processes as proc
+from shared.stack.processes import StackError
+from shared.stack.services import SERVICES, child_env, wait_ready
+from shared.topics import Topics
+
+T = TypeVar("T")
+INFRA = ("kafka", "postgres")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    # Synchronous API usable from async tests too: inside a running loop, use a private one.
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+class Stack:
+    """Starts and stops the local system; every method is synchronous and idempotent."""
+
+    def __init__(self, settings: Settings, console: Console | None = None) -> None:
+        self.settings = settings
+        self.console = console or Console(stderr=True)
+        self.state_dir = settings.state_dir.resolve()
+        self.logs = self.state_dir / "logs"
+        self.run_dir = self.state_dir / "run"
+
+    def pidfile(self, name: str) -> Path:
+        """The pid file of a component (kafka, postgres or a service name)."""
+        return self.run_dir / f"{name}.pid"
+
+    def log(self, name: str) -> Path:
+        """The log file of a component."""
+        return self.logs / f"{name}.log"
+
+    def _say(self, name: str, what: str) -> None:
+        self.console.print(f"[green]✓[/] {name:<12} {what}")
+
+    def is_running(self, name: str) -> bool:
+        """Whether the process the component's pid file names is alive (same start time)."""
+        if name not in SERVICES and name not in INFRA:
+            raise ValueError(f"unknown component {name!r}")
+        return proc.live_pid(self.pidfile(name)) is not None
+
+    # --- whole stack -------------------------------------------------------------------------
+
+    def up(self, services: Iterable[str] | None = None) -> dict[str, Any]:
+        """Start Kafka, PostgreSQL and the services (None: every one present); return status()."""
+        names = self._resolve(services)
+        kafka_pid = self._spawn_kafka()  # the JVM boots while PostgreSQL is prepared
+        self.start_postgres()
+        self._finish_kafka(kafka_pid)
+        spawned = {name: self._spawn_service(name) for name in names}
+        for name, pid in spawned.items():
+            self._await_service(name, pid)
+        return self.status()
+
+    def down(self) -> None:
+        """Stop exactly what the pid files name: services, then Kafka, then PostgreSQL."""
+        running = [n for n in SERVICES if self.is_running(n)]
+        proc.terminate([self.pidfile(n) for n in SERVICES], timeout=20.0)
+        for name in running:
+            self._say(name, "stopped")
+        self.stop_kafka()
+        self.stop_postgres()
+
+    def status(self) -> dict[str, Any]:
+        """The CONTRACT §5 ``status --json`` object."""
+        s = self.settings
+        out: dict[str, Any] = {}
+        for name in ("intake", "reconcile", "sync", "national-db"):
+            pid = proc.live_pid(self.pidfile(name))
+            out[name] = {"url": s.service_url(name), "running": pid is not None, "pid": pid}
+        pid = proc.live_pid(self.pidfile("kafka"))
+        out["kafka"] = {"bootstrap": s.bootstrap, "running": pid is not None, "pid": pid}
+        pid = proc.live_pid(self.pidfile("postgres"))
+        out["postgres"] = {"dsn": s.dsn, "running": pid is not None, "pid": pid}
+        return {"state_dir": str(self.state_dir), "services": out}
+
+    def _resolve(self, services: Iterable[str] | None) -> list[str]:
+        if services is None:
+            return [n for n, svc in SERVICES.items() if svc.available()]
+        names = list(services)
+        for name in names:
+            if name not in SERVICES:
+                raise ValueError(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
+            if not SERVICES[name].available():
+                raise StackError(f"service {name!r}: module {SERVICES[name].module} not found")
+        return names
+
+    # --- Kafka -------------------------------------------------------------------------------
+
+    def start_kafka(self) -> None:
+        """Fetch jars if needed, start the broker, wait until ready, create missing topics."""
+        self._finish_kafka(self._spawn_kafka())
+
+    def _spawn_kafka(self) -> int | None:
+        if self.is_running("kafka"):
+            return None
+        libs = kafka.ensure_jars(self.settings)
+        kafka_dir = self.state_dir / "kafka"
+        props = kafka.write_config(self.settings, kafka_dir)
+        kafka.format_storage(libs, props, kafka_dir)
+        argv = kafka.java_argv(self.settings, libs, props)
+        pid = proc.spawn(argv, log=self.log("kafka"), cwd=kafka_dir)
+        proc.write_pidfile(self.pidfile("kafka"), pid)
+        return pid
+
+    def _finish_kafka(self, pid: int | None) -> None:
+        bootstrap = f"127.0.0.1:{self.settings.kafka_port}"
+        if pid is not None:
+            try:
+                _run(kafka.wait_ready(bootstrap, pid, self.log("kafka")))
+            except StackError:
+                self.stop_kafka(quiet=True)  # never leave a half-started JVM behind
+                raise
+        s = self.settings
+        topics = Topics(s.topic_prefix, s.topic_partitions, s.dlq_partitions).all()
+        created = _run(kafka.ensure_topics(bootstrap, topics))
+        state = "started" if pid is not None else "already running"
+        extra = f", {len(created)} topics created" if created else ""
+        self._say("kafka", f"{bootstrap} ({state}{extra})")
+
+    def stop_kafka(self, *, quiet: bool = False) -> None:
+        """SIGTERM the broker (a clean shutdown flushes the log), SIGKILL after 30 s."""
+        was = self.is_running("kafka")
+        proc.terminate([self.pidfile("kafka")], timeout=30.0)
+        if was and not quiet:
+            self._say("kafka", "stopped")
+
+    # --- PostgreSQL --------------------------------------------------------------------------
+
+    def start_postgres(self) -> None:
+        """Install if needed, init and start the cluster, create role and database, migrate."""
+        bindir = postgres.ensure_bindir()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        pgdata = postgres.data_dir(self.state_dir)
+        state = "already running"
+        if not self.is_running("postgres"):
+            postgres.init_cluster(bindir, pgdata)
+            postgres.write_conf(self.settings, pgdata)
+            pid = postgres.start(bindir, pgdata, self.log("postgres"))
+            proc.write_pidfile(self.pidfile("postgres"), pid, data_dir=str(pgdata))
+            (self.state_dir / "postgres-data-dir").write_text(f"{pgdata}\n", "utf-8")
+            state = "started"
+        _run(postgres.ensure_role_and_db(self.settings))
+        applied = _run(apply_migrations(self.settings.dsn))
+        extra = f", {len(applied)} migrations applied" if applied else ""
+        self._say("postgres", f"127.0.0.1:{self.settings.postgres_port} ({state}{extra})")
+
+    def stop_postgres(self) -> None:
+        """Fast shutdown with pg_ctl of the cluster the pid file names."""
+        path = self.pidfile("postgres")
+        record = proc.read_pidfile(path)
+        pid = proc.live_pid(path)
+        if record is not None and pid is not None:
+            bindir = postgres.find_bindir()
+            if bindir is not None:
+                postgres.stop(bindir, Path(record["data_dir"]), self.log("postgres"))
+            else:  # binaries gone: SIGINT is PostgreSQL's own "fast shutdown" signal
+                proc.signal_process(pid, signal.SIGINT)
+                proc.wait_gone([pid], 60.0)
+            self._say("postgres", "stopped")
+        path.unlink(missing_ok=True)
+
+    # --- services ----------------------------------------------------------------------------
+
+    def start_service(self, name: str) -> None:
+        """Start one service and wait until its health URL answers 200."""
+        self._resolve([name])
+        self._await_service(name, self._spawn_service(name))
+
+    def _spawn_service(self, name: str) -> int | None:
+        if self.is_running(name):
+            return None
+        argv = [sys.executable, "-m", SERVICES[name].module]
+        env = child_env(self.settings)
+        pid = proc.spawn(argv, log=self.log(name), cwd=PROJECT_ROOT, env=env)
+        proc.write_pidfile(self.pidfile(name), pid)
+        return pid
+
+    def _await_service(self, name: str, pid: int | None) -> None:
+        svc = SERVICES[name]
+        url = f"http://127.0.0.1:{svc.port(self.settings)}"
+        if pid is not None:
+            try:
+                wait_ready(url + svc.ready_path, pid, self.log(name))
+            except StackError:
+                proc.terminate([self.pidfile(name)], timeout=5.0)
+                raise
+        self._say(name, f"{url} ({'started' if pid is not None else 'already running'})")
+
+    def stop_service(self, name: str) -> None:
+        """SIGTERM a service (graceful drain), SIGKILL after 20 s."""
+        self.is_running(name)  # validates the name
+        proc.terminate([self.pidfile(name)], timeout=20.0)
+
+    def kill_service(self, name: str) -> None:
+        """SIGKILL a component without any shutdown: the crash of crash tests."""
+        self.is_running(name)
+        proc.kill(self.pidfile(name))

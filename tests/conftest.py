@@ -1,0 +1,93 @@
+"""Session fixtures: the real Kafka, PostgreSQL and services, started once for the whole run."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.auth import Role, create_key
+from shared.db.pool import create_pool
+from shared.settings import PROJECT_ROOT, Settings
+from shared.stack import Stack
+
+KeyFactory = Callable[..., Awaitable[str]]
+
+
+def _test_settings() -> Settings:
+    # Own ports and state dir, so tests never touch a demo stack running beside them; a fresh
+    # topic prefix per session, so every session starts from empty topics.
+    prefix = os.environ.get("LANDSYNC_TEST_TOPIC_PREFIX") or f"t{uuid.uuid4().hex[:8]}."
+    return Settings(
+        state_dir=PROJECT_ROOT / ".landsync-test",
+        kafka_port=39092,
+        kafka_controller_port=39093,
+        postgres_port=35432,
+        intake_port=38080,
+        reconcile_port=38081,
+        sync_port=38082,
+        national_db_port=38090,
+        topic_prefix=prefix,
+        topic_partitions=3,
+        dlq_partitions=1,
+        outbox_idle_seconds=0.2,
+        log_level="DEBUG",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark everything under tests/integration as an integration test."""
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The settings of the test stack."""
+    return _test_settings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Stack]:
+    """Kafka, PostgreSQL and the services, up for the whole session and stopped after it."""
+    stack = Stack(settings)
+    stack.down()  # leftovers of an interrupted run would hold the ports
+    stack.up()
+    try:
+        yield stack
+    finally:
+        stack.down()
+
+
+@pytest.fixture(scope="session")
+async def db(stack: Stack, settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """A pool on the test database, emptied of earlier sessions' rows."""
+    pool = await create_pool(settings.dsn)
+    await pool.execute("TRUNCATE records, outbox, api_keys")
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def new_key(db: asyncpg.Pool[Any]) -> KeyFactory:
+    """Creates API keys: ``await new_key("submitter", ["07339"])``."""
+
+    async def make(role: Role = "submitter", communes: list[str] | None = None) -> str:
+        async with db.acquire() as conn:
+            key, _ = await create_key(conn, role, communes or [])
+        return key
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def intake(stack: Stack, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the intake service."""
+    async with httpx.AsyncClient(base_url=settings.service_url("intake"), timeout=60) as client:
+        yield client

@@ -1,0 +1,95 @@
+"""A record answered 202 reaches Kafka even if the broker is down or intake is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import httpx
+import orjson
+
+from shared.settings import Settings
+from shared.stack import Stack
+from shared.topics import Topic
+from tests.conftest import KeyFactory
+from tests.support import make_record, read_topic
+
+COMMUNE = "07339"
+
+
+async def _all_published(settings: Settings, record_ids: set[str]) -> set[str]:
+    def seen(messages: list[Any]) -> set[str]:
+        return {orjson.loads(m.value).get("record_id") for m in messages} & record_ids
+
+    messages = await read_topic(
+        settings.bootstrap,
+        settings.topics.name(Topic.SUBMITTED),
+        until=lambda ms: seen(ms) == record_ids,
+        timeout=120,
+    )
+    return seen(messages)
+
+
+async def _post(intake: httpx.AsyncClient, key: str, n: int) -> set[str]:
+    response = await intake.post(
+        "/v1/records",
+        json=[make_record(COMMUNE) for _ in range(n)],
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 202, response.text
+    return {r["record_id"] for r in response.json()["results"]}
+
+
+async def test_records_received_while_kafka_is_stopped_are_published_when_it_is_back(
+    stack: Stack, intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    stack.stop_kafka()
+    try:
+        ids = await _post(intake, key, 40)
+        not_ready = await intake.get("/readyz")
+    finally:
+        stack.start_kafka()
+
+    assert not_ready.status_code == 503
+    assert not_ready.json()["checks"]["broker"] is False
+    assert await _all_published(settings, ids) == ids
+
+
+async def test_records_survive_intake_being_killed_before_it_could_publish(
+    stack: Stack, intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    stack.stop_kafka()
+    try:
+        ids = await _post(intake, key, 40)
+        stack.kill_service("intake")  # SIGKILL: the records are only in the ledger and outbox
+    finally:
+        stack.start_kafka()
+        stack.start_service("intake")
+
+    assert await _all_published(settings, ids) == ids
+
+
+async def test_every_record_answered_202_survives_a_sigkill_under_load(
+    stack: Stack, intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    acknowledged: set[str] = set()
+
+    async def submit_until_refused() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            while True:
+                acknowledged.update(await _post(intake, key, 200))
+
+    writers = [asyncio.create_task(submit_until_refused()) for _ in range(3)]
+    await asyncio.sleep(2.0)
+    try:
+        stack.kill_service("intake")
+        await asyncio.wait_for(asyncio.gather(*writers), timeout=60)
+    finally:
+        stack.start_service("intake")
+
+    assert len(acknowledged) >= 200, "the load should have been running when intake was killed"
+    assert await _all_published(settings, acknowledged) == acknowledged

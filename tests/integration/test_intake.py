@@ -1,0 +1,156 @@
+"""Intake against the real stack: records reach the ledger and Kafka once, with the right key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+
+from shared.settings import Settings
+from shared.topics import Topic
+from tests.conftest import KeyFactory
+from tests.support import make_record, parcel_key_of, read_topic
+
+COMMUNE = "07339"
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def _published(settings: Settings, record_ids: set[str], timeout: float = 60) -> list[Any]:
+    """Messages on land.records.submitted carrying any of ``record_ids``."""
+
+    def found(messages: list[Any]) -> bool:
+        return record_ids <= {orjson.loads(m.value).get("record_id") for m in messages}
+
+    messages = await read_topic(
+        settings.bootstrap, settings.topics.name(Topic.SUBMITTED), until=found, timeout=timeout
+    )
+    return [m for m in messages if orjson.loads(m.value).get("record_id") in record_ids]
+
+
+async def test_a_posted_record_is_in_the_ledger_and_on_the_topic_keyed_by_parcel(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    record = make_record(COMMUNE)
+
+    response = await intake.post("/v1/records", json=record, headers=_bearer(key))
+
+    assert response.status_code == 202, response.text
+    [result] = response.json()["results"]
+    assert result["status"] == "received"
+    row = await db.fetchrow("SELECT * FROM records WHERE record_id = $1::uuid", result["record_id"])
+    assert row is not None
+    assert row["status"] in {"received", "accepted"}
+    assert row["parcel_key"] == parcel_key_of(record)
+    [message] = await _published(settings, {result["record_id"]})
+    assert message.key.decode() == parcel_key_of(record)
+    value = orjson.loads(message.value)
+    assert value["submission_id"] == record["submission_id"]
+    assert dict(message.headers)["record.id"].decode() == result["record_id"]
+
+
+async def test_resubmitting_a_submission_id_gives_the_same_record_id_and_no_second_message(
+    intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    record = make_record(COMMUNE)
+
+    first = await intake.post("/v1/records", json=record, headers=_bearer(key))
+    again = await intake.post("/v1/records", json=[record, record], headers=_bearer(key))
+
+    record_id = first.json()["results"][0]["record_id"]
+    assert again.status_code == 202
+    assert [r["record_id"] for r in again.json()["results"]] == [record_id, record_id]
+    assert {r["status"] for r in again.json()["results"]} == {"duplicate_submission"}
+    # A later record of the same parcel is published after the first: once it is on the topic,
+    # a duplicate of the first would be too.
+    marker = make_record(COMMUNE, parcel=record["parcel"])
+    marker_id = (await intake.post("/v1/records", json=marker, headers=_bearer(key))).json()
+    messages = await _published(settings, {record_id, marker_id["results"][0]["record_id"]})
+    assert sum(orjson.loads(m.value)["record_id"] == record_id for m in messages) == 1
+
+
+async def test_a_reused_submission_id_with_other_content_is_refused(
+    intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    record = make_record(COMMUNE)
+    await intake.post("/v1/records", json=record, headers=_bearer(key))
+
+    changed = {**record, "scan_file": "other.pdf"}
+    response = await intake.post("/v1/records", json=changed, headers=_bearer(key))
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["errors"][0]["type"] == "submission_conflict"
+
+
+async def test_a_mixed_batch_receives_the_good_records_and_lists_the_bad_by_index(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    good = [make_record(COMMUNE) for _ in range(3)]
+    bad_type = make_record(COMMUNE, parcel={"map_sheet": "twelve", "parcel_no": 1})
+    bad_enum = make_record(COMMUNE, holder_type="landlord")
+    batch = [good[0], bad_type, good[1], bad_enum, good[2]]
+
+    response = await intake.post("/v1/records", json=batch, headers=_bearer(key))
+
+    assert response.status_code == 202
+    body = response.json()
+    assert [r["index"] for r in body["results"]] == [0, 2, 4]
+    assert [e["index"] for e in body["errors"]] == [1, 3]
+    assert body["errors"][0]["errors"][0]["loc"] == ["parcel", "map_sheet"]
+    stored = await db.fetchval(
+        "SELECT count(*) FROM records WHERE submission_id = ANY($1)",
+        [r["submission_id"] for r in batch],
+    )
+    assert stored == 3
+
+
+async def test_ndjson_bulk_is_received_line_by_line_with_errors_by_line(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    records = [make_record(COMMUNE) for _ in range(2500)]
+    lines = [orjson.dumps(r) for r in records]
+    lines.insert(7, b"{not json")
+    body = b"\n".join(lines) + b"\n"
+
+    response = await intake.post(
+        "/v1/records:ndjson",
+        content=body,
+        headers={**_bearer(key), "Content-Type": "application/x-ndjson"},
+    )
+
+    assert response.status_code == 202, response.text
+    payload = response.json()
+    assert len(payload["results"]) == 2500
+    assert [e["index"] for e in payload["errors"]] == [7]
+    ids = {r["record_id"] for r in payload["results"]}
+    stored = await db.fetchval(
+        "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])", list(ids)
+    )
+    assert stored == 2500
+    assert len(await _published(settings, ids)) == 2500
+
+
+async def test_a_record_can_be_read_back_with_its_status(
+    intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=_bearer(key))
+    record_id = posted.json()["results"][0]["record_id"]
+
+    response = await intake.get(f"/v1/records/{record_id}", headers=_bearer(key))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["record_id"] == record_id
+    assert body["status"] in {"received", "accepted"}
+    assert body["reasons"] == []
+    assert body["received_at"]

@@ -1,0 +1,120 @@
+"""Helpers the tests share: building records, reading topics, creating API keys."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+_counter = itertools.count()
+
+
+def make_record(commune: str = "07339", **overrides: Any) -> dict[str, Any]:
+    """A complete, valid Form 01 record with a fresh submission id and parcel."""
+    n = next(_counter)
+    record: dict[str, Any] = {
+        "submission_id": f"test-{uuid.uuid4().hex[:12]}-{n}",
+        "commune_code": commune,
+        "template_version": "PL3-49",
+        "certificate": {"serial": "CK 031112", "book_number": "CS06999", "issued_on": "2016-05-12"},
+        "holder_type": "individual",
+        "owners": [
+            {
+                "full_name": "Nguyễn Văn An",
+                "personal_id": "024085001234",
+                "date_of_birth": "1985-03-02",
+                "sex": "male",
+                "role": "individual",
+                "address": "Thôn Đồng Lạc, xã Tân Yên, tỉnh Bắc Ninh",
+            }
+        ],
+        "parcel": {
+            "map_sheet": 1 + n % 90,
+            "parcel_no": 1000 + n,
+            "area_m2": 96.1,
+            "land_uses": [{"code": "ONT", "area_m2": 96.1, "origin": "CNQ-KTT", "term": "Lâu dài"}],
+        },
+        "collection_status": "supplied",
+        "scan_file": "CK031112.pdf",
+    }
+    record.update(overrides)
+    return record
+
+
+def parcel_key_of(record: dict[str, Any]) -> str:
+    """The parcel key a record must be published under."""
+    parcel = record["parcel"]
+    return f"{record['commune_code']}:{parcel['map_sheet']}:{parcel['parcel_no']}"
+
+
+async def _start_from_beginning(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    # No group: every partition is assigned, read from the earliest offset, nothing committed.
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    deadline = time.monotonic() + 15
+    while not consumer.assignment():
+        if time.monotonic() > deadline:
+            await consumer.stop()
+            raise AssertionError(f"no partitions of {topic} were assigned")
+        await asyncio.sleep(0.1)
+    return consumer
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[Any]], bool],
+    timeout: float = 60.0,
+) -> list[Any]:
+    """Every message of ``topic`` from the start, read until ``until(messages)`` or timeout."""
+    consumer = await _start_from_beginning(bootstrap, topic)
+    try:
+        messages: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not until(messages):
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                messages.extend(records)
+        return messages
+    finally:
+        await consumer.stop()
+
+
+async def read_to_end(bootstrap: str, topic: str, timeout: float = 60.0) -> list[Any]:
+    """Every message of ``topic`` up to the end offsets as of now, from every partition."""
+    consumer = await _start_from_beginning(bootstrap, topic)
+    try:
+        partitions = list(consumer.assignment())
+        ends = await consumer.end_offsets(partitions)
+        messages: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"could not read {topic} to its end in {timeout}s")
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                messages.extend(records)
+        return messages
+    finally:
+        await consumer.stop()
+
+
+async def eventually(
+    check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.2
+) -> Any:
+    """Poll an async check until it returns a truthy value; return that value or fail."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")

@@ -1,0 +1,50 @@
+"""Personal data never reaches a log line."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from shared.logging import configure_logging, get_logger
+
+
+@pytest.fixture
+def output() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    configure_logging("test", "DEBUG", stream=stream)
+    yield stream
+    logging.getLogger().handlers.clear()
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line]
+
+
+def test_personal_fields_and_ids_in_text_are_masked(output: io.StringIO) -> None:
+    get_logger("t").warning(
+        "owner 024085001234 with old card 121234567 not found",
+        full_name="Nguyễn Văn An",
+        owner={"personal_id": "024085001234", "role": "husband"},
+        record_id="5d1c",
+    )
+    logging.getLogger("some.library").error("legacy id 121234567 rejected")
+
+    text = output.getvalue()
+    assert "024085001234" not in text
+    assert "121234567" not in text
+    assert "Nguyễn Văn An" not in text
+    first, second = _lines(output)
+    assert first["record_id"] == "5d1c"
+    assert first["owner"] == {"personal_id": "***", "role": "husband"}
+    assert first["service"] == "test"
+    assert second["event"] == "legacy id <id:9> rejected"
+
+
+def test_longer_digit_runs_such_as_timestamps_are_left_alone(output: io.StringIO) -> None:
+    get_logger("t").info("published at 1732665600123")
+
+    assert _lines(output)[0]["event"] == "published at 1732665600123"
