@@ -117,6 +117,15 @@ def parcel_key(commune_code: str, map_sheet: int, parcel_no: int) -> str:
     return f"{commune_code}:{map_sheet}:{parcel_no}"
 
 
+def submitted_message(record_json: str, record_id: UUID) -> bytes:
+    """The ``land.records.submitted`` value: the record's JSON as stored, plus its ``record_id``.
+
+    Spliced rather than serialised again: the record's JSON is an object, so its last character is
+    its closing brace.
+    """
+    return f'{record_json[:-1]},"record_id":"{record_id}"}}'.encode()
+
+
 class AcceptedPlot(SubmittedRecord):
     """A plot as published on ``land.plots.accepted``: the record, its id and its version.
 

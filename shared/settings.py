@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     bind_host: str = "127.0.0.1"
     intake_port: int = 18080
+    intake_workers: int = 2
     reconcile_port: int = 18081
     sync_port: int = 18082
     national_db_port: int = 18090

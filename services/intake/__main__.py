@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import uvicorn
+from fastapi import FastAPI
 
 from services.intake.app import create_app
-from shared.logging import configure_logging
+from shared.process import prepare_process
 from shared.settings import Settings
 
 
-def main() -> None:
-    """Start intake on the configured port."""
+def app() -> FastAPI:
+    """The app factory uvicorn calls in each worker process."""
     settings = Settings()
-    configure_logging("intake", settings.log_level)
+    prepare_process("intake", settings)
+    return create_app(settings)
+
+
+def main() -> None:
+    """Start intake on the configured port, with the configured number of worker processes."""
+    settings = Settings()
+    prepare_process("intake", settings)
     uvicorn.run(
-        create_app(settings),
+        "services.intake.__main__:app",
+        factory=True,
         host=settings.bind_host,
         port=settings.intake_port,
+        workers=settings.intake_workers,
         log_config=None,  # our root handler already renders every line as masked JSON
         access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),

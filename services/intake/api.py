@@ -21,7 +21,7 @@ from services.intake.responses import JsonResponse
 from shared.auth import ApiKey
 from shared.records import Form01Record
 from shared.settings import Settings
-from shared.topics import Topic, Topics
+from shared.topics import Topics
 
 router = APIRouter()
 
@@ -84,7 +84,7 @@ async def _store(
     d: Deps, key: ApiKey, records: list[tuple[int, Form01Record]]
 ) -> service.BatchOutcome:
     async with d.pool.acquire() as conn:
-        outcome = await service.receive(conn, records, key, topic=d.topics.name(Topic.SUBMITTED))
+        outcome = await service.receive(conn, records, key)
     d.relay.notify()
     return outcome
 

@@ -19,6 +19,7 @@ from shared.kafka.broker import make_broker
 from shared.logging import get_logger
 from shared.records import Form01Record
 from shared.settings import Settings
+from shared.topics import Topic
 
 log = get_logger(__name__)
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
         relay = OutboxRelay(
             pool,
             broker,
+            topic=settings.topics.name(Topic.SUBMITTED),
             batch_size=settings.outbox_batch_size,
             idle_seconds=settings.outbox_idle_seconds,
         )

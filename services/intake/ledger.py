@@ -16,22 +16,19 @@ from shared.db.pool import Conn
 # insert of the same id to finish, so the follow-up lookup sees it).
 _STORE = """
 WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::text[],
-                         $6::text[], $7::bytea[])
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[])
         WITH ORDINALITY AS t(record_id, submission_id, content_hash, commune_code, parcel_key,
-                             record, message, ord)
+                             record, ord)
 ), inserted AS (
     INSERT INTO records (record_id, submission_id, content_hash, commune_code, parcel_key,
                          record, submitted_by)
-    SELECT record_id, submission_id, content_hash, commune_code, parcel_key, record::jsonb, $8
+    SELECT record_id, submission_id, content_hash, commune_code, parcel_key, record::json, $7
     FROM input
     ON CONFLICT (submission_id) DO NOTHING
     RETURNING record_id
 ), queued AS (
-    INSERT INTO outbox (topic, key, value, headers)
-    SELECT $9, convert_to(i.parcel_key, 'UTF8'), i.message,
-           jsonb_build_object('record.id', i.record_id::text, 'commune.code', i.commune_code)
-    FROM input i JOIN inserted USING (record_id)
+    INSERT INTO outbox (record_id)
+    SELECT i.record_id FROM input i JOIN inserted USING (record_id)
     ORDER BY i.ord
 )
 SELECT record_id FROM inserted
@@ -48,7 +45,6 @@ class NewRecord:
     commune_code: str
     parcel_key: str
     record_json: str
-    message: bytes
 
 
 @dataclass(frozen=True)
@@ -60,7 +56,7 @@ class Existing:
 
 
 async def store(
-    conn: Conn, records: list[NewRecord], *, topic: str, key_id: str
+    conn: Conn, records: list[NewRecord], *, key_id: str
 ) -> tuple[set[UUID], dict[str, Existing]]:
     """Store new records; return the ids inserted and, for the others, what the ledger holds."""
     async with conn.transaction():
@@ -72,9 +68,7 @@ async def store(
             [r.commune_code for r in records],
             [r.parcel_key for r in records],
             [r.record_json for r in records],
-            [r.message for r in records],
             key_id,
-            topic,
         )
     inserted = {row["record_id"] for row in rows}
     others = [r.submission_id for r in records if r.record_id not in inserted]

@@ -21,9 +21,16 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_ji
 
 from shared.kafka.broker import Outgoing, publish_all
 from shared.logging import get_logger
+from shared.records import submitted_message
 
 log = get_logger(__name__)
 _LOCK_KEY = 0x4F555442  # "OUTB"
+_PENDING = """
+SELECT o.id, o.record_id, r.record::text AS record, r.parcel_key, r.commune_code
+FROM outbox o JOIN records r USING (record_id)
+ORDER BY o.id
+LIMIT $1
+"""
 
 
 class OutboxRelay:
@@ -34,12 +41,14 @@ class OutboxRelay:
         pool: asyncpg.Pool[Any],
         broker: KafkaBroker,
         *,
+        topic: str,
         batch_size: int,
         idle_seconds: float,
         publish_timeout: float = 60.0,
     ) -> None:
         self._pool = pool
         self._broker = broker
+        self._topic = topic
         self._batch_size = batch_size
         self._idle = idle_seconds
         self._publish_timeout = publish_timeout
@@ -80,20 +89,23 @@ class OutboxRelay:
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK_KEY):
                 return 0
-            rows = await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1",
-                self._batch_size,
-            )
+            rows = await conn.fetch(_PENDING, self._batch_size)
             if not rows:
                 return 0
-            messages = [
-                Outgoing(r["topic"], bytes(r["value"]), r["key"] and bytes(r["key"]), r["headers"])
-                for r in rows
-            ]
+            messages = [self._message(r) for r in rows]
             await asyncio.wait_for(publish_all(self._broker, messages), self._publish_timeout)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
         log.debug("outbox drained", count=len(rows))
         return len(rows)
+
+    def _message(self, row: asyncpg.Record) -> Outgoing:
+        record_id = str(row["record_id"])
+        return Outgoing(
+            self._topic,
+            submitted_message(row["record"], row["record_id"]),
+            row["parcel_key"].encode(),
+            {"record.id": record_id, "commune.code": row["commune_code"]},
+        )
 
     async def pending(self) -> int:
         """Rows not yet published (for readiness and tests)."""

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from services.intake import ledger
 from shared.auth import ApiKey
 from shared.db.pool import Conn
+from shared.ids import new_ids
 from shared.records import Form01Record
 
 Status = Literal["received", "duplicate_submission"]
@@ -51,18 +52,8 @@ class BatchOutcome:
         )
 
 
-def to_message(record_json: str, record_id: uuid.UUID) -> bytes:
-    """The ``land.records.submitted`` value: the record as received, plus its ``record_id``.
-
-    Spliced rather than serialised again: the record's JSON is an object, so its last character is
-    its closing brace.
-    """
-    return f'{record_json[:-1]},"record_id":"{record_id}"}}'.encode()
-
-
-def _new_record(record: Form01Record) -> ledger.NewRecord:
+def _new_record(record: Form01Record, record_id: uuid.UUID) -> ledger.NewRecord:
     record_json = record.model_dump_json()
-    record_id = uuid.uuid4()
     return ledger.NewRecord(
         record_id=record_id,
         submission_id=record.submission_id,
@@ -70,7 +61,6 @@ def _new_record(record: Form01Record) -> ledger.NewRecord:
         commune_code=record.commune_code,
         parcel_key=record.parcel_key,
         record_json=record_json,
-        message=to_message(record_json, record_id),
     )
 
 
@@ -81,15 +71,13 @@ async def receive(
     conn: Conn,
     items: list[tuple[int, Form01Record]],
     key: ApiKey,
-    *,
-    topic: str,
 ) -> BatchOutcome:
     """Store the records this key may submit; answer each one by its index."""
     outcome = BatchOutcome()
     first: dict[str, ledger.NewRecord] = {}  # by submission_id, in request order
     repeats: list[tuple[int, ledger.NewRecord]] = []
     indexes: dict[uuid.UUID, int] = {}
-    for index, record in items:
+    for (index, record), record_id in zip(items, new_ids(len(items)), strict=True):
         if not key.may_submit_for(record.commune_code):
             outcome.add_error(
                 index,
@@ -98,7 +86,7 @@ async def receive(
                 "forbidden_commune",
             )
             continue
-        new = _new_record(record)
+        new = _new_record(record, record_id)
         if new.submission_id in first:
             repeats.append((index, new))
         else:
@@ -107,7 +95,7 @@ async def receive(
     if not first:
         return outcome
     kept = list(first.values())
-    inserted, stored = await ledger.store(conn, kept, topic=topic, key_id=key.key_id)
+    inserted, stored = await ledger.store(conn, kept, key_id=key.key_id)
     for new in kept:
         if new.record_id in inserted:
             outcome.results.append(_result(indexes[new.record_id], new.record_id, "received"))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from services.reconcile.app import build
 from shared.kafka.runtime import serve
-from shared.logging import configure_logging
+from shared.process import prepare_process
 from shared.settings import Settings
 
 
 def main() -> None:
     """Start reconcile on the configured port."""
     settings = Settings()
-    configure_logging("reconcile", settings.log_level)
+    prepare_process("reconcile", settings)
     serve(build(settings))
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from services.sync.app import build
 from shared.kafka.runtime import serve
-from shared.logging import configure_logging
+from shared.process import prepare_process
 from shared.settings import Settings
 
 
 def main() -> None:
     """Start sync on the configured port."""
     settings = Settings()
-    configure_logging("sync", settings.log_level)
+    prepare_process("sync", settings)
     serve(build(settings))
 
 

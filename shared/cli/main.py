@@ -10,6 +10,7 @@ from typing import Annotated
 import asyncpg
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from shared.auth import ROLES, Role, create_key
 from shared.cli import stack_commands
@@ -68,6 +69,61 @@ async def _create_key(
     finally:
         await conn.close()
     return key
+
+
+@bench_app.command("intake")
+def bench_intake(
+    records: Annotated[int, typer.Option(help="records to send")] = 100_000,
+    chunk: Annotated[int, typer.Option(help="records per NDJSON request")] = 10_000,
+    concurrency: Annotated[int, typer.Option(help="requests in flight")] = 2,
+    isolated: Annotated[
+        bool, typer.Option(help="pause reconcile and sync so intake has the machine to itself")
+    ] = True,
+) -> None:
+    """Bulk NDJSON intake in records/s, against a bare aiokafka producer in the same run."""
+    from shared.bench import intake  # noqa: PLC0415
+    from shared.stack import Stack  # noqa: PLC0415
+
+    settings = Settings()
+    stack = Stack(settings, _err)
+    stack.up()
+    paused = [s for s in ("reconcile", "sync") if isolated and stack.is_running(s)]
+    for service in paused:
+        stack.stop_service(service)
+    try:
+        result = asyncio.run(
+            intake.run(settings, count=records, chunk=chunk, concurrency=concurrency)
+        )
+    finally:
+        for service in paused:
+            stack.start_service(service)
+    table = Table(
+        title=f"bench intake: {result.records:,} records, {result.payload_bytes / 1e6:.0f} MB"
+    )
+    table.add_column("measure")
+    table.add_column("records/s", justify="right")
+    table.add_column("÷ raw ceiling", justify="right")
+    table.add_row("raw aiokafka producer (ceiling)", f"{result.raw_ceiling:,.0f}", "1.00")
+    table.add_row(
+        "intake, all answered 202",
+        f"{result.acknowledged:,.0f}",
+        f"{result.acknowledged / result.raw_ceiling:.2f}",
+    )
+    table.add_row("intake, all on the topic", f"{result.published:,.0f}", f"{result.ratio:.2f}")
+    Console(width=max(Console().width, 100)).print(table)
+    typer.echo(
+        json.dumps(
+            {
+                "bench": "intake",
+                "records": result.records,
+                "raw_ceiling": round(result.raw_ceiling),
+                "acknowledged": round(result.acknowledged),
+                "published": round(result.published),
+                "ratio": round(result.ratio, 3),
+                "isolated": isolated,
+            }
+        )
+    )
 
 
 @app.command()

@@ -6,8 +6,7 @@ import uuid
 
 import orjson
 
-from services.intake.service import to_message
-from shared.records import Form01Record, SubmittedRecord
+from shared.records import Form01Record, SubmittedRecord, submitted_message
 from tests.support import make_record
 
 
@@ -15,7 +14,9 @@ def test_the_message_decodes_as_a_submitted_record_with_the_same_content() -> No
     record = Form01Record.model_validate_json(orjson.dumps(make_record()))
     record_id = uuid.uuid4()
 
-    message = SubmittedRecord.model_validate_json(to_message(record.model_dump_json(), record_id))
+    message = SubmittedRecord.model_validate_json(
+        submitted_message(record.model_dump_json(), record_id)
+    )
 
     assert message.record_id == record_id
     assert Form01Record.model_validate(message.model_dump(exclude={"record_id"})) == record

@@ -17,7 +17,9 @@ CREATE TABLE records (
     content_hash    bytea NOT NULL,          -- tells a true resubmission from a reused submission_id
     commune_code    text NOT NULL,
     parcel_key      text NOT NULL,
-    record          jsonb NOT NULL,          -- the NFC-normalised record as received
+    record          json NOT NULL,           -- the NFC-normalised record as received (json, not
+                                             -- jsonb: kept as text, so intake does not pay jsonb's
+                                             -- conversion on the hot path)
     status          text NOT NULL DEFAULT 'received'
         CHECK (status IN ('received', 'accepted', 'synced', 'rejected', 'dead_lettered', 'duplicate')),
     reasons         jsonb NOT NULL DEFAULT '[]',
@@ -32,16 +34,13 @@ CREATE TABLE records (
     synced_at       timestamptz,
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX records_commune_status ON records (commune_code, status);
 CREATE INDEX records_parcel_key ON records (parcel_key);
 
 -- Transactional outbox: written in the same transaction as the ledger rows, drained to Kafka by
 -- intake's relay, so a 202 survives a broker outage or a crash before the publish.
+-- It holds only the record's id: the message is built from the ledger row, so the record's bytes
+-- are written once, not twice.
 CREATE TABLE outbox (
-    id         bigserial PRIMARY KEY,
-    topic      text NOT NULL,
-    key        bytea,
-    value      bytea NOT NULL,
-    headers    jsonb NOT NULL DEFAULT '{}',
-    created_at timestamptz NOT NULL DEFAULT now()
+    id        bigserial PRIMARY KEY,
+    record_id uuid NOT NULL REFERENCES records (record_id)
 );

@@ -1,0 +1,144 @@
+"""``landsync bench intake``: bulk NDJSON through intake vs a bare aiokafka producer.
+
+Both send the same payloads with the same keys to the same local broker, one after the other, in
+one run. The ceiling is a producer configured as intake's (idempotent, ``acks=all``), so the ratio
+shows what validation, the ledger, the outbox and the relay cost on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared.auth import create_key
+from shared.records import parcel_key
+from shared.settings import Settings
+from shared.synthetic import records
+
+COMMUNE = "07339"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """The records of one run, serialised once for both contenders."""
+
+    lines: list[bytes]
+    keys: list[bytes]
+
+    @property
+    def bytes(self) -> int:
+        """Total payload size."""
+        return sum(map(len, self.lines))
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """Throughputs in records per second."""
+
+    records: int
+    payload_bytes: int
+    raw_ceiling: float
+    acknowledged: float  # every record answered 202
+    published: float  # every record on land.records.submitted (outbox drained)
+
+    @property
+    def ratio(self) -> float:
+        """Intake end to end (published) ÷ the raw ceiling."""
+        return self.published / self.raw_ceiling
+
+
+def make_payload(count: int) -> Payload:
+    """``count`` synthetic records with fresh submission ids."""
+    run = f"bench-{uuid.uuid4().hex[:8]}"
+    rows = list(records(COMMUNE, count, seed=7, run=run))
+    return Payload(
+        lines=[orjson.dumps(r) for r in rows],
+        keys=[
+            parcel_key(COMMUNE, r["parcel"]["map_sheet"], r["parcel"]["parcel_no"]).encode()
+            for r in rows
+        ],
+    )
+
+
+async def raw_ceiling(settings: Settings, payload: Payload) -> float:
+    """Records/s of a bare idempotent producer sending the payload to a scratch topic."""
+    topic = f"{settings.topic_prefix}landsync.bench.raw.{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+    )
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        futures = [
+            await producer.send(topic, line, key=key)
+            for line, key in zip(payload.lines, payload.keys, strict=True)
+        ]
+        await asyncio.gather(*futures)
+        elapsed = time.perf_counter() - started
+    finally:
+        await producer.stop()
+        await admin.delete_topics([topic])
+        await admin.close()
+    return len(payload.lines) / elapsed
+
+
+async def through_intake(
+    settings: Settings, payload: Payload, *, chunk: int, concurrency: int
+) -> tuple[float, float]:
+    """Records/s answered 202, and records/s until the outbox has published them all."""
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        key, _ = await create_key(conn, "submitter", [COMMUNE], label="bench")
+        bodies = [
+            b"\n".join(payload.lines[i : i + chunk]) for i in range(0, len(payload.lines), chunk)
+        ]
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
+        url = f"{settings.service_url('intake')}/v1/records:ndjson"
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        for body in bodies:
+            queue.put_nowait(body)
+
+        async def post_all(client: httpx.AsyncClient) -> None:
+            while not queue.empty():
+                response = await client.post(url, content=queue.get_nowait(), headers=headers)
+                response.raise_for_status()
+                if response.json()["errors"]:
+                    raise RuntimeError(f"intake refused records: {response.text[:300]}")
+
+        started = time.perf_counter()
+        async with httpx.AsyncClient(timeout=300) as client:
+            await asyncio.gather(*(post_all(client) for _ in range(concurrency)))
+        acknowledged = time.perf_counter() - started
+        while await conn.fetchval("SELECT count(*) FROM outbox"):  # noqa: ASYNC110 - polls the DB
+            await asyncio.sleep(0.05)
+        published = time.perf_counter() - started
+    finally:
+        await conn.close()
+    n = len(payload.lines)
+    return n / acknowledged, n / published
+
+
+async def run(settings: Settings, *, count: int, chunk: int, concurrency: int) -> IntakeResult:
+    """Raw ceiling, intake, raw ceiling again; the better raw run is the ceiling."""
+    payload = make_payload(count)
+    first = await raw_ceiling(settings, payload)
+    acknowledged, published = await through_intake(
+        settings, payload, chunk=chunk, concurrency=concurrency
+    )
+    second = await raw_ceiling(settings, payload)
+    return IntakeResult(count, payload.bytes, max(first, second), acknowledged, published)
