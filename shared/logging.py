@@ -59,6 +59,7 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     ]
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # drop disabled levels before any other work
             *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
@@ -83,6 +84,13 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def bound_record(record_id: object, submission_id: str | None = None) -> Any:
+    """Context in which every log line carries this record's ids (a ``with`` block)."""
+    return structlog.contextvars.bound_contextvars(
+        record_id=str(record_id), submission_id=submission_id
+    )
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -14,13 +17,19 @@ def app() -> FastAPI:
     """The app factory uvicorn calls in each worker process."""
     settings = Settings()
     prepare_process("intake", settings)
-    return create_app(settings)
+    return create_app(settings, metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
 def main() -> None:
     """Start intake on the configured port, with the configured number of worker processes."""
     settings = Settings()
     prepare_process("intake", settings)
+    # Each worker process counts on its own; prometheus_client's multiprocess mode sums their
+    # files when /metrics is read. The variable must be set before the workers import it.
+    metrics_dir = settings.state_dir.resolve() / "metrics" / "intake"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     uvicorn.run(
         "services.intake.__main__:app",
         factory=True,

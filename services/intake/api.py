@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -10,7 +11,13 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, Request
 from faststream.kafka import KafkaBroker
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
 from starlette.responses import Response
 
 from services.intake import bodies, ledger, metrics, service
@@ -19,11 +26,13 @@ from services.intake.keys import KeyVerifier
 from services.intake.relay import OutboxRelay
 from services.intake.responses import JsonResponse
 from shared.auth import ApiKey
+from shared.logging import get_logger
 from shared.records import Form01Record
 from shared.settings import Settings
 from shared.topics import Topics
 
 router = APIRouter()
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class Deps:
     broker: KafkaBroker
     relay: OutboxRelay
     keys: KeyVerifier
+    metrics_dir: str | None = None  # set when several worker processes share /metrics
 
 
 def deps(request: Request) -> Deps:
@@ -89,11 +99,23 @@ async def _store(
     return outcome
 
 
-def _answer(outcome: service.BatchOutcome, endpoint: str, started: float) -> JsonResponse:
+def _answer(
+    outcome: service.BatchOutcome, key: ApiKey, endpoint: str, started: float
+) -> JsonResponse:
     metrics.BATCH_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
-    for result in outcome.results:
-        metrics.RECORDS.labels(result["status"]).inc()
+    statuses = Counter(r["status"] for r in outcome.results)
+    for status, count in statuses.items():
+        metrics.RECORDS.labels(status).inc(count)
     metrics.RECORDS.labels("refused").inc(len(outcome.errors))
+    log.info(
+        "records answered",
+        endpoint=endpoint,
+        api_key=key.key_id,
+        received=statuses["received"],
+        duplicate_submissions=statuses["duplicate_submission"],
+        refused=len(outcome.errors),
+        refusals=sorted({err["type"] for e in outcome.errors for err in e["errors"]}),
+    )
     status = 202 if outcome.received else 403 if outcome.only_forbidden else 422
     return JsonResponse(outcome.body(), status)
 
@@ -108,7 +130,7 @@ async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
     records, outcome = bodies.parse_json_batch(body, d.settings.max_batch_records)
     if records:
         outcome.extend(await _store(d, key, records))
-    return _answer(outcome, "json", started)
+    return _answer(outcome, key, "json", started)
 
 
 @router.post("/v1/records:ndjson", status_code=202, openapi_extra=_NDJSON_DOC, tags=["records"])
@@ -132,7 +154,7 @@ async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Resp
         outcome.extend(await _store(d, key, chunk))
     if not lines:
         raise ApiError(400, "empty_body", "the body holds no records")
-    return _answer(outcome, "ndjson", started)
+    return _answer(outcome, key, "ndjson", started)
 
 
 @router.get("/v1/records/{record_id}", tags=["records"])
@@ -173,6 +195,10 @@ async def readyz(d: DepsDep) -> Response:
 
 
 @router.get("/metrics", tags=["operations"])
-async def prometheus_metrics() -> Response:
-    """Prometheus text exposition."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def prometheus_metrics(d: DepsDep) -> Response:
+    """Prometheus text exposition, summed over the worker processes."""
+    registry = REGISTRY
+    if d.metrics_dir:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=d.metrics_dir)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -24,7 +24,7 @@ from shared.topics import Topic
 log = get_logger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI:
     """The intake ASGI app; nothing connects until the app starts."""
 
     @contextlib.asynccontextmanager
@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
             broker=broker,
             relay=relay,
             keys=KeyVerifier(pool, settings.api_key_cache_seconds),
+            metrics_dir=metrics_dir,
         )
         # The relay connects to Kafka itself, with retries: intake takes records (202) even while
         # the broker is down, and they are published once it is back.

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from shared.kafka.broker import Outgoing, publish_all
 from shared.kafka.consumer import BatchConsumer, Incoming
 from shared.kafka.runtime import ConsumerRuntime
+from shared.logging import bound_record, get_logger
 from shared.records import AcceptedPlot, SubmittedRecord
 from shared.settings import Settings
 from shared.topics import Topic
@@ -18,6 +19,7 @@ from shared.topics import Topic
 from . import ledger
 
 GROUP_ID = "landsync-reconcile"
+log = get_logger(__name__)
 
 
 class Reconciler:
@@ -31,6 +33,9 @@ class Reconciler:
         """Store the decisions in one transaction, then publish and await every output."""
         async with self._runtime.pool.acquire() as conn, conn.transaction():
             accepted = await ledger.accept(conn, [m.value.record_id for m in batch])
+        for m in batch:
+            with bound_record(m.value.record_id, m.value.submission_id):
+                log.debug("record decided", outcome="accepted", parcel_key=m.value.parcel_key)
         await publish_all(
             self._runtime.broker,
             [self._accepted(m.value) for m in batch if m.value.record_id in accepted],

@@ -11,11 +11,13 @@ from collections.abc import Sequence
 
 from shared.kafka.consumer import BatchConsumer, Incoming
 from shared.kafka.runtime import ConsumerRuntime
+from shared.logging import bound_record, get_logger
 from shared.records import AcceptedPlot
 from shared.settings import Settings
 from shared.topics import Topic
 
 GROUP_ID = "landsync-sync"
+log = get_logger(__name__)
 
 
 class PlotSync:
@@ -31,6 +33,9 @@ class PlotSync:
             " WHERE record_id = ANY($1) AND sync_state IS NULL",
             [m.value.record_id for m in batch],
         )
+        for m in batch:
+            with bound_record(m.value.record_id, m.value.submission_id):
+                log.debug("plot awaiting the national database", parcel_key=m.value.parcel_key)
 
 
 def build(settings: Settings) -> ConsumerRuntime:

@@ -154,3 +154,32 @@ async def test_a_record_can_be_read_back_with_its_status(
     assert body["status"] in {"received", "accepted"}
     assert body["reasons"] == []
     assert body["received_at"]
+
+
+def _received_total(metrics_text: str) -> float:
+    for line in metrics_text.splitlines():
+        if line.startswith('landsync_intake_records_total{status="received"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_metrics_count_every_received_record_whichever_worker_took_it(
+    intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    before = _received_total((await intake.get("/metrics")).text)
+
+    for _ in range(10):  # separate requests, spread over intake's worker processes
+        await intake.post("/v1/records", json=make_record(COMMUNE), headers=_bearer(key))
+
+    after = _received_total((await intake.get("/metrics")).text)
+    assert after - before == 10
+
+
+async def test_the_openapi_document_describes_the_record(intake: httpx.AsyncClient) -> None:
+    spec = (await intake.get("/openapi.json")).json()
+
+    record = spec["components"]["schemas"]["Form01Record"]
+    assert set(record["required"]) == {"submission_id", "commune_code", "parcel"}
+    assert "/v1/records:ndjson" in spec["paths"]
+    assert (await intake.get("/docs")).status_code == 200

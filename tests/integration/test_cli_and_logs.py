@@ -1,0 +1,104 @@
+"""The operator's command line against the test stack, and what the services' logs may hold."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from typing import Any
+
+import asyncpg
+import httpx
+
+from shared.settings import Settings
+from shared.stack import Stack
+from shared.stack.services import child_env
+from tests.conftest import KeyFactory
+from tests.support import eventually, make_record
+
+COMMUNE = "07339"
+
+
+def _landsync(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli.main", *args],
+        env=child_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_a_key_made_by_the_cli_submits_for_its_commune_only(
+    settings: Settings, intake: httpx.AsyncClient
+) -> None:
+    made = _landsync(
+        settings, "keys", "create", "--role", "submitter", "--commune", COMMUNE, "--json"
+    )
+
+    assert made.returncode == 0, made.stderr
+    created = json.loads(made.stdout)
+    assert created["role"] == "submitter"
+    assert created["communes"] == [COMMUNE]
+    headers = {"Authorization": f"Bearer {created['key']}"}
+    assert (
+        await intake.post("/v1/records", json=make_record(COMMUNE), headers=headers)
+    ).status_code == 202
+    assert (
+        await intake.post("/v1/records", json=make_record("09187"), headers=headers)
+    ).status_code == 403
+
+
+def test_a_submitter_key_without_a_commune_is_refused(settings: Settings) -> None:
+    made = _landsync(settings, "keys", "create", "--role", "submitter")
+
+    assert made.returncode == 2
+    assert "commune" in made.stderr
+
+
+def test_status_json_tells_scripts_where_everything_runs(settings: Settings, stack: Stack) -> None:
+    shown = _landsync(settings, "status", "--json")
+
+    status = json.loads(shown.stdout)
+    assert status["services"]["intake"] == {
+        "url": settings.service_url("intake"),
+        "running": True,
+        "pid": stack.status()["services"]["intake"]["pid"],
+    }
+    assert status["services"]["kafka"]["bootstrap"] == settings.bootstrap
+
+
+async def test_no_personal_id_or_name_reaches_a_service_log(
+    settings: Settings,
+    stack: Stack,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    new_key: KeyFactory,
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    personal_id, legacy_id, name = "027190123456", "125987654", "Trịnh Thị Xuân Hương"
+    record = make_record(COMMUNE)
+    record["owners"][0].update(full_name=name, personal_id=personal_id, legacy_id=legacy_id)
+    bad = make_record(COMMUNE, colour="red")  # a refusal is logged too
+    bad["owners"][0].update(full_name=name, personal_id=personal_id)
+    posted = await intake.post(
+        "/v1/records", json=[record, bad], headers={"Authorization": f"Bearer {key}"}
+    )
+    record_id = posted.json()["results"][0]["record_id"]
+
+    async def synced_pending() -> bool:
+        state = await db.fetchval(
+            "SELECT sync_state FROM records WHERE record_id = $1::uuid", record_id
+        )
+        return bool(state == "pending")
+
+    await eventually(synced_pending, timeout=60)
+    for service in ("intake", "reconcile", "sync"):
+        text = stack.log(service).read_text(encoding="utf-8")
+        assert record_id in text, f"{service} should log the record by id (at DEBUG)"
+        assert personal_id not in text
+        assert legacy_id not in text
+        assert name not in text
+        assert not re.findall(r"(?<!\d)\d{12}(?!\d)", text), f"a 12-digit number in {service}.log"
