@@ -93,6 +93,19 @@ def bound_record(record_id: object, submission_id: str | None = None) -> Any:
     )
 
 
+def debug_record(
+    log: structlog.stdlib.BoundLogger,
+    event: str,
+    record_id: object,
+    submission_id: str | None,
+    **fields: Any,
+) -> None:
+    """A per-record DEBUG line carrying the record's ids; free when DEBUG is off (hot paths)."""
+    if logging.getLogger().isEnabledFor(logging.DEBUG):  # the level is set on the root only
+        with bound_record(record_id, submission_id):
+            log.debug(event, **fields)
+
+
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
     """A logger for a module; configure_logging must have run in the composition root."""
     logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)

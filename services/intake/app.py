@@ -15,7 +15,7 @@ from services.intake.api import Deps, router
 from services.intake.keys import KeyVerifier
 from services.intake.relay import OutboxRelay
 from shared.db.pool import create_pool
-from shared.kafka.broker import make_broker
+from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.records import Form01Record
 from shared.settings import Settings
@@ -30,10 +30,10 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.dsn, min_size=2, max_size=10)
-        broker = make_broker(settings, client_id="landsync-intake")
+        producer = Producer(settings, client_id="landsync-intake")
         relay = OutboxRelay(
             pool,
-            broker,
+            producer,
             topic=settings.topics.name(Topic.SUBMITTED),
             batch_size=settings.outbox_batch_size,
             idle_seconds=settings.outbox_idle_seconds,
@@ -42,7 +42,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
             settings=settings,
             topics=settings.topics,
             pool=pool,
-            broker=broker,
+            producer=producer,
             relay=relay,
             keys=KeyVerifier(pool, settings.api_key_cache_seconds),
             metrics_dir=metrics_dir,
@@ -57,7 +57,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await broker.stop()
+            await producer.stop()
             await pool.close()
             log.info("intake stopped")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -10,6 +11,14 @@ from services.intake.responses import JsonResponse
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # connection refused or reset
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
 
 
 class ApiError(Exception):
@@ -45,6 +54,15 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JsonResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JsonResponse(error_body(code, str(exc.detail)), exc.status_code)
+
+    async def _unavailable(_: Request, exc: Exception) -> JsonResponse:
+        # The database is down or restarting: nothing was answered 202, the client may retry.
+        log.warning("database unavailable", error=type(exc).__name__)
+        body = error_body("unavailable", "the ledger database is unavailable; retry later")
+        return JsonResponse(body, 503, headers={"Retry-After": "5"})
+
+    for unavailable in _UNAVAILABLE:
+        app.add_exception_handler(unavailable, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JsonResponse:

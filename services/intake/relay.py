@@ -16,10 +16,9 @@ import contextlib
 from typing import Any
 
 import asyncpg
-from faststream.kafka import KafkaBroker
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
-from shared.kafka.broker import Outgoing, publish_all
+from shared.kafka.producer import Outgoing, Producer
 from shared.logging import get_logger
 from shared.records import submitted_message
 
@@ -39,7 +38,7 @@ class OutboxRelay:
     def __init__(
         self,
         pool: asyncpg.Pool[Any],
-        broker: KafkaBroker,
+        producer: Producer,
         *,
         topic: str,
         batch_size: int,
@@ -47,13 +46,12 @@ class OutboxRelay:
         publish_timeout: float = 60.0,
     ) -> None:
         self._pool = pool
-        self._broker = broker
+        self._producer = producer
         self._topic = topic
         self._batch_size = batch_size
         self._idle = idle_seconds
         self._publish_timeout = publish_timeout
         self._wake = asyncio.Event()
-        self._connected = False
 
     def notify(self) -> None:
         """New rows were committed: drain soon."""
@@ -72,28 +70,27 @@ class OutboxRelay:
                 ),
             ):
                 with attempt:
-                    await self._ensure_connected()
+                    await self._producer.start()
                     while await self.drain_once() >= self._batch_size:
                         pass
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
             self._wake.clear()
 
-    async def _ensure_connected(self) -> None:
-        if not self._connected:
-            await self._broker.connect()
-            self._connected = True
-
     async def drain_once(self) -> int:
         """Publish and delete one batch of outbox rows; return how many."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK_KEY):
                 return 0
+            # On a young database the statistics still say "empty", and the planner would join
+            # each outbox row to the ledger by a sequential scan: as slow as the ledger is big.
+            # The primary keys are always the right path here.
+            await conn.execute("SET LOCAL enable_seqscan = off")
             rows = await conn.fetch(_PENDING, self._batch_size)
             if not rows:
                 return 0
             messages = [self._message(r) for r in rows]
-            await asyncio.wait_for(publish_all(self._broker, messages), self._publish_timeout)
+            await asyncio.wait_for(self._producer.publish_all(messages), self._publish_timeout)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
         log.debug("outbox drained", count=len(rows))
         return len(rows)

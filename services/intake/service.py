@@ -11,7 +11,7 @@ from services.intake import ledger
 from shared.auth import ApiKey
 from shared.db.pool import Conn
 from shared.ids import new_ids
-from shared.logging import bound_record, get_logger
+from shared.logging import debug_record, get_logger
 from shared.records import Form01Record
 
 Status = Literal["received", "duplicate_submission"]
@@ -101,8 +101,7 @@ async def receive(
     for new in kept:
         if new.record_id in inserted:
             outcome.results.append(_result(indexes[new.record_id], new.record_id, "received"))
-            with bound_record(new.record_id, new.submission_id):
-                log.debug("record received", parcel_key=new.parcel_key)
+            debug_record(log, "record received", new.record_id, new.submission_id)
             stored[new.submission_id] = ledger.Existing(new.record_id, new.content_hash)
         else:
             repeats.append((indexes[new.record_id], new))

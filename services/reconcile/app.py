@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.kafka.broker import Outgoing, publish_all
 from shared.kafka.consumer import BatchConsumer, Incoming
+from shared.kafka.producer import Outgoing
 from shared.kafka.runtime import ConsumerRuntime
-from shared.logging import bound_record, get_logger
+from shared.logging import debug_record, get_logger
 from shared.records import AcceptedPlot, SubmittedRecord
 from shared.settings import Settings
 from shared.topics import Topic
@@ -34,10 +34,10 @@ class Reconciler:
         async with self._runtime.pool.acquire() as conn, conn.transaction():
             accepted = await ledger.accept(conn, [m.value.record_id for m in batch])
         for m in batch:
-            with bound_record(m.value.record_id, m.value.submission_id):
-                log.debug("record decided", outcome="accepted", parcel_key=m.value.parcel_key)
-        await publish_all(
-            self._runtime.broker,
+            debug_record(
+                log, "record decided", m.value.record_id, m.value.submission_id, outcome="accepted"
+            )
+        await self._runtime.producer.publish_all(
             [self._accepted(m.value) for m in batch if m.value.record_id in accepted],
         )
 
@@ -56,6 +56,7 @@ def build(settings: Settings) -> ConsumerRuntime:
     runtime = ConsumerRuntime("reconcile", settings, settings.reconcile_port)
     consumer = BatchConsumer(
         runtime.broker,
+        runtime.producer,
         settings.topics,
         topic=Topic.SUBMITTED,
         group_id=GROUP_ID,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from shared.kafka.consumer import BatchConsumer, Incoming
 from shared.kafka.runtime import ConsumerRuntime
-from shared.logging import bound_record, get_logger
+from shared.logging import debug_record, get_logger
 from shared.records import AcceptedPlot
 from shared.settings import Settings
 from shared.topics import Topic
@@ -34,8 +34,7 @@ class PlotSync:
             [m.value.record_id for m in batch],
         )
         for m in batch:
-            with bound_record(m.value.record_id, m.value.submission_id):
-                log.debug("plot awaiting the national database", parcel_key=m.value.parcel_key)
+            debug_record(log, "plot awaiting sync", m.value.record_id, m.value.submission_id)
 
 
 def build(settings: Settings) -> ConsumerRuntime:
@@ -43,6 +42,7 @@ def build(settings: Settings) -> ConsumerRuntime:
     runtime = ConsumerRuntime("sync", settings, settings.sync_port)
     consumer = BatchConsumer(
         runtime.broker,
+        runtime.producer,
         settings.topics,
         topic=Topic.ACCEPTED,
         group_id=GROUP_ID,

@@ -73,7 +73,8 @@ async def _create_key(
 
 @bench_app.command("intake")
 def bench_intake(
-    records: Annotated[int, typer.Option(help="records to send")] = 100_000,
+    records: Annotated[int, typer.Option(help="records per round")] = 100_000,
+    rounds: Annotated[int, typer.Option(help="alternating raw/intake rounds (medians)")] = 3,
     chunk: Annotated[int, typer.Option(help="records per NDJSON request")] = 10_000,
     concurrency: Annotated[int, typer.Option(help="requests in flight")] = 2,
     isolated: Annotated[
@@ -92,13 +93,14 @@ def bench_intake(
         stack.stop_service(service)
     try:
         result = asyncio.run(
-            intake.run(settings, count=records, chunk=chunk, concurrency=concurrency)
+            intake.run(settings, count=records, chunk=chunk, concurrency=concurrency, rounds=rounds)
         )
     finally:
         for service in paused:
             stack.start_service(service)
     table = Table(
-        title=f"bench intake: {result.records:,} records, {result.payload_bytes / 1e6:.0f} MB"
+        title=f"bench intake: {result.rounds} rounds of {result.records:,} records"
+        f" ({result.payload_bytes / 1e6:.0f} MB), medians"
     )
     table.add_column("measure")
     table.add_column("records/s", justify="right")
@@ -120,6 +122,7 @@ def bench_intake(
                 "acknowledged": round(result.acknowledged),
                 "published": round(result.published),
                 "ratio": round(result.ratio, 3),
+                "rounds": result.rounds,
                 "isolated": isolated,
             }
         )

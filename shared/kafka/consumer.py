@@ -36,8 +36,8 @@ from faststream.message import StreamMessage
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
-from shared.kafka.broker import publish_all
 from shared.kafka.dead_letters import Origin, dead_letter
+from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.topics import Topic, Topics
 
@@ -104,6 +104,7 @@ class BatchConsumer(Generic[M]):
     def __init__(
         self,
         broker: KafkaBroker,
+        producer: Producer,
         topics: Topics,
         *,
         topic: Topic,
@@ -113,7 +114,7 @@ class BatchConsumer(Generic[M]):
         max_records: int = 500,
         batch_timeout_ms: int = 100,
     ) -> None:
-        self._broker = broker
+        self._producer = producer
         self._topics = topics
         self._topic = topics.name(topic)
         self._group_id = group_id
@@ -161,8 +162,7 @@ class BatchConsumer(Generic[M]):
         if attempt > 1:
             log.warning("batch retry", topic=self._topic, attempt=attempt, size=len(batch))
         if poison:
-            await publish_all(
-                self._broker,
+            await self._producer.publish_all(
                 [
                     dead_letter(
                         origin,

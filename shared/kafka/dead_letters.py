@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.kafka.broker import Outgoing
+from shared.kafka.producer import Outgoing
 
 REPLAY_COUNT = "dlq.replay.count"
 

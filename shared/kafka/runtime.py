@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY, make_asgi_app
 
 from shared.db.pool import create_pool
 from shared.kafka.broker import make_broker
+from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.settings import Settings
 
@@ -38,6 +39,7 @@ class ConsumerRuntime:
             client_id=f"landsync-{name}",
             middlewares=(KafkaPrometheusMiddleware(registry=REGISTRY, app_name=name),),
         )
+        self.producer = Producer(settings, client_id=f"landsync-{name}")
         self._pool: asyncpg.Pool[Any] | None = None
         self._on_stop: list[Callable[[], None]] = []
 
@@ -54,12 +56,14 @@ class ConsumerRuntime:
 
     async def _open(self) -> None:
         self._pool = await create_pool(self.settings.dsn, min_size=1, max_size=5)
+        await self.producer.start()
 
     async def _stopping(self) -> None:
         for callback in self._on_stop:
             callback()
 
     async def _close(self) -> None:
+        await self.producer.stop()
         if self._pool is not None:
             await self._pool.close()
         log.info("service stopped")

@@ -93,3 +93,23 @@ async def test_every_record_answered_202_survives_a_sigkill_under_load(
 
     assert len(acknowledged) >= 200, "the load should have been running when intake was killed"
     assert await _all_published(settings, acknowledged) == acknowledged
+
+
+async def test_intake_answers_503_while_the_database_is_down_and_recovers_after(
+    stack: Stack, intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    headers = {"Authorization": f"Bearer {key}"}  # verified now, so it is cached during the outage
+    assert (
+        await intake.post("/v1/records", json=make_record(COMMUNE), headers=headers)
+    ).status_code == 202
+    stack.stop_postgres()
+    try:
+        during = await intake.post("/v1/records", json=make_record(COMMUNE), headers=headers)
+    finally:
+        stack.start_postgres()
+
+    assert during.status_code == 503
+    assert during.json()["error"]["code"] == "unavailable"
+    after = await intake.post("/v1/records", json=make_record(COMMUNE), headers=headers)
+    assert after.status_code == 202
