@@ -20,18 +20,21 @@ KeyFactory = Callable[..., Awaitable[str]]
 
 
 def _test_settings() -> Settings:
-    # Own ports and state dir, so tests never touch a demo stack running beside them; a fresh
-    # topic prefix per session, so every session starts from empty topics.
+    # Own ports and state dir, so tests never touch a demo stack running beside them (and several
+    # test runs can share a machine: LANDSYNC_TEST_PORT_BASE=41000 moves every port); a fresh topic
+    # prefix per session, so every session starts from empty topics.
+    base = int(os.environ.get("LANDSYNC_TEST_PORT_BASE", "39000"))
     prefix = os.environ.get("LANDSYNC_TEST_TOPIC_PREFIX") or f"t{uuid.uuid4().hex[:8]}."
+    suffix = "" if base == 39000 else f"-{base}"
     return Settings(
-        state_dir=PROJECT_ROOT / ".landsync-test",
-        kafka_port=39092,
-        kafka_controller_port=39093,
-        postgres_port=35432,
-        intake_port=38080,
-        reconcile_port=38081,
-        sync_port=38082,
-        national_db_port=38090,
+        state_dir=PROJECT_ROOT / f".landsync-test{suffix}",
+        kafka_port=base + 92,
+        kafka_controller_port=base + 93,
+        postgres_port=base + 432,
+        intake_port=base + 80,
+        reconcile_port=base + 81,
+        sync_port=base + 82,
+        national_db_port=base + 90,
         topic_prefix=prefix,
         topic_partitions=3,
         dlq_partitions=1,
@@ -69,7 +72,7 @@ def stack(settings: Settings) -> Iterator[Stack]:
 async def db(stack: Stack, settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
     """A pool on the test database, emptied of earlier sessions' rows."""
     pool = await create_pool(settings.dsn)
-    await pool.execute("TRUNCATE records, outbox, api_keys")
+    await pool.execute("TRUNCATE records, outbox, api_keys, parcels, residents, certificates")
     yield pool
     await pool.close()
 

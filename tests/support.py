@@ -7,9 +7,12 @@ import itertools
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+
+from shared.normalize import fold_name, serial_key
 
 _counter = itertools.count()
 
@@ -118,3 +121,38 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+async def register(db: Any, *records: dict[str, Any]) -> None:
+    """Put the records' owners and certificates in the registry, so reconcile accepts them."""
+
+    residents, certificates = [], []
+    for record in records:
+        for o in record["owners"]:
+            born = date.fromisoformat(o["date_of_birth"])
+            name = o["full_name"]
+            residents.append(
+                (o["personal_id"], o.get("legacy_id"), name, fold_name(name), born, o["sex"])
+            )
+        serial, parcel = record["certificate"]["serial"], record["parcel"]
+        certificates.append(
+            (
+                serial,
+                serial_key(serial),
+                parcel.get("old_commune_code") or record["commune_code"],
+                parcel.get("certificate_map_sheet") or parcel["map_sheet"],
+                parcel.get("certificate_parcel_no") or parcel["parcel_no"],
+                [o["personal_id"] for o in record["owners"]],
+            )
+        )
+    async with db.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO residents (personal_id, legacy_id, full_name, name_key, date_of_birth,"
+            " sex, status) VALUES ($1, $2, $3, $4, $5, $6, 'alive') ON CONFLICT DO NOTHING",
+            residents,
+        )
+        await conn.executemany(
+            "INSERT INTO certificates (serial, serial_key, commune_code, map_sheet, parcel_no,"
+            " holder_ids, status) VALUES ($1, $2, $3, $4, $5, $6, 'valid') ON CONFLICT DO NOTHING",
+            certificates,
+        )

@@ -15,7 +15,7 @@ from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.services import child_env
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record
+from tests.support import eventually, make_record, register
 
 COMMUNE = "07339"
 
@@ -81,6 +81,7 @@ async def test_no_personal_id_or_name_reaches_a_service_log(
     personal_id, legacy_id, name = "027190123456", "125987654", "Trịnh Thị Xuân Hương"
     record = make_record(COMMUNE)
     record["owners"][0].update(full_name=name, personal_id=personal_id, legacy_id=legacy_id)
+    await register(db, record)
     bad = make_record(COMMUNE, colour="red")  # a refusal is logged too
     bad["owners"][0].update(full_name=name, personal_id=personal_id)
     posted = await intake.post(
@@ -88,13 +89,13 @@ async def test_no_personal_id_or_name_reaches_a_service_log(
     )
     record_id = posted.json()["results"][0]["record_id"]
 
-    async def synced_pending() -> bool:
+    async def taken_by_sync() -> bool:
         state = await db.fetchval(
             "SELECT sync_state FROM records WHERE record_id = $1::uuid", record_id
         )
-        return bool(state == "pending")
+        return state is not None
 
-    await eventually(synced_pending, timeout=60)
+    await eventually(taken_by_sync, timeout=60)
     for service in ("intake", "reconcile", "sync"):
         text = stack.log(service).read_text(encoding="utf-8")
         assert record_id in text, f"{service} should log the record by id (at DEBUG)"

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, parcel_key_of, read_topic
+from tests.support import eventually, make_record, parcel_key_of, read_topic, register
 
 COMMUNE = "07339"
 
@@ -22,7 +22,7 @@ COMMUNE = "07339"
     ("topic", "group", "done"),
     [
         (Topic.SUBMITTED, "landsync-reconcile", "status = 'accepted'"),
-        (Topic.ACCEPTED, "landsync-sync", "sync_state = 'pending'"),
+        (Topic.ACCEPTED, "landsync-sync", "sync_state IS NOT NULL"),
     ],
     ids=["reconcile", "sync"],
 )
@@ -37,6 +37,7 @@ async def test_a_poison_message_is_dead_lettered_with_headers_and_the_consumer_g
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
     good = make_record(COMMUNE)
+    await register(db, good)
     # Same key as the good record: same partition, so the good one is only processed if the
     # consumer got past the poison.
     parcel_key = parcel_key_of(good).encode()

@@ -1,0 +1,53 @@
+"""What reconcile publishes for a stored decision: an accepted plot, a rejection, a dead letter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from services.reconcile.repository import Stored
+from shared.kafka.dead_letters import Origin, dead_letter
+from shared.kafka.producer import Outgoing
+from shared.reasons import OWNER, Reason, outcome_of
+from shared.records import AcceptedPlot, SubmittedRecord
+from shared.topics import Topic, Topics
+
+
+def _headers(record: SubmittedRecord, origin: Origin) -> dict[str, str]:
+    headers = {"record.id": str(record.record_id), "commune.code": record.commune_code}
+    if "dlq.replay.count" in origin.headers:
+        headers["dlq.replay.count"] = origin.headers["dlq.replay.count"]
+    return headers
+
+
+def output(
+    stored: Stored, record: SubmittedRecord, origin: Origin, topics: Topics, group_id: str
+) -> Outgoing | None:
+    """The message a stored decision sends, or None (a duplicate sends nothing)."""
+    codes = frozenset(Reason(r["code"]) for r in stored.reasons)
+    _, topic = outcome_of(codes)
+    key = record.parcel_key.encode()
+    if topic is None:
+        return None
+    if topic == Topic.ACCEPTED:
+        plot = AcceptedPlot.model_construct(**dict(record), version=stored.version or 1)
+        value = plot.model_dump_json().encode()
+        return Outgoing(topics.name(topic), value, key, _headers(record, origin))
+    if topic == Topic.REJECTED:
+        body: dict[str, Any] = orjson.loads(origin.value)
+        body["reasons"], body["warnings"] = stored.reasons, stored.warnings
+        return Outgoing(topics.name(topic), orjson.dumps(body), key, _headers(record, origin))
+    # A dead letter carries the record unchanged; the reasons travel in its headers.
+    primary = next((r for r in stored.reasons if Reason(r["code"]) in OWNER), stored.reasons[0])
+    letter = dead_letter(
+        origin,
+        topic=topics.name(topic),
+        reason=primary["code"],
+        detail="; ".join(f"{r['code']}: {r['detail']}" for r in stored.reasons)[:2000],
+        consumer_group=group_id,
+        record_id=str(record.record_id),
+        commune_code=record.commune_code,
+    )
+    headers = {**letter.headers, "dlq.reasons": ",".join(r["code"] for r in stored.reasons)}
+    return Outgoing(letter.topic, letter.value, letter.key, headers)

@@ -1,0 +1,203 @@
+"""Reconcile's SQL: one query per kind of fact for a whole batch, and the decisions' writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from services.reconcile.facts import CertificateRow, Facts, ParcelState, Resident
+from shared.db.pool import Conn
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    """What the ledger already holds of a record's decision."""
+
+    status: str
+    reasons: list[dict[str, str]]
+    warnings: list[dict[str, str]]
+    plot_version: int | None
+    replay_count: int
+    published: bool
+
+
+async def ledger_states(conn: Conn, record_ids: Sequence[UUID]) -> dict[UUID, LedgerState]:
+    """The ledger rows of the batch's records."""
+    rows = await conn.fetch(
+        "SELECT record_id, status, reasons, warnings, plot_version, replay_count,"
+        " published_at IS NOT NULL AS published FROM records WHERE record_id = ANY($1::uuid[])",
+        record_ids,
+    )
+    return {
+        r["record_id"]: LedgerState(
+            r["status"],
+            r["reasons"],
+            r["warnings"],
+            r["plot_version"],
+            r["replay_count"],
+            r["published"],
+        )
+        for r in rows
+    }
+
+
+async def parcel_states(conn: Conn, parcel_keys: Iterable[str]) -> dict[str, ParcelState]:
+    """The accepted state of the batch's parcels."""
+    rows = await conn.fetch(
+        "SELECT parcel_key, version, record_id, plot_hash, certificate_key FROM parcels"
+        " WHERE parcel_key = ANY($1::text[])",
+        list(set(parcel_keys)),
+    )
+    return {
+        r["parcel_key"]: ParcelState(
+            r["version"], r["record_id"], bytes(r["plot_hash"]), r["certificate_key"]
+        )
+        for r in rows
+    }
+
+
+_RESIDENTS = """
+SELECT personal_id, legacy_id, full_name, name_key, date_of_birth, sex, status FROM residents
+WHERE personal_id = ANY($1::text[])
+   OR legacy_id = ANY($2::text[])
+   OR (name_key, date_of_birth) IN (SELECT * FROM unnest($3::text[], $4::date[]))
+"""
+_CERTIFICATES = """
+SELECT serial, serial_key, commune_code, map_sheet, parcel_no, holder_ids, status,
+       mortgage_registered_on, mortgage_released_on
+FROM certificates
+WHERE serial_key = ANY($1::text[])
+   OR (commune_code, map_sheet, parcel_no) IN
+      (SELECT * FROM unnest($2::text[], $3::int[], $4::int[]))
+"""
+
+
+@dataclass
+class FactQuery:
+    """The keys a batch needs facts for, collected record by record."""
+
+    personal_ids: set[str]
+    legacy_ids: set[str]
+    names: set[tuple[str, date]]
+    serial_keys: set[str]
+    parcels: set[tuple[str, int, int]]
+
+
+async def fetch_facts(conn: Conn, want: FactQuery) -> Facts:
+    """Residents and certificates for the whole batch: two queries, whatever its size."""
+    names = sorted(want.names)
+    residents = [
+        Resident(**dict(r))
+        for r in await conn.fetch(
+            _RESIDENTS,
+            list(want.personal_ids),
+            list(want.legacy_ids),
+            [n for n, _ in names],
+            [d for _, d in names],
+        )
+    ]
+    parcels = sorted(want.parcels)
+    certificates = [
+        CertificateRow(**{**dict(r), "holder_ids": tuple(r["holder_ids"])})
+        for r in await conn.fetch(
+            _CERTIFICATES,
+            list(want.serial_keys),
+            [p[0] for p in parcels],
+            [p[1] for p in parcels],
+            [p[2] for p in parcels],
+        )
+    ]
+    by_name: dict[tuple[str, date], list[Resident]] = {}
+    for resident in residents:
+        by_name.setdefault((resident.name_key, resident.date_of_birth), []).append(resident)
+    by_serial: dict[str, list[CertificateRow]] = {}
+    by_parcel: dict[tuple[str, int, int], list[CertificateRow]] = {}
+    for row in certificates:
+        by_serial.setdefault(row.serial_key, []).append(row)
+        by_parcel.setdefault((row.commune_code, row.map_sheet, row.parcel_no), []).append(row)
+    return Facts(
+        residents_by_id={r.personal_id: r for r in residents},
+        residents_by_legacy_id={r.legacy_id: r for r in residents if r.legacy_id},
+        residents_by_name=by_name,
+        certificates=by_serial,
+        certificates_by_parcel=by_parcel,
+    )
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A decision as the ledger stores it."""
+
+    record_id: UUID
+    status: str
+    reasons: list[dict[str, str]]
+    warnings: list[dict[str, str]]
+    version: int | None
+    replay_count: int
+
+
+# A record is decided once; a replayed dead letter (a higher replay count) is decided again.
+_STORE = """
+UPDATE records r
+SET status = d.status, reasons = d.reasons::jsonb, warnings = d.warnings::jsonb,
+    plot_version = d.version, replay_count = d.replay_count, published_at = NULL,
+    decided_at = now(), updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[])
+     AS d(record_id, status, reasons, warnings, version, replay_count)
+WHERE r.record_id = d.record_id
+  AND (r.status = 'received' OR (r.status = 'dead_lettered' AND r.replay_count < d.replay_count))
+RETURNING r.record_id
+"""
+_ACCEPT = """
+INSERT INTO parcels (parcel_key, version, record_id, plot_hash, certificate_key)
+SELECT * FROM unnest($1::text[], $2::int[], $3::uuid[], $4::bytea[], $5::text[])
+ON CONFLICT (parcel_key) DO UPDATE
+SET version = EXCLUDED.version, record_id = EXCLUDED.record_id, plot_hash = EXCLUDED.plot_hash,
+    certificate_key = EXCLUDED.certificate_key, accepted_at = now()
+WHERE parcels.version < EXCLUDED.version
+"""
+
+
+async def store_decisions(
+    conn: Conn, decisions: Sequence[Stored], parcels: dict[str, ParcelState]
+) -> set[UUID]:
+    """Write decisions and parcel versions in one transaction; return the ids actually decided."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            _STORE,
+            [d.record_id for d in decisions],
+            [d.status for d in decisions],
+            [orjson.dumps(d.reasons).decode() for d in decisions],
+            [orjson.dumps(d.warnings).decode() for d in decisions],
+            [d.version for d in decisions],
+            [d.replay_count for d in decisions],
+        )
+        decided = {r["record_id"] for r in rows}
+        accepted = [(k, p) for k, p in parcels.items() if p.record_id in decided]
+        if accepted:
+            await conn.execute(
+                _ACCEPT,
+                [k for k, _ in accepted],
+                [p.version for _, p in accepted],
+                [p.record_id for _, p in accepted],
+                [p.plot_hash for _, p in accepted],
+                [p.certificate_key for _, p in accepted],
+            )
+    return decided
+
+
+async def mark_published(conn: Conn, record_ids: Sequence[UUID]) -> None:
+    """The outputs of these records are acknowledged: a redelivery must not send them again."""
+    await conn.execute(
+        "UPDATE records SET published_at = now() WHERE record_id = ANY($1::uuid[])", record_ids
+    )
+
+
+def as_rows(findings: Iterable[Any]) -> list[dict[str, str]]:
+    """Findings in the ledger's JSON form."""
+    return [f.as_json() for f in findings]

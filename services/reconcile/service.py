@@ -1,0 +1,167 @@
+"""Reconciles one consumed batch: facts in a few queries, pure decisions, one transaction, outputs.
+
+Order, and why: decisions and parcel versions are committed first; then every output is published
+and awaited; then the records are marked published; only then does the consumer commit the
+offsets. A crash before the commit of decisions redoes the batch; a crash after it finds the
+decisions stored and sends the unacknowledged outputs again; a redelivery after the outputs were
+marked sends nothing. The one window left (outputs acknowledged, marking not yet committed) can
+repeat a message downstream, where sync's idempotency keys absorb it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from services.reconcile import metrics, repository
+from services.reconcile.decision import Decision, decide
+from services.reconcile.facts import ParcelState
+from services.reconcile.outputs import output
+from services.reconcile.repository import FactQuery, LedgerState, Stored, as_rows
+from shared.db.pool import Conn
+from shared.kafka.consumer import Incoming
+from shared.kafka.dead_letters import REPLAY_COUNT
+from shared.kafka.runtime import ConsumerRuntime
+from shared.logging import debug_record, get_logger
+from shared.normalize import fold_name, serial_key
+from shared.records import SubmittedRecord
+
+log = get_logger(__name__)
+Message = Incoming[SubmittedRecord]
+
+
+def _replay_count(message: Message) -> int:
+    text = message.origin.headers.get(REPLAY_COUNT, "0")
+    return int(text) if text.isdigit() else 0
+
+
+def _wants(batch: Sequence[Message], parcels: dict[str, ParcelState]) -> FactQuery:
+    want = FactQuery(set(), set(), set(), set(), set())
+    for m in batch:
+        record = m.value
+        if record.certificate and record.certificate.serial:
+            want.serial_keys.add(serial_key(record.certificate.serial))
+        p = record.parcel
+        want.parcels.add(
+            (
+                p.old_commune_code or record.commune_code,
+                p.certificate_map_sheet or p.map_sheet,
+                p.certificate_parcel_no or p.parcel_no,
+            )
+        )
+        for owner in record.owners:
+            if owner.personal_id:
+                want.personal_ids.add(owner.personal_id)
+            if owner.legacy_id:
+                want.legacy_ids.add(owner.legacy_id)
+            if owner.full_name and owner.date_of_birth:
+                want.names.add((fold_name(owner.full_name), owner.date_of_birth))
+    want.serial_keys |= {p.certificate_key for p in parcels.values() if p.certificate_key}
+    return want
+
+
+def _stored(message: Message, decision: Decision) -> Stored:
+    return Stored(
+        message.value.record_id,
+        decision.outcome,
+        as_rows(decision.reasons),
+        as_rows(decision.warnings),
+        decision.version,
+        _replay_count(message),
+    )
+
+
+@dataclass
+class _Sorted:
+    to_decide: list[Message]
+    to_resend: list[tuple[Message, LedgerState]]
+
+
+def _sort(batch: Sequence[Message], states: dict[UUID, LedgerState]) -> _Sorted:
+    sorted_ = _Sorted([], [])
+    for m in batch:
+        state = states.get(m.value.record_id)
+        if state is None:
+            metrics.SKIPPED.labels("unknown").inc()
+            log.warning("record not in the ledger", record_id=str(m.value.record_id))
+        elif state.status == "received" or (
+            state.status == "dead_lettered" and state.replay_count < _replay_count(m)
+        ):
+            sorted_.to_decide.append(m)
+        elif not state.published:
+            metrics.SKIPPED.labels("resent").inc()
+            sorted_.to_resend.append((m, state))
+        else:
+            metrics.SKIPPED.labels("skipped").inc()
+    return sorted_
+
+
+def _from_ledger(message: Message, state: LedgerState) -> Stored:
+    return Stored(
+        message.value.record_id,
+        state.status,
+        state.reasons,
+        state.warnings,
+        state.plot_version,
+        state.replay_count,
+    )
+
+
+class Reconciler:
+    """The processor of the reconcile service's batch consumer."""
+
+    def __init__(self, runtime: ConsumerRuntime, group_id: str) -> None:
+        self._runtime = runtime
+        self._topics = runtime.settings.topics
+        self._group_id = group_id
+
+    async def process(self, batch: Sequence[Message]) -> None:
+        """Decide, store, publish and mark the batch (see the module docstring for the order)."""
+        ids = [m.value.record_id for m in batch]
+        async with self._runtime.pool.acquire() as conn:
+            work = _sort(batch, await repository.ledger_states(conn, ids))
+            decisions, parcels = await self._decide(conn, work.to_decide)
+            stored = await repository.store_decisions(conn, [s for _, s in decisions], parcels)
+            fresh = [(m, s) for m, s in decisions if s.record_id in stored]
+            sends = fresh + [(m, _from_ledger(m, state)) for m, state in work.to_resend]
+            outgoing = [
+                output(s, m.value, m.origin, self._topics, self._group_id) for m, s in sends
+            ]
+            await self._runtime.producer.publish_all(o for o in outgoing if o is not None)
+            await repository.mark_published(conn, [s.record_id for _, s in sends])
+        for m, s in fresh:
+            codes = [r["code"] for r in s.reasons] or ["none"]
+            for code in codes:
+                metrics.DECISIONS.labels(s.status, code, m.value.commune_code).inc()
+
+    async def _decide(
+        self, conn: Conn, messages: list[Message]
+    ) -> tuple[list[tuple[Message, Stored]], dict[str, ParcelState]]:
+        """Decide in batch order: a parcel accepted earlier in the batch counts for later ones."""
+        if not messages:
+            return [], {}
+        parcels = await repository.parcel_states(conn, (m.value.parcel_key for m in messages))
+        facts = await repository.fetch_facts(conn, _wants(messages, parcels))
+        accepted: dict[str, ParcelState] = {}
+        decided: list[tuple[Message, Stored]] = []
+        for m in messages:
+            record = m.value
+            key = record.parcel_key
+            decision = decide(record, facts, accepted.get(key) or parcels.get(key))
+            if decision.outcome == "accepted":
+                accepted[key] = ParcelState(
+                    decision.version or 1,
+                    record.record_id,
+                    decision.plot_hash,
+                    decision.certificate_key,
+                )
+            decided.append((m, _stored(m, decision)))
+            debug_record(
+                log,
+                "record decided",
+                record.record_id,
+                record.submission_id,
+                outcome=decision.outcome,
+            )
+        return decided, accepted

@@ -1,0 +1,41 @@
+"""Normal forms for matching Vietnamese names, certificate serials and scan file names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+# Đ/đ is a letter of its own, not D plus a mark: Unicode decomposition leaves it alone. Ð (U+00D0,
+# Icelandic eth) and Ɖ (U+0189) look identical and turn up in typed data.
+_D_LIKE = str.maketrans({"Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Ɖ": "D", "ɖ": "d"})
+_D_UNIFY = str.maketrans({"Ð": "Đ", "ð": "Đ", "Ɖ": "Đ", "ɖ": "Đ", "đ": "Đ"})
+_SERIAL_NOISE = re.compile(r"[\s.\-_/]+")
+
+
+def clean_name(name: str) -> str:
+    """NFC, case-folded, single spaces: the form two spellings of one name must share exactly."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", name).casefold()).strip()
+
+
+def fold_name(name: str) -> str:
+    """:func:`clean_name` without diacritics (``đ`` → ``d``): "Nguyễn Văn An" → "nguyen van an"."""
+    decomposed = unicodedata.normalize("NFD", clean_name(name).translate(_D_LIKE))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def serial_key(serial: str) -> str:
+    """A certificate serial for lookup: upper case, no spaces or separators, one kind of Đ.
+
+    Leading zeros stay (they are part of the number); letters keep their Vietnamese form.
+    """
+    text = unicodedata.normalize("NFC", serial).translate(_D_UNIFY).upper()
+    return _SERIAL_NOISE.sub("", text)
+
+
+def scan_key(scan_file: str) -> str:
+    """The serial a scan file is named after: ``"CK 031112.PDF"`` → ``"CK031112"``."""
+    stem = scan_file.strip()
+    if "." in stem:
+        stem = stem.rsplit(".", 1)[0]
+    return serial_key(stem)

@@ -1,0 +1,68 @@
+"""Reason and warning codes of CONTRACT §4, and which outcome and topic each one leads to."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from shared.topics import Topic
+
+Outcome = Literal["accepted", "rejected", "dead_lettered", "duplicate"]
+
+
+class Reason(StrEnum):
+    """Why a record did not go through as it is."""
+
+    INCOMPLETE = "incomplete"
+    INVALID_LAND_USE = "invalid_land_use"
+    SCAN_NAME_MISMATCH = "scan_name_mismatch"
+    CERTIFICATE_NOT_FOUND = "certificate_not_found"
+    CERTIFICATE_PARCEL_MISMATCH = "certificate_parcel_mismatch"
+    CERTIFICATE_SUPERSEDED = "certificate_superseded"
+    DUPLICATE_CONFLICT = "duplicate_conflict"
+    OWNER_UNRESOLVED = "owner_unresolved"
+    OWNER_DECEASED = "owner_deceased"
+    OWNER_ABSENT = "owner_absent"
+    HOLDER_MISMATCH = "holder_mismatch"
+    MORTGAGED = "mortgaged"
+    SYNC_REJECTED = "sync_rejected"
+    SYNC_EXHAUSTED = "sync_exhausted"
+    DUPLICATE = "duplicate"
+
+
+class WarningCode(StrEnum):
+    """Noted on a record without changing its outcome."""
+
+    ID_PREFIX_MISMATCH = "id_prefix_mismatch"
+    NAME_VARIANT = "name_variant"
+    ID_RECOVERED = "id_recovered"
+    SUPERSEDES_PREVIOUS = "supersedes_previous"
+
+
+REJECTING = frozenset(
+    {
+        Reason.INCOMPLETE,
+        Reason.INVALID_LAND_USE,
+        Reason.SCAN_NAME_MISMATCH,
+        Reason.CERTIFICATE_NOT_FOUND,
+        Reason.CERTIFICATE_PARCEL_MISMATCH,
+        Reason.CERTIFICATE_SUPERSEDED,
+        Reason.DUPLICATE_CONFLICT,
+    }
+)
+OWNER = frozenset(
+    {Reason.OWNER_UNRESOLVED, Reason.OWNER_DECEASED, Reason.OWNER_ABSENT, Reason.HOLDER_MISMATCH}
+)
+
+
+def outcome_of(reasons: frozenset[Reason]) -> tuple[Outcome, Topic | None]:
+    """The outcome of a record carrying ``reasons``, and the topic its output goes to."""
+    if Reason.DUPLICATE in reasons:
+        return "duplicate", None
+    if reasons & REJECTING:
+        return "rejected", Topic.REJECTED
+    if reasons & OWNER:
+        return "dead_lettered", Topic.DLQ_OWNER_UNRESOLVED
+    if Reason.MORTGAGED in reasons:
+        return "dead_lettered", Topic.DLQ_MORTGAGED
+    return "accepted", Topic.ACCEPTED
