@@ -21,5 +21,5 @@ def make_broker(
         graceful_timeout=settings.graceful_timeout_seconds,
         middlewares=middlewares,
         # FastStream's own lines go through the root handler, so they come out as masked JSON.
-        logger=logging.getLogger("faststream.landsync"),
+        logger=logging.getLogger("landsync.faststream"),
     )

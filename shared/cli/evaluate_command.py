@@ -1,0 +1,113 @@
+"""``landsync evaluate --truth truth.jsonl``: the ledger's decisions scored against a truth file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.evaluate import Actual, Evaluation, Expected, evaluate
+from shared.settings import Settings
+
+_CHUNK = 50_000
+
+
+def read_truth(path: Path) -> dict[str, Expected]:
+    """truth.jsonl by submission id."""
+    truth: dict[str, Expected] = {}
+    with path.open("rb") as lines:
+        for line in lines:
+            if line.strip():
+                row = orjson.loads(line)
+                truth[row["submission_id"]] = Expected(
+                    row["outcome"],
+                    frozenset(row.get("reasons", ())),
+                    frozenset(row.get("warnings", ())),
+                )
+    return truth
+
+
+async def read_ledger(settings: Settings, submission_ids: list[str]) -> dict[str, Actual]:
+    """The ledger's decision for each submission id it holds."""
+    conn = await asyncpg.connect(settings.dsn)
+    found: dict[str, Actual] = {}
+    try:
+        for start in range(0, len(submission_ids), _CHUNK):
+            rows = await conn.fetch(
+                "SELECT submission_id, status, reasons::text, warnings::text FROM records"
+                " WHERE submission_id = ANY($1::text[])",
+                submission_ids[start : start + _CHUNK],
+            )
+            for r in rows:
+                found[r["submission_id"]] = Actual(
+                    None if r["status"] == "received" else r["status"],
+                    frozenset(x["code"] for x in orjson.loads(r["reasons"])),
+                    frozenset(x["code"] for x in orjson.loads(r["warnings"])),
+                )
+    finally:
+        await conn.close()
+    return found
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def render(result: Evaluation, console: Console) -> None:
+    """Accuracy, per-code precision and recall, and the confusion matrix."""
+    console.print(
+        f"[bold]Outcome accuracy[/] {_pct(result.accuracy)} over {result.total:,} records"
+        f" ({result.undecided:,} not decided yet, {result.missing:,} not in the ledger)"
+    )
+    codes = Table(title="Reason and warning codes", title_justify="left")
+    for column in ("code", "expected", "given", "correct", "precision", "recall"):
+        codes.add_column(column, justify="left" if column == "code" else "right")
+    for code, score in result.codes.items():
+        due = score.true_positives + score.false_negatives
+        given = score.true_positives + score.false_positives
+        codes.add_row(
+            code, f"{due:,}", f"{given:,}", f"{score.true_positives:,}",
+            _pct(score.precision), _pct(score.recall),
+        )  # fmt: skip
+    console.print(codes)
+    outcomes = sorted({o for pair in result.confusion for o in pair})
+    matrix = Table(title="Confusion matrix (rows: truth, columns: ledger)", title_justify="left")
+    matrix.add_column("truth \\ ledger")
+    for outcome in outcomes:
+        matrix.add_column(outcome, justify="right")
+    for expected in outcomes:
+        matrix.add_row(expected, *(f"{result.confusion[(expected, o)]:,}" for o in outcomes))
+    console.print(matrix)
+
+
+def evaluate_command(
+    truth: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="truth.jsonl")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Score the ledger's decisions against the truth file of `landsync generate`."""
+    expected = read_truth(truth)
+    actual = asyncio.run(read_ledger(Settings(), list(expected)))
+    result = evaluate(expected, actual)
+    if as_json:
+        typer.echo(
+            orjson.dumps(
+                {
+                    "accuracy": result.accuracy,
+                    "total": result.total,
+                    "undecided": result.undecided,
+                    "missing": result.missing,
+                    "codes": {
+                        c: {"precision": s.precision, "recall": s.recall}
+                        for c, s in result.codes.items()
+                    },
+                }
+            ).decode()
+        )
+        return
+    render(result, Console(width=max(Console().width, 110)))

@@ -1,0 +1,118 @@
+"""``landsync submit FILE.jsonl``: send Form 01 records to intake as NDJSON, with a progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import httpx
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shared.auth import create_key
+from shared.settings import Settings
+
+CHUNK = 5_000
+
+
+def progress(console: Console) -> Progress:
+    """The progress bar every long CLI step uses."""
+    return Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+async def _local_key(settings: Settings, communes: set[str]) -> str:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        key, _ = await create_key(conn, "submitter", sorted(communes), label="landsync submit")
+    finally:
+        await conn.close()
+    return key
+
+
+async def post_lines(
+    settings: Settings, console: Console, key: str, lines: list[bytes]
+) -> tuple[Counter[str], list[str]]:
+    """POST the lines in NDJSON chunks; the count of each answer, and the submission ids sent."""
+    statuses: Counter[str] = Counter()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
+    url = f"{settings.service_url('intake')}/v1/records:ndjson"
+    with progress(console) as bar:
+        task = bar.add_task("Submitting through intake", total=len(lines))
+        async with httpx.AsyncClient(timeout=300) as client:
+            for start in range(0, len(lines), CHUNK):
+                chunk = lines[start : start + CHUNK]
+                response = await client.post(url, content=b"\n".join(chunk), headers=headers)
+                if response.status_code >= 500:
+                    response.raise_for_status()
+                body = response.json()
+                statuses.update(r["status"] for r in body.get("results", ()))
+                for error in body.get("errors", ()):
+                    statuses.update(e.get("type", "refused") for e in error["errors"][:1])
+                bar.advance(task, len(chunk))
+    return statuses, [orjson.loads(line)["submission_id"] for line in lines]
+
+
+async def wait_decided(
+    settings: Settings, console: Console, submission_ids: list[str], timeout: float = 600
+) -> int:
+    """Wait until reconcile has decided every record; return how many are decided."""
+    conn = await asyncpg.connect(settings.dsn)
+    decided = 0
+    try:
+        deadline = time.monotonic() + timeout
+        with progress(console) as bar:
+            task = bar.add_task("Waiting for decisions", total=len(submission_ids))
+            while decided < len(submission_ids) and time.monotonic() < deadline:
+                decided = await conn.fetchval(
+                    "SELECT count(*) FROM records WHERE submission_id = ANY($1::text[])"
+                    " AND status <> 'received'",
+                    submission_ids,
+                )
+                bar.update(task, completed=decided)
+                await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+    return int(decided)
+
+
+async def submit_file(
+    settings: Settings, console: Console, lines: list[bytes], key: str | None, *, wait: bool
+) -> Counter[str]:
+    """Submit records (JSON lines); optionally wait until all are decided."""
+    communes: set[str] = set()
+    for line in lines:
+        record: dict[str, Any] = orjson.loads(line)
+        communes.add(str(record.get("commune_code")))
+    key = key or await _local_key(settings, communes)
+    statuses, submission_ids = await post_lines(settings, console, key, lines)
+    if wait:
+        await wait_decided(settings, console, submission_ids)
+    return statuses
+
+
+def submit_command(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="records, one per line")
+    ],
+    key: Annotated[
+        str | None, typer.Option(help="a submitter API key; default: a new local one")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="wait until every record is decided")] = True,
+) -> None:
+    """Submit a JSONL file of Form 01 records through intake's NDJSON endpoint."""
+    console = Console(stderr=True)
+    lines = [line for line in file.read_bytes().splitlines() if line.strip()]
+    statuses = asyncio.run(submit_file(Settings(), console, lines, key, wait=wait))
+    console.print(", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in statuses.most_common()))
