@@ -10,15 +10,19 @@ Ack/commit policy (why it is safe):
 * ``ack()`` commits the consumed position of every assigned partition. That is exactly this batch
   (and earlier ones), because FastStream's consume loop hands out one batch at a time and waits for
   the handler before fetching the next.
-* A failing batch is retried with exponential backoff and jitter (tenacity) until it succeeds or the
-  service shuts down. If it gives up, the batch's partitions are rewound to their first offsets
-  (``nack``) before the exception leaves the handler: FastStream goes on to the next fetch, and
-  without the rewind a later commit would skip the failed records.
+* A batch failing on an outage (database, broker) is retried with exponential backoff and jitter
+  (tenacity) for as long as the outage lasts. A batch failing for another reason is retried three
+  times, then record by record; a record that still fails alone goes to ``land.dlq.poison`` as
+  ``unprocessable``, so one bad record never blocks its partition. If the handler gives up (the
+  service is stopping), the batch's partitions are rewound to their first offsets (``nack``)
+  before the exception leaves it: FastStream goes on to the next fetch, and without the rewind a
+  later commit would skip the failed records.
 * Redelivery after a crash is normal, so processors must be idempotent (ledger writes keyed by
   record id, decisions stored once).
 
 Error classes, one outcome each: a message that does not decode into the topic's model is poison
-and goes to ``land.dlq.poison`` alone, never retried; every other exception is treated as transient.
+and goes to ``land.dlq.poison`` alone, never retried; an outage is waited out; any other failure
+is isolated to its record and dead-lettered as ``unprocessable``.
 """
 
 from __future__ import annotations
@@ -26,15 +30,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
+from tenacity.wait import wait_base
 
 from shared.kafka.dead_letters import Origin, dead_letter
 from shared.kafka.producer import Producer
@@ -44,7 +52,30 @@ from shared.topics import Topic, Topics
 M = TypeVar("M", bound=BaseModel)
 log = get_logger(__name__)
 
-UNDECODABLE = "undecodable"  # dlq.reason of a poison message (added to CONTRACT §4's codes)
+# dlq.reason codes of land.dlq.poison (additions to CONTRACT §4's codes)
+UNDECODABLE = "undecodable"  # does not decode into the topic's model
+UNPROCESSABLE = "unprocessable"  # decodes, but processing it fails every time
+FAILURES_BEFORE_SPLIT = 3
+
+# Failures that mean "a dependency is down or busy", not "this data cannot be processed": they are
+# retried for as long as they last, and never dead-letter anything.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    KafkaError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether an error is an outage to wait out rather than a problem with the data."""
+    return isinstance(error, _TRANSIENT)
 
 
 @dataclass(frozen=True)
@@ -113,6 +144,7 @@ class BatchConsumer(Generic[M]):
         processor: Processor[M],
         max_records: int = 500,
         batch_timeout_ms: int = 100,
+        backoff: wait_base | None = None,
     ) -> None:
         self._producer = producer
         self._topics = topics
@@ -121,6 +153,7 @@ class BatchConsumer(Generic[M]):
         self._model = model
         self._processor = processor
         self._stopping = False
+        self._backoff = backoff or wait_exponential_jitter(initial=0.2, max=30)
         broker.subscriber(
             self._topic,
             group_id=group_id,
@@ -142,41 +175,76 @@ class BatchConsumer(Generic[M]):
         records: tuple[ConsumerRecord[Any, Any], ...] = msg.raw_message
         batch, poison = self._decode(records)
         try:
-            async for attempt in AsyncRetrying(
-                wait=wait_exponential_jitter(initial=0.2, max=30),
-                retry=retry_if_exception_type(Exception),
-                reraise=True,
-            ):
-                with attempt:
-                    if self._stopping:
-                        raise ShuttingDownError
-                    await self._deliver(batch, poison, attempt.retry_state.attempt_number)
+            if poison:
+                await self._retrying(lambda: self._dead_letter(poison, UNDECODABLE))
+            if batch:
+                await self._process(batch)
         except BaseException:
             await msg.nack()  # rewind: FastStream moves on, and nothing may be committed past this
             raise
         await msg.ack()
 
-    async def _deliver(
-        self, batch: list[Incoming[M]], poison: list[tuple[Origin, str]], attempt: int
-    ) -> None:
-        if attempt > 1:
-            log.warning("batch retry", topic=self._topic, attempt=attempt, size=len(batch))
-        if poison:
-            await self._producer.publish_all(
-                [
-                    dead_letter(
-                        origin,
-                        topic=self._topics.name(Topic.DLQ_POISON),
-                        reason=UNDECODABLE,
-                        detail=detail,
-                        consumer_group=self._group_id,
-                    )
-                    for origin, detail in poison
-                ],
+    async def _process(self, batch: list[Incoming[M]]) -> None:
+        """The whole batch; if it keeps failing for a reason other than an outage, one by one.
+
+        A record that fails alone, again and again, is dead-lettered as ``unprocessable``: a bug
+        met by one record must not stop its partition for ever, nor drag its batch down with it.
+        """
+        try:
+            await self._retrying(partial(self._processor, batch), limit=FAILURES_BEFORE_SPLIT)
+        except ShuttingDownError:
+            raise
+        except Exception:
+            log.exception(
+                "batch failing; isolating its records", topic=self._topic, size=len(batch)
             )
-            poison.clear()  # acknowledged: a retry of the batch must not dead-letter them twice
-        if batch:
-            await self._processor(batch)
+        else:
+            return
+        for item in batch:
+            try:
+                await self._retrying(partial(self._processor, [item]), limit=FAILURES_BEFORE_SPLIT)
+            except ShuttingDownError:
+                raise
+            except Exception as exc:
+                log.exception("record unprocessable", topic=self._topic, offset=item.origin.offset)
+                letter = [(item.origin, f"{type(exc).__name__} while processing")]
+                await self._retrying(partial(self._dead_letter, letter, UNPROCESSABLE))
+
+    async def _retrying(
+        self, work: Callable[[], Awaitable[None]], limit: int | None = None
+    ) -> None:
+        """Run ``work`` until it succeeds or the service stops.
+
+        Outages are waited out with backoff and jitter for as long as they last; other failures
+        are tried ``limit`` times (None: for ever), then raised.
+        """
+
+        def again(state: RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome else None
+            if error is None or isinstance(error, ShuttingDownError) or self._stopping:
+                return False
+            if state.attempt_number > 1:
+                log.warning("retrying", topic=self._topic, attempt=state.attempt_number,
+                            error=type(error).__name__)  # fmt: skip
+            return is_transient(error) or limit is None or state.attempt_number < limit
+
+        async for attempt in AsyncRetrying(wait=self._backoff, retry=again, reraise=True):
+            with attempt:
+                if self._stopping:
+                    raise ShuttingDownError
+                await work()
+
+    async def _dead_letter(self, items: list[tuple[Origin, str]], reason: str) -> None:
+        await self._producer.publish_all(
+            dead_letter(
+                origin,
+                topic=self._topics.name(Topic.DLQ_POISON),
+                reason=reason,
+                detail=detail,
+                consumer_group=self._group_id,
+            )
+            for origin, detail in items
+        )
 
     def _decode(
         self, records: Sequence[ConsumerRecord[Any, Any]]

@@ -9,9 +9,11 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from services.reconcile.app import GROUP_ID
 from shared.settings import Settings
+from shared.stack import Stack
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.support import eventually, make_record, read_to_end, read_topic, register
@@ -131,8 +133,25 @@ async def test_an_identical_plot_submitted_again_is_a_duplicate_and_is_not_sent_
     assert len(await _on(settings, Topic.ACCEPTED, set(ids))) == 1
 
 
-async def test_a_redelivered_record_is_neither_decided_nor_sent_twice(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+async def _rewind(settings: Settings, to: dict[TopicPartition, int]) -> None:
+    """Commit earlier offsets for reconcile's consumer group, as an operator's reset would."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap, group_id=GROUP_ID, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(to))
+        await consumer.commit(dict(to))
+    finally:
+        await consumer.stop()
+
+
+async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or_sent_twice(
+    stack: Stack,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    settings: Settings,
+    new_key: KeyFactory,
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
     records = [_fresh(make_record(COMMUNE)) for _ in range(5)]
@@ -140,20 +159,23 @@ async def test_a_redelivered_record_is_neither_decided_nor_sent_twice(
     ids = await _submit(intake, key, *records)
     first = await _decided(db, ids)
     submitted = await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
-    originals = [m for m in submitted if orjson.loads(m.value)["record_id"] in set(ids)]
+    ours = [m for m in submitted if orjson.loads(m.value)["record_id"] in set(ids)]
+    earliest: dict[TopicPartition, int] = {}
+    for m in ours:
+        tp = TopicPartition(m.topic, m.partition)
+        earliest[tp] = min(earliest.get(tp, m.offset), m.offset)
 
-    # The same messages again, as Kafka would deliver them after a lost offset commit; then one
-    # more record of a parcel of the batch, as a marker that reconcile got past them.
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
-    await producer.start()
+    stack.stop_service("reconcile")
     try:
-        for m in originals:
-            await producer.send_and_wait(m.topic, m.value, key=m.key, headers=list(m.headers))
+        await _rewind(settings, earliest)
     finally:
-        await producer.stop()
-    marker = {**records[0], "submission_id": records[0]["submission_id"] + "-marker"}
-    [marker_id] = await _submit(intake, key, marker)
-    await _decided(db, [marker_id])
+        stack.start_service("reconcile")
+    # One later record per parcel: once each is decided, reconcile has read past the rewind.
+    markers = [
+        {**r, "submission_id": r["submission_id"] + "-later", "scan_file": "later.pdf"}
+        for r in records
+    ]
+    await _decided(db, await _submit(intake, key, *markers))
 
     again = await _decided(db, ids)
     assert [again[i]["decided_at"] for i in ids] == [first[i]["decided_at"] for i in ids]

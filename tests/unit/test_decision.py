@@ -365,3 +365,47 @@ def test_details_never_carry_names_or_ids() -> None:
     text = " ".join(f.detail for f in decision.reasons + decision.warnings)
     assert "024099999999" not in text
     assert "Tám" not in text
+
+
+def test_d_with_stroke_folds_to_d_for_a_name_written_without_it() -> None:
+    dang = Resident("024185007777", None, "Đặng Thị Đào", fold_name("Đặng Thị Đào"),
+                    date(1985, 1, 1), "female", "alive")  # fmt: skip
+    facts = _facts(dang, certificates=(_certificate(holder_ids=(dang.personal_id,)),))
+    owner = {"full_name": "Dang Thi Dao", "personal_id": dang.personal_id,
+             "date_of_birth": "1985-01-01", "sex": "female"}  # fmt: skip
+
+    decision = decide(_record(owner=owner), facts, None)
+
+    assert decision.outcome == "accepted"
+    assert _warnings(decision) == {"name_variant"}
+
+
+def test_a_name_three_letters_off_is_not_a_typo() -> None:
+    decision = decide(_record(owner={"full_name": "Nguyễn Văn Anxyz"}), _facts(), None)
+
+    assert _codes(decision) == {"owner_unresolved"}
+
+
+@pytest.mark.parametrize(
+    "serial", ["CK 031112", "AA 06654954", "A 679987"], ids=["6 digits", "8 digits", "pre-2004"]
+)
+def test_serials_of_every_certificate_form_are_found(serial: str) -> None:
+    row = _certificate(serial=serial, serial_key=serial_key(serial))
+    record = _record(
+        certificate={"serial": serial, "issued_on": "2016-05-12"},
+        scan_file=f"{serial.replace(' ', '')}.pdf",
+    )
+
+    assert decide(record, _facts(certificates=(row,)), None).outcome == "accepted"
+
+
+def test_an_8_digit_serial_is_not_its_6_digit_prefix() -> None:
+    record = _record(
+        certificate={"serial": "AA 066549", "issued_on": "2025-01-05"}, scan_file="AA066549.pdf"
+    )
+    row = _certificate(serial="AA 06654954", serial_key=serial_key("AA 06654954"))
+
+    decision = decide(record, _facts(certificates=(row,)), None)
+
+    assert _codes(decision) == {"certificate_not_found"}
+    assert "AA 06654954" in decision.reasons[0].detail
