@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from shared.db.pool import Conn
@@ -11,7 +11,8 @@ from shared.db.pool import Conn
 _TOTALS = """
 SELECT commune_code,
        count(*)                                                   AS received,
-       count(*) FILTER (WHERE status IN ('accepted', 'synced'))   AS accepted,
+       count(*) FILTER (WHERE status IN ('accepted', 'synced')
+                        OR (status = 'dead_lettered' AND sync_state = 'failed')) AS accepted,
        count(*) FILTER (WHERE status = 'synced')                  AS synced,
        count(*) FILTER (WHERE status = 'rejected')                AS rejected,
        count(*) FILTER (WHERE status = 'dead_lettered')           AS dead_lettered,
@@ -21,6 +22,13 @@ FROM records
 GROUP BY ROLLUP (commune_code)
 ORDER BY commune_code NULLS LAST
 """
+# Reasons of the records that did not go through, per commune and for the province.
+_REASONS = """
+SELECT commune_code, status, reason ->> 'code' AS code, count(*) AS n
+FROM records, jsonb_array_elements(reasons) AS reason
+WHERE status IN ('rejected', 'dead_lettered')
+GROUP BY GROUPING SETS ((commune_code, status, reason ->> 'code'), (status, reason ->> 'code'))
+"""
 
 
 @dataclass(frozen=True)
@@ -29,12 +37,14 @@ class Row:
 
     commune_code: str | None
     received: int
-    accepted: int
+    accepted: int  # accepted by reconciliation, whether synced yet or not
     synced: int
     rejected: int
     dead_lettered: int
     duplicates: int
     decided: int
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    dead_lettered_by_reason: dict[str, int] = field(default_factory=dict)
 
     @property
     def clean_rate(self) -> float | None:
@@ -47,10 +57,20 @@ class Row:
         return self.synced / self.accepted if self.accepted else None
 
     def as_dict(self) -> dict[str, Any]:
-        """The row with its rates, for JSON and CSV."""
+        """The row with its rates, for JSON."""
         return {**asdict(self), "clean_rate": self.clean_rate, "sync_rate": self.sync_rate}
 
 
 async def campaign(conn: Conn) -> list[Row]:
     """Per-commune rows followed by the province row."""
-    return [Row(**dict(r)) for r in await conn.fetch(_TOTALS)]
+    by_reason: dict[tuple[str | None, str], dict[str, int]] = {}
+    for r in await conn.fetch(_REASONS):
+        by_reason.setdefault((r["commune_code"], r["status"]), {})[r["code"]] = r["n"]
+    return [
+        Row(
+            **dict(r),
+            rejected_by_reason=by_reason.get((r["commune_code"], "rejected"), {}),
+            dead_lettered_by_reason=by_reason.get((r["commune_code"], "dead_lettered"), {}),
+        )
+        for r in await conn.fetch(_TOTALS)
+    ]

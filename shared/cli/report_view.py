@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 from rich.table import Table
 
@@ -46,14 +47,41 @@ def table(rows: list[Row]) -> Table:
     return out
 
 
+def reasons_table(rows: list[Row]) -> Table:
+    """The province's rejected and dead-lettered records by reason."""
+    province = next((r for r in rows if r.commune_code is None), None)
+    out = Table(title="Not through, by reason (a record may have several)", title_justify="left")
+    out.add_column("outcome")
+    out.add_column("reason")
+    out.add_column("records", justify="right")
+    if province is not None:
+        for outcome, counts in (
+            ("rejected", province.rejected_by_reason),
+            ("dead-lettered", province.dead_lettered_by_reason),
+        ):
+            for code, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+                out.add_row(outcome, code, f"{n:,}")
+    return out
+
+
+def _flat(row: Row) -> dict[str, Any]:
+    flat = {k: v for k, v in row.as_dict().items() if not k.endswith("_by_reason")}
+    flat["commune_code"] = row.commune_code or "province"
+    flat.update({f"rejected:{c}": n for c, n in row.rejected_by_reason.items()})
+    flat.update({f"dead_lettered:{c}": n for c, n in row.dead_lettered_by_reason.items()})
+    return flat
+
+
 def as_csv(rows: list[Row]) -> str:
-    """The report as CSV, one line per commune and a ``province`` line."""
+    """The report as CSV, one line per commune and a ``province`` line; a column per reason."""
+    flats = [_flat(r) for r in rows]
+    fields: list[str] = []
+    for flat in flats:
+        fields += [k for k in flat if k not in fields]
     buffer = io.StringIO()
-    fields = list(rows[0].as_dict()) if rows else ["commune_code"]
-    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer = csv.DictWriter(buffer, fieldnames=fields or ["commune_code"], restval=0)
     writer.writeheader()
-    for row in rows:
-        writer.writerow({**row.as_dict(), "commune_code": row.commune_code or "province"})
+    writer.writerows(flats)
     return buffer.getvalue()
 
 
