@@ -15,14 +15,23 @@ import structlog
 PERSONAL_KEYS = frozenset(
     {"full_name", "owner_name", "name", "personal_id", "legacy_id", "date_of_birth", "address"}
 )
-# 12-digit CCCD and 9-digit CMND numbers, not inside a longer run of digits.
-_ID_PATTERN = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
+# 12-digit CCCD and 9-digit CMND numbers, not inside a longer run of digits. UUIDs (record ids)
+# are matched first and kept: their last group can be twelve digits.
+_ID_PATTERN = re.compile(
+    r"(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"|(?<!\d)(?P<id>\d{12}|\d{9})(?!\d)"
+)
 MASK = "***"
+
+
+def _replace(match: re.Match[str]) -> str:
+    found = match.group("id")
+    return match.group(0) if found is None else f"<id:{len(found)}>"
 
 
 def mask_ids(text: str) -> str:
     """Replace every 12- or 9-digit personal ID in free text by a mask."""
-    return _ID_PATTERN.sub(lambda m: f"<id:{len(m.group(1))}>", text)
+    return _ID_PATTERN.sub(_replace, text)
 
 
 def _mask(value: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,24 @@ class Settings(BaseSettings):
     consumer_batch_timeout_ms: int = 100
     graceful_timeout_seconds: float = 20.0
 
+    # National database simulator (CONTRACT §7)
+    national_db_data_file: Path | None = None  # journal that keeps its state across restarts
+    national_db_faults: str = ""  # a POST /v1/_faults body (JSON) applied at start
+    national_db_seed: int | None = None  # makes the fault draws reproducible
+
+    # Sync (land.plots.accepted -> national database)
+    national_db_timeout_seconds: float = 10.0
+    sync_batch_size: int = 500  # plots per batchUpsert request
+    sync_concurrency: int = 4  # requests in flight
+    sync_inline_attempts: int = 4  # attempts before a plot is taken aside to the retry table
+    sync_max_attempts: int = 10  # attempts before a plot is dead-lettered as sync_exhausted
+    sync_backoff_initial_seconds: float = 0.2
+    sync_backoff_max_seconds: float = 30.0
+    sync_breaker_failures: int = 3  # consecutive failures that open it (< inline attempts)
+    sync_breaker_reset_seconds: float = 1.0  # first wait before a probe; doubles up to the max
+    sync_breaker_max_reset_seconds: float = 8.0
+    sync_retry_poll_seconds: float = 1.0  # how often the retry table is looked at when idle
+
     @cached_property
     def bootstrap(self) -> str:
         """Kafka bootstrap servers."""
@@ -97,3 +116,21 @@ class Settings(BaseSettings):
             "national-db": self.national_db_port,
         }
         return f"http://127.0.0.1:{ports[service]}"
+
+
+def isolated(base: int, state_dir: Path, **overrides: Any) -> Settings:
+    """Settings of a stack of its own (tests, benchmarks): its state dir, every port from ``base``.
+
+    Keep ``base`` below 32768, where Linux's ephemeral ports begin: a readiness probe to a port in
+    that range can connect to itself before the server listens, and then hold the port.
+    """
+    ports: dict[str, Any] = {
+        "kafka_port": base + 92,
+        "kafka_controller_port": base + 93,
+        "postgres_port": base + 432,
+        "intake_port": base + 80,
+        "reconcile_port": base + 81,
+        "sync_port": base + 82,
+        "national_db_port": base + 90,
+    }
+    return Settings(state_dir=state_dir, **ports, **overrides)

@@ -13,7 +13,7 @@ import pytest
 
 from shared.auth import Role, create_key
 from shared.db.pool import create_pool
-from shared.settings import PROJECT_ROOT, Settings
+from shared.settings import PROJECT_ROOT, Settings, isolated
 from shared.stack import Stack
 
 KeyFactory = Callable[..., Awaitable[str]]
@@ -23,18 +23,12 @@ def _test_settings() -> Settings:
     # Own ports and state dir, so tests never touch a demo stack running beside them (and several
     # test runs can share a machine: LANDSYNC_TEST_PORT_BASE=41000 moves every port); a fresh topic
     # prefix per session, so every session starts from empty topics.
-    base = int(os.environ.get("LANDSYNC_TEST_PORT_BASE", "39000"))
+    base = int(os.environ.get("LANDSYNC_TEST_PORT_BASE", "29000"))
     prefix = os.environ.get("LANDSYNC_TEST_TOPIC_PREFIX") or f"t{uuid.uuid4().hex[:8]}."
-    suffix = "" if base == 39000 else f"-{base}"
-    return Settings(
-        state_dir=PROJECT_ROOT / f".landsync-test{suffix}",
-        kafka_port=base + 92,
-        kafka_controller_port=base + 93,
-        postgres_port=base + 432,
-        intake_port=base + 80,
-        reconcile_port=base + 81,
-        sync_port=base + 82,
-        national_db_port=base + 90,
+    suffix = "" if base == 29000 else f"-{base}"
+    return isolated(
+        base,
+        PROJECT_ROOT / f".landsync-test{suffix}",
         topic_prefix=prefix,
         topic_partitions=3,
         dlq_partitions=1,

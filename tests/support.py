@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer
 
 from shared.normalize import fold_name, serial_key
+from shared.stack.services import child_env
 
 _counter = itertools.count()
 
@@ -156,3 +160,29 @@ async def register(db: Any, *records: dict[str, Any]) -> None:
             " holder_ids, status) VALUES ($1, $2, $3, $4, $5, $6, 'valid') ON CONFLICT DO NOTHING",
             certificates,
         )
+
+
+def record_id_of(message: Any) -> str:
+    """A message's ``record.id`` header: safe on topics where tests also put undecodable values."""
+    return str(dict(message.headers).get("record.id", b"").decode())
+
+
+def value_of(message: Any) -> dict[str, Any]:
+    """A message's JSON value, or ``{}`` when it is not JSON (a poison message)."""
+    try:
+        value = orjson.loads(message.value)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def landsync(settings: Any, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the ``landsync`` command line against the test stack."""
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli.main", *args],
+        env=child_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

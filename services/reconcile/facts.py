@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
@@ -62,3 +62,21 @@ class Facts:
     certificates_by_parcel: Mapping[tuple[str, int, int], Sequence[CertificateRow]] = field(
         default_factory=dict
     )
+
+    @classmethod
+    def index(cls, residents: Iterable[Resident], certificates: Iterable[CertificateRow]) -> Facts:
+        """Index fetched rows the way the rules look them up."""
+        by_id: dict[str, Resident] = {}
+        by_legacy_id: dict[str, Resident] = {}
+        by_name: dict[tuple[str, date], list[Resident]] = {}
+        for r in residents:
+            by_id[r.personal_id] = r
+            if r.legacy_id:
+                by_legacy_id[r.legacy_id] = r
+            by_name.setdefault((r.name_key, r.date_of_birth), []).append(r)
+        by_serial: dict[str, list[CertificateRow]] = {}
+        by_parcel: dict[tuple[str, int, int], list[CertificateRow]] = {}
+        for c in certificates:
+            by_serial.setdefault(c.serial_key, []).append(c)
+            by_parcel.setdefault((c.commune_code, c.map_sheet, c.parcel_no), []).append(c)
+        return cls(by_id, by_legacy_id, by_name, by_serial, by_parcel)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import orjson
 
 from services.reconcile.facts import CertificateRow, Facts, ParcelState, Resident
@@ -26,7 +28,9 @@ class LedgerState:
     published: bool
 
 
-async def ledger_states(conn: Conn, record_ids: Sequence[UUID]) -> dict[UUID, LedgerState]:
+async def ledger_states(
+    conn: Conn | asyncpg.Pool[Any], record_ids: Sequence[UUID]
+) -> dict[UUID, LedgerState]:
     """The ledger rows of the batch's records."""
     rows = await conn.fetch(
         "SELECT record_id, status, reasons, warnings, plot_version, replay_count,"
@@ -46,7 +50,9 @@ async def ledger_states(conn: Conn, record_ids: Sequence[UUID]) -> dict[UUID, Le
     }
 
 
-async def parcel_states(conn: Conn, parcel_keys: Iterable[str]) -> dict[str, ParcelState]:
+async def parcel_states(
+    conn: Conn | asyncpg.Pool[Any], parcel_keys: Iterable[str]
+) -> dict[str, ParcelState]:
     """The accepted state of the batch's parcels."""
     rows = await conn.fetch(
         "SELECT parcel_key, version, record_id, plot_hash, certificate_key FROM parcels"
@@ -77,12 +83,18 @@ _CERTIFICATE_COLUMNS = (
     "serial, serial_key, c.commune_code, c.map_sheet, c.parcel_no, holder_ids, status,"
     " mortgage_registered_on, mortgage_released_on"
 )
+# The third branch brings the certificates the batch's parcels were accepted under, which tell a
+# legitimate update (supersedes_previous) from a conflict.
 _CERTIFICATES = f"""
 SELECT {_CERTIFICATE_COLUMNS} FROM certificates c WHERE serial_key = ANY($1::text[])
 UNION
 SELECT {_CERTIFICATE_COLUMNS} FROM certificates c
 JOIN unnest($2::text[], $3::int[], $4::int[]) AS p(commune_code, map_sheet, parcel_no)
   ON (c.commune_code, c.map_sheet, c.parcel_no) = (p.commune_code, p.map_sheet, p.parcel_no)
+UNION
+SELECT {_CERTIFICATE_COLUMNS} FROM certificates c
+JOIN parcels ON c.serial_key = parcels.certificate_key
+WHERE parcels.parcel_key = ANY($5::text[])
 """  # noqa: S608 - constant column list, no input
 
 
@@ -95,47 +107,36 @@ class FactQuery:
     names: set[tuple[str, date]]
     serial_keys: set[str]
     parcels: set[tuple[str, int, int]]
+    parcel_keys: set[str]
 
 
-async def fetch_facts(conn: Conn, want: FactQuery) -> Facts:
-    """Residents and certificates for the whole batch: two queries, whatever its size."""
+async def fetch_facts(pool: asyncpg.Pool[Any], want: FactQuery) -> Facts:
+    """Residents and certificates for the whole batch: two queries, run at the same time."""
     names = sorted(want.names)
-    residents = [
-        Resident(**dict(r))
-        for r in await conn.fetch(
+    parcels = sorted(want.parcels)
+    resident_rows, certificate_rows = await asyncio.gather(
+        pool.fetch(
             _RESIDENTS,
             list(want.personal_ids),
             list(want.legacy_ids),
             [n for n, _ in names],
             [d for _, d in names],
-        )
-    ]
-    parcels = sorted(want.parcels)
-    certificates = [
-        CertificateRow(**{**dict(r), "holder_ids": tuple(r["holder_ids"])})
-        for r in await conn.fetch(
+        ),
+        pool.fetch(
             _CERTIFICATES,
             list(want.serial_keys),
             [p[0] for p in parcels],
             [p[1] for p in parcels],
             [p[2] for p in parcels],
-        )
-    ]
-    by_name: dict[tuple[str, date], list[Resident]] = {}
-    for resident in residents:
-        by_name.setdefault((resident.name_key, resident.date_of_birth), []).append(resident)
-    by_serial: dict[str, list[CertificateRow]] = {}
-    by_parcel: dict[tuple[str, int, int], list[CertificateRow]] = {}
-    for row in certificates:
-        by_serial.setdefault(row.serial_key, []).append(row)
-        by_parcel.setdefault((row.commune_code, row.map_sheet, row.parcel_no), []).append(row)
-    return Facts(
-        residents_by_id={r.personal_id: r for r in residents},
-        residents_by_legacy_id={r.legacy_id: r for r in residents if r.legacy_id},
-        residents_by_name=by_name,
-        certificates=by_serial,
-        certificates_by_parcel=by_parcel,
+            list(want.parcel_keys),
+        ),
     )
+    residents = [Resident(**dict(r)) for r in resident_rows]
+    certificates = [
+        CertificateRow(**{**dict(r), "holder_ids": tuple(r["holder_ids"])})
+        for r in certificate_rows
+    ]
+    return Facts.index(residents, certificates)
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,16 @@ repeat a message downstream, where sync's idempotency keys absorb it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from services.reconcile import metrics, repository
 from services.reconcile.decision import Decision, decide
-from services.reconcile.facts import ParcelState
+from services.reconcile.facts import Facts, ParcelState
 from services.reconcile.outputs import output
 from services.reconcile.repository import FactQuery, LedgerState, Stored, as_rows
-from shared.db.pool import Conn
 from shared.kafka.consumer import Incoming
 from shared.kafka.dead_letters import REPLAY_COUNT
 from shared.kafka.runtime import ConsumerRuntime
@@ -36,8 +36,8 @@ def _replay_count(message: Message) -> int:
     return int(text) if text.isdigit() else 0
 
 
-def _wants(batch: Sequence[Message], parcels: dict[str, ParcelState]) -> FactQuery:
-    want = FactQuery(set(), set(), set(), set(), set())
+def _wants(batch: Sequence[Message]) -> FactQuery:
+    want = FactQuery(set(), set(), set(), set(), set(), {m.value.parcel_key for m in batch})
     for m in batch:
         record = m.value
         if record.certificate and record.certificate.serial:
@@ -57,7 +57,6 @@ def _wants(batch: Sequence[Message], parcels: dict[str, ParcelState]) -> FactQue
                 want.legacy_ids.add(owner.legacy_id)
             if owner.full_name and owner.date_of_birth:
                 want.names.add((fold_name(owner.full_name), owner.date_of_birth))
-    want.serial_keys |= {p.certificate_key for p in parcels.values() if p.certificate_key}
     return want
 
 
@@ -118,11 +117,17 @@ class Reconciler:
 
     async def process(self, batch: Sequence[Message]) -> None:
         """Decide, store, publish and mark the batch (see the module docstring for the order)."""
-        ids = [m.value.record_id for m in batch]
-        async with self._runtime.pool.acquire() as conn:
-            work = _sort(batch, await repository.ledger_states(conn, ids))
-            decisions, parcels = await self._decide(conn, work.to_decide)
-            stored = await repository.store_decisions(conn, [s for _, s in decisions], parcels)
+        pool = self._runtime.pool
+        # The four lookups do not depend on each other: run them at once, on four connections.
+        states, parcels, facts = await asyncio.gather(
+            repository.ledger_states(pool, [m.value.record_id for m in batch]),
+            repository.parcel_states(pool, (m.value.parcel_key for m in batch)),
+            repository.fetch_facts(pool, _wants(batch)),
+        )
+        work = _sort(batch, states)
+        decisions, accepted = self._decide(work.to_decide, facts, parcels)
+        async with pool.acquire() as conn:
+            stored = await repository.store_decisions(conn, [s for _, s in decisions], accepted)
             fresh = [(m, s) for m, s in decisions if s.record_id in stored]
             sends = fresh + [(m, _from_ledger(m, state)) for m, state in work.to_resend]
             outgoing = [
@@ -135,14 +140,10 @@ class Reconciler:
             for code in codes:
                 metrics.DECISIONS.labels(s.status, code, m.value.commune_code).inc()
 
-    async def _decide(
-        self, conn: Conn, messages: list[Message]
+    def _decide(
+        self, messages: list[Message], facts: Facts, parcels: dict[str, ParcelState]
     ) -> tuple[list[tuple[Message, Stored]], dict[str, ParcelState]]:
         """Decide in batch order: a parcel accepted earlier in the batch counts for later ones."""
-        if not messages:
-            return [], {}
-        parcels = await repository.parcel_states(conn, (m.value.parcel_key for m in messages))
-        facts = await repository.fetch_facts(conn, _wants(messages, parcels))
         accepted: dict[str, ParcelState] = {}
         decided: list[tuple[Message, Stored]] = []
         for m in messages:

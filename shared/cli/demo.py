@@ -3,99 +3,94 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
-from collections import Counter
 from typing import Any
 
 import asyncpg
-import httpx
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared.auth import create_key
-from shared.cli.report_view import table
+from shared.cli.report_view import reasons_table, table
+from shared.cli.submit import post_lines, progress, wait_decided
 from shared.report import campaign
 from shared.settings import Settings
 from shared.stack import Stack
-from shared.synthetic import communes, records
-
-CHUNK = 500
+from shared.stack.services import child_env
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
+def _landsync(settings: Settings, console: Console, *args: str) -> None:
+    # The same commands an operator would type, run against this stack's settings.
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.cli.main", *args],
+        env=child_env(settings),
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    if done.returncode != 0:
+        console.print(done.stdout, done.stderr, markup=False)
+        raise SystemExit(done.returncode)
+    summary = (done.stdout + done.stderr).strip().splitlines()
+    if summary:
+        console.print(f"  {summary[-1]}", markup=False)
 
 
-def run(settings: Settings, console: Console, *, commune: str, count: int, seed: int) -> None:
+def run(settings: Settings, console: Console, *, communes: int, plots: int, seed: int) -> None:
     """The main job of the README, start to finish."""
     Stack(settings, console).up()
-    name = dict(communes()).get(commune, "")
-    console.print(
-        f"\nSynthetic commune [bold]{commune} {name}[/]: {count:,} Form 01 records (seed {seed})"
-    )
-    asyncio.run(_submit_and_report(settings, console, commune, count, seed))
+    data = settings.state_dir.resolve() / f"demo-province-{communes}-{plots}-{seed}"
+    if not (data / "truth.jsonl").exists():
+        console.print(f"\nGenerating a synthetic commune: {plots:,} Form 01 records (seed {seed})")
+        _landsync(settings, console, "generate", "--communes", str(communes), "--plots", str(plots),
+                  "--seed", str(seed), "--out", str(data))  # fmt: skip
+    console.print("Loading the population registry and the certificates")
+    _landsync(settings, console, "registry", "load", "residents", str(data / "residents.csv"))
+    _landsync(settings, console, "registry", "load", "certificates", str(data / "certificates.csv"))
+    lines = [line for line in (data / "records.jsonl").read_bytes().splitlines() if line.strip()]
+    asyncio.run(_submit_and_report(settings, console, lines))
+    truth = data / "truth.jsonl"
+    console.print(f"\nCompare with the generator's truth file: landsync evaluate --truth {truth}")
 
 
-async def _submit_and_report(
-    settings: Settings, console: Console, commune: str, count: int, seed: int
-) -> None:
-    batch = list(records(commune, count, seed=seed, run=f"demo{seed}"))
+async def _submit_and_report(settings: Settings, console: Console, lines: list[bytes]) -> None:
+    communes = sorted({orjson.loads(line)["commune_code"] for line in lines})
     conn = await asyncpg.connect(settings.dsn)
     try:
-        key, _ = await create_key(conn, "submitter", [commune], label="demo")
-        statuses = await _submit(settings, console, key, batch)
+        key, _ = await create_key(conn, "submitter", communes, label="demo")
+        statuses, submission_ids = await post_lines(settings, console, key, lines)
         console.print(
             "Intake answered: "
-            + ", ".join(f"{n:,} {status.replace('_', ' ')}" for status, n in statuses.items())
+            + ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in statuses.most_common())
         )
-        await _wait_decided(conn, console, [r["submission_id"] for r in batch])
+        await wait_decided(settings, console, submission_ids)
+        await _wait_synced(conn, console, submission_ids)
         console.print()
-        console.print(table(await campaign(conn)))
-        console.print(
-            "[dim]Reconcile and sync are minimal in this build: every record is accepted, and "
-            "plots wait for the national-database client (sync rate 0 %).[/]"
-        )
+        rows = await campaign(conn)
+        console.print(table(rows))
+        console.print(reasons_table(rows))
     finally:
         await conn.close()
 
 
-async def _submit(
-    settings: Settings, console: Console, key: str, batch: list[dict[str, Any]]
-) -> Counter[str]:
-    statuses: Counter[str] = Counter()
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
-    url = f"{settings.service_url('intake')}/v1/records:ndjson"
-    with _progress(console) as progress:
-        task = progress.add_task("Submitting through intake", total=len(batch))
-        async with httpx.AsyncClient(timeout=120) as client:
-            for start in range(0, len(batch), CHUNK):
-                chunk = batch[start : start + CHUNK]
-                body = b"\n".join(orjson.dumps(r) for r in chunk)
-                response = await client.post(url, content=body, headers=headers)
-                response.raise_for_status()
-                statuses.update(r["status"] for r in response.json()["results"])
-                statuses.update(["refused"] * len(response.json()["errors"]))
-                progress.advance(task, len(chunk))
-    return statuses
-
-
-async def _wait_decided(
+async def _wait_synced(
     conn: asyncpg.Connection[Any], console: Console, submission_ids: list[str], timeout: float = 300
 ) -> None:
-    query = "SELECT count(*) FROM records WHERE submission_id = ANY($1) AND status <> 'received'"
+    """Wait until every accepted plot is synced to the national database (or given up on)."""
+    query = (
+        "SELECT count(*) FILTER (WHERE status = 'synced' OR sync_state = 'failed'),"
+        " count(*) FILTER (WHERE status IN ('accepted', 'synced') OR sync_state IS NOT NULL)"
+        " FROM records WHERE submission_id = ANY($1::text[])"
+    )
     deadline = time.monotonic() + timeout
-    with _progress(console) as progress:
-        task = progress.add_task("Waiting for decisions", total=len(submission_ids))
-        while True:
-            decided = await conn.fetchval(query, submission_ids)
-            progress.update(task, completed=decided)
-            if decided >= len(submission_ids) or time.monotonic() > deadline:
+    with progress(console) as bar:
+        task = bar.add_task("Syncing to the national DB", total=None)
+        while time.monotonic() < deadline:
+            row = await conn.fetchrow(query, submission_ids)
+            done, due = (row[0], row[1]) if row else (0, 0)
+            bar.update(task, completed=done, total=due)
+            if done >= due:
                 return
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from pathlib import Path
 from typing import Annotated
 
 import asyncpg
@@ -13,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.auth import ROLES, Role, create_key
-from shared.cli import stack_commands
+from shared.cli import data_commands, sim_commands, stack_commands
+from shared.cli.evaluate_command import evaluate_command
+from shared.cli.submit import submit_command
 from shared.report import Row, campaign
 from shared.settings import Settings
 
@@ -28,6 +31,10 @@ bench_app = typer.Typer(help="Benchmarks against the running local stack.", no_a
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
 stack_commands.register(app)
+data_commands.register(app)
+sim_commands.register(app)
+app.command("evaluate")(evaluate_command)
+app.command("submit")(submit_command)
 
 # Wide enough for the report table even when output is piped (rich falls back to 80 columns).
 _err = Console(stderr=True, width=max(Console(stderr=True).width, 130))
@@ -129,16 +136,101 @@ def bench_intake(
     )
 
 
+@bench_app.command("reconcile")
+def bench_reconcile(
+    data: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
+    ],
+    records: Annotated[int, typer.Option(help="records to reconcile")] = 100_000,
+    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
+) -> None:
+    """Decisions/s with the registry loaded, against raw Kafka consume + produce, one run."""
+    from shared.bench import reconcile  # noqa: PLC0415
+    from shared.stack import Stack  # noqa: PLC0415
+
+    try:
+        result = reconcile.run(data, records, _err)
+    finally:
+        if not keep:
+            Stack(reconcile.bench_settings(), _err).down()
+    table = Table(
+        title=f"bench reconcile: {result.records:,} records; registry {result.residents:,}"
+        f" residents, {result.certificates:,} certificate rows"
+    )
+    table.add_column("measure")
+    table.add_column("records/s", justify="right")
+    table.add_column("÷ raw ceiling", justify="right")
+    table.add_row("raw aiokafka consume + produce (ceiling)", f"{result.raw_ceiling:,.0f}", "1.00")
+    table.add_row(
+        "reconcile, first to last decision", f"{result.decided:,.0f}", f"{result.ratio:.2f}"
+    )
+    table.add_row(
+        "reconcile, start to all decided",
+        f"{result.wall:,.0f}",
+        f"{result.wall / result.raw_ceiling:.2f}",
+    )
+    Console(width=max(Console().width, 100)).print(table)
+    typer.echo(
+        json.dumps(
+            {
+                "bench": "reconcile",
+                "records": result.records,
+                "residents": result.residents,
+                "certificates": result.certificates,
+                "raw_ceiling": round(result.raw_ceiling),
+                "decided": round(result.decided),
+                "wall": round(result.wall),
+                "ratio": round(result.ratio, 3),
+            }
+        )
+    )
+
+
+@bench_app.command("sync")
+def bench_sync(
+    plots: Annotated[int, typer.Option(help="plots per round")] = 20_000,
+    rounds: Annotated[int, typer.Option(help="alternating raw/sync rounds (medians)")] = 3,
+) -> None:
+    """Plots/s through sync to the simulator, against a bare httpx loop in the same run."""
+    from shared.bench import sync  # noqa: PLC0415
+    from shared.stack import Stack  # noqa: PLC0415
+
+    settings = Settings()
+    Stack(settings, _err).up()
+    result = asyncio.run(sync.run(settings, count=plots, rounds=rounds))
+    table = Table(title=f"bench sync: {result.rounds} rounds of {result.plots:,} plots, medians")
+    table.add_column("measure")
+    table.add_column("plots/s", justify="right")
+    table.add_column("÷ raw ceiling", justify="right")
+    table.add_row(
+        "bare httpx loop to the simulator (ceiling)", f"{result.raw_ceiling:,.0f}", "1.00"
+    )
+    table.add_row("sync, topic to ledger 'synced'", f"{result.synced:,.0f}", f"{result.ratio:.2f}")
+    Console(width=max(Console().width, 100)).print(table)
+    typer.echo(
+        json.dumps(
+            {
+                "bench": "sync",
+                "plots": result.plots,
+                "raw_ceiling": round(result.raw_ceiling),
+                "synced": round(result.synced),
+                "ratio": round(result.ratio, 3),
+                "rounds": result.rounds,
+            }
+        )
+    )
+
+
 @app.command()
 def demo(
-    commune: Annotated[str, typer.Option(help="the commune to simulate")] = "07339",
-    count: Annotated[int, typer.Option(help="how many Form 01 records")] = 2000,
+    communes: Annotated[int, typer.Option(help="how many communes to simulate")] = 1,
+    plots: Annotated[int, typer.Option(help="how many plots (Form 01 records)")] = 3000,
     seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
 ) -> None:
     """Stack up, a synthetic commune submitted through intake, the campaign report printed."""
     from shared.cli import demo as demo_job  # noqa: PLC0415 - keeps `landsync --help` fast
 
-    demo_job.run(Settings(), _err, commune=commune, count=count, seed=seed)
+    demo_job.run(Settings(), _err, communes=communes, plots=plots, seed=seed)
 
 
 @app.command()
@@ -154,7 +246,9 @@ def report(
     elif output == "json":
         typer.echo(report_view.as_json(rows))
     elif output == "table":
-        Console(width=max(Console().width, 130)).print(report_view.table(rows))
+        console = Console(width=max(Console().width, 130))
+        console.print(report_view.table(rows))
+        console.print(report_view.reasons_table(rows))
     else:
         raise typer.BadParameter("table, csv or json", param_hint="--format")
 

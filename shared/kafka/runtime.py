@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -42,6 +42,8 @@ class ConsumerRuntime:
         self.producer = Producer(settings, client_id=f"landsync-{name}")
         self._pool: asyncpg.Pool[Any] | None = None
         self._on_stop: list[Callable[[], None]] = []
+        self._on_open: list[Callable[[], Awaitable[None]]] = []
+        self._on_close: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def pool(self) -> asyncpg.Pool[Any]:
@@ -54,15 +56,27 @@ class ConsumerRuntime:
         """Call ``callback`` as shutdown begins (e.g. to end a retry loop)."""
         self._on_stop.append(callback)
 
+    def on_open(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Await ``callback`` once the pool and producer are open, before consuming starts."""
+        self._on_open.append(callback)
+
+    def on_close(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Await ``callback`` after the broker has stopped, before the pool and producer close."""
+        self._on_close.append(callback)
+
     async def _open(self) -> None:
         self._pool = await create_pool(self.settings.dsn, min_size=1, max_size=5)
         await self.producer.start()
+        for callback in self._on_open:
+            await callback()
 
     async def _stopping(self) -> None:
         for callback in self._on_stop:
             callback()
 
     async def _close(self) -> None:
+        for callback in self._on_close:
+            await callback()
         await self.producer.stop()
         if self._pool is not None:
             await self._pool.close()

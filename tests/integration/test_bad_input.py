@@ -14,7 +14,7 @@ import pytest
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import make_record, read_to_end, read_topic
+from tests.support import make_record, read_to_end, read_topic, record_id_of, value_of
 
 COMMUNE = "07339"
 MARK = f"bad-{uuid.uuid4().hex[:8]}"  # every submission id used here starts with it
@@ -116,10 +116,10 @@ async def test_no_bad_record_ever_reached_the_topic(
     await read_topic(
         settings.bootstrap,
         topic,
-        until=lambda ms: any(orjson.loads(m.value).get("record_id") == sentinel for m in ms),
+        until=lambda ms: any(record_id_of(m) == sentinel for m in ms),
     )
     messages = await read_to_end(settings.bootstrap, topic)
 
-    values = [orjson.loads(m.value) for m in messages]
+    values = [value_of(m) for m in messages]
     assert any(v.get("record_id") == sentinel for v in values)
     assert not [v for v in values if v.get("submission_id", "").startswith(MARK)]

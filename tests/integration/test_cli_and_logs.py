@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from typing import Any
 
 import asyncpg
@@ -13,28 +11,16 @@ import httpx
 
 from shared.settings import Settings
 from shared.stack import Stack
-from shared.stack.services import child_env
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, register
+from tests.support import eventually, landsync, make_record, register
 
 COMMUNE = "07339"
-
-
-def _landsync(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", *args],
-        env=child_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 async def test_a_key_made_by_the_cli_submits_for_its_commune_only(
     settings: Settings, intake: httpx.AsyncClient
 ) -> None:
-    made = _landsync(
+    made = landsync(
         settings, "keys", "create", "--role", "submitter", "--commune", COMMUNE, "--json"
     )
 
@@ -52,14 +38,14 @@ async def test_a_key_made_by_the_cli_submits_for_its_commune_only(
 
 
 def test_a_submitter_key_without_a_commune_is_refused(settings: Settings) -> None:
-    made = _landsync(settings, "keys", "create", "--role", "submitter")
+    made = landsync(settings, "keys", "create", "--role", "submitter")
 
     assert made.returncode == 2
     assert "commune" in made.stderr
 
 
 def test_status_json_tells_scripts_where_everything_runs(settings: Settings, stack: Stack) -> None:
-    shown = _landsync(settings, "status", "--json")
+    shown = landsync(settings, "status", "--json")
 
     status = json.loads(shown.stdout)
     assert status["services"]["intake"] == {

@@ -14,7 +14,7 @@ from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, read_topic, register
+from tests.support import eventually, make_record, read_topic, record_id_of, register
 
 COMMUNE = "07339"
 
@@ -62,10 +62,10 @@ async def test_a_sigterm_mid_stream_loses_nothing_and_publishes_nothing_twice(
     messages = await read_topic(
         settings.bootstrap,
         settings.topics.name(Topic.ACCEPTED),
-        until=lambda ms: wanted <= {orjson.loads(m.value)["record_id"] for m in ms},
+        until=lambda ms: wanted <= {record_id_of(m) for m in ms},
         timeout=60,
     )
-    counts = Counter(orjson.loads(m.value)["record_id"] for m in messages)
+    counts = Counter(record_id_of(m) for m in messages)
     assert {i: counts[i] for i in ids if counts[i] != 1} == {}
 
 

@@ -7,20 +7,19 @@ import contextlib
 from typing import Any
 
 import httpx
-import orjson
 
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import make_record, read_topic
+from tests.support import make_record, read_topic, record_id_of
 
 COMMUNE = "07339"
 
 
 async def _all_published(settings: Settings, record_ids: set[str]) -> set[str]:
     def seen(messages: list[Any]) -> set[str]:
-        return {orjson.loads(m.value).get("record_id") for m in messages} & record_ids
+        return {record_id_of(m) for m in messages} & record_ids
 
     messages = await read_topic(
         settings.bootstrap,

@@ -34,21 +34,7 @@ def _certificate(**changes: Any) -> CertificateRow:
 def _facts(*residents: Resident, certificates: tuple[CertificateRow, ...] | None = None) -> Facts:
     residents = residents or (AN, BINH)
     rows = certificates if certificates is not None else (_certificate(),)
-    by_name: dict[tuple[str, date], list[Resident]] = {}
-    for r in residents:
-        by_name.setdefault((r.name_key, r.date_of_birth), []).append(r)
-    by_serial: dict[str, list[CertificateRow]] = {}
-    by_parcel: dict[tuple[str, int, int], list[CertificateRow]] = {}
-    for c in rows:
-        by_serial.setdefault(c.serial_key, []).append(c)
-        by_parcel.setdefault((c.commune_code, c.map_sheet, c.parcel_no), []).append(c)
-    return Facts(
-        residents_by_id={r.personal_id: r for r in residents},
-        residents_by_legacy_id={r.legacy_id: r for r in residents if r.legacy_id},
-        residents_by_name=by_name,
-        certificates=by_serial,
-        certificates_by_parcel=by_parcel,
-    )
+    return Facts.index(residents, rows)
 
 
 def _record(owner: dict[str, Any] | None = None, **changes: Any) -> Form01Record:

@@ -48,3 +48,17 @@ def test_longer_digit_runs_such_as_timestamps_are_left_alone(output: io.StringIO
     get_logger("t").info("published at 1732665600123")
 
     assert _lines(output)[0]["event"] == "published at 1732665600123"
+
+
+def test_a_record_id_whose_last_group_is_all_digits_is_not_taken_for_a_personal_id(
+    output: io.StringIO,
+) -> None:
+    record_id = "01a21aed-9567-70af-9b58-024085001234"
+
+    get_logger("t").info(
+        "decided", record_id=record_id, note=f"record {record_id} and 024085001234"
+    )
+
+    [line] = _lines(output)
+    assert line["record_id"] == record_id
+    assert line["note"] == f"record {record_id} and <id:12>"

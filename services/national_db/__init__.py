@@ -1,0 +1,1 @@
+"""The national land database simulator (CONTRACT §7): batch upsert, lookup, stats and faults."""

@@ -1,0 +1,172 @@
+"""Sync's SQL: the ledger's sync columns and the durable retry table, in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from services.sync.settle import Pending, Retry
+from shared.db.pool import Conn
+from shared.kafka.dead_letters import Origin
+
+
+async def triage(
+    conn: Conn, record_ids: list[UUID], parcel_keys: list[str]
+) -> tuple[set[UUID], set[str]]:
+    """Records already synced (a redelivery) and parcels waiting in the retry table, at once.
+
+    A parcel with a plot in the retry table has its later versions queued behind that plot.
+    """
+    rows = await conn.fetch(
+        "SELECT record_id, NULL AS parcel_key FROM records"
+        " WHERE record_id = ANY($1) AND sync_state = 'synced'"
+        " UNION ALL SELECT DISTINCT NULL::uuid, parcel_key FROM sync_retries"
+        " WHERE parcel_key = ANY($2)",
+        record_ids,
+        parcel_keys,
+    )
+    synced = {r["record_id"] for r in rows if r["record_id"] is not None}
+    return synced, {r["parcel_key"] for r in rows if r["parcel_key"] is not None}
+
+
+_SYNCED = """
+UPDATE records r SET
+    status = 'synced', sync_state = 'synced', national_id = u.national_id,
+    sync_attempts = r.sync_attempts + u.made, sync_last_error = NULL,
+    synced_at = now(), updated_at = now(),
+    reasons = CASE WHEN r.sync_state = 'failed'  -- a replayed dead letter: drop its sync reasons
+        THEN (SELECT coalesce(jsonb_agg(x), '[]'::jsonb) FROM jsonb_array_elements(r.reasons) x
+              WHERE x->>'code' NOT IN ('sync_rejected', 'sync_exhausted'))
+        ELSE r.reasons END
+FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, national_id, made)
+WHERE r.record_id = u.record_id
+"""
+
+_FAILED = """
+UPDATE records r SET
+    status = 'dead_lettered', sync_state = 'failed',
+    sync_attempts = r.sync_attempts + u.made, sync_last_error = u.detail, updated_at = now(),
+    reasons = r.reasons
+        || jsonb_build_array(jsonb_build_object('code', u.reason, 'detail', u.detail))
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS u(record_id, reason, detail, made)
+WHERE r.record_id = u.record_id
+"""
+
+_PENDING = """
+UPDATE records r SET
+    sync_state = 'pending', sync_attempts = r.sync_attempts + u.made,
+    sync_last_error = u.detail, updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, detail, made)
+WHERE r.record_id = u.record_id
+"""
+
+_PARK = """
+INSERT INTO sync_retries (record_id, parcel_key, version, commune_code, plot, origin_topic,
+    origin_partition, origin_offset, origin_timestamp, origin_key, origin_headers, failures,
+    last_error, next_attempt_at)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::bytea[], $6::text[],
+    $7::int[], $8::bigint[], $9::bigint[], $10::bytea[], $11::jsonb[], $12::int[], $13::text[],
+    $14::timestamptz[])
+ON CONFLICT (record_id) DO UPDATE SET
+    failures = EXCLUDED.failures, last_error = EXCLUDED.last_error,
+    next_attempt_at = EXCLUDED.next_attempt_at
+"""
+
+
+async def mark_synced(conn: Conn, rows: Sequence[tuple[UUID, str, int]]) -> None:
+    """(record_id, national_id, requests made): the plot is in the national database."""
+    if rows:
+        await conn.execute(_SYNCED, *map(list, zip(*rows, strict=True)))
+
+
+async def mark_failed(conn: Conn, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
+    """(record_id, reason, detail, requests made): the plot was dead-lettered."""
+    if rows:
+        await conn.execute(_FAILED, *map(list, zip(*rows, strict=True)))
+
+
+async def forget(conn: Conn, record_ids: list[UUID]) -> None:
+    """Drop settled plots from the retry table."""
+    if record_ids:
+        await conn.execute("DELETE FROM sync_retries WHERE record_id = ANY($1)", record_ids)
+
+
+async def park(conn: Conn, retries: Sequence[Retry]) -> None:
+    """Take plots aside to the retry table (or reschedule them there) and note it in the ledger."""
+    if not retries:
+        return
+    await conn.execute(
+        _PENDING,
+        [r.pending.record_id for r in retries],
+        [r.error for r in retries],
+        [r.made for r in retries],
+    )
+    now = datetime.now(UTC)
+    origins = [r.pending.origin for r in retries]
+    await conn.execute(
+        _PARK,
+        [r.pending.record_id for r in retries],
+        [r.pending.parcel_key for r in retries],
+        [r.pending.version for r in retries],
+        [r.pending.commune_code for r in retries],
+        [o.value for o in origins],
+        [o.topic for o in origins],
+        [o.partition for o in origins],
+        [o.offset for o in origins],
+        [o.timestamp_ms for o in origins],
+        [o.key for o in origins],
+        [dict(o.headers) for o in origins],
+        [r.failures for r in retries],
+        [r.error for r in retries],
+        [now + timedelta(seconds=r.delay) for r in retries],
+    )
+
+
+# Due plots that are the earliest version their parcel has waiting: order per parcel holds.
+_DUE = """
+SELECT * FROM sync_retries r
+WHERE r.next_attempt_at <= now()
+  AND NOT EXISTS (SELECT 1 FROM sync_retries o
+                  WHERE o.parcel_key = r.parcel_key AND o.version < r.version)
+ORDER BY r.next_attempt_at
+LIMIT $1
+"""
+
+
+async def due(conn: Conn, limit: int) -> list[Pending]:
+    """Plots in the retry table whose next attempt is due."""
+    return [_pending(row) for row in await conn.fetch(_DUE, limit)]
+
+
+async def next_due_in(conn: Conn) -> float | None:
+    """Seconds until the retry table's next attempt is due, or None if it is empty."""
+    value = await conn.fetchval(
+        "SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM sync_retries"
+    )
+    return None if value is None else float(value)
+
+
+def _pending(row: Any) -> Pending:
+    headers = row["origin_headers"]
+    origin = Origin(
+        topic=row["origin_topic"],
+        partition=row["origin_partition"],
+        offset=row["origin_offset"],
+        timestamp_ms=row["origin_timestamp"],
+        key=row["origin_key"],
+        value=row["plot"],
+        headers=orjson.loads(headers) if isinstance(headers, str) else headers,
+    )
+    return Pending(
+        record_id=row["record_id"],
+        parcel_key=row["parcel_key"],
+        version=row["version"],
+        commune_code=row["commune_code"],
+        origin=origin,
+        failures=row["failures"],
+        first_failed_at=row["first_failed_at"],
+    )

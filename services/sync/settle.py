@@ -1,0 +1,92 @@
+"""What becomes of each plot after a round of sending: pure rules, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from services.sync.policy import Outcome, Refused, Synced, Unsent
+from shared.kafka.dead_letters import Origin
+
+SYNC_REJECTED = "sync_rejected"
+SYNC_EXHAUSTED = "sync_exhausted"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A plot waiting for the national database, from the topic or from the retry table."""
+
+    record_id: UUID
+    parcel_key: str
+    version: int
+    commune_code: str
+    origin: Origin
+    failures: int = 0  # attempts charged to the plot in earlier rounds
+    first_failed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A plot for ``land.dlq.sync-failed``."""
+
+    pending: Pending
+    reason: str
+    detail: str
+    made: int
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A plot taken aside to the retry table, due again after ``delay`` seconds."""
+
+    pending: Pending
+    error: str
+    made: int
+    failures: int
+    delay: float
+
+
+@dataclass
+class Settlement:
+    """The outcome of a round, sorted by what has to be written."""
+
+    synced: list[tuple[Pending, Synced]] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    retry: list[Retry] = field(default_factory=list)
+
+
+def settle(
+    pairs: Sequence[tuple[Pending, Outcome]],
+    *,
+    max_attempts: int,
+    backoff: Callable[[int, float | None], float],
+) -> Settlement:
+    """Synced plots are recorded; refusals are dead letters; failures retry until exhausted."""
+    out = Settlement()
+    for pending, outcome in pairs:
+        if isinstance(outcome, Synced):
+            out.synced.append((pending, outcome))
+        elif isinstance(outcome, Refused):
+            out.dead.append(DeadLetter(pending, SYNC_REJECTED, outcome.error, outcome.made))
+        else:
+            out_of_attempts(out, pending, outcome, max_attempts, backoff)
+    return out
+
+
+def out_of_attempts(
+    out: Settlement,
+    pending: Pending,
+    outcome: Unsent,
+    max_attempts: int,
+    backoff: Callable[[int, float | None], float],
+) -> None:
+    """File an unsent plot as exhausted or as a retry, by its failures over all rounds."""
+    failures = pending.failures + outcome.failures
+    if failures >= max_attempts:
+        detail = f"gave up after {failures} failed attempts; last: {outcome.error}"
+        out.dead.append(DeadLetter(pending, SYNC_EXHAUSTED, detail, outcome.made))
+    else:
+        delay = backoff(failures, outcome.retry_after)
+        out.retry.append(Retry(pending, outcome.error, outcome.made, failures, delay))

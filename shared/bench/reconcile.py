@@ -1,0 +1,201 @@
+"""``landsync bench reconcile``: decisions/s with a province's registry loaded, vs raw Kafka.
+
+It runs on a stack of its own (``.landsync-bench``, ports 26xxx), so no user data is touched and
+each run starts from an empty ledger; the registry loaded there is kept between runs.
+
+The ceiling, measured in the same run on the same broker: a bare aiokafka consumer reading the
+same submitted messages and a producer (configured as reconcile's) writing each one back out,
+acknowledged. Reconcile's figure is the span between its first and its last decision, so the
+consumer group's start-up is not counted as decision time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from rich.console import Console
+
+from shared.bench.intake import through_intake
+from shared.settings import PROJECT_ROOT, Settings, isolated
+from shared.stack import Stack
+from shared.stack.services import child_env
+from shared.topics import Topic
+
+BASE = 26_000  # below the ephemeral port range (see shared.settings.isolated)
+MIN_RESIDENTS, MIN_CERTIFICATES = 1_000_000, 700_000
+
+
+def bench_settings() -> Settings:
+    """The bench's own stack: its state directory and ports."""
+    return isolated(BASE, PROJECT_ROOT / ".landsync-bench")
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """Throughputs in records per second."""
+
+    records: int
+    residents: int
+    certificates: int
+    raw_ceiling: float
+    decided: float  # first to last decision
+    wall: float  # reconcile started to all decided, start-up included
+
+    @property
+    def ratio(self) -> float:
+        """Reconcile's sustained rate ÷ the raw ceiling."""
+        return self.decided / self.raw_ceiling
+
+
+def ensure_registry(settings: Settings, data: Path, console: Console) -> tuple[int, int]:
+    """Load the data directory's registry unless the bench database already holds enough."""
+    counts = asyncio.run(_counts(settings))
+    if counts[0] >= MIN_RESIDENTS and counts[1] >= MIN_CERTIFICATES:
+        return counts
+    for kind in ("residents", "certificates"):
+        console.print(f"Loading {kind} from {data}")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "shared.cli.main",
+                "registry",
+                "load",
+                kind,
+                str(data / f"{kind}.csv"),
+            ],
+            env=child_env(settings),
+            check=True,
+        )
+    return asyncio.run(_counts(settings))
+
+
+async def _counts(settings: Settings) -> tuple[int, int]:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        residents = await conn.fetchval("SELECT count(*) FROM residents")
+        certificates = await conn.fetchval("SELECT count(*) FROM certificates")
+    finally:
+        await conn.close()
+    return int(residents), int(certificates)
+
+
+def payload(data: Path, count: int) -> list[bytes]:
+    """The first ``count`` records of the data directory, with this run's submission ids."""
+    run = uuid.uuid4().hex[:6]
+    lines: list[bytes] = []
+    with (data / "records.jsonl").open("rb") as f:
+        for line in f:
+            if len(lines) == count:
+                break
+            record = orjson.loads(line)
+            record["submission_id"] = f"bench-{run}-{record['submission_id']}"
+            lines.append(orjson.dumps(record))
+    return lines
+
+
+async def _reset(settings: Settings) -> None:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        await conn.execute("TRUNCATE records, outbox, parcels")
+    finally:
+        await conn.close()
+
+
+async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
+    """Where the submitted topic ends now: this run's messages come after."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        topic = settings.topics.name(Topic.SUBMITTED)
+        partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return ends
+
+
+async def raw_ceiling(settings: Settings, since: dict[TopicPartition, int]) -> float:
+    """Records/s of a bare consume + produce of the submitted messages after ``since``."""
+    scratch = f"landsync.bench.reconcile.{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(scratch, settings.topic_partitions, 1)])
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap, enable_idempotence=True, acks="all",
+        linger_ms=5, max_batch_size=1024 * 1024,
+    )  # fmt: skip
+    await consumer.start()
+    await producer.start()
+    try:
+        consumer.assign(list(since))
+        ends = await consumer.end_offsets(list(since))
+        for tp, offset in since.items():
+            consumer.seek(tp, offset)
+        count = sum(ends[tp] - since[tp] for tp in since)
+        started = time.perf_counter()
+        seen, futures = 0, []
+        while seen < count:
+            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=500)).items():
+                for r in records:
+                    if r.offset < ends[tp]:
+                        futures.append(await producer.send(scratch, r.value, key=r.key))
+                        seen += 1
+        await asyncio.gather(*futures)
+        elapsed = time.perf_counter() - started
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await admin.delete_topics([scratch])
+        await admin.close()
+    return seen / elapsed
+
+
+async def _decided(settings: Settings, count: int, timeout: float = 900) -> tuple[float, float]:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        started = time.perf_counter()
+        while (
+            await conn.fetchval("SELECT count(*) FROM records WHERE status <> 'received'") < count
+        ):
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError("reconcile did not decide every record in time")
+            await asyncio.sleep(0.2)
+        wall = time.perf_counter() - started
+        span = await conn.fetchval(
+            "SELECT extract(epoch FROM max(decided_at) - min(decided_at)) FROM records"
+        )
+    finally:
+        await conn.close()
+    return float(span), wall
+
+
+def run(data: Path, count: int, console: Console) -> ReconcileResult:
+    """Prepare the bench stack, submit the records, measure the ceiling, then reconcile."""
+    settings = bench_settings()
+    stack = Stack(settings, console)
+    stack.up()
+    residents, certificates = ensure_registry(settings, data, console)
+    asyncio.run(_reset(settings))
+    stack.stop_service("reconcile")
+    lines = payload(data, count)
+    since = asyncio.run(end_offsets(settings))
+    console.print(f"Submitting {len(lines):,} records through intake (reconcile paused)")
+    asyncio.run(through_intake(settings, lines, chunk=5_000, concurrency=2))
+    ceiling = asyncio.run(raw_ceiling(settings, since))
+    stack.start_service("reconcile")
+    span, wall = asyncio.run(_decided(settings, len(lines)))
+    return ReconcileResult(
+        len(lines), residents, certificates, ceiling, len(lines) / span, len(lines) / wall
+    )

@@ -1,0 +1,1 @@
+"""The synthetic province of ``landsync generate``: registry, certificates, records and truth."""

@@ -1,0 +1,1 @@
+"""Reference data: the population registry extract and the issued certificates (CONTRACT §8)."""

@@ -1,0 +1,136 @@
+"""The national database simulator as a process: its HTTP contract, and its state across a crash."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.settings import PROJECT_ROOT, Settings
+from shared.stack import Stack
+
+TOKEN = "test-token"  # a throwaway token of a throwaway simulator
+
+
+def _items(*parcels: str, version: int = 1) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "parcel_key": p,
+                "version": version,
+                "idempotency_key": f"{p}:v{version}",
+                "plot": {"area_m2": 96.1},
+            }
+            for p in parcels
+        ]
+    }
+
+
+class _Process:
+    def __init__(self, port: int, data_file: Path, log: Path) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self._env = {
+            **os.environ,
+            "LANDSYNC_NATIONAL_DB_PORT": str(port),
+            "LANDSYNC_NATIONAL_DB_DATA_FILE": str(data_file),
+            "LANDSYNC_NATIONAL_DB_TOKEN": TOKEN,
+        }
+        self._log = log
+        self._child: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as out:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "services.national_db"],
+                cwd=PROJECT_ROOT,
+                env=self._env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError(f"the simulator did not start: {self._log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        if self._child is not None:
+            self._child.send_signal(signal.SIGKILL)
+            self._child.wait(10)
+            self._child = None
+
+
+@pytest.fixture
+def simulator(tmp_path: Path, settings: Settings) -> Iterator[_Process]:
+    """A simulator of its own, with a journal, on a port next to the test stack's."""
+    process = _Process(settings.national_db_port + 1, tmp_path / "ndb.jsonl", tmp_path / "ndb.log")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.kill()
+
+
+def test_acknowledged_upserts_survive_a_sigkill_of_the_simulator(simulator: _Process) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    first = httpx.post(
+        f"{simulator.url}/v1/parcels:batchUpsert",
+        json=_items("07339:1:1", "07339:1:2"),
+        headers=auth,
+    )
+    assert first.status_code == 200
+
+    simulator.kill()
+    simulator.start()
+
+    stats = httpx.get(f"{simulator.url}/v1/_stats").json()
+    assert stats["parcels"] == stats["created"] == 2
+    again = httpx.post(
+        f"{simulator.url}/v1/parcels:batchUpsert", json=_items("07339:1:1"), headers=auth
+    )
+    assert again.json()["results"][0] == first.json()["results"][0]
+    assert httpx.get(f"{simulator.url}/v1/_stats").json()["duplicates_suppressed"] == 1
+
+
+def test_the_simulator_refuses_a_wrong_token_but_its_test_controls_need_none(
+    stack: Stack, settings: Settings
+) -> None:
+    url = settings.service_url("national-db")
+    wrong = httpx.post(
+        f"{url}/v1/parcels:batchUpsert",
+        json=_items("07339:9:1"),
+        headers={"Authorization": "Bearer wrong"},
+    )
+    assert wrong.status_code == 401
+    assert httpx.get(f"{url}/v1/_stats").status_code == 200
+    assert httpx.get(f"{url}/v1/_faults").status_code == 200
+
+
+def test_a_refused_parcel_fails_its_request_with_422_naming_it_and_nothing_is_applied(
+    simulator: _Process,
+) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    httpx.post(f"{simulator.url}/v1/_faults", json={"reject_parcels": ["07339:2:2"]})
+    refused = httpx.post(
+        f"{simulator.url}/v1/parcels:batchUpsert",
+        json=_items("07339:2:1", "07339:2:2"),
+        headers=auth,
+    )
+    assert refused.status_code == 422
+    assert [r["parcel_key"] for r in refused.json()["refused"]] == ["07339:2:2"]
+    assert httpx.get(f"{simulator.url}/v1/_stats").json()["parcels"] == 0
+    rest = httpx.post(
+        f"{simulator.url}/v1/parcels:batchUpsert", json=_items("07339:2:1"), headers=auth
+    )
+    assert rest.json()["results"][0]["status"] == "created"

@@ -1,0 +1,153 @@
+"""A generated commune through the real pipeline: every decision equals the truth file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+
+from shared.reasons import OWNER
+from shared.settings import Settings
+from shared.topics import Topic
+from tests.conftest import KeyFactory
+from tests.support import eventually, landsync, read_to_end
+
+
+def _landsync(settings: Settings, *args: str) -> None:
+    done = landsync(settings, *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+async def _submit_and_wait(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, path: Path
+) -> dict[str, asyncpg.Record]:
+    body = path.read_bytes()
+    response = await intake.post(
+        "/v1/records:ndjson",
+        content=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 202, response.text[:500]
+    assert response.json()["errors"] == []
+    ids = [r["submission_id"] for r in _lines(path)]
+
+    async def decided() -> dict[str, asyncpg.Record] | None:
+        rows = await db.fetch(
+            "SELECT submission_id, record_id::text AS record_id, commune_code, status, reasons,"
+            " warnings"
+            " FROM records WHERE submission_id = ANY($1::text[]) AND status <> 'received'"
+            " AND published_at IS NOT NULL",
+            ids,
+        )
+        return {r["submission_id"]: r for r in rows} if len(rows) == len(ids) else None
+
+    found: dict[str, asyncpg.Record] = await eventually(decided, timeout=180, interval=0.5)
+    return found
+
+
+def _as_truth(row: asyncpg.Record) -> tuple[str, list[str], list[str]]:
+    later = {"sync_rejected", "sync_exhausted"}
+    reasons = sorted(r["code"] for r in row["reasons"] if r["code"] not in later)
+    outcome = "accepted" if row["status"] == "synced" or (
+        row["status"] == "dead_lettered" and not reasons
+    ) else row["status"]  # fmt: skip
+    return outcome, reasons, sorted(w["code"] for w in row["warnings"])
+
+
+def _mismatches(truth: list[dict[str, Any]], ledger: dict[str, asyncpg.Record]) -> list[str]:
+    wrong = []
+    for t in truth:
+        expected = (t["outcome"], sorted(t["reasons"]), sorted(t["warnings"]))
+        actual = _as_truth(ledger[t["submission_id"]])
+        if expected != actual:
+            wrong.append(
+                f"{t['submission_id']}: expected {expected}, got {actual} ({t['injected']})"
+            )
+    return wrong
+
+
+def _queue_is_owner(row: asyncpg.Record) -> bool | None:
+    """True for the owner-unresolved queue, False for mortgaged, None for neither."""
+    codes = {x["code"] for x in row["reasons"]}
+    if codes & OWNER:
+        return True
+    return False if "mortgaged" in codes else None
+
+
+@pytest.fixture(scope="module")
+def commune(tmp_path_factory: pytest.TempPathFactory, settings: Settings, stack: Any) -> Path:
+    out = tmp_path_factory.mktemp("province")
+    _landsync(
+        settings, "generate", "--communes", "1", "--plots", "800", "--seed", "5", "--out", str(out)
+    )
+    _landsync(settings, "registry", "load", "residents", str(out / "residents.csv"))
+    _landsync(settings, "registry", "load", "certificates", str(out / "certificates.csv"))
+    return out
+
+
+async def test_every_decision_of_a_generated_commune_equals_its_truth_file(
+    commune: Path,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    settings: Settings,
+    new_key: KeyFactory,
+) -> None:
+    truth = _lines(commune / "truth.jsonl")
+    key = await new_key(
+        "submitter", sorted({r["commune_code"] for r in _lines(commune / "records.jsonl")})
+    )
+
+    ledger = await _submit_and_wait(intake, db, key, commune / "records.jsonl")
+
+    assert _mismatches(truth, ledger) == []
+    outcomes = {t["outcome"] for t in truth}
+    assert {"accepted", "rejected", "dead_lettered", "duplicate"} <= outcomes, "a varied commune"
+    by_id = {r["record_id"]: r for r in ledger.values()}
+    for topic, owner_queue in ((Topic.DLQ_OWNER_UNRESOLVED, True), (Topic.DLQ_MORTGAGED, False)):
+        letters = [
+            m
+            for m in await read_to_end(settings.bootstrap, settings.topics.name(topic))
+            if dict(m.headers).get("record.id", b"").decode() in by_id
+        ]
+        expected = {
+            r["record_id"]
+            for r in ledger.values()
+            if r["status"] == "dead_lettered" and _queue_is_owner(r) is owner_queue
+        }
+        headers = [{k: v.decode() for k, v in m.headers} for m in letters]
+        assert sorted(h["record.id"] for h in headers) == sorted(expected)
+        for h in headers:
+            row = by_id[h["record.id"]]
+            assert h["dlq.reason"] in {x["code"] for x in row["reasons"]}
+            assert h["dlq.original.topic"] == settings.topics.name(Topic.SUBMITTED)
+            assert h["dlq.consumer.group"] == "landsync-reconcile"
+            assert h["commune.code"] == row["commune_code"]
+
+
+async def test_the_second_phase_accepts_updates_under_replacement_certificates(
+    commune: Path,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    settings: Settings,
+    new_key: KeyFactory,
+) -> None:
+    _landsync(
+        settings, "registry", "load", "certificates", str(commune / "certificates.phase2.csv")
+    )
+    truth = _lines(commune / "truth.phase2.jsonl")
+    key = await new_key(
+        "submitter", sorted({r["commune_code"] for r in _lines(commune / "records.phase2.jsonl")})
+    )
+
+    ledger = await _submit_and_wait(intake, db, key, commune / "records.phase2.jsonl")
+
+    assert _mismatches(truth, ledger) == []
+    assert any("supersedes_previous" in t["warnings"] for t in truth)
