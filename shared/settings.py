@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     outbox_idle_seconds: float = 0.5
 
     # Consumers
-    consumer_batch_size: int = 500
+    consumer_batch_size: int = 2000  # an upper bound: at low rates a batch is what 100 ms brings
     consumer_batch_timeout_ms: int = 100
+    reconcile_members: int = 2  # consumer-group members in the reconcile process
     graceful_timeout_seconds: float = 20.0
 
     # National database simulator (CONTRACT §7)
@@ -75,6 +76,7 @@ class Settings(BaseSettings):
     national_db_timeout_seconds: float = 10.0
     sync_batch_size: int = 500  # plots per batchUpsert request
     sync_concurrency: int = 4  # requests in flight
+    sync_members: int = 2  # consumer-group members in the sync process
     sync_inline_attempts: int = 4  # attempts before a plot is taken aside to the retry table
     sync_max_attempts: int = 10  # attempts before a plot is dead-lettered as sync_exhausted
     sync_backoff_initial_seconds: float = 0.2

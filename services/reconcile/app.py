@@ -25,6 +25,7 @@ def build(settings: Settings) -> ConsumerRuntime:
         processor=Reconciler(runtime, GROUP_ID).process,
         max_records=settings.consumer_batch_size,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
+        members=settings.reconcile_members,
     )
     runtime.on_stop(consumer.stop)
     return runtime

@@ -140,6 +140,9 @@ def build(settings: Settings) -> ConsumerRuntime:
             settings.consumer_batch_size, settings.sync_batch_size * settings.sync_concurrency
         ),
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
+        # Two group members: one batch is on its way to the national database while the next is
+        # read and triaged (each member has its own partitions, so a parcel stays in order).
+        members=settings.sync_members,
     )
     runtime.on_open(sync.open)
     runtime.on_stop(consumer.stop)

@@ -25,7 +25,7 @@ def _landsync(settings: Settings, console: Console, *args: str) -> None:
     # The same commands an operator would type, run against this stack's settings.
     done = subprocess.run(
         [sys.executable, "-m", "shared.cli.main", *args],
-        env=child_env(settings),
+        env={**child_env(settings), "COLUMNS": "200"},  # its summary on one line
         capture_output=True,
         text=True,
         check=False,

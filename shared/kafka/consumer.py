@@ -145,6 +145,7 @@ class BatchConsumer(Generic[M]):
         max_records: int = 500,
         batch_timeout_ms: int = 100,
         backoff: wait_base | None = None,
+        members: int = 1,
     ) -> None:
         self._producer = producer
         self._topics = topics
@@ -154,17 +155,21 @@ class BatchConsumer(Generic[M]):
         self._processor = processor
         self._stopping = False
         self._backoff = backoff or wait_exponential_jitter(initial=0.2, max=30)
-        broker.subscriber(
-            self._topic,
-            group_id=group_id,
-            batch=True,
-            max_records=max_records,
-            batch_timeout_ms=batch_timeout_ms,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.MANUAL,
-            parser=_robust_parser,
-            decoder=_raw_decoder,
-        )(self.handle)
+        # Several members of the group in one process: each has its own partitions, its own
+        # sequential batches and its own commits (a commit covers only its member's partitions),
+        # so one can compute while another waits on the database.
+        for _ in range(members):
+            broker.subscriber(
+                self._topic,
+                group_id=group_id,
+                batch=True,
+                max_records=max_records,
+                batch_timeout_ms=batch_timeout_ms,
+                auto_offset_reset="earliest",
+                ack_policy=AckPolicy.MANUAL,
+                parser=_robust_parser,
+                decoder=_raw_decoder,
+            )(self.handle)
 
     def stop(self) -> None:
         """Ask an in-flight retry loop to give up; the batch will be redelivered."""
