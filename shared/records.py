@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
 MAX_LAND_USES = 3  # Form 01 has three land-use column groups
 
@@ -96,10 +96,20 @@ class Form01Record(_Model):
     collection_status: CollectionStatus | None = None
     scan_file: Text | None = None
 
+    # Computed once: the consumers ask for it many times per record. A private attribute, so it
+    # is neither serialised nor part of the model's fields.
+    _parcel_key: str = PrivateAttr(default="")
+
+    def model_post_init(self, _context: Any) -> None:
+        """Derive the parcel key."""
+        self._parcel_key = parcel_key(
+            self.commune_code, self.parcel.map_sheet, self.parcel.parcel_no
+        )
+
     @property
     def parcel_key(self) -> str:
         """``{commune_code}:{map_sheet}:{parcel_no}``, the key of every topic."""
-        return parcel_key(self.commune_code, self.parcel.map_sheet, self.parcel.parcel_no)
+        return self._parcel_key
 
     def content_hash(self) -> bytes:
         """A digest of the normalised content: tells a true resubmission from a reused id."""

@@ -10,7 +10,7 @@ from services.reconcile.repository import Stored
 from shared.kafka.dead_letters import Origin, dead_letter
 from shared.kafka.producer import Outgoing
 from shared.reasons import OWNER, Reason, outcome_of
-from shared.records import AcceptedPlot, SubmittedRecord
+from shared.records import SubmittedRecord
 from shared.topics import Topic, Topics
 
 
@@ -19,6 +19,16 @@ def _headers(record: SubmittedRecord, origin: Origin) -> dict[str, str]:
     if "dlq.replay.count" in origin.headers:
         headers["dlq.replay.count"] = origin.headers["dlq.replay.count"]
     return headers
+
+
+def accepted_plot(submitted: bytes, version: int) -> bytes:
+    """The ``land.plots.accepted`` value: the submitted record's JSON plus its ``version``.
+
+    Spliced rather than serialised again (measured: 12 % of reconcile's CPU). The submitted value
+    is a JSON object that decoded as a SubmittedRecord, which forbids unknown fields, so it has
+    no ``version`` yet and its last non-blank character is its closing brace.
+    """
+    return submitted.rstrip()[:-1] + b',"version":%d}' % version
 
 
 def output(
@@ -31,9 +41,8 @@ def output(
     if topic is None:
         return None
     if topic == Topic.ACCEPTED:
-        plot = AcceptedPlot.model_construct(**dict(record), version=stored.version or 1)
-        value = plot.model_dump_json().encode()
-        return Outgoing(topics.name(topic), value, key, _headers(record, origin))
+        return Outgoing(topics.name(topic), accepted_plot(origin.value, stored.version or 1), key,
+                        _headers(record, origin))  # fmt: skip
     if topic == Topic.REJECTED:
         body: dict[str, Any] = orjson.loads(origin.value)
         body["reasons"], body["warnings"] = stored.reasons, stored.warnings

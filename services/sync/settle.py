@@ -9,9 +9,10 @@ from uuid import UUID
 
 from services.sync.policy import Outcome, Refused, Synced, Unsent
 from shared.kafka.dead_letters import Origin
+from shared.reasons import Reason
 
-SYNC_REJECTED = "sync_rejected"
-SYNC_EXHAUSTED = "sync_exhausted"
+SYNC_REJECTED = Reason.SYNC_REJECTED
+SYNC_EXHAUSTED = Reason.SYNC_EXHAUSTED
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from pathlib import Path
 from typing import Annotated
 
 import asyncpg
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from shared.auth import ROLES, Role, create_key
-from shared.cli import data_commands, sim_commands, stack_commands
+from shared.cli import bench_commands, data_commands, sim_commands, stack_commands
 from shared.cli.evaluate_command import evaluate_command
 from shared.cli.submit import submit_command
 from shared.report import Row, campaign
@@ -30,6 +28,7 @@ keys_app = typer.Typer(help="API keys for the intake API.", no_args_is_help=True
 bench_app = typer.Typer(help="Benchmarks against the running local stack.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
+bench_commands.register(bench_app)
 stack_commands.register(app)
 data_commands.register(app)
 sim_commands.register(app)
@@ -76,149 +75,6 @@ async def _create_key(
     finally:
         await conn.close()
     return key
-
-
-@bench_app.command("intake")
-def bench_intake(
-    records: Annotated[int, typer.Option(help="records per round")] = 100_000,
-    rounds: Annotated[int, typer.Option(help="alternating raw/intake rounds (medians)")] = 3,
-    chunk: Annotated[int, typer.Option(help="records per NDJSON request")] = 10_000,
-    concurrency: Annotated[int, typer.Option(help="requests in flight")] = 2,
-    isolated: Annotated[
-        bool, typer.Option(help="pause reconcile and sync so intake has the machine to itself")
-    ] = True,
-) -> None:
-    """Bulk NDJSON intake in records/s, against a bare aiokafka producer in the same run."""
-    from shared.bench import intake  # noqa: PLC0415
-    from shared.stack import Stack  # noqa: PLC0415
-
-    settings = Settings()
-    stack = Stack(settings, _err)
-    stack.up()
-    paused = [s for s in ("reconcile", "sync") if isolated and stack.is_running(s)]
-    for service in paused:
-        stack.stop_service(service)
-    try:
-        result = asyncio.run(
-            intake.run(settings, count=records, chunk=chunk, concurrency=concurrency, rounds=rounds)
-        )
-    finally:
-        for service in paused:
-            stack.start_service(service)
-    table = Table(
-        title=f"bench intake: {result.rounds} rounds of {result.records:,} records"
-        f" ({result.payload_bytes / 1e6:.0f} MB), medians"
-    )
-    table.add_column("measure")
-    table.add_column("records/s", justify="right")
-    table.add_column("÷ raw ceiling", justify="right")
-    table.add_row("raw aiokafka producer (ceiling)", f"{result.raw_ceiling:,.0f}", "1.00")
-    table.add_row(
-        "intake, all answered 202",
-        f"{result.acknowledged:,.0f}",
-        f"{result.acknowledged / result.raw_ceiling:.2f}",
-    )
-    table.add_row("intake, all on the topic", f"{result.published:,.0f}", f"{result.ratio:.2f}")
-    Console(width=max(Console().width, 100)).print(table)
-    typer.echo(
-        json.dumps(
-            {
-                "bench": "intake",
-                "records": result.records,
-                "raw_ceiling": round(result.raw_ceiling),
-                "acknowledged": round(result.acknowledged),
-                "published": round(result.published),
-                "ratio": round(result.ratio, 3),
-                "rounds": result.rounds,
-                "isolated": isolated,
-            }
-        )
-    )
-
-
-@bench_app.command("reconcile")
-def bench_reconcile(
-    data: Annotated[
-        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
-    ],
-    records: Annotated[int, typer.Option(help="records to reconcile")] = 100_000,
-    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
-) -> None:
-    """Decisions/s with the registry loaded, against raw Kafka consume + produce, one run."""
-    from shared.bench import reconcile  # noqa: PLC0415
-    from shared.stack import Stack  # noqa: PLC0415
-
-    try:
-        result = reconcile.run(data, records, _err)
-    finally:
-        if not keep:
-            Stack(reconcile.bench_settings(), _err).down()
-    table = Table(
-        title=f"bench reconcile: {result.records:,} records; registry {result.residents:,}"
-        f" residents, {result.certificates:,} certificate rows"
-    )
-    table.add_column("measure")
-    table.add_column("records/s", justify="right")
-    table.add_column("÷ raw ceiling", justify="right")
-    table.add_row("raw aiokafka consume + produce (ceiling)", f"{result.raw_ceiling:,.0f}", "1.00")
-    table.add_row(
-        "reconcile, first to last decision", f"{result.decided:,.0f}", f"{result.ratio:.2f}"
-    )
-    table.add_row(
-        "reconcile, start to all decided",
-        f"{result.wall:,.0f}",
-        f"{result.wall / result.raw_ceiling:.2f}",
-    )
-    Console(width=max(Console().width, 100)).print(table)
-    typer.echo(
-        json.dumps(
-            {
-                "bench": "reconcile",
-                "records": result.records,
-                "residents": result.residents,
-                "certificates": result.certificates,
-                "raw_ceiling": round(result.raw_ceiling),
-                "decided": round(result.decided),
-                "wall": round(result.wall),
-                "ratio": round(result.ratio, 3),
-            }
-        )
-    )
-
-
-@bench_app.command("sync")
-def bench_sync(
-    plots: Annotated[int, typer.Option(help="plots per round")] = 20_000,
-    rounds: Annotated[int, typer.Option(help="alternating raw/sync rounds (medians)")] = 3,
-) -> None:
-    """Plots/s through sync to the simulator, against a bare httpx loop in the same run."""
-    from shared.bench import sync  # noqa: PLC0415
-    from shared.stack import Stack  # noqa: PLC0415
-
-    settings = Settings()
-    Stack(settings, _err).up()
-    result = asyncio.run(sync.run(settings, count=plots, rounds=rounds))
-    table = Table(title=f"bench sync: {result.rounds} rounds of {result.plots:,} plots, medians")
-    table.add_column("measure")
-    table.add_column("plots/s", justify="right")
-    table.add_column("÷ raw ceiling", justify="right")
-    table.add_row(
-        "bare httpx loop to the simulator (ceiling)", f"{result.raw_ceiling:,.0f}", "1.00"
-    )
-    table.add_row("sync, topic to ledger 'synced'", f"{result.synced:,.0f}", f"{result.ratio:.2f}")
-    Console(width=max(Console().width, 100)).print(table)
-    typer.echo(
-        json.dumps(
-            {
-                "bench": "sync",
-                "plots": result.plots,
-                "raw_ceiling": round(result.raw_ceiling),
-                "synced": round(result.synced),
-                "ratio": round(result.ratio, 3),
-                "rounds": result.rounds,
-            }
-        )
-    )
 
 
 @app.command()

@@ -1,0 +1,142 @@
+"""``landsync bench intake|reconcile|sync``: each measure beside its raw ceiling, in one run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.settings import Settings
+from shared.stack import Stack
+
+_err = Console(stderr=True)
+
+
+def _show(
+    title: str,
+    unit: str,
+    ceiling: tuple[str, float],
+    measures: list[tuple[str, float]],
+    summary: dict[str, Any],
+) -> None:
+    """A table of rates with their ratio to the ceiling, then one JSON line for scripts."""
+    table = Table(title=title)
+    table.add_column("measure")
+    table.add_column(f"{unit}/s", justify="right")
+    table.add_column("÷ raw ceiling", justify="right")
+    label, raw = ceiling
+    table.add_row(f"{label} (ceiling)", f"{raw:,.0f}", "1.00")
+    for name, rate in measures:
+        table.add_row(name, f"{rate:,.0f}", f"{rate / raw:.2f}")
+    Console(width=max(Console().width, 100)).print(table)
+    typer.echo(
+        json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()})
+    )
+
+
+def bench_intake(
+    records: Annotated[int, typer.Option(help="records per round")] = 100_000,
+    rounds: Annotated[int, typer.Option(help="alternating raw/intake rounds (medians)")] = 3,
+    chunk: Annotated[int, typer.Option(help="records per NDJSON request")] = 10_000,
+    concurrency: Annotated[int, typer.Option(help="requests in flight")] = 2,
+    isolated: Annotated[
+        bool, typer.Option(help="pause reconcile and sync so intake has the machine to itself")
+    ] = True,
+) -> None:
+    """Bulk NDJSON intake in records/s, against a bare aiokafka producer in the same run."""
+    from shared.bench import intake  # noqa: PLC0415 - keeps `landsync --help` fast
+
+    settings = Settings()
+    stack = Stack(settings, _err)
+    stack.up()
+    paused = [s for s in ("reconcile", "sync") if isolated and stack.is_running(s)]
+    for service in paused:
+        stack.stop_service(service)
+    try:
+        result = asyncio.run(
+            intake.run(settings, count=records, chunk=chunk, concurrency=concurrency, rounds=rounds)
+        )
+    finally:
+        for service in paused:
+            stack.start_service(service)
+    _show(
+        f"bench intake: {result.rounds} rounds of {result.records:,} records"
+        f" ({result.payload_bytes / 1e6:.0f} MB), medians",
+        "records",
+        ("raw aiokafka producer", result.raw_ceiling),
+        [
+            ("intake, all answered 202", result.acknowledged),
+            ("intake, all on the topic", result.published),
+        ],
+        {
+            "bench": "intake", "records": result.records, "raw_ceiling": result.raw_ceiling,
+            "acknowledged": result.acknowledged, "published": result.published,
+            "ratio": result.ratio, "rounds": result.rounds, "isolated": isolated,
+        },
+    )  # fmt: skip
+
+
+def bench_reconcile(
+    data: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
+    ],
+    records: Annotated[int, typer.Option(help="records to reconcile")] = 100_000,
+    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
+) -> None:
+    """Decisions/s with the registry loaded, against raw Kafka consume + produce, one run."""
+    from shared.bench import reconcile  # noqa: PLC0415
+
+    try:
+        result = reconcile.run(data, records, _err)
+    finally:
+        if not keep:
+            Stack(reconcile.bench_settings(), _err).down()
+    _show(
+        f"bench reconcile: {result.records:,} records; registry {result.residents:,} residents,"
+        f" {result.certificates:,} certificate rows",
+        "records",
+        ("raw aiokafka consume + produce", result.raw_ceiling),
+        [
+            ("reconcile, first to last decision", result.decided),
+            ("reconcile, start to all decided", result.wall),
+        ],
+        {
+            "bench": "reconcile", "records": result.records, "residents": result.residents,
+            "certificates": result.certificates, "raw_ceiling": result.raw_ceiling,
+            "decided": result.decided, "wall": result.wall, "ratio": result.ratio,
+        },
+    )  # fmt: skip
+
+
+def bench_sync(
+    plots: Annotated[int, typer.Option(help="plots per round")] = 20_000,
+    rounds: Annotated[int, typer.Option(help="alternating raw/sync rounds (medians)")] = 3,
+) -> None:
+    """Plots/s through sync to the simulator, against a bare httpx loop in the same run."""
+    from shared.bench import sync  # noqa: PLC0415
+
+    settings = Settings()
+    Stack(settings, _err).up()
+    result = asyncio.run(sync.run(settings, count=plots, rounds=rounds))
+    _show(
+        f"bench sync: {result.rounds} rounds of {result.plots:,} plots, medians",
+        "plots",
+        ("bare httpx loop to the simulator", result.raw_ceiling),
+        [("sync, topic to ledger 'synced'", result.synced)],
+        {
+            "bench": "sync", "plots": result.plots, "raw_ceiling": result.raw_ceiling,
+            "synced": result.synced, "ratio": result.ratio, "rounds": result.rounds,
+        },
+    )  # fmt: skip
+
+
+def register(bench: typer.Typer) -> None:
+    """Add the benchmarks to ``landsync bench``."""
+    bench.command("intake")(bench_intake)
+    bench.command("reconcile")(bench_reconcile)
+    bench.command("sync")(bench_sync)
