@@ -34,12 +34,13 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 import asyncpg
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
+from prometheus_client import Gauge
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 from tenacity.wait import wait_base
@@ -50,6 +51,11 @@ from shared.logging import get_logger
 from shared.topics import Topic, Topics
 
 M = TypeVar("M", bound=BaseModel)
+LAG = Gauge(
+    "landsync_consumer_lag_messages",
+    "Messages not yet consumed behind a partition's end, after the group's last batch.",
+    ["topic", "partition", "group"],
+)
 log = get_logger(__name__)
 
 # dlq.reason codes of land.dlq.poison (additions to CONTRACT §4's codes)
@@ -188,6 +194,19 @@ class BatchConsumer(Generic[M]):
             await msg.nack()  # rewind: FastStream moves on, and nothing may be committed past this
             raise
         await msg.ack()
+        self._record_lag(getattr(msg, "consumer", None), records)
+
+    def _record_lag(self, consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Messages behind the end of each partition just consumed, as the broker last said."""
+        if consumer is None or not hasattr(consumer, "highwater"):
+            return
+        last: dict[int, int] = {}
+        for r in records:
+            last[r.partition] = max(last.get(r.partition, -1), r.offset)
+        for partition, offset in last.items():
+            highwater = consumer.highwater(TopicPartition(self._topic, partition))
+            if highwater is not None:
+                LAG.labels(self._topic, str(partition), self._group_id).set(highwater - offset - 1)
 
     async def _process(self, batch: list[Incoming[M]]) -> None:
         """The whole batch; if it keeps failing for a reason other than an outage, one by one.

@@ -1,0 +1,81 @@
+"""Prometheus metrics move as records flow: decisions counted, consumer lag back to zero."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import asyncpg
+import httpx
+
+from shared.settings import Settings
+from shared.topics import Topic
+from tests.conftest import KeyFactory
+from tests.support import eventually, make_record, register
+
+COMMUNE = "07228"  # no other test decides records of this commune: its counters are ours
+
+
+def _sum(metrics: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include ``labels``."""
+    total = 0.0
+    for line in metrics.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def test_decisions_are_counted_and_the_lag_returns_to_zero(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    records = [make_record(COMMUNE) for _ in range(20)]
+    for r in records[15:]:  # a serial no certificate has: rejected
+        r["certificate"] = {**r["certificate"], "serial": "ZZ 000001"}
+        r["scan_file"] = "ZZ000001.pdf"
+    await register(db, *records[:15])
+    url = f"{settings.service_url('reconcile')}/metrics"
+    async with httpx.AsyncClient() as client:
+        before = (await client.get(url)).text
+
+        posted = await intake.post(
+            "/v1/records", json=records, headers={"Authorization": f"Bearer {key}"}
+        )
+        ids = [r["record_id"] for r in posted.json()["results"]]
+
+        async def decided() -> bool:
+            n = await db.fetchval(
+                "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
+                " AND status <> 'received' AND published_at IS NOT NULL",
+                ids,
+            )
+            return bool(n == len(ids))
+
+        await eventually(decided, timeout=60)
+        after = (await client.get(url)).text
+
+    name = "landsync_reconcile_decisions_total"
+    accepted = _sum(after, name, outcome="accepted", commune=COMMUNE) - _sum(
+        before, name, outcome="accepted", commune=COMMUNE
+    )
+    mismatched = _sum(after, name, reason="certificate_not_found", commune=COMMUNE) - _sum(
+        before, name, reason="certificate_not_found", commune=COMMUNE
+    )
+    assert (accepted, mismatched) == (15, 5)
+    topic = settings.topics.name(Topic.SUBMITTED)
+    lag = [
+        line
+        for line in after.splitlines()
+        if line.startswith("landsync_consumer_lag_messages{") and f'topic="{topic}"' in line
+    ]
+    assert lag, "reconcile reports its lag per partition"
+
+    async def caught_up() -> bool:
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(url)).text
+        return _sum(text, "landsync_consumer_lag_messages", topic=topic) == 0
+
+    await eventually(caught_up, timeout=60)  # other tests' records may still be flowing
