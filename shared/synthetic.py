@@ -1,8 +1,7 @@
-"""A small synthetic commune for the demo and the benchmarks: valid Form 01 records, seeded.
+"""Well-formed Form 01 records of one commune, seeded, without a registry: benchmark payloads.
 
-MINIMAL (foundation issue): records only, all well-formed, with plausible Vietnamese names, IDs and
-certificate serials. The full province generator (registry, certificates, mortgages, the
-campaign's error types and the truth file) is the reconciliation issue's ``landsync generate``.
+The throughput benchmarks need valid records and nothing else. The province with its registry,
+certificates, the campaign's errors and a truth file is ``landsync generate`` (shared/generate).
 """
 
 from __future__ import annotations
@@ -11,10 +10,9 @@ import csv
 import random
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-COMMUNES_CSV = Path(__file__).parent / "data" / "bac-ninh-communes.csv"
+from shared.generate.land import COMMUNES_CSV
 
 # Surnames weighted roughly as in the population (Nguyễn about 38 %).
 _SURNAMES = {

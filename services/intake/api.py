@@ -30,7 +30,6 @@ from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.records import Form01Record
 from shared.settings import Settings
-from shared.topics import Topics
 
 router = APIRouter()
 log = get_logger(__name__)
@@ -41,7 +40,6 @@ class Deps:
     """What the routes need, built once by the composition root."""
 
     settings: Settings
-    topics: Topics
     pool: asyncpg.Pool[Any]
     producer: Producer
     relay: OutboxRelay

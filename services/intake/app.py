@@ -40,7 +40,6 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         )
         app.state.deps = Deps(
             settings=settings,
-            topics=settings.topics,
             pool=pool,
             producer=producer,
             relay=relay,

@@ -103,8 +103,3 @@ class OutboxRelay:
             row["parcel_key"].encode(),
             {"record.id": record_id, "commune.code": row["commune_code"]},
         )
-
-    async def pending(self) -> int:
-        """Rows not yet published (for readiness and tests)."""
-        count: int = await self._pool.fetchval("SELECT count(*) FROM outbox")
-        return count
