@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # Consumers
     consumer_batch_size: int = 2000  # an upper bound: at low rates a batch is what 100 ms brings
     consumer_batch_timeout_ms: int = 100
-    reconcile_members: int = 2  # consumer-group members in the reconcile process
+    reconcile_members: int = 1  # consumer-group members in the reconcile process (see README)
     graceful_timeout_seconds: float = 20.0
 
     # National database simulator (CONTRACT §7)
