@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     # Consumers
     consumer_batch_size: int = 2000  # an upper bound: at low rates a batch is what 100 ms brings
     consumer_batch_timeout_ms: int = 100
-    reconcile_members: int = 1  # consumer-group members in the reconcile process (see README)
+    reconcile_workers: int = 2  # reconcile processes, each a member of the consumer group
+    reconcile_members: int = 1  # consumer-group members inside each reconcile process
     graceful_timeout_seconds: float = 20.0
 
     # National database simulator (CONTRACT §7)
@@ -85,6 +86,9 @@ class Settings(BaseSettings):
     sync_breaker_reset_seconds: float = 1.0  # first wait before a probe; doubles up to the max
     sync_breaker_max_reset_seconds: float = 8.0
     sync_retry_poll_seconds: float = 1.0  # how often the retry table is looked at when idle
+
+    # Dead letters (CONTRACT §5)
+    dlq_max_replays: int = 3  # a dead letter replayed this many times already is refused
 
     @cached_property
     def bootstrap(self) -> str:

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from faststream.asgi import AsgiFastStream
+
 from services.reconcile.app import build
-from shared.kafka.runtime import serve
+from shared.kafka.runtime import serve, serve_workers
 from shared.process import prepare_process
 from shared.settings import Settings
 
 
-def main() -> None:
-    """Start reconcile on the configured port."""
+def app() -> AsgiFastStream:
+    """The app factory uvicorn calls in each worker process."""
     settings = Settings()
     prepare_process("reconcile", settings)
-    serve(build(settings))
+    return build(settings).app()
+
+
+def main() -> None:
+    """Start reconcile on the configured port, in the configured number of processes."""
+    settings = Settings()
+    prepare_process("reconcile", settings)
+    if settings.reconcile_workers <= 1:
+        serve(build(settings))
+        return
+    serve_workers(
+        "reconcile",
+        "services.reconcile.__main__:app",
+        settings,
+        settings.reconcile_port,
+        settings.reconcile_workers,
+    )
 
 
 if __name__ == "__main__":

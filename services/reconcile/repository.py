@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import contextlib
+import zlib
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,6 +16,40 @@ import orjson
 
 from services.reconcile.facts import CertificateRow, Facts, ParcelState, Resident
 from shared.db.pool import Conn
+
+_LOCK_POLL_SECONDS = 0.05
+
+
+@contextlib.asynccontextmanager
+async def partitions_locked(
+    conn: Conn, group_id: str, partitions: Iterable[tuple[str, int]]
+) -> AsyncIterator[None]:
+    """Hold the group's advisory lock on each (topic, partition) until the block ends.
+
+    During a rebalance two members can hold one partition for a moment: the one that lost it
+    finishes its batch while the new one starts from the committed offset. The lock makes the
+    new one wait, then read the ledger as the old one left it (decided and published), so it
+    sends nothing twice and decides no parcel on stale state. Locks are taken in one order, so
+    two members never wait on each other; a dead member's locks go with its connection, and a
+    connection handed back to the pool after an error is reset (``pg_advisory_unlock_all``).
+    """
+    keys = sorted({(_lock_class(group_id, topic), part) for topic, part in partitions})
+    for cls, part in keys:
+        # Polled rather than waited for in the server: a backend blocked on a lock does not see
+        # its client die, so a killed member's would go on holding the locks it already has.
+        while not await conn.fetchval(  # noqa: ASYNC110 - the lock lives in another process
+            "SELECT pg_try_advisory_lock($1, $2)", cls, part
+        ):
+            await asyncio.sleep(_LOCK_POLL_SECONDS)
+    yield
+    for cls, part in reversed(keys):
+        await conn.execute("SELECT pg_advisory_unlock($1, $2)", cls, part)
+
+
+def _lock_class(group_id: str, topic: str) -> int:
+    """A stable signed 32-bit key for the group and topic (PostgreSQL's int4)."""
+    crc = zlib.crc32(f"{group_id}\0{topic}".encode())
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ offsets. A crash before the commit of decisions redoes the batch; a crash after 
 decisions stored and sends the unacknowledged outputs again; a redelivery after the outputs were
 marked sends nothing. The one window left (outputs acknowledged, marking not yet committed) can
 repeat a message downstream, where sync's idempotency keys absorb it.
+
+Everything from reading the ledger to marking runs under an advisory lock per partition of the
+batch, so several members (threads of one process or several processes) are safe through a
+rebalance: see ``repository.partitions_locked``.
 """
 
 from __future__ import annotations
@@ -118,15 +122,19 @@ class Reconciler:
     async def process(self, batch: Sequence[Message]) -> None:
         """Decide, store, publish and mark the batch (see the module docstring for the order)."""
         pool = self._runtime.pool
-        # The four lookups do not depend on each other: run them at once, on four connections.
-        states, parcels, facts = await asyncio.gather(
-            repository.ledger_states(pool, [m.value.record_id for m in batch]),
-            repository.parcel_states(pool, (m.value.parcel_key for m in batch)),
-            repository.fetch_facts(pool, _wants(batch)),
-        )
-        work = _sort(batch, states)
-        decisions, accepted = self._decide(work.to_decide, facts, parcels)
-        async with pool.acquire() as conn:
+        partitions = {(m.origin.topic, m.origin.partition) for m in batch}
+        async with (
+            pool.acquire() as conn,
+            repository.partitions_locked(conn, self._group_id, partitions),
+        ):
+            # The lookups do not depend on each other: run them at once, on other connections.
+            states, parcels, facts = await asyncio.gather(
+                repository.ledger_states(pool, [m.value.record_id for m in batch]),
+                repository.parcel_states(pool, (m.value.parcel_key for m in batch)),
+                repository.fetch_facts(pool, _wants(batch)),
+            )
+            work = _sort(batch, states)
+            decisions, accepted = self._decide(work.to_decide, facts, parcels)
             stored = await repository.store_decisions(conn, [s for _, s in decisions], accepted)
             fresh = [(m, s) for m, s in decisions if s.record_id in stored]
             sends = fresh + [(m, _from_ledger(m, state)) for m, state in work.to_resend]

@@ -55,6 +55,8 @@ LAG = Gauge(
     "landsync_consumer_lag_messages",
     "Messages not yet consumed behind a partition's end, after the group's last batch.",
     ["topic", "partition", "group"],
+    # With several worker processes a partition moves between them: the latest figure is right.
+    multiprocess_mode="livemostrecent",
 )
 log = get_logger(__name__)
 
@@ -203,8 +205,12 @@ class BatchConsumer(Generic[M]):
         last: dict[int, int] = {}
         for r in records:
             last[r.partition] = max(last.get(r.partition, -1), r.offset)
+        assigned = consumer.assignment()
         for partition, offset in last.items():
-            highwater = consumer.highwater(TopicPartition(self._topic, partition))
+            tp = TopicPartition(self._topic, partition)
+            if tp not in assigned:  # lost in a rebalance while the batch was processed
+                continue
+            highwater = consumer.highwater(tp)
             if highwater is not None:
                 LAG.labels(self._topic, str(partition), self._group_id).set(highwater - offset - 1)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,7 +14,7 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import REGISTRY, make_asgi_app
+from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app, multiprocess
 
 from shared.db.pool import create_pool
 from shared.kafka.broker import make_broker
@@ -21,6 +23,7 @@ from shared.logging import get_logger
 from shared.settings import Settings
 
 log = get_logger(__name__)
+_MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ConsumerRuntime:
@@ -65,7 +68,7 @@ class ConsumerRuntime:
         self._on_close.append(callback)
 
     async def _open(self) -> None:
-        self._pool = await create_pool(self.settings.dsn, min_size=1, max_size=5)
+        self._pool = await create_pool(self.settings.dsn, min_size=1, max_size=10)
         await self.producer.start()
         for callback in self._on_open:
             await callback()
@@ -88,7 +91,7 @@ class ConsumerRuntime:
             self.broker,
             asgi_routes=[
                 ("/healthz", get(self._health)),
-                ("/metrics", make_asgi_app(REGISTRY)),
+                ("/metrics", make_asgi_app(_metrics_registry())),
             ],
             on_startup=[self._open],
             on_shutdown=[self._stopping],
@@ -108,6 +111,16 @@ class ConsumerRuntime:
         return AsgiResponse(body, 200 if ok else 503, headers={"content-type": "application/json"})
 
 
+def _metrics_registry() -> CollectorRegistry:
+    """This process's metrics, or every worker's summed when the service runs several."""
+    directory = os.environ.get(_MULTIPROC)
+    if directory is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def serve(runtime: ConsumerRuntime) -> None:
     """Serve a consumer service until SIGTERM/SIGINT, then shut it down gracefully."""
     uvicorn.run(
@@ -117,4 +130,28 @@ def serve(runtime: ConsumerRuntime) -> None:
         log_config=None,  # the root handler already renders every line as masked JSON
         access_log=False,
         timeout_graceful_shutdown=int(runtime.settings.graceful_timeout_seconds),
+    )
+
+
+def serve_workers(name: str, factory: str, settings: Settings, port: int, workers: int) -> None:
+    """Serve ``workers`` processes of a service on one port; ``factory`` builds each one's app.
+
+    Each worker is its own consumer-group member with its own interpreter, so the service uses
+    more than one core. prometheus_client's multiprocess mode sums their metric files when
+    ``/metrics`` is read; the variable must be set before the workers import it. SIGTERM reaches
+    uvicorn's supervisor, which stops every worker gracefully.
+    """
+    metrics_dir = settings.state_dir.resolve() / "metrics" / name
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ[_MULTIPROC] = str(metrics_dir)
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=settings.bind_host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
     )
