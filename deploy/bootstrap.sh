@@ -10,6 +10,9 @@ command -v "$python" >/dev/null 2>&1 && "$python" -c 'import venv, ensurepip' >/
   || missing+=(python3 python3-venv python3-pip)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+# Headless Chromium for the report page's browser test and `landsync report --screenshot`; the
+# DejaVu fonts carry Vietnamese diacritics.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]} with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -33,6 +33,11 @@ class ApiKey:
         """Operators and viewers read everything; submitters read their own communes."""
         return self.role != "submitter" or commune_code in self.communes
 
+    @property
+    def readable_communes(self) -> frozenset[str] | None:
+        """The communes this key may read, or None for all of them."""
+        return self.communes if self.role == "submitter" else None
+
 
 def hash_secret(secret: str) -> bytes:
     """SHA-256 of the secret.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ SELECT commune_code,
        count(*) FILTER (WHERE status = 'duplicate')               AS duplicates,
        count(*) FILTER (WHERE status <> 'received')               AS decided
 FROM records
+WHERE $1::text[] IS NULL OR commune_code = ANY($1::text[])
 GROUP BY ROLLUP (commune_code)
 ORDER BY commune_code NULLS LAST
 """
@@ -27,6 +29,7 @@ _REASONS = """
 SELECT commune_code, status, reason ->> 'code' AS code, count(*) AS n
 FROM records, jsonb_array_elements(reasons) AS reason
 WHERE status IN ('rejected', 'dead_lettered')
+  AND ($1::text[] IS NULL OR commune_code = ANY($1::text[]))
 GROUP BY GROUPING SETS ((commune_code, status, reason ->> 'code'), (status, reason ->> 'code'))
 """
 
@@ -61,10 +64,14 @@ class Row:
         return {**asdict(self), "clean_rate": self.clean_rate, "sync_rate": self.sync_rate}
 
 
-async def campaign(conn: Conn) -> list[Row]:
-    """Per-commune rows followed by the province row."""
+async def campaign(conn: Conn, communes: Collection[str] | None = None) -> list[Row]:
+    """Per-commune rows followed by the province row; only ``communes`` when given.
+
+    With ``communes`` the last row totals those communes, not the whole province.
+    """
+    scope = None if communes is None else sorted(communes)
     by_reason: dict[tuple[str | None, str], dict[str, int]] = {}
-    for r in await conn.fetch(_REASONS):
+    for r in await conn.fetch(_REASONS, scope):
         by_reason.setdefault((r["commune_code"], r["status"]), {})[r["code"]] = r["n"]
     return [
         Row(
@@ -72,5 +79,5 @@ async def campaign(conn: Conn) -> list[Row]:
             rejected_by_reason=by_reason.get((r["commune_code"], "rejected"), {}),
             dead_lettered_by_reason=by_reason.get((r["commune_code"], "dead_lettered"), {}),
         )
-        for r in await conn.fetch(_TOTALS)
+        for r in await conn.fetch(_TOTALS, scope)
     ]

@@ -66,7 +66,10 @@ def stack(settings: Settings) -> Iterator[Stack]:
 async def db(stack: Stack, settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
     """A pool on the test database, emptied of earlier sessions' rows."""
     pool = await create_pool(settings.dsn)
-    await pool.execute("TRUNCATE records, outbox, api_keys, parcels, residents, certificates")
+    await pool.execute(
+        "TRUNCATE records, outbox, api_keys, parcels, residents, certificates,"
+        " dlq_replayed, dlq_replays"
+    )
     yield pool
     await pool.close()
 

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
-from services.intake import errors
+from services.intake import dlq_routes, errors, report_routes
 from services.intake.api import Deps, router
 from services.intake.keys import KeyVerifier
 from services.intake.relay import OutboxRelay
@@ -68,6 +68,8 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
     )
     errors.install(app)
     app.include_router(router)
+    app.include_router(report_routes.router)
+    app.include_router(dlq_routes.router)
     _document_record_schema(app)
     return app
 

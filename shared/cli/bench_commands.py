@@ -135,8 +135,43 @@ def bench_sync(
     )  # fmt: skip
 
 
+def bench_province(
+    data: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
+    ],
+    records: Annotated[int | None, typer.Option(help="only the first N records")] = None,
+    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
+) -> None:
+    """A whole generated province through intake, reconcile and sync, all running at once."""
+    from shared.bench import province, reconcile  # noqa: PLC0415
+
+    try:
+        result = province.run(data, records, _err)
+    finally:
+        if not keep:
+            Stack(reconcile.bench_settings(), _err).down()
+    _show(
+        f"bench province: {result.records:,} records end to end; seconds:"
+        f" all answered {result.submitted_s:,.0f}, all decided {result.decided_s:,.0f},"
+        f" all synced or dead-lettered {result.settled_s:,.0f}",
+        "records",
+        ("raw aiokafka producer, same payloads", result.raw_ceiling),
+        [
+            ("intake, all answered 202", result.rate(result.submitted_s)),
+            ("reconcile, all decided", result.rate(result.decided_s)),
+            ("sync, all synced or dead-lettered", result.rate(result.settled_s)),
+        ],
+        {
+            "bench": "province", "records": result.records, "raw_ceiling": result.raw_ceiling,
+            "submitted_s": result.submitted_s, "decided_s": result.decided_s,
+            "settled_s": result.settled_s,
+        },
+    )  # fmt: skip
+
+
 def register(bench: typer.Typer) -> None:
     """Add the benchmarks to ``landsync bench``."""
     bench.command("intake")(bench_intake)
     bench.command("reconcile")(bench_reconcile)
     bench.command("sync")(bench_sync)
+    bench.command("province")(bench_province)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from pathlib import Path
 from typing import Annotated
 
 import asyncpg
@@ -12,7 +13,7 @@ import typer
 from rich.console import Console
 
 from shared.auth import ROLES, Role, create_key
-from shared.cli import bench_commands, data_commands, sim_commands, stack_commands
+from shared.cli import bench_commands, data_commands, dlq_commands, sim_commands, stack_commands
 from shared.cli.evaluate_command import evaluate_command
 from shared.cli.submit import submit_command
 from shared.report import Row, campaign
@@ -32,6 +33,7 @@ bench_commands.register(bench_app)
 stack_commands.register(app)
 data_commands.register(app)
 sim_commands.register(app)
+dlq_commands.register(app)
 app.command("evaluate")(evaluate_command)
 app.command("submit")(submit_command)
 
@@ -91,13 +93,28 @@ def demo(
 
 @app.command()
 def report(
-    output: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    output: Annotated[str, typer.Option("--format", help="table, csv, json or html")] = "table",
+    screenshot: Annotated[
+        Path | None, typer.Option(help="write a PNG of the HTML page here (headless Chromium)")
+    ] = None,
 ) -> None:
     """The campaign report: per commune and for the province."""
+    from shared import report_html  # noqa: PLC0415
     from shared.cli import report_view  # noqa: PLC0415
 
     rows = asyncio.run(_report_rows(Settings()))
-    if output == "csv":
+    if screenshot is not None:
+        from shared.browser import BrowserError, render_png  # noqa: PLC0415
+
+        try:
+            screenshot.write_bytes(asyncio.run(render_png(report_html.page(rows))))
+        except BrowserError as e:
+            _err.print(f"[red]No screenshot:[/] {e}", markup=True)
+            raise typer.Exit(2) from e
+        _err.print(f"Wrote {screenshot}")
+    elif output == "html":
+        typer.echo(report_html.page(rows), nl=False)
+    elif output == "csv":
         typer.echo(report_view.as_csv(rows), nl=False)
     elif output == "json":
         typer.echo(report_view.as_json(rows))
@@ -106,7 +123,7 @@ def report(
         console.print(report_view.table(rows))
         console.print(report_view.reasons_table(rows))
     else:
-        raise typer.BadParameter("table, csv or json", param_hint="--format")
+        raise typer.BadParameter("table, csv, json or html", param_hint="--format")
 
 
 async def _report_rows(settings: Settings) -> list[Row]:

@@ -1,0 +1,135 @@
+"""Dead-letter routes of CONTRACT §5 for the ``operator`` role: list, show and replay a queue."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.responses import Response
+
+from services.intake.api import Deps, DepsDep, KeyDep
+from services.intake.errors import ApiError
+from services.intake.responses import JsonResponse
+from shared.auth import ApiKey
+from shared.dlq import replay, service
+from shared.dlq.model import BadFilterError, Filter, UnknownQueueError, parse_filter, queue_topic
+
+router = APIRouter(prefix="/v1/dlq", tags=["dead letters"])
+_MAX_BODY = 64 * 1024
+_MAX_LIMIT = 10_000
+
+
+class ReplayRequest(BaseModel):
+    """The body of a replay: the list filters and ``dry_run``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    commune: str | None = None
+    reason: str | None = None
+    since: str | None = None
+    record_id: str | None = None
+    limit: Annotated[int | None, Field(ge=1, le=_MAX_LIMIT)] = None
+    dry_run: bool = False
+
+
+def _operator(key: ApiKey, d: Deps, queue: str) -> None:
+    """403 unless the key is an operator's, then 404 for a queue that does not exist."""
+    if key.role != "operator":
+        raise ApiError(403, "forbidden_role", f"the {key.role} role may not inspect dead letters")
+    try:
+        queue_topic(d.settings.topics, queue)
+    except UnknownQueueError as exc:
+        raise ApiError(404, "unknown_queue", str(exc)) from None
+
+
+def _filter(**given: Any) -> Filter:
+    try:
+        return parse_filter(**given)
+    except BadFilterError as exc:
+        raise ApiError(422, "invalid_filter", str(exc)) from None
+
+
+@asynccontextmanager
+async def _broker_errors() -> AsyncIterator[None]:
+    """The broker is down or slow: no replay was recorded, so running it again is safe."""
+    try:
+        yield
+    except (KafkaError, TimeoutError) as exc:
+        raise ApiError(503, "unavailable", f"Kafka is unavailable; retry later ({exc})") from None
+
+
+@router.get("/{queue}")
+async def list_dead_letters(  # noqa: PLR0917 - FastAPI passes each parameter by name
+    queue: str,
+    d: DepsDep,
+    key: KeyDep,
+    commune: str | None = None,
+    reason: str | None = None,
+    since: Annotated[str | None, Query(description="ISO date or time, or an age: 2h, 7d")] = None,
+    limit: Annotated[int, Query(ge=1, le=_MAX_LIMIT)] = 100,
+    reveal: bool = False,
+    include_replayed: bool = False,
+) -> Response:
+    """The queue's dead letters, oldest first; names and IDs masked unless ``reveal=true``."""
+    _operator(key, d, queue)
+    wanted = _filter(
+        commune=commune,
+        reason=reason,
+        since=since,
+        limit=limit,
+        include_replayed=include_replayed,
+    )
+    async with _broker_errors():
+        listing = await service.list_dead_letters(d.settings, d.pool, queue, wanted)
+    return JsonResponse(listing.as_json(reveal=reveal))
+
+
+@router.get("/{queue}/{record_id}")
+async def show_dead_letter(
+    queue: str, record_id: str, d: DepsDep, key: KeyDep, reveal: bool = False
+) -> Response:
+    """Every dead letter of one record in the queue, replayed ones included, oldest first."""
+    _operator(key, d, queue)
+    async with _broker_errors():
+        listing = await service.show_dead_letter(d.settings, d.pool, queue, record_id)
+    if not listing.letters:
+        raise ApiError(404, "not_found", "no dead letter of this record in this queue")
+    return JsonResponse({"record_id": record_id, **listing.as_json(reveal=reveal)})
+
+
+@router.post("/{queue}/replay")
+async def replay_dead_letters(queue: str, request: Request, d: DepsDep, key: KeyDep) -> Response:
+    """Publish the matching dead letters again; answers how many were (would be) replayed."""
+    _operator(key, d, queue)
+    asked = await _replay_request(request)
+    wanted = _filter(**asked.model_dump(exclude={"dry_run"}))
+    if not asked.dry_run and not await d.producer.ping():
+        raise ApiError(503, "unavailable", "Kafka is unavailable; retry later")
+    async with _broker_errors(), d.pool.acquire() as conn:
+        outcome = await replay.replay(
+            d.settings, conn, d.producer, queue, wanted, actor=key.key_id, dry_run=asked.dry_run
+        )
+    return JsonResponse(outcome.as_json())
+
+
+async def _replay_request(request: Request) -> ReplayRequest:
+    """The body, if any: an empty body replays the whole queue."""
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > _MAX_BODY:
+            raise ApiError(413, "body_too_large", f"the body is over the {_MAX_BODY}-byte limit")
+    if not raw.strip():
+        return ReplayRequest()
+    try:
+        return ReplayRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(422, "invalid_request", f"{where}: {first['msg']}") from None

@@ -1,0 +1,178 @@
+"""The ``landsync dlq list|show|replay`` commands (CONTRACT §5): the dead letters in Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import sys
+from typing import Annotated, Any
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.dlq import model
+from shared.dlq.model import BadFilterError, Filter, UnknownQueueError
+from shared.logging import configure_logging
+from shared.settings import Settings
+
+dlq_app = typer.Typer(
+    help="Dead letters: list them, show one, replay them once the cause is fixed.",
+    no_args_is_help=True,
+)
+_err = Console(stderr=True)
+
+Queue = Annotated[str, typer.Argument(help="owner-unresolved, mortgaged, sync-failed or poison")]
+Commune = Annotated[str | None, typer.Option(help="only this commune code")]
+Reason = Annotated[str | None, typer.Option(help="only dead letters carrying this reason code")]
+Since = Annotated[
+    str | None, typer.Option(help="dead-lettered since: an ISO date or time, or an age: 2h, 7d")
+]
+Reveal = Annotated[bool, typer.Option("--reveal", help="show names and personal IDs unmasked")]
+AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+
+
+def _filter(queue: str, **given: Any) -> Filter:
+    try:
+        model.queue_topic(Settings().topics, queue)
+        return model.parse_filter(**given)
+    except (UnknownQueueError, BadFilterError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+async def _connect(settings: Settings) -> asyncpg.Connection[Any]:
+    conn: asyncpg.Connection[Any] = await asyncpg.connect(settings.dsn)
+    return conn
+
+
+@dlq_app.command("list")
+def list_command(  # noqa: PLR0917 - typer passes each option by name
+    queue: Queue,
+    commune: Commune = None,
+    reason: Reason = None,
+    since: Since = None,
+    limit: Annotated[int, typer.Option(help="at most this many")] = 50,
+    include_replayed: Annotated[
+        bool, typer.Option("--include-replayed", help="also those replayed already")
+    ] = False,
+    reveal: Reveal = False,
+    as_json: AsJson = False,
+) -> None:
+    """The queue's dead letters, oldest first; personal IDs and names masked unless --reveal."""
+    wanted = _filter(
+        queue,
+        commune=commune,
+        reason=reason,
+        since=since,
+        limit=limit,
+        include_replayed=include_replayed,
+    )
+    listing = asyncio.run(_list(Settings(), queue, wanted))
+    body = listing.as_json(reveal=reveal)
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False))
+        return
+    Console(width=max(Console().width, 130)).print(_table(body))
+    _err.print(f"{body['count']:,} shown from {body['topic']}")
+
+
+async def _list(settings: Settings, queue: str, wanted: Filter) -> Any:
+    from shared.dlq import service  # noqa: PLC0415 - Kafka's client only when it is needed
+
+    conn = await _connect(settings)
+    try:
+        return await service.list_dead_letters(settings, conn, queue, wanted)
+    finally:
+        await conn.close()
+
+
+def _table(body: dict[str, Any]) -> Table:
+    table = Table(title=f"Dead letters — {body['queue']}", title_justify="left")
+    for column in ("record id", "commune", "reasons", "replays", "dead-lettered at", "detail"):
+        table.add_column(column, overflow="fold")
+    for d in body["dead_letters"]:
+        table.add_row(
+            d["record_id"] or "—",
+            d["commune_code"] or "—",
+            ", ".join(d["reasons"]),
+            f"{d['replay_count']}" + (" (replayed)" if d["replayed"] else ""),
+            d["dead_lettered_at"][:19].replace("T", " "),
+            d["detail"][:120],
+        )
+    return table
+
+
+@dlq_app.command("show")
+def show_command(
+    queue: Queue,
+    record_id: Annotated[str, typer.Argument(help="the record's id")],
+    reveal: Reveal = False,
+) -> None:
+    """Every dead letter of one record in the queue, with its headers and value, as JSON."""
+    wanted = _filter(queue, record_id=record_id, include_replayed=True)
+    listing = asyncio.run(_list(Settings(), queue, wanted))
+    body = listing.as_json(reveal=reveal)
+    if not body["dead_letters"]:
+        _err.print(f"[yellow]no dead letter of {record_id} in {queue}[/]")
+        raise typer.Exit(1)
+    typer.echo(json.dumps({"record_id": record_id, **body}, ensure_ascii=False, indent=2))
+
+
+@dlq_app.command("replay")
+def replay_command(  # noqa: PLR0917 - typer passes each option by name
+    queue: Queue,
+    commune: Commune = None,
+    reason: Reason = None,
+    since: Since = None,
+    record_id: Annotated[str | None, typer.Option(help="only this record's dead letters")] = None,
+    limit: Annotated[int | None, typer.Option(help="replay at most this many")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would be replayed; publish nothing")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Publish the matching dead letters again, once each, with dlq.replay.count one higher."""
+    wanted = _filter(
+        queue, commune=commune, reason=reason, since=since, record_id=record_id, limit=limit
+    )
+    outcome = asyncio.run(_replay(Settings(), queue, wanted, dry_run=dry_run))
+    if as_json:
+        typer.echo(json.dumps(outcome.as_json()))
+        return
+    verb = "would be replayed" if dry_run else "replayed"
+    _err.print(
+        f"{queue}: [green]{outcome.replayed:,} {verb}[/], {outcome.refused:,} refused"
+        f" (replay limit or nowhere to go), {outcome.skipped:,} skipped (replayed before)"
+    )
+
+
+async def _replay(settings: Settings, queue: str, wanted: Filter, *, dry_run: bool) -> Any:
+    from shared.dlq.replay import replay  # noqa: PLC0415
+    from shared.kafka.producer import Producer  # noqa: PLC0415
+
+    # The audit row is the record of a CLI replay; stdout stays free for --json.
+    configure_logging("cli", "WARNING", stream=sys.stderr)
+    producer = Producer(settings, client_id="landsync-cli-dlq")
+    conn = await _connect(settings)
+    try:
+        if not dry_run:
+            await producer.start()
+        return await replay(
+            settings,
+            conn,
+            producer,
+            queue,
+            wanted,
+            actor=f"cli:{getpass.getuser()}",
+            dry_run=dry_run,
+        )
+    finally:
+        await producer.stop()
+        await conn.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``dlq`` to the ``landsync`` command."""
+    app.add_typer(dlq_app, name="dlq")

@@ -1,0 +1,79 @@
+"""Reads a dead-letter topic from Kafka: every partition, from its beginning to its end as of now.
+
+Group-less on purpose: listing or replaying must not commit offsets or join a consumer group, so
+each read assigns all partitions itself and sees every dead letter, however often it runs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.dlq.model import DeadLetter
+from shared.settings import Settings
+
+
+def _letter(record: Any) -> DeadLetter:
+    return DeadLetter(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp_ms=record.timestamp,
+        key=record.key,
+        value=record.value or b"",
+        headers={k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
+    )
+
+
+async def _partitions(settings: Settings, topic: str) -> list[int]:
+    """The topic's partition ids; none if it does not exist (a consumer would not know yet)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described["error_code"]:
+        return []
+    return sorted(p["partition"] for p in described["partitions"])
+
+
+async def read_dead_letters(
+    settings: Settings, topic: str, timeout: float = 60.0
+) -> list[DeadLetter]:
+    """Every message of ``topic`` up to the end offsets taken at the start, in partition order.
+
+    Raises TimeoutError if the end is not reached within ``timeout`` seconds, and aiokafka's
+    KafkaError while the broker is unreachable. A topic that does not exist reads as empty.
+    """
+    partitions = await _partitions(settings, topic)
+    if not partitions:
+        return []
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        client_id="landsync-dlq-reader",
+    )
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        letters: list[DeadLetter] = []
+        deadline = time.monotonic() + timeout
+        remaining = [tp for tp in assigned if await consumer.position(tp) < ends[tp]]
+        while remaining:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topic} to its end in {timeout:.0f} s")
+            fetched = await consumer.getmany(*remaining, timeout_ms=500)
+            for tp, records in fetched.items():
+                letters.extend(_letter(r) for r in records if r.offset < ends[tp])
+            remaining = [tp for tp in remaining if await consumer.position(tp) < ends[tp]]
+    finally:
+        await consumer.stop()
+    return sorted(letters, key=lambda d: (d.timestamp_ms, d.partition, d.offset))

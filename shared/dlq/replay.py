@@ -1,0 +1,92 @@
+"""Replaying dead letters: publish them again, once each, and write who did it.
+
+Order, and why (the outbox relay's pattern): under a transaction-scoped advisory lock on the
+topic, the replayed set is read, the plan made, the messages published and acknowledged
+(idempotent producer, ``acks=all``), and only then the audit and tracking rows are written and
+committed. A concurrent replay of the same queue waits for the lock and then sees those rows, so
+nothing is published twice by two operators. A crash or broker error before the commit leaves no
+rows: the replay can be run again, and a message published twice is absorbed downstream
+(reconcile decides a record again only for a higher ``dlq.replay.count``; sync's idempotency keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from shared.db.pool import Conn
+from shared.dlq import metrics, model, plan, reader, store
+from shared.dlq.model import Filter
+from shared.kafka.producer import Producer
+from shared.logging import get_logger
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """How many dead letters were (or, in a dry run, would be) published, refused and skipped."""
+
+    queue: str
+    replayed: int
+    refused: int
+    skipped: int
+    dry_run: bool
+    replay_id: int | None = None  # the audit row; None for a dry run
+
+    def as_json(self) -> dict[str, Any]:
+        """The API's and ``--json``'s answer."""
+        return {
+            "queue": self.queue,
+            "dry_run": self.dry_run,
+            "replayed": self.replayed,
+            "refused": self.refused,
+            "skipped": self.skipped,
+            "replay_id": self.replay_id,
+        }
+
+
+async def replay(
+    settings: Settings,
+    conn: Conn,
+    producer: Producer,
+    queue: str,
+    wanted: Filter,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    publish_timeout: float = 60.0,
+) -> ReplayOutcome:
+    """Publish the queue's matching dead letters again (raises UnknownQueueError first)."""
+    topic = model.queue_topic(settings.topics, queue)
+    letters = await reader.read_dead_letters(settings, topic)
+    target = partial(plan.replay_target, queue, topics=settings.topics)
+    async with conn.transaction():
+        if not dry_run:
+            await store.lock_topic(conn, topic)
+        replayed = await store.replayed_positions(conn, topic)
+        chosen = plan.plan_replay(
+            letters, wanted, replayed, max_replays=settings.dlq_max_replays, target=target
+        )
+        counts = {"refused": len(chosen.refused), "skipped": len(chosen.skipped)}
+        if dry_run:
+            return ReplayOutcome(queue, len(chosen.replay), **counts, dry_run=True)
+        messages = [plan.replay_message(d, target(d) or "") for d in chosen.replay]
+        await asyncio.wait_for(producer.publish_all(messages), publish_timeout)
+        replay_id = await store.record_replay(
+            conn,
+            actor=actor,
+            queue=queue,
+            topic=topic,
+            wanted=wanted.as_json(),
+            replayed=chosen.replay,
+            **counts,
+        )
+    metrics.REPLAYED.labels(queue).inc(len(chosen.replay))
+    log.info(
+        "dead letters replayed", queue=queue, actor=actor, replayed=len(chosen.replay), **counts
+    )
+    return ReplayOutcome(queue, len(chosen.replay), **counts, dry_run=False, replay_id=replay_id)

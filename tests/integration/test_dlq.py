@@ -1,0 +1,439 @@
+"""Dead-letter tooling against the real stack: list, show and replay, over HTTP and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+
+from shared.kafka.dead_letters import Origin, dead_letter
+from shared.kafka.producer import Producer
+from shared.settings import Settings
+from shared.stack import Stack
+from shared.topics import Topic
+from tests.conftest import KeyFactory
+from tests.integration.plots import Simulator, accept, ledger, new_plots
+from tests.support import (
+    eventually,
+    landsync,
+    make_record,
+    parcel_key_of,
+    read_to_end,
+    record_id_of,
+    register,
+)
+
+_communes = itertools.count(7401)
+
+
+def _commune() -> str:
+    """A commune of its own for each test, so one test's dead letters never count in another's."""
+    return f"{next(_communes):05d}"
+
+
+def _fresh(record: dict[str, Any]) -> dict[str, Any]:
+    """Give the record's owner an identity no other test uses."""
+    born = date(1950 + random.randrange(49), 1 + random.randrange(12), 1 + random.randrange(28))
+    record["owners"][0].update(
+        personal_id=f"0240{born.year % 100:02d}{random.randrange(10**6):06d}",
+        date_of_birth=born.isoformat(),
+        sex="male",
+    )
+    return record
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _key_id(key: str) -> str:
+    return key.split("_")[1]
+
+
+async def _submit(intake: httpx.AsyncClient, key: str, record: dict[str, Any]) -> str:
+    response = await intake.post("/v1/records", json=record, headers=_bearer(key))
+    assert response.status_code == 202, response.text
+    return str(response.json()["results"][0]["record_id"])
+
+
+async def _dead_lettered(db: asyncpg.Pool[Any], record_id: str) -> None:
+    """Wait until reconcile has dead-lettered the record and Kafka acknowledged the letter."""
+
+    async def done() -> bool:
+        return bool(
+            await db.fetchval(
+                "SELECT true FROM records WHERE record_id = $1::uuid"
+                " AND status = 'dead_lettered' AND published_at IS NOT NULL",
+                record_id,
+            )
+        )
+
+    await eventually(done, timeout=60)
+
+
+async def _reaches(intake: httpx.AsyncClient, key: str, record_id: str, status: str) -> None:
+    async def reached() -> bool:
+        response = await intake.get(f"/v1/records/{record_id}", headers=_bearer(key))
+        return bool(response.json()["status"] == status)
+
+    await eventually(reached, timeout=90, interval=0.5)
+
+
+async def _letters(
+    settings: Settings, topic: Topic, commune: str, replay_counts: list[int], **record: Any
+) -> list[str]:
+    """Dead letters written straight to a DLQ topic, of records the ledger does not hold."""
+    messages, ids = [], []
+    for count in replay_counts:
+        value = {**make_record(commune, **record), "record_id": str(uuid.uuid4())}
+        ids.append(value["record_id"])
+        origin = Origin(
+            topic=settings.topics.name(Topic.SUBMITTED),
+            partition=0,
+            offset=0,
+            timestamp_ms=int(time.time() * 1000),
+            key=parcel_key_of(value).encode(),
+            value=orjson.dumps(value),
+            headers={"dlq.replay.count": str(count)},
+        )
+        messages.append(
+            dead_letter(
+                origin,
+                topic=settings.topics.name(topic),
+                reason="mortgaged",
+                detail="mortgaged: held by Agribank",
+                consumer_group="tests",
+                record_id=value["record_id"],
+                commune_code=commune,
+            )
+        )
+    producer = Producer(settings, client_id="tests-dlq")
+    await producer.start()
+    try:
+        await producer.publish_all(messages)
+    finally:
+        await producer.stop()
+    return ids
+
+
+async def _replayed(settings: Settings, ids: list[str]) -> list[Any]:
+    """The messages on land.records.submitted that carry these records."""
+    messages = await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
+    return [m for m in messages if record_id_of(m) in ids]
+
+
+async def _audits(db: asyncpg.Pool[Any], commune: str) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await db.fetch(
+        "SELECT * FROM dlq_replays WHERE filter->>'commune' = $1 ORDER BY replay_id", commune
+    )
+    return rows
+
+
+async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
+    settings: Settings,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    new_key: KeyFactory,
+    tmp_path: Path,
+) -> None:
+    commune = _commune()
+    submitter, operator = await new_key("submitter", [commune]), await new_key("operator")
+    record = _fresh(make_record(commune))
+    owner = record["owners"][0]
+    await register(db, record)
+    await db.execute("DELETE FROM residents WHERE personal_id = $1", owner["personal_id"])
+    record_id = await _submit(intake, submitter, record)
+    await _dead_lettered(db, record_id)
+
+    listed = landsync(settings, "dlq", "list", "owner-unresolved", "--commune", commune, "--json")
+    assert listed.returncode == 0, listed.stderr
+    body = json.loads(listed.stdout)
+    assert [(d["record_id"], d["reason"]) for d in body["dead_letters"]] == [
+        (record_id, "owner_unresolved")
+    ]
+    assert owner["personal_id"] not in listed.stdout
+    assert owner["full_name"] not in listed.stdout
+    table = landsync(settings, "dlq", "list", "owner-unresolved", "--commune", commune)
+    assert table.returncode == 0, table.stderr
+    assert "1 shown" in table.stderr
+    shown = landsync(settings, "dlq", "show", "owner-unresolved", record_id)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["dead_letters"][0]["value"]["record_id"] == record_id
+    assert owner["personal_id"] not in shown.stdout
+
+    residents = tmp_path / "residents.csv"
+    residents.write_text(
+        "personal_id,legacy_id,full_name,date_of_birth,sex,status,commune_code\n"
+        f"{owner['personal_id']},,{owner['full_name']},{owner['date_of_birth']},male,alive,"
+        f"{commune}\n",
+        encoding="utf-8",
+    )
+    loaded = landsync(settings, "registry", "load", "residents", str(residents))
+    assert loaded.returncode == 0, loaded.stderr
+    replayed = landsync(
+        settings, "dlq", "replay", "owner-unresolved", "--commune", commune, "--json"
+    )
+
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["replayed"] == 1
+    await _reaches(intake, operator, record_id, "synced")
+    [audit] = await _audits(db, commune)
+    assert audit["actor"].startswith("cli:")
+    assert (audit["queue"], audit["replayed"], audit["refused"]) == ("owner-unresolved", 1, 0)
+    again = landsync(settings, "dlq", "list", "owner-unresolved", "--commune", commune, "--json")
+    assert json.loads(again.stdout)["count"] == 0  # replayed dead letters are hidden
+
+
+async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted(
+    settings: Settings,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    new_key: KeyFactory,
+    tmp_path: Path,
+) -> None:
+    commune = _commune()
+    submitter, operator = await new_key("submitter", [commune]), await new_key("operator")
+    record = _fresh(make_record(commune))
+    await register(db, record)
+    parcel = record["parcel"]
+    row = (f"CK 031112,CS06999,2016-05-12,{commune},{parcel['map_sheet']},{parcel['parcel_no']},"
+           f"{record['owners'][0]['personal_id']},valid,Agribank,2021-01-01,")  # fmt: skip
+    _load_certificates(settings, tmp_path, row)
+    record_id = await _submit(intake, submitter, record)
+    await _dead_lettered(db, record_id)
+    listed = await intake.get(
+        "/v1/dlq/mortgaged", params={"commune": commune}, headers=_bearer(operator)
+    )
+    assert [d["record_id"] for d in listed.json()["dead_letters"]] == [record_id]
+
+    _load_certificates(settings, tmp_path, row + "2025-05-01")  # the mortgage is released
+    replayed = await intake.post(
+        "/v1/dlq/mortgaged/replay", json={"commune": commune}, headers=_bearer(operator)
+    )
+
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["replayed"] == 1
+    await _reaches(intake, operator, record_id, "synced")
+    stored = await db.fetchrow(
+        "SELECT replay_count, reasons FROM records WHERE record_id = $1::uuid", record_id
+    )
+    assert stored is not None
+    assert (stored["replay_count"], stored["reasons"]) == (1, [])
+
+
+def _load_certificates(settings: Settings, tmp_path: Path, row: str) -> None:
+    """``landsync registry load certificates`` with one CSV row (CONTRACT §8)."""
+    path = tmp_path / "certificates.csv"
+    path.write_text(
+        "serial,book_number,issued_on,commune_code,map_sheet,parcel_no,holder_ids,status,"
+        f"mortgage_bank,mortgage_registered_on,mortgage_released_on\n{row}\n",
+        encoding="utf-8",
+    )
+    loaded = landsync(settings, "registry", "load", "certificates", str(path))
+    assert loaded.returncode == 0, loaded.stderr
+
+
+@pytest.fixture
+async def sim(stack: Stack, settings: Settings) -> AsyncIterator[Simulator]:
+    """The simulator's controls; every fault is cleared after the test."""
+    async with httpx.AsyncClient(base_url=settings.service_url("national-db"), timeout=10) as c:
+        simulator = Simulator(c, settings.national_db_token)
+        await simulator.faults(reset=True)
+        try:
+            yield simulator
+        finally:
+            await simulator.faults(reset=True)
+
+
+async def test_a_plot_the_national_database_refused_is_synced_once_replayed(
+    settings: Settings,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    new_key: KeyFactory,
+    sim: Simulator,
+) -> None:
+    operator = await new_key("operator")
+    [plot] = new_plots(1)
+    await sim.faults(reject_parcels=[plot.parcel_key])
+    await accept(db, settings, [plot])
+
+    async def failed() -> bool:
+        row = (await ledger(db, [plot])).get(plot.record_id)
+        return row is not None and row["sync_state"] == "failed"
+
+    await eventually(failed, timeout=60)
+    await sim.faults(reset=True)  # the national database takes the parcel now
+    replayed = await intake.post(
+        "/v1/dlq/sync-failed/replay", json={"record_id": plot.record_id}, headers=_bearer(operator)
+    )
+
+    assert replayed.json()["replayed"] == 1, replayed.text
+    await _reaches(intake, operator, plot.record_id, "synced")
+    row = (await ledger(db, [plot]))[plot.record_id]
+    assert row["national_id"]
+    assert row["reasons"] == []
+    assert await sim.parcel(plot.parcel_key) is not None
+
+
+async def test_a_replay_publishes_each_dead_letter_once_and_refuses_past_the_limit(
+    settings: Settings, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+) -> None:
+    commune = _commune()
+    operator = await new_key("operator")
+    ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 1, settings.dlq_max_replays])
+
+    async def replay(**body: Any) -> dict[str, Any]:
+        response = await intake.post(
+            "/v1/dlq/mortgaged/replay", json={"commune": commune, **body}, headers=_bearer(operator)
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    dry = await replay(dry_run=True)
+    assert (dry["replayed"], dry["refused"], dry["skipped"], dry["replay_id"]) == (2, 1, 0, None)
+    assert await _audits(db, commune) == []
+    first = await replay()
+    second = await replay()
+
+    assert (first["replayed"], first["refused"], first["skipped"]) == (2, 1, 0)
+    assert (second["replayed"], second["refused"], second["skipped"]) == (0, 1, 2)
+    published = await _replayed(settings, ids)
+    assert sorted(dict(m.headers)["dlq.replay.count"] for m in published) == [b"1", b"2"]
+    audits = await _audits(db, commune)
+    assert [(a["actor"], a["queue"], a["replayed"], a["refused"]) for a in audits] == [
+        (_key_id(operator), "mortgaged", 2, 1),
+        (_key_id(operator), "mortgaged", 0, 1),
+    ]
+    assert audits[0]["filter"]["commune"] == commune
+    listed = await intake.get(
+        "/v1/dlq/mortgaged", params={"commune": commune}, headers=_bearer(operator)
+    )
+    assert [d["replay_count"] for d in listed.json()["dead_letters"]] == [3]
+    everything = await intake.get(
+        "/v1/dlq/mortgaged",
+        params={"commune": commune, "include_replayed": "true"},
+        headers=_bearer(operator),
+    )
+    assert [d["replayed"] for d in everything.json()["dead_letters"]] == [True, True, False]
+    metrics = (await intake.get("/metrics")).text
+    assert 'landsync_dlq_replayed_total{queue="mortgaged"}' in metrics
+
+
+async def test_two_replays_at_once_publish_each_dead_letter_once(
+    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    commune = _commune()
+    operator = await new_key("operator")
+    ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0] * 5)
+
+    answers = await asyncio.gather(
+        *(
+            intake.post(
+                "/v1/dlq/mortgaged/replay", json={"commune": commune}, headers=_bearer(operator)
+            )
+            for _ in range(2)
+        )
+    )
+
+    assert sorted(a.json()["replayed"] for a in answers) == [0, 5]
+    assert len(await _replayed(settings, ids)) == 5
+
+
+async def test_only_operators_reach_the_dead_letters(
+    intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    submitter = await new_key("submitter", ["07339"])
+    viewer, operator = await new_key("viewer"), await new_key("operator")
+    calls = [
+        ("GET", "/v1/dlq/mortgaged", None),
+        ("GET", "/v1/dlq/mortgaged/" + str(uuid.uuid4()), None),
+        ("POST", "/v1/dlq/mortgaged/replay", {"dry_run": True}),
+    ]
+    for method, path, body in calls:
+        for key in (submitter, viewer):
+            refused = await intake.request(method, path, json=body, headers=_bearer(key))
+            assert refused.status_code == 403, path
+            assert refused.json()["error"]["code"] == "forbidden_role"
+        assert (await intake.request(method, path, json=body)).status_code == 401
+        unknown = path.replace("mortgaged", "lost-and-found")
+        missing = await intake.request(method, unknown, json=body, headers=_bearer(operator))
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "unknown_queue"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body", "status"),
+    [
+        ("GET", "/v1/dlq/poison", {"commune": "abc"}, None, 422),
+        ("GET", "/v1/dlq/poison", {"since": "yesterday"}, None, 422),
+        ("GET", "/v1/dlq/poison", {"limit": "0"}, None, 422),
+        ("GET", "/v1/dlq/poison", {"reason": "lost"}, None, 422),
+        ("POST", "/v1/dlq/poison/replay", None, b"{not json", 400),
+        ("POST", "/v1/dlq/poison/replay", None, b'{"colour": "red"}', 422),
+        ("POST", "/v1/dlq/poison/replay", None, b'{"limit": -1}', 422),
+        ("POST", "/v1/dlq/poison/replay", None, b"[]", 422),
+        ("GET", "/v1/dlq/poison/no-such-record", None, None, 404),
+    ],
+)
+async def test_a_bad_filter_is_a_json_error_never_a_500(
+    intake: httpx.AsyncClient,
+    new_key: KeyFactory,
+    method: str,
+    path: str,
+    params: dict[str, str] | None,
+    body: bytes | None,
+    status: int,
+) -> None:
+    operator = await new_key("operator")
+
+    response = await intake.request(
+        method, path, params=params, content=body, headers=_bearer(operator)
+    )
+
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"]
+
+
+async def test_names_and_ids_are_masked_unless_the_operator_asks_to_reveal_them(
+    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    commune = _commune()
+    operator = await new_key("operator")
+    owner = {**make_record()["owners"][0], "full_name": "Trịnh Thị Xuân Hương"}
+    owner["personal_id"] = "027190123456"
+    [record_id] = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0], owners=[owner])
+
+    listed = await intake.get(
+        "/v1/dlq/mortgaged", params={"commune": commune}, headers=_bearer(operator)
+    )
+    shown = await intake.get(f"/v1/dlq/mortgaged/{record_id}", headers=_bearer(operator))
+    revealed = await intake.get(
+        "/v1/dlq/mortgaged",
+        params={"commune": commune, "reveal": "true"},
+        headers=_bearer(operator),
+    )
+
+    for masked in (listed, shown):
+        assert masked.status_code == 200, masked.text
+        assert record_id in masked.text
+        assert "027190123456" not in masked.text
+        assert (
+            "Trịnh Thị Xuân Hương"
+            not in masked.json()["dead_letters"][0]["value"]["owners"][0].values()
+        )
+    [letter] = revealed.json()["dead_letters"]
+    assert letter["value"]["owners"][0]["personal_id"] == "027190123456"
+    assert letter["value"]["owners"][0]["full_name"] == "Trịnh Thị Xuân Hương"

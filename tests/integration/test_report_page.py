@@ -1,0 +1,121 @@
+"""The campaign report page, loaded in a real headless Chromium as a viewer would open it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from shared.browser import HeadlessChromium
+from shared.settings import Settings
+from shared.synthetic import communes
+from tests.conftest import KeyFactory
+from tests.integration.report_data import COMMUNES, Counts, ledger_counts, submit_campaign
+from tests.support import eventually, landsync
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "—"
+
+
+def _shown(counts: Counts) -> list[str]:
+    """A table row's figures as the page should show them."""
+    numbers = [f"{n:,}" for n in counts.numbers]
+    rates = [_rate(counts.accepted, counts.decided), _rate(counts.synced, counts.accepted)]
+    return numbers + rates
+
+
+def _row(lines: list[str], first: str) -> list[str]:
+    """The cells of the table row whose first cell reads ``first`` (innerText: tab-separated)."""
+    return next(line.split("\t") for line in lines if line.startswith(f"{first}\t"))
+
+
+def _by_reason(lines: list[str], heading: str) -> dict[str, int]:
+    """The reason table under ``heading``: reason → records."""
+    start = lines.index(heading) + 2  # the heading, then the table's header row
+    table: dict[str, int] = {}
+    for line in lines[start:]:
+        cells = line.split("\t")
+        if len(cells) != 2:
+            break
+        table[cells[0]] = int(cells[1].replace(",", ""))
+    return table
+
+
+async def _open_when_settled(
+    browser: HeadlessChromium, db: asyncpg.Pool[Any], url: str, key: str
+) -> tuple[int | None, str, dict[str | None, Counts]]:
+    """Load the page while the ledger stands still, so what it shows can be compared exactly."""
+
+    async def load() -> tuple[int | None, str, dict[str | None, Counts]] | None:
+        before = await ledger_counts(db)
+        status = await browser.open(url, {"Authorization": f"Bearer {key}"})
+        text = await browser.text()
+        return (status, text, before) if await ledger_counts(db) == before else None
+
+    loaded: tuple[int | None, str, dict[str | None, Counts]] = await eventually(load, timeout=60)
+    return loaded
+
+
+async def test_the_report_page_shows_each_communes_figures_as_the_ledger_counts_them(
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory, settings: Settings
+) -> None:
+    await submit_campaign(db, intake, new_key)
+    viewer = await new_key("viewer")
+    url = f"{settings.service_url('intake')}/v1/reports/campaign?format=html"
+
+    async with HeadlessChromium(width=1200) as browser:
+        status, text, counts = await _open_when_settled(browser, db, url, viewer)
+        title = await browser.evaluate("document.title")
+        png = await browser.screenshot()
+        fetched = {u for u in browser.requests if not u.startswith("data:")}
+        assert await browser.open(url) == 401  # no key, no report
+
+    assert status == 200
+    assert title == "LandSync campaign report"
+    assert fetched == {url}, "the page fetches nothing else: no script, font or image"
+    assert png.startswith(b"\x89PNG")
+    lines = text.splitlines()
+    names = dict(communes())
+    for code in COMMUNES:
+        mine = counts[code]
+        assert min(mine.synced, mine.rejected, mine.dead_lettered, mine.duplicates) >= 1
+        cells = _row(lines, code)
+        assert cells[1] == names[code]
+        assert cells[2:] == _shown(counts[code])
+        assert f"{code} {names[code]}" in lines  # the chart's label
+    province = counts[None]
+    assert _row(lines, "Province")[1:] == _shown(province)
+    assert ["Clean rate", _rate(province.accepted, province.decided)] in [
+        lines[i : i + 2] for i in range(len(lines) - 1)
+    ]
+    assert province.dead_lettered_by_reason["owner_unresolved"] >= len(COMMUNES)
+    assert province.dead_lettered_by_reason["mortgaged"] >= len(COMMUNES)
+    assert _by_reason(lines, "Dead-lettered, by reason") == province.dead_lettered_by_reason
+    assert _by_reason(lines, "Rejected, by reason") == province.rejected_by_reason
+
+
+def _undated(html: str) -> str:
+    return re.sub(r"Generated [^<]* UTC", "", html)
+
+
+async def test_the_command_line_prints_the_same_page_and_screenshots_it(
+    intake: httpx.AsyncClient, new_key: KeyFactory, settings: Settings, tmp_path: Path
+) -> None:
+    auth = {"Authorization": f"Bearer {await new_key('viewer')}"}
+
+    async def same_page() -> bool:
+        served = await intake.get("/v1/reports/campaign", params={"format": "html"}, headers=auth)
+        printed = await asyncio.to_thread(landsync, settings, "report", "--format", "html")
+        assert printed.returncode == 0, printed.stderr
+        return _undated(served.text) == _undated(printed.stdout)
+
+    await eventually(same_page, timeout=60)
+    shot = tmp_path / "report.png"
+    done = await asyncio.to_thread(landsync, settings, "report", "--screenshot", str(shot))
+    assert done.returncode == 0, done.stderr
+    assert shot.read_bytes().startswith(b"\x89PNG")
