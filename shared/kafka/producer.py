@@ -34,6 +34,11 @@ PUBLISHED = MetricCounter(
     "Messages published and acknowledged by all in-sync replicas.",
     ["topic"],
 )
+DEAD_LETTERS = MetricCounter(
+    "landsync_dead_letters_published_total",
+    "Dead letters published and acknowledged, by topic and dlq.reason code.",
+    ["topic", "reason"],
+)
 
 
 class Producer:
@@ -95,11 +100,16 @@ class Producer:
         producer = self._connected
         futures = []
         per_topic: Counter[str] = Counter()
+        dead: Counter[tuple[str, str]] = Counter()
         for m in messages:
             headers = [(k, v.encode()) for k, v in m.headers.items()]
             futures.append(await producer.send(m.topic, m.value, key=m.key, headers=headers))
             per_topic[m.topic] += 1
+            if "dlq.reason" in m.headers:
+                dead[m.topic, m.headers["dlq.reason"]] += 1
         if futures:
             await asyncio.gather(*futures)
         for topic, count in per_topic.items():
             PUBLISHED.labels(topic).inc(count)
+        for (topic, reason), count in dead.items():
+            DEAD_LETTERS.labels(topic, reason).inc(count)
