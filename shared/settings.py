@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     sync_breaker_failures: int = 3  # consecutive failures that open it (< inline attempts)
     sync_breaker_reset_seconds: float = 1.0  # first wait before a probe; doubles up to the max
     sync_breaker_max_reset_seconds: float = 8.0
+    # A batch may wait out a national-database outage this long before the group hands its
+    # partitions to another member (aiokafka's max_poll_interval_ms; its default is 5 minutes).
+    sync_max_batch_seconds: float = 3600.0
     sync_retry_poll_seconds: float = 1.0  # how often the retry table is looked at when idle
 
     # Dead letters (CONTRACT §5)

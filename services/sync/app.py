@@ -143,6 +143,7 @@ def build(settings: Settings) -> ConsumerRuntime:
         # Two group members: one batch is on its way to the national database while the next is
         # read and triaged (each member has its own partitions, so a parcel stays in order).
         members=settings.sync_members,
+        max_poll_interval_ms=int(settings.sync_max_batch_seconds * 1000),
     )
     runtime.on_open(sync.open)
     runtime.on_stop(consumer.stop)

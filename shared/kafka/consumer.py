@@ -154,6 +154,7 @@ class BatchConsumer(Generic[M]):
         batch_timeout_ms: int = 100,
         backoff: wait_base | None = None,
         members: int = 1,
+        max_poll_interval_ms: int = 300_000,
     ) -> None:
         self._producer = producer
         self._topics = topics
@@ -175,6 +176,9 @@ class BatchConsumer(Generic[M]):
                 batch_timeout_ms=batch_timeout_ms,
                 auto_offset_reset="earliest",
                 ack_policy=AckPolicy.MANUAL,
+                # How long one batch may take before the group gives its partitions to another
+                # member: a batch waiting out an outage must not be taken away and redone.
+                max_poll_interval_ms=max_poll_interval_ms,
                 parser=_robust_parser,
                 decoder=_raw_decoder,
             )(self.handle)
