@@ -1,4 +1,4 @@
-"""``landsync bench intake|reconcile|sync``: each measure beside its raw ceiling, in one run."""
+"""``landsync bench intake|reconcile|sync|registry``: each measure beside its raw ceiling."""
 
 from __future__ import annotations
 
@@ -169,9 +169,38 @@ def bench_province(
     )  # fmt: skip
 
 
+def bench_registry(
+    data: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
+    ],
+    keep: Annotated[bool, typer.Option(help="leave the bench PostgreSQL running")] = False,
+) -> None:
+    """`registry load` rows/s, first load and reload, against a bare COPY, one run."""
+    from shared.bench import registry  # noqa: PLC0415
+
+    try:
+        results = registry.measure(data)
+    finally:
+        if not keep:
+            Stack(registry.bench_settings(), _err).stop_postgres()
+    for r in results:
+        _show(
+            f"bench registry: {r.kind}, {r.rows:,} rows (load + VACUUM ANALYZE)",
+            "rows",
+            ("bare COPY into an unlogged, unindexed table", r.raw_ceiling),
+            [("registry load, first load", r.first_load), ("registry load, reload", r.reload)],
+            {
+                "bench": "registry", "kind": r.kind, "rows": r.rows,
+                "raw_ceiling": r.raw_ceiling, "first_load": r.first_load, "reload": r.reload,
+                "ratio": r.ratio,
+            },
+        )  # fmt: skip
+
+
 def register(bench: typer.Typer) -> None:
     """Add the benchmarks to ``landsync bench``."""
     bench.command("intake")(bench_intake)
     bench.command("reconcile")(bench_reconcile)
     bench.command("sync")(bench_sync)
+    bench.command("registry")(bench_registry)
     bench.command("province")(bench_province)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -18,7 +18,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from shared.settings import Settings
 
 if TYPE_CHECKING:
-    from shared.reference.parse import Kind
+    from shared.reference.parse import Kind, ParseResult
+    from shared.reference.store import Loaded
 
 _err = Console(stderr=True)
 _KINDS = ("residents", "certificates")
@@ -48,7 +49,7 @@ def registry_load(
     file: Annotated[Path, typer.Argument(help="the CSV file (CONTRACT §8)", exists=True)],
 ) -> None:
     """Bulk-load reference data: new rows inserted, changed rows updated, others left alone."""
-    from shared.reference.parse import ParseResult, UnusableFileError, parse_file  # noqa: PLC0415
+    from shared.reference.parse import ParseResult, UnusableFileError  # noqa: PLC0415
 
     if kind not in _KINDS:
         raise typer.BadParameter("residents or certificates", param_hint="KIND")
@@ -59,22 +60,26 @@ def registry_load(
         if file.stat().st_size < _BIG_FILE:
             progress.stop()
         reading = progress.add_task(f"loading {file.name}", total=file.stat().st_size)
-        chunks = parse_file(
-            kind, file, result, lambda done: progress.update(reading, completed=done)
-        )
         try:
-            # About 70 bytes a resident and 90 a certificate row: near enough to call it bulk.
-            expected = file.stat().st_size // 80
-            loaded = asyncio.run(_load(Settings(), kind, chunks, expected))
+            loaded = asyncio.run(
+                _load(
+                    Settings(),
+                    kind,
+                    file,
+                    result,
+                    lambda done: progress.update(reading, completed=done),
+                )
+            )
         except UnusableFileError as exc:
             progress.stop()
             _err.print(f"[red]{file} is unusable:[/] {exc}")
             raise typer.Exit(2) from exc
     elapsed = time.perf_counter() - started
     rows = result.rows
+    how = "first load" if loaded.first_load else "upsert"
     _err.print(
-        f"{kind}: {result.lines:,} lines, {rows:,} rows loaded ({loaded:,} inserted or changed) in"
-        f" {elapsed:.1f} s, {rows / max(elapsed, 1e-9):,.0f} rows/s"
+        f"{kind}: {result.lines:,} lines, {rows:,} rows loaded ({loaded.written:,} inserted or"
+        f" changed, {how}) in {elapsed:.1f} s, {rows / max(elapsed, 1e-9):,.0f} rows/s"
     )
     if result.repeated_keys:
         _err.print(f"{result.repeated_keys:,} lines repeated a key: the last one was kept")
@@ -89,17 +94,18 @@ def registry_load(
 
 
 async def _load(
-    settings: Settings, kind: Kind, chunks: Iterable[list[tuple[Any, ...]]], expected: int
-) -> int:
-    from shared.reference.store import load_rows  # noqa: PLC0415
+    settings: Settings,
+    kind: Kind,
+    file: Path,
+    result: ParseResult,
+    progress: Callable[[int], None],
+) -> Loaded:
+    from shared.reference import store  # noqa: PLC0415
 
-    conn = await asyncpg.connect(settings.dsn)
+    conn = await asyncpg.connect(settings.dsn, server_settings=store.SESSION_SETTINGS)
     try:
-        loaded = await load_rows(conn, kind, chunks, expected_rows=expected)
-        # Fresh statistics and visibility information: without them the first reconcile batches
-        # after a big load planned sequential scans and set hint bits page by page (measured: a
-        # batch's lookups took 0.4 s instead of 0.05 s).
-        await conn.execute(f"VACUUM (ANALYZE) {kind}")
+        loaded = await store.load_file(conn, kind, file, result, progress)
+        await store.tidy(conn, kind)
     finally:
         await conn.close()
     return loaded

@@ -1,16 +1,18 @@
-"""Parses the reference CSV files of CONTRACT §8 into rows ready for COPY, refusing bad lines."""
+"""Reads the reference CSV files of CONTRACT §8: their header, and lines as text when COPY can't.
+
+The values themselves are checked in PostgreSQL (``rules.py``): Python only maps the header,
+computes the lookup keys (name and serial normal forms, one call per distinct value) and, for a
+file whose structure COPY refuses, hands over its well-formed lines one by one.
+"""
 
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from shared.normalize import fold_name, serial_key
 
@@ -43,7 +45,7 @@ FILE_COLUMNS: dict[Kind, tuple[str, ...]] = {
     "residents": RESIDENT_COLUMNS,
     "certificates": CERTIFICATE_COLUMNS,
 }
-#: The columns of the table rows this module produces, in order.
+#: The columns of the table, in order.
 TABLE_COLUMNS: dict[Kind, tuple[str, ...]] = {
     "residents": (*RESIDENT_COLUMNS[:3], "name_key", *RESIDENT_COLUMNS[3:]),
     "certificates": ("serial", "serial_key", *CERTIFICATE_COLUMNS[1:]),
@@ -53,28 +55,26 @@ KEY_COLUMNS: dict[Kind, tuple[str, ...]] = {
     "residents": ("personal_id",),
     "certificates": ("serial_key", "commune_code", "map_sheet", "parcel_no"),
 }
-
-_COMMUNE = re.compile(r"^\d{5}$")
-_SEXES = frozenset({"male", "female"})
-_RESIDENT_STATUSES = frozenset({"alive", "deceased"})
-_CERTIFICATE_STATUSES = frozenset({"valid", "revoked", "replaced"})
-_EXAMPLES = 5  # refused lines named in the report; more would only scroll the useful part away
-
-# Names repeat a great deal (that is the point of the surname distribution): fold each one once.
-_fold = lru_cache(maxsize=200_000)(fold_name)
+#: The file column whose distinct values Python turns into a lookup key, and that key's column.
+KEYED_COLUMN: dict[Kind, tuple[str, str]] = {
+    "residents": ("full_name", "name_key"),
+    "certificates": ("serial", "serial_key"),
+}
+_KEY_FUNCTIONS: dict[Kind, Callable[[str], str]] = {
+    "residents": fold_name,
+    "certificates": serial_key,
+}
+EXAMPLES = 5  # refused lines named in the report; more would only scroll the useful part away
+_CHUNK = 50_000
 
 
 class UnusableFileError(ValueError):
-    """The file cannot be loaded at all (no header, or a column of CONTRACT §8 is missing)."""
-
-
-class BadRowError(ValueError):
-    """One line cannot be loaded; the message says why, without the line's personal data."""
+    """The file cannot be loaded at all (no header, a column of CONTRACT §8 missing, not UTF-8)."""
 
 
 @dataclass
 class ParseResult:
-    """What a parse saw: lines read, rows accepted, what was refused and why."""
+    """What a load saw: lines read, rows accepted, what was refused and why."""
 
     lines: int = 0
     rows: int = 0
@@ -82,155 +82,69 @@ class ParseResult:
     examples: list[tuple[int, str]] = field(default_factory=list)
     repeated_keys: int = 0
 
-    def refuse(self, line: int, reason: str) -> None:
-        """Count a refused line and keep the first few as examples."""
-        self.refused[reason] += 1
-        if len(self.examples) < _EXAMPLES:
+    def refuse(self, line: int, reason: str, count: int = 1) -> None:
+        """Count refused lines and keep the first few as examples."""
+        self.refused[reason] += count
+        if len(self.examples) < EXAMPLES:
             self.examples.append((line, reason))
 
 
-def _date(text: str, column: str, *, required: bool) -> date | None:
-    if not text:
-        if required:
-            raise BadRowError(f"{column} missing")
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise BadRowError(f"{column} not a YYYY-MM-DD date") from None
+def staging_columns(kind: Kind, header: list[str]) -> list[str]:
+    """A staging column name per header field: the contract's name, or ``extra_<n>`` for others.
 
-
-def _positive_int(text: str, column: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise BadRowError(f"{column} not a positive integer")
-    return int(text)
-
-
-def resident_row(values: list[str]) -> tuple[Any, ...]:
-    """A residents table row from the file's values, or :class:`BadRowError`."""
-    pid, legacy, name, born, sex, status, commune = map(str.strip, values)
-    # len + isdigit rather than a regex: this runs a million times per file.
-    if len(pid) != 12 or not pid.isdigit() or not pid.isascii():
-        raise BadRowError("personal_id not 12 digits")
-    if legacy and (len(legacy) != 9 or not legacy.isdigit() or not legacy.isascii()):
-        raise BadRowError("legacy_id not 9 digits")
-    if not name:
-        raise BadRowError("full_name missing")
-    if sex not in _SEXES:
-        raise BadRowError("sex not male or female")
-    if status not in _RESIDENT_STATUSES:
-        raise BadRowError("status not alive or deceased")
-    if commune and not _COMMUNE.match(commune):
-        raise BadRowError("commune_code not 5 digits")
-    dob = _date(born, "date_of_birth", required=True)
-    return (pid, legacy or None, name, _fold(name), dob, sex, status, commune or None)
-
-
-def certificate_row(values: list[str]) -> tuple[Any, ...]:
-    """A certificates table row from the file's values, or :class:`BadRowError`."""
-    serial, book, issued, commune, sheet, parcel, holders, status, bank, since, until = map(
-        str.strip, values
-    )
-    key = serial_key(serial)
-    if not key:
-        raise BadRowError("serial missing")
-    if not _COMMUNE.match(commune):
-        raise BadRowError("commune_code not 5 digits")
-    ids = holders.replace(" ", "").strip(";")
-    holder_ids = ids.split(";") if ids else []
-    # One pass over the digits and one over the lengths: cheaper than checking ID by ID.
-    digits = ids.replace(";", "")
-    if digits and (not digits.isdigit() or not digits.isascii() or {*map(len, holder_ids)} != {12}):
-        raise BadRowError("holder_ids not 12-digit IDs separated by ;")
-    if status not in _CERTIFICATE_STATUSES:
-        raise BadRowError("status not valid, revoked or replaced")
-    return (
-        serial,
-        key,
-        book or None,
-        _date(issued, "issued_on", required=False),
-        commune,
-        _positive_int(sheet, "map_sheet"),
-        _positive_int(parcel, "parcel_no"),
-        holder_ids,
-        status,
-        bank or None,
-        _date(since, "mortgage_registered_on", required=False),
-        _date(until, "mortgage_released_on", required=False),
-    )
-
-
-_ROW_PARSERS: dict[Kind, Callable[[list[str]], tuple[Any, ...]]] = {
-    "residents": resident_row,
-    "certificates": certificate_row,
-}
-_KEY_INDEXES: dict[Kind, tuple[int, ...]] = {
-    kind: tuple(TABLE_COLUMNS[kind].index(c) for c in KEY_COLUMNS[kind]) for kind in TABLE_COLUMNS
-}
-
-
-def parse_lines(
-    kind: Kind, lines: Iterable[list[str]], result: ParseResult, chunk: int = 50_000
-) -> Iterator[list[tuple[Any, ...]]]:
-    """Table rows in chunks, each row ending with its line number; bad lines are refused.
-
-    The header comes first; :class:`UnusableFileError` if a column of CONTRACT §8 is missing.
-    ``result`` is filled in as the chunks are consumed.
+    :class:`UnusableFileError` if a column of CONTRACT §8 is missing.
     """
-    reader = iter(lines)
-    header = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
-    if missing := [c for c in FILE_COLUMNS[kind] if c not in header]:
+    cleaned = [h.strip().lstrip("\ufeff").strip() for h in header]
+    if missing := [c for c in FILE_COLUMNS[kind] if c not in cleaned]:
         raise UnusableFileError(f"missing columns: {', '.join(missing)}")
-    positions = [header.index(c) for c in FILE_COLUMNS[kind]]
-    in_order = positions == list(range(len(header)))
-    parse, key_at, width = _ROW_PARSERS[kind], _KEY_INDEXES[kind], len(header)
-    seen: set[tuple[Any, ...]] = set()
-    rows: list[tuple[Any, ...]] = []
-    for line_no, values in enumerate(reader, start=2):
-        result.lines += 1
-        if len(values) != width:
-            result.refuse(line_no, f"{len(values)} fields, header has {width}")
-            continue
-        try:
-            row = parse(values if in_order else [values[i] for i in positions])
-        except BadRowError as exc:
-            result.refuse(line_no, str(exc))
-            continue
-        key = tuple([row[i] for i in key_at])
-        if key in seen:
-            result.repeated_keys += 1
-        seen.add(key)
-        rows.append((*row, line_no))
-        if len(rows) == chunk:
-            result.rows += len(rows)
-            yield rows
-            rows = []
-    if rows:
-        result.rows += len(rows)
-        yield rows
+    wanted = set(FILE_COLUMNS[kind])
+    names: list[str] = []
+    for n, name in enumerate(cleaned):
+        # The first of two columns with the same name is the one that counts.
+        names.append(name if name in wanted and name not in names else f"extra_{n}")
+    return names
 
 
-def parse_file(
-    kind: Kind,
-    path: Path,
-    result: ParseResult,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[list[tuple[Any, ...]]]:
-    """Rows of a reference CSV file (UTF-8, header row, comma-separated), in chunks.
+def read_header(path: Path) -> list[str]:
+    """The header row of a reference file (empty for an empty file)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            return next(csv.reader(f), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UnusableFileError(f"line 1: {exc}") from None
 
-    ``progress`` is called now and then with the number of bytes read so far.
+
+def keys_of(kind: Kind, values: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(value as written, stripped, lookup key) of names (residents) or serials (certificates)."""
+    key = _KEY_FUNCTIONS[kind]
+    return [(v, s, key(s)) for v in values for s in (v.strip(),)]
+
+
+def well_formed_lines(
+    path: Path, result: ParseResult, chunk: int = _CHUNK
+) -> Iterator[list[tuple[str | int, ...]]]:
+    """The file's lines as text values plus their line number, in chunks; the header is skipped.
+
+    For files COPY refuses: a line with the wrong number of fields is refused here, by number.
+    :class:`UnusableFileError` if the file is not UTF-8 or not CSV at all.
     """
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        lines: Iterable[list[str]] = csv.reader(f)
-        if progress is not None:
-            buffer: Any = f.buffer  # ahead of the text layer by its read-ahead: near enough
-            lines = _reporting(lines, lambda: progress(buffer.tell()))
-        yield from parse_lines(kind, lines, result)
-
-
-def _reporting(lines: Iterable[list[str]], report: Callable[[], None]) -> Iterator[list[str]]:
-    for n, values in enumerate(lines):
-        if n % 50_000 == 0:
-            report()
-        yield values
-    report()
+    line_no = 1
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            width = len(next(reader, []))
+            rows: list[tuple[str | int, ...]] = []
+            for line_no, values in enumerate(reader, start=2):
+                if len(values) != width:
+                    result.refuse(line_no, f"{len(values)} fields, header has {width}")
+                elif any("\x00" in v for v in values):
+                    result.refuse(line_no, "a NUL character")
+                else:
+                    rows.append((*values, line_no))
+                if len(rows) == chunk:
+                    yield rows
+                    rows = []
+            if rows:
+                yield rows
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UnusableFileError(f"after line {line_no}: {exc}") from None

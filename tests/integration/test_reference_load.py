@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,8 @@ import asyncpg
 import pytest
 
 from shared.reference import store
-from shared.reference.parse import ParseResult, parse_lines
+from shared.reference.parse import Kind, ParseResult, UnusableFileError
+from shared.reference.rules import WHITESPACE
 from shared.settings import Settings
 from tests.support import landsync
 
@@ -30,6 +31,12 @@ bđ 123456,CH00022,2010-04-01,99999,3,17,099080000001;099185000002,valid,Agriban
 BĐ 123456,CH00022,2010-04-01,99999,3,18,099080000001;099185000002,valid,,,
 AA 06654954,CS06999,2025-01-10,99999,4,1,099080000001,superseded,,,
 """
+_HEADER = "personal_id,legacy_id,full_name,date_of_birth,sex,status,commune_code\n"
+
+
+def _said(done: subprocess.CompletedProcess[str]) -> str:
+    """The command's messages with line wrapping undone (the console wraps at its width)."""
+    return " ".join(done.stderr.split())
 
 
 def _write(path: Path, text: str) -> Path:
@@ -44,6 +51,29 @@ async def clean(db: asyncpg.Pool[Any]) -> AsyncIterator[asyncpg.Pool[Any]]:
     await db.execute("DELETE FROM certificates WHERE commune_code = '99999'")
 
 
+async def _load_into_empty(
+    pool: asyncpg.Pool[Any], kind: Kind, path: Path
+) -> tuple[store.Loaded, ParseResult, list[asyncpg.Record], set[str]]:
+    """Load into the table emptied inside a transaction that is rolled back afterwards.
+
+    Returns what the load said, the table's rows and index names as the load left them.
+    """
+    result = ParseResult()
+    async with pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(f"DELETE FROM {kind}")
+            loaded = await store.load_file(conn, kind, path, result)
+            rows = await conn.fetch(f"SELECT * FROM {kind} ORDER BY 1, 2")
+            indexes = await conn.fetch(
+                "SELECT indexname FROM pg_indexes WHERE tablename = $1", kind
+            )
+        finally:
+            await transaction.rollback()
+    return loaded, result, rows, {r["indexname"] for r in indexes}
+
+
 async def test_residents_load_with_name_keys_and_bad_lines_are_refused_by_line(
     settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
@@ -51,11 +81,12 @@ async def test_residents_load_with_name_keys_and_bad_lines_are_refused_by_line(
         settings, "registry", "load", "residents", str(_write(tmp_path / "r.csv", _RESIDENTS))
     )
     assert done.returncode == 0, done.stderr
-    assert "2 rows loaded" in done.stderr
-    assert "3 lines refused" in done.stderr
-    assert "line 4 (personal_id not 12 digits)" in done.stderr
-    assert "date_of_birth not a YYYY-MM-DD date" in done.stderr
-    assert "rows/s" in done.stderr
+    assert "2 rows loaded" in _said(done)
+    assert "3 lines refused" in _said(done)
+    assert "line 4 (personal_id not 12 digits)" in _said(done)
+    assert "line 5 (date_of_birth not a YYYY-MM-DD date)" in _said(done)
+    assert "line 6 (status not alive or deceased)" in _said(done)
+    assert "rows/s" in _said(done)
     row = await clean.fetchrow("SELECT * FROM residents WHERE personal_id = '099080000001'")
     assert row is not None
     assert (row["name_key"], row["legacy_id"], str(row["date_of_birth"])) == (
@@ -69,14 +100,12 @@ async def test_a_reload_updates_changed_rows_and_keeps_rows_absent_from_the_file
     settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
     landsync(settings, "registry", "load", "residents", str(_write(tmp_path / "a.csv", _RESIDENTS)))
-    changed = (
-        "personal_id,legacy_id,full_name,date_of_birth,sex,status,commune_code\n"
-        "099080000001,121234567,Nguyễn Văn Ân,1980-03-02,male,deceased,99999\n"
-    )
+    changed = _HEADER + "099080000001,121234567,Nguyễn Văn Ân,1980-03-02,male,deceased,99999\n"
     done = landsync(
         settings, "registry", "load", "residents", str(_write(tmp_path / "b.csv", changed))
     )
     assert done.returncode == 0, done.stderr
+    assert "1 inserted or changed, upsert" in _said(done)
     rows = await clean.fetch(
         "SELECT personal_id, status, name_key FROM residents WHERE commune_code = '99999'"
         " ORDER BY personal_id"
@@ -85,6 +114,10 @@ async def test_a_reload_updates_changed_rows_and_keeps_rows_absent_from_the_file
         ("099080000001", "deceased", "nguyen van an"),
         ("099185000002", "alive", "tran thi lan"),
     ]
+    again = landsync(
+        settings, "registry", "load", "residents", str(_write(tmp_path / "b.csv", changed))
+    )
+    assert "(0 inserted or changed, upsert)" in _said(again)
 
 
 async def test_certificates_load_one_row_per_parcel_with_normalised_serial_keys(
@@ -94,16 +127,17 @@ async def test_certificates_load_one_row_per_parcel_with_normalised_serial_keys(
         settings, "registry", "load", "certificates", str(_write(tmp_path / "c.csv", _CERTIFICATES))
     )
     assert done.returncode == 0, done.stderr
-    assert "1 lines refused" in done.stderr
-    assert "status not valid, revoked or replaced" in done.stderr
+    assert "1 lines refused" in _said(done)
+    assert "status not valid, revoked or replaced" in _said(done)
     rows = await clean.fetch(
-        "SELECT serial_key, parcel_no, holder_ids, mortgage_bank FROM certificates"
-        " WHERE commune_code = '99999' ORDER BY parcel_no"
+        "SELECT serial, serial_key, parcel_no, holder_ids, mortgage_bank, mortgage_registered_on"
+        " FROM certificates WHERE commune_code = '99999' ORDER BY parcel_no"
     )
-    assert [tuple(r) for r in rows] == [
-        ("BĐ123456", 17, ["099080000001", "099185000002"], "Agribank"),
-        ("BĐ123456", 18, ["099080000001", "099185000002"], None),
+    assert [tuple(r)[:5] for r in rows] == [
+        ("bđ 123456", "BĐ123456", 17, ["099080000001", "099185000002"], "Agribank"),
+        ("BĐ 123456", "BĐ123456", 18, ["099080000001", "099185000002"], None),
     ]
+    assert str(rows[0]["mortgage_registered_on"]) == "2015-01-01"
 
 
 async def test_a_file_without_the_contract_columns_is_unusable(
@@ -112,39 +146,149 @@ async def test_a_file_without_the_contract_columns_is_unusable(
     bad = _write(tmp_path / "bad.csv", "personal_id,full_name\n099080000001,Nguyễn Văn An\n")
     done = landsync(settings, "registry", "load", "residents", str(bad))
     assert done.returncode == 2
-    assert "missing columns: legacy_id, date_of_birth, sex, status, commune_code" in done.stderr
+    assert "missing columns: legacy_id, date_of_birth, sex, status, commune_code" in _said(done)
     assert await clean.fetchval("SELECT count(*) FROM residents WHERE commune_code = '99999'") == 0
 
 
-async def test_a_bulk_load_rebuilds_the_secondary_indexes_and_keeps_them(
-    clean: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
+async def test_a_file_that_is_not_utf8_is_unusable_and_nothing_is_loaded(
+    settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(store, "BULK_ROWS", 1)  # treat this small file as a bulk load
-    result = ParseResult()
-    chunks = parse_lines("residents", csv.reader(io.StringIO(_RESIDENTS)), result)
-    async with clean.acquire() as conn:
-        changed = await store.load_rows(conn, "residents", chunks, expected_rows=5)
-    assert (changed, result.rows, sum(result.refused.values())) == (2, 2, 3)
-    indexes = await clean.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'residents'")
-    assert {"residents_pkey", "residents_legacy_id", "residents_name_dob"} <= {
-        r["indexname"] for r in indexes
-    }
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes(
+        (_HEADER + "099080000001,,Nguyen Van An,1980-03-02,male,alive,99999\n").encode()
+        + "099080000002,,Tr\xe2n,1980-03-02,male,alive,99999\n".encode("latin-1")
+    )
+    done = landsync(settings, "registry", "load", "residents", str(bad))
+    assert done.returncode == 2
+    assert "is unusable" in _said(done)
+    assert await clean.fetchval("SELECT count(*) FROM residents WHERE commune_code = '99999'") == 0
 
 
-def test_columns_may_come_in_any_order_and_a_repeated_key_keeps_the_last_line() -> None:
+async def test_lines_with_a_wrong_field_count_are_refused_by_line_and_the_rest_loads(
+    settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
     text = (
+        _RESIDENTS
+        + "099080000007,,Too Many,1980-01-01,male,alive,99999,extra\n"
+        + "099080000008,,Too Few,1980-01-01\n"
+    )
+    done = landsync(
+        settings, "registry", "load", "residents", str(_write(tmp_path / "f.csv", text))
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 rows loaded" in _said(done)
+    assert "5 lines refused" in _said(done)
+    assert "line 7 (8 fields, header has 7)" in _said(done)
+    assert "line 4 (personal_id not 12 digits)" in _said(done)
+
+
+async def test_a_first_load_inserts_then_builds_the_key_and_indexes(
+    clean: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
+    loaded, result, rows, indexes = await _load_into_empty(
+        clean, "residents", _write(tmp_path / "r.csv", _RESIDENTS)
+    )
+    assert loaded == store.Loaded(written=2, first_load=True)
+    assert (result.lines, result.rows, sum(result.refused.values())) == (5, 2, 3)
+    assert [r["personal_id"] for r in rows] == ["099080000001", "099185000002"]
+    assert {"residents_pkey", "residents_legacy_id", "residents_name_dob"} <= indexes
+
+
+@pytest.mark.parametrize("empty", [True, False], ids=["first load", "upsert"])
+async def test_columns_may_come_in_any_order_and_a_repeated_key_keeps_the_last_line(
+    clean: asyncpg.Pool[Any], tmp_path: Path, empty: bool
+) -> None:
+    path = _write(
+        tmp_path / "o.csv",
         "sex,status,commune_code,personal_id,legacy_id,full_name,date_of_birth\n"
         "male,alive,99999,099080000001,,Nguyễn Văn An,1980-03-02\n"
         "male,deceased,99999,099080000001,,Nguyễn Văn An,1980-03-02\n"
+        "female,alive,99999,099185000002,,Trần Thị Lan,1985-07-09\n",
+    )
+    if empty:
+        loaded, result, rows, indexes = await _load_into_empty(clean, "residents", path)
+        assert "residents_pkey" in indexes
+    else:
+        await clean.execute(
+            "INSERT INTO residents VALUES"
+            " ('099080000009', NULL, 'X', 'x', '1980-01-01', 'male', 'alive', '99999')"
+        )
+        result = ParseResult()
+        async with clean.acquire() as conn:
+            loaded = await store.load_file(conn, "residents", path, result)
+        rows = await clean.fetch(
+            "SELECT * FROM residents WHERE commune_code = '99999' ORDER BY personal_id"
+        )
+    assert loaded.first_load is empty
+    assert (result.rows, result.repeated_keys, loaded.written) == (3, 1, 2)
+    statuses = {r["personal_id"]: r["status"] for r in rows}
+    assert (statuses["099080000001"], statuses["099185000002"]) == ("deceased", "alive")
+
+
+async def test_values_padded_with_any_whitespace_are_trimmed_like_python_strip(
+    clean: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
+    text = (
+        _HEADER
+        + " 099080000001\xa0, 121234567 ,\u3000Nguyễn Văn An ,1980-03-02\t, male,alive ,99999\n"
+        + "099185000002,,Trần Thị Lan,1985-07-09,female,alive,99999\n"
     )
     result = ParseResult()
-    rows = [
-        r
-        for chunk in parse_lines("residents", csv.reader(io.StringIO(text)), result)
-        for r in chunk
+    async with clean.acquire() as conn:
+        await store.load_file(conn, "residents", _write(tmp_path / "w.csv", text), result)
+    row = await clean.fetchrow("SELECT * FROM residents WHERE personal_id = '099080000001'")
+    assert (result.rows, sum(result.refused.values())) == (2, 0)
+    assert row is not None
+    assert (row["legacy_id"], row["full_name"], row["name_key"], row["sex"]) == (
+        "121234567",
+        "Nguyễn Văn An",
+        "nguyen van an",
+        "male",
+    )
+
+
+async def test_a_value_the_quick_test_cannot_cast_sends_the_file_through_the_full_checks(
+    clean: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
+    # 2010-04-31 and x fail the quick test's casts; 007 needs the full checks (a leading zero).
+    text = (
+        "serial,book_number,issued_on,commune_code,map_sheet,parcel_no,holder_ids,status,"
+        "mortgage_bank,mortgage_registered_on,mortgage_released_on\n"
+        "AB 1,B1,2010-04-01,99999,007,1, 099080000001 ; ,valid, Agribank ,2015-01-01,\n"
+        "AB 2,B2,2010-04-01,99999,1,2,ABCDEFGHIJKL,valid,,,\n"
+        "AB 3,B3,2010-04-31,99999,1,3,,valid,,,\n"
+        "AB 4,B4,,99999,1,0,,valid,,,\n"
+        "AB 5,B5,,99999,1,5,,valid,,,\n"
+        "AB 6,B6,,99999,x,6,,valid,,,\n"
+    )
+    result = ParseResult()
+    async with clean.acquire() as conn:
+        await store.load_file(conn, "certificates", _write(tmp_path / "c.csv", text), result)
+    assert result.refused == {
+        "holder_ids not 12-digit IDs separated by ;": 1,
+        "issued_on not a YYYY-MM-DD date": 1,
+        "parcel_no not a positive integer": 1,
+        "map_sheet not a positive integer": 1,
+    }
+    assert [n for n, _ in result.examples] == [3, 4, 5, 7]
+    rows = await clean.fetch(
+        "SELECT serial_key, map_sheet, holder_ids, mortgage_bank FROM certificates"
+        " WHERE commune_code = '99999' ORDER BY serial_key"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("AB1", 7, ["099080000001"], "Agribank"),
+        ("AB5", 1, [], None),
     ]
-    assert result.repeated_keys == 1
-    assert [(r[0], r[6], r[-1]) for r in rows] == [
-        ("099080000001", "alive", 2),
-        ("099080000001", "deceased", 3),
-    ]
+
+
+async def test_a_header_only_file_loads_nothing(clean: asyncpg.Pool[Any], tmp_path: Path) -> None:
+    result = ParseResult()
+    async with clean.acquire() as conn:
+        await store.load_file(conn, "residents", _write(tmp_path / "h.csv", _HEADER), result)
+        with pytest.raises(UnusableFileError, match="missing columns"):
+            await store.load_file(conn, "residents", _write(tmp_path / "e.csv", ""), result)
+    assert (result.lines, result.rows) == (0, 0)
+
+
+def test_the_sql_trim_removes_exactly_what_python_strip_removes() -> None:
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == WHITESPACE
