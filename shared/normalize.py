@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -11,19 +12,25 @@ _SPACES = re.compile(r"\s+")
 _D_LIKE = str.maketrans({"Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Ɖ": "D", "ɖ": "d"})
 _D_UNIFY = str.maketrans({"Ð": "Đ", "ð": "Đ", "Ɖ": "Đ", "ɖ": "Đ", "đ": "Đ"})
 _SERIAL_NOISE = re.compile(r"[\s.\-_/]+")
+# Reconcile folds each record's names and serials several times (the batch lookup, then the
+# decision), and many people share a name: the cache pays for itself in the first batch.
+_cached = functools.lru_cache(maxsize=1 << 16)
 
 
+@_cached
 def clean_name(name: str) -> str:
     """NFC, case-folded, single spaces: the form two spellings of one name must share exactly."""
     return _SPACES.sub(" ", unicodedata.normalize("NFC", name).casefold()).strip()
 
 
+@_cached
 def fold_name(name: str) -> str:
     """:func:`clean_name` without diacritics (``đ`` → ``d``): "Nguyễn Văn An" → "nguyen van an"."""
     decomposed = unicodedata.normalize("NFD", clean_name(name).translate(_D_LIKE))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@_cached
 def serial_key(serial: str) -> str:
     """A certificate serial for lookup: upper case, no spaces or separators, one kind of Đ.
 

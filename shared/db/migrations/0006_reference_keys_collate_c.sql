@@ -10,3 +10,7 @@ ALTER TABLE residents
 ALTER TABLE certificates
   ALTER COLUMN serial_key TYPE text COLLATE "C",
   ALTER COLUMN commune_code TYPE text COLLATE "C";
+-- Changing a column's type drops its statistics: without new ones the planner expects every row
+-- to match a lookup and scans the whole registry for each batch.
+ANALYZE residents;
+ANALYZE certificates;
