@@ -22,7 +22,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from shared.bench.intake import Payload, raw_ceiling, through_intake
-from shared.bench.reconcile import bench_settings, ensure_registry, payload
+from shared.bench.reconcile import ensure_registry, payload
+from shared.bench.stack import bench_settings, reset_ledger
 from shared.records import parcel_key
 from shared.settings import Settings
 from shared.stack import Stack
@@ -59,17 +60,9 @@ def _keys(lines: list[bytes]) -> list[bytes]:
     return keys
 
 
-async def _reset(settings: Settings) -> None:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        await conn.execute("TRUNCATE records, outbox, parcels, sync_retries")
-    finally:
-        await conn.close()
-
-
 async def _measure(settings: Settings, lines: list[bytes], console: Console) -> ProvinceResult:
     ceiling = await raw_ceiling(settings, Payload(lines, _keys(lines)))
-    await _reset(settings)
+    await reset_ledger(settings)
     started = time.perf_counter()
     submit = asyncio.create_task(through_intake(settings, lines, chunk=10_000, concurrency=2))
     submitted_s = decided_s = 0.0

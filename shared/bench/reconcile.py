@@ -26,18 +26,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 
 from shared.bench.intake import through_intake
-from shared.settings import PROJECT_ROOT, Settings, isolated
+from shared.bench.stack import bench_settings, reset_ledger
+from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.services import child_env
 from shared.topics import Topic
 
-BASE = 26_000  # below the ephemeral port range (see shared.settings.isolated)
 MIN_RESIDENTS, MIN_CERTIFICATES = 1_000_000, 700_000
-
-
-def bench_settings() -> Settings:
-    """The bench's own stack: its state directory and ports."""
-    return isolated(BASE, PROJECT_ROOT / ".landsync-bench")
 
 
 @dataclass(frozen=True)
@@ -102,14 +97,6 @@ def payload(data: Path, count: int) -> list[bytes]:
             record["submission_id"] = f"bench-{run}-{record['submission_id']}"
             lines.append(orjson.dumps(record))
     return lines
-
-
-async def _reset(settings: Settings) -> None:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        await conn.execute("TRUNCATE records, outbox, parcels")
-    finally:
-        await conn.close()
 
 
 async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
@@ -187,7 +174,7 @@ def run(data: Path, count: int, console: Console) -> ReconcileResult:
     stack = Stack(settings, console)
     stack.up()
     residents, certificates = ensure_registry(settings, data, console)
-    asyncio.run(_reset(settings))
+    asyncio.run(reset_ledger(settings))
     stack.stop_service("reconcile")
     lines = payload(data, count)
     since = asyncio.run(end_offsets(settings))

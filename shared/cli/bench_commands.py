@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.settings import Settings
 from shared.stack import Stack
 
 _err = Console(stderr=True)
@@ -39,7 +38,7 @@ def _show(
     )
 
 
-def bench_intake(
+def bench_intake(  # noqa: PLR0917 - typer passes each option by name
     records: Annotated[int, typer.Option(help="records per round")] = 100_000,
     rounds: Annotated[int, typer.Option(help="alternating raw/intake rounds (medians)")] = 3,
     chunk: Annotated[int, typer.Option(help="records per NDJSON request")] = 10_000,
@@ -47,23 +46,25 @@ def bench_intake(
     isolated: Annotated[
         bool, typer.Option(help="pause reconcile and sync so intake has the machine to itself")
     ] = True,
+    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
 ) -> None:
     """Bulk NDJSON intake in records/s, against a bare aiokafka producer in the same run."""
     from shared.bench import intake  # noqa: PLC0415 - keeps `landsync --help` fast
+    from shared.bench.stack import bench_settings, reset_ledger  # noqa: PLC0415
 
-    settings = Settings()
+    settings = bench_settings()
     stack = Stack(settings, _err)
-    stack.up()
-    paused = [s for s in ("reconcile", "sync") if isolated and stack.is_running(s)]
-    for service in paused:
-        stack.stop_service(service)
     try:
+        stack.up()
+        asyncio.run(reset_ledger(settings))
+        for service in ("reconcile", "sync") if isolated else ():
+            stack.stop_service(service)
         result = asyncio.run(
             intake.run(settings, count=records, chunk=chunk, concurrency=concurrency, rounds=rounds)
         )
     finally:
-        for service in paused:
-            stack.start_service(service)
+        if not keep:
+            stack.down()
     _show(
         f"bench intake: {result.rounds} rounds of {result.records:,} records"
         f" ({result.payload_bytes / 1e6:.0f} MB), medians",
@@ -90,12 +91,13 @@ def bench_reconcile(
 ) -> None:
     """Decisions/s with the registry loaded, against raw Kafka consume + produce, one run."""
     from shared.bench import reconcile  # noqa: PLC0415
+    from shared.bench.stack import bench_settings  # noqa: PLC0415
 
     try:
         result = reconcile.run(data, records, _err)
     finally:
         if not keep:
-            Stack(reconcile.bench_settings(), _err).down()
+            Stack(bench_settings(), _err).down()
     _show(
         f"bench reconcile: {result.records:,} records; registry {result.residents:,} residents,"
         f" {result.certificates:,} certificate rows",
@@ -116,13 +118,21 @@ def bench_reconcile(
 def bench_sync(
     plots: Annotated[int, typer.Option(help="plots per round")] = 20_000,
     rounds: Annotated[int, typer.Option(help="alternating raw/sync rounds (medians)")] = 3,
+    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
 ) -> None:
     """Plots/s through sync to the simulator, against a bare httpx loop in the same run."""
     from shared.bench import sync  # noqa: PLC0415
+    from shared.bench.stack import bench_settings, reset_ledger  # noqa: PLC0415
 
-    settings = Settings()
-    Stack(settings, _err).up()
-    result = asyncio.run(sync.run(settings, count=plots, rounds=rounds))
+    settings = bench_settings()
+    stack = Stack(settings, _err)
+    try:
+        stack.up()
+        asyncio.run(reset_ledger(settings))
+        result = asyncio.run(sync.run(settings, count=plots, rounds=rounds))
+    finally:
+        if not keep:
+            stack.down()
     _show(
         f"bench sync: {result.rounds} rounds of {result.plots:,} plots, medians",
         "plots",
@@ -143,13 +153,14 @@ def bench_province(
     keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
 ) -> None:
     """A whole generated province through intake, reconcile and sync, all running at once."""
-    from shared.bench import province, reconcile  # noqa: PLC0415
+    from shared.bench import province  # noqa: PLC0415
+    from shared.bench.stack import bench_settings  # noqa: PLC0415
 
     try:
         result = province.run(data, records, _err)
     finally:
         if not keep:
-            Stack(reconcile.bench_settings(), _err).down()
+            Stack(bench_settings(), _err).down()
     _show(
         f"bench province: {result.records:,} records end to end; seconds:"
         f" all answered {result.submitted_s:,.0f}, all decided {result.decided_s:,.0f},"
