@@ -139,7 +139,7 @@ async def _read(path: Path, progress: Callable[[int], None] | None) -> AsyncIter
 
 
 async def _key(conn: Conn, kind: Kind) -> None:
-    """``<kind>_keys``: each distinct name or serial stripped and keyed by Python's functions."""
+    """``<kind>_keys``: each distinct name or non-ASCII serial stripped and keyed by Python."""
     values = [r[0] for r in await conn.fetch(distinct_keyed_values(kind))]
     await conn.execute(
         f'CREATE TEMP TABLE {kind}_keys (value text COLLATE "C" NOT NULL,'

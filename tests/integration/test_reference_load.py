@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
+import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from shared.normalize import serial_key
 from shared.reference import store
-from shared.reference.parse import Kind, ParseResult, UnusableFileError
-from shared.reference.rules import WHITESPACE
+from shared.reference.parse import CERTIFICATE_COLUMNS, Kind, ParseResult, UnusableFileError
+from shared.reference.rules import CHECKS, WHITESPACE, _holders
 from shared.settings import Settings
 from tests.support import landsync
 
@@ -292,3 +295,138 @@ async def test_a_header_only_file_loads_nothing(clean: asyncpg.Pool[Any], tmp_pa
 
 def test_the_sql_trim_removes_exactly_what_python_strip_removes() -> None:
     assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == WHITESPACE
+
+
+def _certificates_file(path: Path, serials: list[str], holders: list[str] | None = None) -> Path:
+    """A certificates file with one line per serial (parcel n on line n + 1), quoted by csv."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CERTIFICATE_COLUMNS)
+        for n, serial in enumerate(serials, start=1):
+            held = holders[n - 1] if holders else "099080000001"
+            writer.writerow([serial, "B1", "2010-04-01", "99999", 1, n, held, "valid", "", "", ""])
+    return path
+
+
+# Serials SQL keys itself (ASCII) and ones it leaves to Python (any other character).
+_TRICKY_SERIALS = [
+    "ck 031112",
+    " ck.031.112 ",
+    "Ck-031/112",
+    "ck_031 112",
+    "c k\t0\n3\r1\x0b1\x0c1\x1c2\x1d\x1e\x1f",
+    "ab//..--__  12",
+    "a~b!c@d#e$f%g^h&i*j(k)l+m=n{o}p[q]r|s\\t:u;v\"w'x<y>z,a?b`c",
+    "bđ 123456",
+    "BĐ-123456",
+    "BÐ 123456",
+    "ð.1",
+    "Ɖɖ 2",
+    "Nguyễn ắ ơ ư 3",
+    unicodedata.normalize("NFD", "đặng ờ 4"),
+    "ck\xa0031\u3000112\u2009",
+    "\u3000ab 5\xa0",
+    "ß 6",
+    "ﬁ 7",
+]
+
+
+async def test_serial_keys_computed_in_sql_are_serial_key_of_the_stripped_serial(
+    clean: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
+    # Every ASCII character but NUL (which a CSV file cannot carry to PostgreSQL) in a serial.
+    serials = [*_TRICKY_SERIALS, *(f"x{chr(c)}y{chr(c)}" for c in range(1, 128))]
+    path = _certificates_file(tmp_path / "s.csv", serials)
+    result = ParseResult()
+    async with clean.acquire() as conn:
+        await store.load_file(conn, "certificates", path, result)
+    rows = await clean.fetch(
+        "SELECT parcel_no, serial, serial_key FROM certificates WHERE commune_code = '99999'"
+    )
+    assert (result.rows, result.refused) == (len(serials), {})
+    assert len(rows) == len(serials)
+    for parcel_no, serial, key in rows:
+        written = serials[parcel_no - 1]
+        assert (serial, key) == (written.strip(), serial_key(written.strip())), repr(written)
+
+
+async def test_a_serial_of_separators_only_is_refused_by_line(
+    clean: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
+    path = _certificates_file(tmp_path / "m.csv", ["AB 1", " -./_ ", "", "\xa0.\u3000", "AB 5"])
+    result = ParseResult()
+    async with clean.acquire() as conn:
+        await store.load_file(conn, "certificates", path, result)
+    assert (result.rows, result.refused) == (2, {"serial missing": 3})
+    assert result.examples == [(3, "serial missing"), (4, "serial missing"), (5, "serial missing")]
+
+
+@pytest.mark.parametrize(
+    "holders",
+    [
+        "",
+        "099080000001",
+        "099080000001;099185000002",
+        "099080000001;099185000002;099185000003",
+        "099080000001;099185000002;099185000003;099185000004",
+        "0990800000011099185000002",
+        "099080000001;09918500000a",
+        "099080000001;+99185000002",
+        "099080000001;-99185000002",
+        "099080000001; 99185000002",
+        "-99080000001",
+        "+99080000001",
+        "09908000000 ",
+        "9908000000.1",
+        "99080000_001",
+        "0x9908000001",
+        "1e9908000001",
+        "ABCDEFGHIJKL",
+        "099080000001;",
+        ";099080000001",
+        "099080000001;;099185000002",
+        "Đ9908000001",
+        "09908000000Đ;099185000002",
+        "099080000001;09918500000Đ",
+        "099080000001;099185000002;09918500000٣",
+        "٠٩٩٠٨٠٠٠٠٠٠١",
+    ],
+)
+async def test_the_quick_holder_test_accepts_what_the_full_check_accepts(
+    clean: asyncpg.Pool[Any], holders: str
+) -> None:
+    # The full check (a regular expression) of the trimmed value, the quick one as it stands.
+    refused_if = dict(CHECKS["certificates"])["holder_ids not 12-digit IDs separated by ;"]
+    full = f"SELECT NOT ({refused_if}) FROM (SELECT $1::text AS holder_ids) v"
+    quick = f"SELECT {_holders('holder_ids')} FROM (SELECT $1::text AS holder_ids) v"
+    accepted = await clean.fetchval(full, holders)
+    try:
+        quickly = await clean.fetchval(quick, holders)
+    except asyncpg.DataError:  # a cast failed: the file goes through the full checks
+        quickly = False
+    assert quickly == accepted
+
+
+async def test_a_minus_sign_is_not_taken_for_a_digit_by_the_quick_test(
+    clean: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
+    # -99080000001 and -9999 are 12 and 5 characters long, and come back so from a bigint cast.
+    residents = _HEADER + "-99080000001,-12345678,A,1980-01-01,male,alive,99999\n"
+    certificates = (
+        ",".join(CERTIFICATE_COLUMNS) + "\nAB 1,B1,2010-04-01,-9999,1,1,,valid,,,\n"
+        "AB 2,B2,2010-04-01,99999,1,2,099080000001;-99185000002,valid,,,\n"
+    )
+    files: tuple[tuple[Kind, str], ...] = (("residents", residents), ("certificates", certificates))
+    refused: dict[str, int] = {}
+    async with clean.acquire() as conn:
+        for kind, text in files:
+            result = ParseResult()
+            path = _write(tmp_path / f"{kind}.csv", text)
+            await store.load_file(conn, kind, path, result)
+            assert result.rows == 0
+            refused |= result.refused
+    assert refused == {
+        "personal_id not 12 digits": 1,
+        "commune_code not 5 digits": 1,
+        "holder_ids not 12-digit IDs separated by ;": 1,
+    }
