@@ -24,6 +24,8 @@ from shared.records import submitted_message
 
 log = get_logger(__name__)
 _LOCK_KEY = 0x4F555442  # "OUTB"
+_LOCKED = -1  # drain_once: another relay is draining
+_BUSY_RETRY_SECONDS = 0.02
 _PENDING = """
 SELECT o.id, o.record_id, r.record::text AS record, r.parcel_key, r.commune_code
 FROM outbox o JOIN records r USING (record_id)
@@ -60,6 +62,7 @@ class OutboxRelay:
     async def run(self) -> None:
         """Run until cancelled; broker or database errors are retried with backoff."""
         while True:
+            drained = 0
             async for attempt in AsyncRetrying(
                 wait=wait_exponential_jitter(initial=0.2, max=10),
                 retry=retry_if_exception_type(Exception),
@@ -71,17 +74,20 @@ class OutboxRelay:
             ):
                 with attempt:
                     await self._producer.start()
-                    while await self.drain_once() >= self._batch_size:
+                    while (drained := await self.drain_once()) >= self._batch_size:
                         pass
+            # Another worker's relay held the lock: it may have read the outbox before our rows
+            # were committed, so look again soon rather than after the idle timeout.
+            idle = _BUSY_RETRY_SECONDS if drained == _LOCKED else self._idle
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+                await asyncio.wait_for(self._wake.wait(), timeout=idle)
             self._wake.clear()
 
     async def drain_once(self) -> int:
-        """Publish and delete one batch of outbox rows; return how many."""
+        """Publish and delete one batch of outbox rows; how many, or -1 if another relay is."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK_KEY):
-                return 0
+                return _LOCKED
             # On a young database the statistics still say "empty", and the planner would join
             # each outbox row to the ledger by a sequential scan: as slow as the ledger is big.
             # The primary keys are always the right path here.

@@ -208,6 +208,43 @@ def bench_registry(
         )  # fmt: skip
 
 
+def bench_latency(
+    data: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
+    ],
+    rate: Annotated[int, typer.Option(help="records posted per second")] = 1_000,
+    seconds: Annotated[float, typer.Option(help="how long to post")] = 30.0,
+    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
+) -> None:
+    """Milliseconds from intake's 202 to the decision at a steady rate, against bare Kafka."""
+    from shared.bench import latency  # noqa: PLC0415
+    from shared.bench.stack import bench_settings  # noqa: PLC0415
+
+    try:
+        result = latency.run(data, rate, seconds, _err)
+    finally:
+        if not keep:
+            Stack(bench_settings(), _err).down()
+    table = Table(
+        title=f"bench latency: {result.records:,} records at {result.rate:,.0f}/s, milliseconds"
+    )
+    for column in ("measure", "p50", "p95", "p99", "max"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    for label, p in (
+        ("bare Kafka, send to receipt (ceiling)", result.raw),
+        ("intake 202 to reconcile's decision", result.pipeline),
+    ):
+        table.add_row(label, *(f"{v:,.0f}" for v in (p.p50, p.p95, p.p99, p.max)))
+    Console(width=max(Console().width, 100)).print(table)
+    typer.echo(
+        json.dumps({
+            "bench": "latency", "records": result.records, "rate": round(result.rate, 1),
+            "pipeline_ms": {k: round(v, 1) for k, v in vars(result.pipeline).items()},
+            "raw_ms": {k: round(v, 1) for k, v in vars(result.raw).items()},
+        })
+    )  # fmt: skip
+
+
 def register(bench: typer.Typer) -> None:
     """Add the benchmarks to ``landsync bench``."""
     bench.command("intake")(bench_intake)
@@ -215,3 +252,4 @@ def register(bench: typer.Typer) -> None:
     bench.command("sync")(bench_sync)
     bench.command("registry")(bench_registry)
     bench.command("province")(bench_province)
+    bench.command("latency")(bench_latency)
