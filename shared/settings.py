@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     consumer_batch_size: int = 2000  # an upper bound: at low rates a batch is what 100 ms brings
     consumer_batch_timeout_ms: int = 100
     reconcile_workers: int = 2  # reconcile processes, each a member of the consumer group
-    reconcile_members: int = 1  # consumer-group members inside each reconcile process
+    reconcile_members: int = 2  # consumer-group members inside each reconcile process
     graceful_timeout_seconds: float = 20.0
 
     # National database simulator (CONTRACT §7)
