@@ -12,8 +12,9 @@ payloads once. It is the least any pipeline that starts with Kafka could take.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -27,6 +28,8 @@ from shared.bench.stack import bench_settings, reset_ledger
 from shared.records import parcel_key
 from shared.settings import Settings
 from shared.stack import Stack
+from shared.stack.processes import live_pid
+from shared.stack.services import SERVICES
 
 # Decided: no record still 'received'. Done: and no accepted plot still waiting for sync.
 _PROGRESS = """
@@ -45,6 +48,9 @@ class ProvinceResult:
     submitted_s: float  # every record answered 202
     decided_s: float  # every record decided by reconcile
     settled_s: float  # every accepted plot synced or dead-lettered by sync
+    # Per service: the largest resident set of any of its processes, in MB, in the first and in
+    # the last quarter of the run (flat memory: the two are close).
+    memory_mb: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def rate(self, seconds: float) -> float:
         """Records per second over ``seconds``."""
@@ -60,12 +66,49 @@ def _keys(lines: list[bytes]) -> list[bytes]:
     return keys
 
 
-async def _measure(settings: Settings, lines: list[bytes], console: Console) -> ProvinceResult:
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _service_memory(stack: Stack) -> dict[str, float]:
+    """The largest resident set (MB) among each Python service's processes (workers included)."""
+    parents: dict[int, list[int]] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            ppid = next(x for x in status.read_text().splitlines() if x.startswith("PPid:"))
+            parents.setdefault(int(ppid.split()[1]), []).append(int(status.parent.name))
+    memory = {}
+    for name in SERVICES:
+        pid = live_pid(stack.pidfile(name))
+        if pid is not None:
+            memory[name] = max(_rss_mb(p) for p in [pid, *parents.get(pid, [])])
+    return memory
+
+
+def _quarters(samples: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
+    quarter = max(1, len(samples) // 4)
+    first, last = samples[:quarter], samples[-quarter:]
+    return {
+        name: (max(s.get(name, 0.0) for s in first), max(s.get(name, 0.0) for s in last))
+        for name in samples[-1]
+    }
+
+
+async def _measure(
+    settings: Settings, stack: Stack, lines: list[bytes], console: Console
+) -> ProvinceResult:
     ceiling = await raw_ceiling(settings, Payload(lines, _keys(lines)))
     await reset_ledger(settings)
     started = time.perf_counter()
     submit = asyncio.create_task(through_intake(settings, lines, chunk=10_000, concurrency=2))
     submitted_s = decided_s = 0.0
+    memory: list[dict[str, float]] = []
     conn = await asyncpg.connect(settings.dsn)
     try:
         with Progress(
@@ -79,6 +122,7 @@ async def _measure(settings: Settings, lines: list[bytes], console: Console) -> 
                 if submit.done() and not submitted_s:
                     submit.result()  # raises if intake refused anything
                     submitted_s = time.perf_counter() - started
+                memory.append(_service_memory(stack))
                 row = await conn.fetchrow(_PROGRESS)
                 assert row is not None
                 bar.update(decided_bar, completed=row["decided"])
@@ -87,7 +131,9 @@ async def _measure(settings: Settings, lines: list[bytes], console: Console) -> 
                 if row["decided"] >= len(lines) and not decided_s:
                     decided_s = now
                 if row["settled"] >= len(lines) and submitted_s:
-                    return ProvinceResult(len(lines), ceiling, submitted_s, decided_s, now)
+                    return ProvinceResult(
+                        len(lines), ceiling, submitted_s, decided_s, now, _quarters(memory)
+                    )
     finally:
         await conn.close()
 
@@ -100,4 +146,4 @@ def run(data: Path, count: int | None, console: Console) -> ProvinceResult:
     ensure_registry(settings, data, console)
     lines = payload(data, count if count is not None else 10**9)
     console.print(f"Submitting {len(lines):,} records with every service running")
-    return asyncio.run(_measure(settings, lines, console))
+    return asyncio.run(_measure(settings, stack, lines, console))

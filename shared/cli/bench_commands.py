@@ -176,8 +176,13 @@ def bench_province(
             "bench": "province", "records": result.records, "raw_ceiling": result.raw_ceiling,
             "submitted_s": result.submitted_s, "decided_s": result.decided_s,
             "settled_s": result.settled_s,
+            "memory_mb_first_last_quarter": {
+                k: [round(v, 1) for v in pair] for k, pair in result.memory_mb.items()
+            },
         },
     )  # fmt: skip
+    memory = ", ".join(f"{k} {a:.0f} → {b:.0f}" for k, (a, b) in result.memory_mb.items())
+    _err.print(f"Largest process of each service, MB (first quarter → last quarter): {memory}")
 
 
 def bench_registry(
