@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     bind_host: str = "127.0.0.1"
     intake_port: int = 18080
-    intake_workers: int = 2
+    intake_workers: int = 3  # uvicorn worker processes (see README)
     reconcile_port: int = 18081
     sync_port: int = 18082
     national_db_port: int = 18090
