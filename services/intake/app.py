@@ -29,7 +29,9 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings.dsn, min_size=2, max_size=10)
+        # No connection at start (min_size=0): a worker starting during a database outage must
+        # come up and answer 503, not fail, which makes uvicorn stop every worker.
+        pool = await create_pool(settings.dsn, min_size=0, max_size=10)
         producer = Producer(settings, client_id="landsync-intake")
         relay = OutboxRelay(
             pool,

@@ -68,7 +68,9 @@ class ConsumerRuntime:
         self._on_close.append(callback)
 
     async def _open(self) -> None:
-        self._pool = await create_pool(self.settings.dsn, min_size=1, max_size=10)
+        # Connections are opened on first use: a service started during a database outage
+        # comes up and waits it out in its retry loop instead of failing to start.
+        self._pool = await create_pool(self.settings.dsn, min_size=0, max_size=10)
         await self.producer.start()
         for callback in self._on_open:
             await callback()
