@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import subprocess
 import sys
 import time
@@ -125,6 +126,17 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+def fresh_owner(record: dict[str, Any]) -> dict[str, Any]:
+    """Give the record's first owner an identity no other test uses, so tests share no resident."""
+    born = date(1950 + random.randrange(49), 1 + random.randrange(12), 1 + random.randrange(28))
+    record["owners"][0].update(
+        personal_id=f"0240{born.year % 100:02d}{random.randrange(10**6):06d}",
+        date_of_birth=born.isoformat(),
+        sex="male",
+    )
+    return record
 
 
 async def register(db: Any, *records: dict[str, Any]) -> None:

@@ -34,6 +34,16 @@ class Payload:
     lines: list[bytes]
     keys: list[bytes]
 
+    @classmethod
+    def of(cls, lines: list[bytes]) -> Payload:
+        """Records as NDJSON lines, with their parcel keys."""
+        keys = []
+        for line in lines:
+            r = orjson.loads(line)
+            p = r["parcel"]
+            keys.append(parcel_key(r["commune_code"], p["map_sheet"], p["parcel_no"]).encode())
+        return cls(lines, keys)
+
     @property
     def bytes(self) -> int:
         """Total payload size."""
@@ -60,14 +70,7 @@ class IntakeResult:
 def make_payload(count: int) -> Payload:
     """``count`` synthetic records with fresh submission ids."""
     run = f"bench-{uuid.uuid4().hex[:8]}"
-    rows = list(records(COMMUNE, count, seed=7, run=run))
-    return Payload(
-        lines=[orjson.dumps(r) for r in rows],
-        keys=[
-            parcel_key(COMMUNE, r["parcel"]["map_sheet"], r["parcel"]["parcel_no"]).encode()
-            for r in rows
-        ],
-    )
+    return Payload.of([orjson.dumps(r) for r in records(COMMUNE, count, seed=7, run=run)])
 
 
 async def raw_ceiling(settings: Settings, payload: Payload) -> float:
@@ -99,14 +102,24 @@ async def raw_ceiling(settings: Settings, payload: Payload) -> float:
     return len(payload.lines) / elapsed
 
 
-async def through_intake(
-    settings: Settings, lines: list[bytes], *, chunk: int, concurrency: int
-) -> tuple[float, float]:
-    """Records/s answered 202, and records/s until the outbox has published them all."""
+async def submitter_key(settings: Settings, lines: list[bytes]) -> str:
+    """A new submitter key for the communes of ``lines``."""
     communes = sorted({orjson.loads(line)["commune_code"] for line in lines})
     conn = await asyncpg.connect(settings.dsn)
     try:
         key, _ = await create_key(conn, "submitter", communes, label="bench")
+    finally:
+        await conn.close()
+    return key
+
+
+async def through_intake(
+    settings: Settings, lines: list[bytes], *, chunk: int, concurrency: int
+) -> tuple[float, float]:
+    """Records/s answered 202, and records/s until the outbox has published them all."""
+    key = await submitter_key(settings, lines)
+    conn = await asyncpg.connect(settings.dsn)
+    try:
         bodies = [b"\n".join(lines[i : i + chunk]) for i in range(0, len(lines), chunk)]
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
         url = f"{settings.service_url('intake')}/v1/records:ndjson"

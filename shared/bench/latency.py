@@ -18,16 +18,13 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 
-from shared.auth import create_key
-from shared.bench.reconcile import ensure_registry, payload
-from shared.bench.stack import bench_settings, reset_ledger
+from shared.bench.intake import submitter_key
+from shared.bench.stack import payload, prepared
 from shared.settings import Settings
-from shared.stack import Stack
 
 TICK = 0.1  # seconds between posts
 
@@ -62,12 +59,7 @@ async def _post_at_rate(
 ) -> tuple[list[str], float]:
     """Post ``lines`` in arrays of ``rate * TICK`` every ``TICK`` s; the ids and the real rate."""
     per_tick = max(1, int(rate * TICK))
-    communes = sorted({orjson.loads(line)["commune_code"] for line in lines})
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        key, _ = await create_key(conn, "submitter", communes, label="bench")
-    finally:
-        await conn.close()
+    key = await submitter_key(settings, lines)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     url = f"{settings.service_url('intake')}/v1/records"
     ids: list[str] = []
@@ -152,10 +144,7 @@ async def _raw(settings: Settings, count: int, rate: int, size: int) -> list[flo
 
 def run(data: Path, rate: int, seconds: float, console: Console) -> LatencyResult:
     """Prepare the bench stack and registry, then post at ``rate`` for ``seconds``."""
-    settings = bench_settings()
-    Stack(settings, console).up()
-    ensure_registry(settings, data, console)
-    asyncio.run(reset_ledger(settings))
+    settings, _, _ = prepared(data, console)
     lines = payload(data, int(rate * seconds))
     console.print(f"Posting {len(lines):,} records at {rate:,} a second")
     ids, real_rate = asyncio.run(_post_at_rate(settings, lines, rate))

@@ -1,6 +1,6 @@
 """``landsync bench province``: a whole generated province through intake, reconcile and sync.
 
-It runs on the reconcile bench's stack (``.landsync-bench``, ports 26xxx), with its registry. Every
+It runs on the bench stack (``.landsync-bench``, ports 26xxx), with its registry. Every
 service runs at once, as in the campaign: records are posted as NDJSON while reconcile decides
 and sync sends to the simulator. The clock starts at the first request and stops when every
 record is decided, and again when every accepted plot has left sync (synced or dead-lettered).
@@ -18,14 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from shared.bench.intake import Payload, raw_ceiling, through_intake
-from shared.bench.reconcile import ensure_registry, payload
-from shared.bench.stack import bench_settings, reset_ledger
-from shared.records import parcel_key
+from shared.bench.stack import payload, prepared
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.processes import live_pid
@@ -55,15 +52,6 @@ class ProvinceResult:
     def rate(self, seconds: float) -> float:
         """Records per second over ``seconds``."""
         return self.records / seconds
-
-
-def _keys(lines: list[bytes]) -> list[bytes]:
-    keys = []
-    for line in lines:
-        r = orjson.loads(line)
-        p = r["parcel"]
-        keys.append(parcel_key(r["commune_code"], p["map_sheet"], p["parcel_no"]).encode())
-    return keys
 
 
 def _rss_mb(pid: int) -> float:
@@ -103,8 +91,7 @@ def _quarters(samples: list[dict[str, float]]) -> dict[str, tuple[float, float]]
 async def _measure(
     settings: Settings, stack: Stack, lines: list[bytes], console: Console
 ) -> ProvinceResult:
-    ceiling = await raw_ceiling(settings, Payload(lines, _keys(lines)))
-    await reset_ledger(settings)
+    ceiling = await raw_ceiling(settings, Payload.of(lines))
     started = time.perf_counter()
     submit = asyncio.create_task(through_intake(settings, lines, chunk=10_000, concurrency=2))
     submitted_s = decided_s = 0.0
@@ -140,10 +127,7 @@ async def _measure(
 
 def run(data: Path, count: int | None, console: Console) -> ProvinceResult:
     """Prepare the bench stack and registry, then time the whole province end to end."""
-    settings = bench_settings()
-    stack = Stack(settings, console)
-    stack.up()
-    ensure_registry(settings, data, console)
+    settings, stack, _ = prepared(data, console)
     lines = payload(data, count if count is not None else 10**9)
     console.print(f"Submitting {len(lines):,} records with every service running")
     return asyncio.run(_measure(settings, stack, lines, console))

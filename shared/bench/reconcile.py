@@ -12,27 +12,20 @@ consumer group's start-up is not counted as decision time.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 
 from shared.bench.intake import through_intake
-from shared.bench.stack import bench_settings, reset_ledger
+from shared.bench.stack import payload, prepared
 from shared.settings import Settings
-from shared.stack import Stack
-from shared.stack.services import child_env
 from shared.topics import Topic
-
-MIN_RESIDENTS, MIN_CERTIFICATES = 1_000_000, 700_000
 
 
 @dataclass(frozen=True)
@@ -50,53 +43,6 @@ class ReconcileResult:
     def ratio(self) -> float:
         """Reconcile's sustained rate ÷ the raw ceiling."""
         return self.decided / self.raw_ceiling
-
-
-def ensure_registry(settings: Settings, data: Path, console: Console) -> tuple[int, int]:
-    """Load the data directory's registry unless the bench database already holds enough."""
-    counts = asyncio.run(_counts(settings))
-    if counts[0] >= MIN_RESIDENTS and counts[1] >= MIN_CERTIFICATES:
-        return counts
-    for kind in ("residents", "certificates"):
-        console.print(f"Loading {kind} from {data}")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "shared.cli.main",
-                "registry",
-                "load",
-                kind,
-                str(data / f"{kind}.csv"),
-            ],
-            env=child_env(settings),
-            check=True,
-        )
-    return asyncio.run(_counts(settings))
-
-
-async def _counts(settings: Settings) -> tuple[int, int]:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        residents = await conn.fetchval("SELECT count(*) FROM residents")
-        certificates = await conn.fetchval("SELECT count(*) FROM certificates")
-    finally:
-        await conn.close()
-    return int(residents), int(certificates)
-
-
-def payload(data: Path, count: int) -> list[bytes]:
-    """The first ``count`` records of the data directory, with this run's submission ids."""
-    run = uuid.uuid4().hex[:6]
-    lines: list[bytes] = []
-    with (data / "records.jsonl").open("rb") as f:
-        for line in f:
-            if len(lines) == count:
-                break
-            record = orjson.loads(line)
-            record["submission_id"] = f"bench-{run}-{record['submission_id']}"
-            lines.append(orjson.dumps(record))
-    return lines
 
 
 async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
@@ -170,11 +116,7 @@ async def _decided(settings: Settings, count: int, timeout: float = 900) -> tupl
 
 def run(data: Path, count: int, console: Console) -> ReconcileResult:
     """Prepare the bench stack, submit the records, measure the ceiling, then reconcile."""
-    settings = bench_settings()
-    stack = Stack(settings, console)
-    stack.up()
-    residents, certificates = ensure_registry(settings, data, console)
-    asyncio.run(reset_ledger(settings))
+    settings, stack, (residents, certificates) = prepared(data, console)
     stack.stop_service("reconcile")
     lines = payload(data, count)
     since = asyncio.run(end_offsets(settings))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +16,22 @@ from rich.table import Table
 from shared.stack import Stack
 
 _err = Console(stderr=True)
+DataDir = Annotated[
+    Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
+]
+Keep = Annotated[bool, typer.Option(help="leave the bench stack running")]
+
+
+@contextlib.contextmanager
+def _stopped_after(keep: bool) -> Iterator[None]:
+    """Stop the bench stack when the block ends, however it ends, unless ``keep``."""
+    try:
+        yield
+    finally:
+        if not keep:
+            from shared.bench.stack import bench_settings  # noqa: PLC0415
+
+            Stack(bench_settings(), _err).down()
 
 
 def _show(
@@ -46,25 +64,19 @@ def bench_intake(  # noqa: PLR0917 - typer passes each option by name
     isolated: Annotated[
         bool, typer.Option(help="pause reconcile and sync so intake has the machine to itself")
     ] = True,
-    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
+    keep: Keep = False,
 ) -> None:
     """Bulk NDJSON intake in records/s, against a bare aiokafka producer in the same run."""
     from shared.bench import intake  # noqa: PLC0415 - keeps `landsync --help` fast
-    from shared.bench.stack import bench_settings, reset_ledger  # noqa: PLC0415
+    from shared.bench.stack import fresh  # noqa: PLC0415
 
-    settings = bench_settings()
-    stack = Stack(settings, _err)
-    try:
-        stack.up()
-        asyncio.run(reset_ledger(settings))
+    with _stopped_after(keep):
+        settings, stack = fresh(_err)
         for service in ("reconcile", "sync") if isolated else ():
             stack.stop_service(service)
         result = asyncio.run(
             intake.run(settings, count=records, chunk=chunk, concurrency=concurrency, rounds=rounds)
         )
-    finally:
-        if not keep:
-            stack.down()
     _show(
         f"bench intake: {result.rounds} rounds of {result.records:,} records"
         f" ({result.payload_bytes / 1e6:.0f} MB), medians",
@@ -83,21 +95,15 @@ def bench_intake(  # noqa: PLR0917 - typer passes each option by name
 
 
 def bench_reconcile(
-    data: Annotated[
-        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
-    ],
+    data: DataDir,
     records: Annotated[int, typer.Option(help="records to reconcile")] = 100_000,
-    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
+    keep: Keep = False,
 ) -> None:
     """Decisions/s with the registry loaded, against raw Kafka consume + produce, one run."""
     from shared.bench import reconcile  # noqa: PLC0415
-    from shared.bench.stack import bench_settings  # noqa: PLC0415
 
-    try:
+    with _stopped_after(keep):
         result = reconcile.run(data, records, _err)
-    finally:
-        if not keep:
-            Stack(bench_settings(), _err).down()
     _show(
         f"bench reconcile: {result.records:,} records; registry {result.residents:,} residents,"
         f" {result.certificates:,} certificate rows",
@@ -118,21 +124,15 @@ def bench_reconcile(
 def bench_sync(
     plots: Annotated[int, typer.Option(help="plots per round")] = 20_000,
     rounds: Annotated[int, typer.Option(help="alternating raw/sync rounds (medians)")] = 3,
-    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
+    keep: Keep = False,
 ) -> None:
     """Plots/s through sync to the simulator, against a bare httpx loop in the same run."""
     from shared.bench import sync  # noqa: PLC0415
-    from shared.bench.stack import bench_settings, reset_ledger  # noqa: PLC0415
+    from shared.bench.stack import fresh  # noqa: PLC0415
 
-    settings = bench_settings()
-    stack = Stack(settings, _err)
-    try:
-        stack.up()
-        asyncio.run(reset_ledger(settings))
+    with _stopped_after(keep):
+        settings, _ = fresh(_err)
         result = asyncio.run(sync.run(settings, count=plots, rounds=rounds))
-    finally:
-        if not keep:
-            stack.down()
     _show(
         f"bench sync: {result.rounds} rounds of {result.plots:,} plots, medians",
         "plots",
@@ -146,21 +146,15 @@ def bench_sync(
 
 
 def bench_province(
-    data: Annotated[
-        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
-    ],
+    data: DataDir,
     records: Annotated[int | None, typer.Option(help="only the first N records")] = None,
-    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
+    keep: Keep = False,
 ) -> None:
     """A whole generated province through intake, reconcile and sync, all running at once."""
     from shared.bench import province  # noqa: PLC0415
-    from shared.bench.stack import bench_settings  # noqa: PLC0415
 
-    try:
+    with _stopped_after(keep):
         result = province.run(data, records, _err)
-    finally:
-        if not keep:
-            Stack(bench_settings(), _err).down()
     _show(
         f"bench province: {result.records:,} records end to end; seconds:"
         f" all answered {result.submitted_s:,.0f}, all decided {result.decided_s:,.0f},"
@@ -186,9 +180,7 @@ def bench_province(
 
 
 def bench_registry(
-    data: Annotated[
-        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
-    ],
+    data: DataDir,
     keep: Annotated[bool, typer.Option(help="leave the bench PostgreSQL running")] = False,
 ) -> None:
     """`registry load` rows/s, first load and reload, against a bare COPY, one run."""
@@ -214,22 +206,16 @@ def bench_registry(
 
 
 def bench_latency(
-    data: Annotated[
-        Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
-    ],
+    data: DataDir,
     rate: Annotated[int, typer.Option(help="records posted per second")] = 1_000,
     seconds: Annotated[float, typer.Option(help="how long to post")] = 30.0,
-    keep: Annotated[bool, typer.Option(help="leave the bench stack running")] = False,
+    keep: Keep = False,
 ) -> None:
     """Milliseconds from intake's 202 to the decision at a steady rate, against bare Kafka."""
     from shared.bench import latency  # noqa: PLC0415
-    from shared.bench.stack import bench_settings  # noqa: PLC0415
 
-    try:
+    with _stopped_after(keep):
         result = latency.run(data, rate, seconds, _err)
-    finally:
-        if not keep:
-            Stack(bench_settings(), _err).down()
     table = Table(
         title=f"bench latency: {result.records:,} records at {result.rate:,.0f}/s, milliseconds"
     )

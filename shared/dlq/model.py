@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.kafka.consumer import UNDECODABLE, UNPROCESSABLE
-from shared.kafka.dead_letters import REPLAY_COUNT
+from shared.kafka.dead_letters import REPLAY_COUNT, Origin
 from shared.reasons import Reason
 from shared.topics import DLQ_QUEUES, Topics
 
@@ -43,15 +43,9 @@ def queue_topic(topics: Topics, queue: str) -> str:
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    """One message of a dead-letter topic."""
+class DeadLetter(Origin):
+    """One message of a dead-letter topic (its timestamp: when it was dead-lettered)."""
 
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int  # when it was dead-lettered
-    key: bytes | None
-    value: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
 
     @property

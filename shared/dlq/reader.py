@@ -7,25 +7,12 @@ each read assigns all partitions itself and sees every dead letter, however ofte
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.dlq.model import DeadLetter
 from shared.settings import Settings
-
-
-def _letter(record: Any) -> DeadLetter:
-    return DeadLetter(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        timestamp_ms=record.timestamp,
-        key=record.key,
-        value=record.value or b"",
-        headers={k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
-    )
 
 
 async def _partitions(settings: Settings, topic: str) -> list[int]:
@@ -72,7 +59,7 @@ async def read_dead_letters(
                 raise TimeoutError(f"could not read {topic} to its end in {timeout:.0f} s")
             fetched = await consumer.getmany(*remaining, timeout_ms=500)
             for tp, records in fetched.items():
-                letters.extend(_letter(r) for r in records if r.offset < ends[tp])
+                letters.extend(DeadLetter.of(r) for r in records if r.offset < ends[tp])
             remaining = [tp for tp in remaining if await consumer.position(tp) < ends[tp]]
     finally:
         await consumer.stop()

@@ -101,18 +101,6 @@ class ShuttingDownError(Exception):
     """The service is stopping: the batch stays uncommitted and is redelivered later."""
 
 
-def _origin(record: ConsumerRecord[Any, Any]) -> Origin:
-    return Origin(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        timestamp_ms=record.timestamp,
-        key=record.key,
-        value=record.value or b"",
-        headers={k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
-    )
-
-
 def _utf8_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
     try:
         for _, value in record.headers or ():
@@ -286,7 +274,7 @@ class BatchConsumer(Generic[M]):
         batch: list[Incoming[M]] = []
         poison: list[tuple[Origin, str]] = []
         for record in records:
-            origin = _origin(record)
+            origin = Origin.of(record)
             try:
                 batch.append(Incoming(self._model.model_validate_json(origin.value), origin))
             except ValidationError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Self
 
 from shared.kafka.producer import Outgoing
 
@@ -22,6 +23,19 @@ class Origin:
     key: bytes | None
     value: bytes
     headers: Mapping[str, str]
+
+    @classmethod
+    def of(cls, record: Any) -> Self:
+        """The coordinates, key, value and UTF-8 headers of a consumed aiokafka record."""
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            timestamp_ms=record.timestamp,
+            key=record.key,
+            value=record.value or b"",
+            headers={k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
+        )
 
 
 def dead_letter(

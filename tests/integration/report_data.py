@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import asyncpg
 import httpx
 
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, register
+from tests.support import eventually, fresh_owner, make_record, register
 
 COMMUNES = ("07210", "07339")  # Bắc Giang, Tân Yên
 
@@ -70,20 +68,10 @@ async def ledger_counts(db: asyncpg.Pool[Any]) -> dict[str | None, Counts]:
     return counts
 
 
-def _fresh(record: dict[str, Any]) -> dict[str, Any]:
-    """An owner of its own, so these records share no resident with other tests."""
-    born = date(1950 + random.randrange(49), 1 + random.randrange(12), 1 + random.randrange(28))
-    owner = record["owners"][0]
-    owner["personal_id"] = f"0240{born.year % 100:02d}{random.randrange(10**6):06d}"
-    owner["date_of_birth"] = born.isoformat()
-    owner["sex"] = "male"
-    return record
-
-
 async def _commune_mix(db: asyncpg.Pool[Any], commune: str, clean: int) -> list[dict[str, Any]]:
     """``clean`` good records, then a bad scan, an unknown owner, a mortgage, and a duplicate."""
-    good = [_fresh(make_record(commune)) for _ in range(clean)]
-    bad_scan, stranger, mortgaged = (_fresh(make_record(commune)) for _ in range(3))
+    good = [fresh_owner(make_record(commune)) for _ in range(clean)]
+    bad_scan, stranger, mortgaged = (fresh_owner(make_record(commune)) for _ in range(3))
     await register(db, *good, bad_scan, stranger, mortgaged)
     bad_scan["scan_file"] = "IMG_0042.pdf"
     await db.execute(

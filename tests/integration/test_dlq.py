@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import random
 import time
 import uuid
-from collections.abc import AsyncIterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +18,12 @@ import pytest
 from shared.kafka.dead_letters import Origin, dead_letter
 from shared.kafka.producer import Producer
 from shared.settings import Settings
-from shared.stack import Stack
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator, accept, ledger, new_plots
 from tests.support import (
     eventually,
+    fresh_owner,
     landsync,
     make_record,
     parcel_key_of,
@@ -41,17 +38,6 @@ _communes = itertools.count(7401)
 def _commune() -> str:
     """A commune of its own for each test, so one test's dead letters never count in another's."""
     return f"{next(_communes):05d}"
-
-
-def _fresh(record: dict[str, Any]) -> dict[str, Any]:
-    """Give the record's owner an identity no other test uses."""
-    born = date(1950 + random.randrange(49), 1 + random.randrange(12), 1 + random.randrange(28))
-    record["owners"][0].update(
-        personal_id=f"0240{born.year % 100:02d}{random.randrange(10**6):06d}",
-        date_of_birth=born.isoformat(),
-        sex="male",
-    )
-    return record
 
 
 def _bearer(key: str) -> dict[str, str]:
@@ -150,7 +136,7 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
 ) -> None:
     commune = _commune()
     submitter, operator = await new_key("submitter", [commune]), await new_key("operator")
-    record = _fresh(make_record(commune))
+    record = fresh_owner(make_record(commune))
     owner = record["owners"][0]
     await register(db, record)
     await db.execute("DELETE FROM residents WHERE personal_id = $1", owner["personal_id"])
@@ -205,7 +191,7 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
 ) -> None:
     commune = _commune()
     submitter, operator = await new_key("submitter", [commune]), await new_key("operator")
-    record = _fresh(make_record(commune))
+    record = fresh_owner(make_record(commune))
     await register(db, record)
     parcel = record["parcel"]
     row = (f"CK 031112,CS06999,2016-05-12,{commune},{parcel['map_sheet']},{parcel['parcel_no']},"
@@ -243,18 +229,6 @@ def _load_certificates(settings: Settings, tmp_path: Path, row: str) -> None:
     )
     loaded = landsync(settings, "registry", "load", "certificates", str(path))
     assert loaded.returncode == 0, loaded.stderr
-
-
-@pytest.fixture
-async def sim(stack: Stack, settings: Settings) -> AsyncIterator[Simulator]:
-    """The simulator's controls; every fault is cleared after the test."""
-    async with httpx.AsyncClient(base_url=settings.service_url("national-db"), timeout=10) as c:
-        simulator = Simulator(c, settings.national_db_token)
-        await simulator.faults(reset=True)
-        try:
-            yield simulator
-        finally:
-            await simulator.faults(reset=True)
 
 
 async def test_a_plot_the_national_database_refused_is_synced_once_replayed(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-from datetime import date
 from typing import Any
 
 import asyncpg
@@ -16,19 +14,17 @@ from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, read_to_end, read_topic, record_id_of, register
+from tests.support import (
+    eventually,
+    fresh_owner,
+    make_record,
+    read_to_end,
+    read_topic,
+    record_id_of,
+    register,
+)
 
 COMMUNE = "07339"
-
-
-def _fresh(record: dict[str, Any]) -> dict[str, Any]:
-    """Give the record's owner an identity of its own, so tests do not share residents."""
-    born = date(1950 + random.randrange(49), 1 + random.randrange(12), 1 + random.randrange(28))
-    owner = record["owners"][0]
-    owner["personal_id"] = f"0240{born.year % 100:02d}{random.randrange(10**6):06d}"
-    owner["date_of_birth"] = born.isoformat()
-    owner["sex"] = "male"
-    return record
 
 
 async def _submit(intake: httpx.AsyncClient, key: str, *records: dict[str, Any]) -> list[str]:
@@ -80,7 +76,7 @@ async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
     intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
-    clean, mortgaged, bad_scan, stranger = (_fresh(make_record(COMMUNE)) for _ in range(4))
+    clean, mortgaged, bad_scan, stranger = (fresh_owner(make_record(COMMUNE)) for _ in range(4))
     await register(db, clean, mortgaged, bad_scan, stranger)
     await db.execute(
         "UPDATE certificates SET mortgage_registered_on = '2021-01-01', mortgage_bank = 'Agribank'"
@@ -123,7 +119,7 @@ async def test_an_identical_plot_submitted_again_is_a_duplicate_and_is_not_sent_
     intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
-    original = _fresh(make_record(COMMUNE))
+    original = fresh_owner(make_record(COMMUNE))
     await register(db, original)
     copy = {**original, "submission_id": original["submission_id"] + "-again"}
     changed = {**original, "submission_id": original["submission_id"] + "-changed",
@@ -159,7 +155,7 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
     new_key: KeyFactory,
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
-    records = [_fresh(make_record(COMMUNE)) for _ in range(5)]
+    records = [fresh_owner(make_record(COMMUNE)) for _ in range(5)]
     await register(db, *records)
     ids = await _submit(intake, key, *records)
     first = await _decided(db, ids)
@@ -192,7 +188,7 @@ async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_rede
     intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
-    record = _fresh(make_record(COMMUNE))
+    record = fresh_owner(make_record(COMMUNE))
     await register(db, record)
     [record_id] = await _submit(intake, key, record)
     await _decided(db, [record_id])

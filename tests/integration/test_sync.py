@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
 import orjson
-import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
@@ -29,18 +27,6 @@ from tests.integration.plots import (
 from tests.support import eventually, make_record, read_topic
 
 GROUP = "landsync-sync"
-
-
-@pytest.fixture
-async def sim(stack: Stack, settings: Settings) -> AsyncIterator[Simulator]:
-    """The simulator's controls; every fault is cleared after the test."""
-    async with httpx.AsyncClient(base_url=settings.service_url("national-db"), timeout=10) as c:
-        simulator = Simulator(c, settings.national_db_token)
-        await simulator.faults(reset=True)
-        try:
-            yield simulator
-        finally:
-            await simulator.faults(reset=True)
 
 
 async def _all_settled(db: asyncpg.Pool[Any], plots: list[Plot], timeout: float) -> dict[str, Any]:
