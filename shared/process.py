@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import os
+import signal
 
 from shared.logging import configure_logging
 from shared.settings import Settings
@@ -15,3 +18,25 @@ def prepare_process(service: str, settings: Settings) -> None:
     # the collector re-scans them over and over, which measured as half of validation time.
     gc.set_threshold(50_000, 20, 20)
     gc.freeze()  # objects from start-up (modules, settings) are never garbage: skip them
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PR_SET_NAME = 15
+
+
+def name_process(name: str) -> None:
+    """Name this process for ps, top and /proc/<pid>/comm (at most 15 bytes are kept)."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def die_with_parent(sig: signal.Signals, parent: int) -> None:
+    """Have the kernel send ``sig`` to this process when ``parent``, its parent, exits (``prctl``).
+
+    For helper processes (intake's relay and validators): if their parent is killed outright,
+    they must not live on as orphans that nothing will stop. ``parent`` is the pid the parent
+    passed down: if this process is already someone else's child, it was orphaned before it
+    could ask, and it gets ``sig`` at once.
+    """
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig))
+    if os.getppid() != parent:
+        os.kill(os.getpid(), sig)

@@ -79,7 +79,7 @@ class Parcel(_Model):
     parcel_no: SheetOrParcel
     certificate_map_sheet: SheetOrParcel | None = None
     certificate_parcel_no: SheetOrParcel | None = None
-    old_commune_code: Annotated[str, Field(pattern=r"^\d{5}$")] | None = None
+    old_commune_code: Annotated[str, Field(pattern=r"^[0-9]{5}$")] | None = None
     address: Text | None = None
     area_m2: Area | None = None
     land_uses: Annotated[list[LandUse], Field(max_length=MAX_LAND_USES)] = []
@@ -89,7 +89,7 @@ class Form01Record(_Model):
     """A Form 01 record as an upstream system submits it."""
 
     submission_id: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(nfc)]
-    commune_code: Annotated[str, Field(pattern=r"^\d{5}$")]
+    commune_code: Annotated[str, Field(pattern=r"^[0-9]{5}$")]
     template_version: Text | None = None
     certificate: Certificate | None = None
     holder_type: HolderType | None = None

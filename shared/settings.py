@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     bind_host: str = "127.0.0.1"
     intake_port: int = 18080
-    intake_workers: int = 3  # uvicorn worker processes (see README)
+    intake_workers: int = 1  # uvicorn worker processes (see README)
+    intake_validators: int = 2  # validator processes per intake worker; 0 validates inline
     reconcile_port: int = 18081
     sync_port: int = 18082
     national_db_port: int = 18090

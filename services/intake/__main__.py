@@ -8,13 +8,17 @@ import shutil
 import uvicorn
 from fastapi import FastAPI
 
-from services.intake.app import create_app
 from shared.process import prepare_process
 from shared.settings import Settings
 
 
 def app() -> FastAPI:
-    """The app factory uvicorn calls in each worker process."""
+    """The app factory uvicorn calls in each worker process (in this one, with one worker)."""
+    # Imported here, not above: prometheus_client picks multiprocess mode when first imported,
+    # so it must come after main() has set PROMETHEUS_MULTIPROC_DIR, which with one worker is
+    # in this very process.
+    from services.intake.app import create_app  # noqa: PLC0415
+
     settings = Settings()
     prepare_process("intake", settings)
     return create_app(settings, metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"))

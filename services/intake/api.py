@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -23,12 +23,13 @@ from starlette.responses import Response
 from services.intake import bodies, ledger, metrics, service
 from services.intake.errors import ApiError
 from services.intake.keys import KeyVerifier
-from services.intake.relay import OutboxRelay
+from services.intake.pipeline import Pipeline
+from services.intake.relay_process import RelayProcess
 from services.intake.responses import JsonResponse
+from services.intake.validation import Checked, Line, Validator
 from shared.auth import ApiKey
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
-from shared.records import Form01Record
 from shared.settings import Settings
 
 router = APIRouter()
@@ -42,8 +43,9 @@ class Deps:
     settings: Settings
     pool: asyncpg.Pool[Any]
     producer: Producer
-    relay: OutboxRelay
+    relay: RelayProcess
     keys: KeyVerifier
+    validator: Validator
     metrics_dir: str | None = None  # set when several worker processes share /metrics
 
 
@@ -89,13 +91,11 @@ def _submitter(key: ApiKey) -> None:
         raise ApiError(403, "forbidden_role", f"the {key.role} role may not submit records")
 
 
-async def _store(
-    d: Deps, key: ApiKey, records: list[tuple[int, Form01Record]]
-) -> service.BatchOutcome:
+async def _store(d: Deps, key: ApiKey, checked: Checked) -> service.BatchOutcome:
+    if not checked:
+        return service.BatchOutcome(errors=list(checked.errors))
     async with d.pool.acquire() as conn:
-        outcome = await service.receive(conn, records, key)
-    d.relay.notify()
-    return outcome
+        return await service.receive(conn, checked, key)
 
 
 def _answer(
@@ -126,9 +126,9 @@ async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
     _submitter(key)
     bodies.require_content_type(request, "application/json")
     body = await bodies.read_body(request, d.settings.max_body_bytes)
-    records, outcome = bodies.parse_json_batch(body, d.settings.max_batch_records)
-    if records:
-        outcome.extend(await _store(d, key, records))
+    lines, outcome = bodies.parse_json_batch(body, d.settings.max_batch_records)
+    if lines:
+        outcome.extend(await _store(d, key, await d.validator.check(lines)))
     return _answer(outcome, key, "json", started)
 
 
@@ -138,31 +138,21 @@ async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Resp
     started = time.perf_counter()
     _submitter(key)
     bodies.require_content_type(request, "application/x-ndjson", "application/jsonl")
-    outcome = service.BatchOutcome()
-    chunk: list[tuple[int, Form01Record]] = []
+    pipeline = Pipeline(d.validator, functools.partial(_store, d, key))
+    chunk: list[Line] = []
     lines = 0
-    # One chunk is stored while the next is validated, so the worker's CPU and the database work
-    # at the same time; chunks still commit one after another, in the order of the file.
-    storing: asyncio.Task[service.BatchOutcome] | None = None
     try:
-        async for index, line in bodies.ndjson_lines(request, d.settings.max_ndjson_bytes):
+        async for line in bodies.ndjson_lines(request, d.settings.max_ndjson_bytes):
             lines += 1
-            record = bodies.validate(index, line, outcome)
-            if record is not None:
-                chunk.append((index, record))
+            chunk.append(line)
             if len(chunk) >= d.settings.ndjson_chunk_records:
-                if storing is not None:
-                    outcome.extend(await storing)
-                storing = asyncio.create_task(_store(d, key, chunk))
+                await pipeline.add(chunk)
                 chunk = []
-        if storing is not None:
-            outcome.extend(await storing)
-            storing = None
         if chunk:
-            outcome.extend(await _store(d, key, chunk))
+            await pipeline.add(chunk)
+        outcome = await pipeline.finish()
     finally:
-        if storing is not None and not storing.done():
-            storing.cancel()  # the request failed: the client retries the file (idempotent)
+        pipeline.cancel()
     if not lines:
         raise ApiError(400, "empty_body", "the body holds no records")
     return _answer(outcome, key, "ndjson", started)
@@ -191,13 +181,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["operations"])
 async def readyz(d: DepsDep) -> Response:
-    """Readiness: the database and the broker are reachable."""
+    """Readiness: the database and the broker are reachable, and the outbox relay runs."""
     checks: dict[str, bool] = {}
     try:
         checks["database"] = await d.pool.fetchval("SELECT true", timeout=2)
     except Exception:
         checks["database"] = False
     checks["broker"] = await d.producer.ping(timeout=2)
+    checks["relay"] = d.relay.alive
     ready = all(checks.values())
     return JsonResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
 

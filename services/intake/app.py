@@ -9,17 +9,18 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic import TypeAdapter
+from tenacity import AsyncRetrying, wait_exponential_jitter
 
 from services.intake import dlq_routes, errors, report_routes
 from services.intake.api import Deps, router
 from services.intake.keys import KeyVerifier
-from services.intake.relay import OutboxRelay
+from services.intake.relay_process import RelayProcess
+from services.intake.validation import Validator
 from shared.db.pool import create_pool
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.records import Form01Record
 from shared.settings import Settings
-from shared.topics import Topic
 
 log = get_logger(__name__)
 
@@ -32,34 +33,38 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         # No connection at start (min_size=0): a worker starting during a database outage must
         # come up and answer 503, not fail, which makes uvicorn stop every worker.
         pool = await create_pool(settings.dsn, min_size=0, max_size=10)
+        # This producer is for dead-letter replays and the readiness check; records reach Kafka
+        # through the relay process. It connects in the background, with retries: intake takes
+        # records (202) even while the broker is down.
         producer = Producer(settings, client_id="landsync-intake")
-        relay = OutboxRelay(
-            pool,
-            producer,
-            topic=settings.topics.name(Topic.SUBMITTED),
-            batch_size=settings.outbox_batch_size,
-            idle_seconds=settings.outbox_idle_seconds,
-        )
+        validator = Validator(settings.intake_validators)
+        await validator.start()
+        relay = RelayProcess(settings)
+        relay.start()
         app.state.deps = Deps(
             settings=settings,
             pool=pool,
             producer=producer,
             relay=relay,
             keys=KeyVerifier(pool, settings.api_key_cache_seconds),
+            validator=validator,
             metrics_dir=metrics_dir,
         )
-        # The relay connects to Kafka itself, with retries: intake takes records (202) even while
-        # the broker is down, and they are published once it is back.
-        task = asyncio.create_task(relay.run(), name="outbox-relay")
+        tasks = [
+            asyncio.create_task(relay.watch(), name="relay-watch"),
+            asyncio.create_task(_connect(producer), name="producer-connect"),
+        ]
         log.info("intake started", port=settings.intake_port)
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await relay.stop(settings.graceful_timeout_seconds)
             await producer.stop()
             await pool.close()
+            validator.close()
             log.info("intake stopped")
 
     app = FastAPI(
@@ -74,6 +79,12 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
     app.include_router(dlq_routes.router)
     _document_record_schema(app)
     return app
+
+
+async def _connect(producer: Producer) -> None:
+    async for attempt in AsyncRetrying(wait=wait_exponential_jitter(initial=0.2, max=10)):
+        with attempt:
+            await producer.start()
 
 
 def _document_record_schema(app: FastAPI) -> None:

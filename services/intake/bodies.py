@@ -1,4 +1,4 @@
-"""Reads request bodies within their size limits and turns them into validated records by index."""
+"""Reads request bodies within their size limits and splits them into records' JSON by index."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 from starlette.requests import Request
 
 from services.intake.errors import ApiError
 from services.intake.service import BatchOutcome
-from shared.records import Form01Record
+from services.intake.validation import Line
 
-Parsed = tuple[list[tuple[int, Form01Record]], BatchOutcome]
+Parsed = tuple[list[Line], BatchOutcome]
 
 
 def require_content_type(request: Request, *accepted: str) -> None:
@@ -69,21 +68,8 @@ async def ndjson_lines(request: Request, limit: int) -> AsyncIterator[tuple[int,
         yield index, pending
 
 
-def validate(index: int, raw: bytes, outcome: BatchOutcome) -> Form01Record | None:
-    """The record in ``raw``, or None with its errors added to ``outcome``."""
-    try:
-        return Form01Record.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        outcome.errors.append({"index": index, "errors": errors})
-        return None
-
-
 def parse_json_batch(body: bytes, max_records: int) -> Parsed:
-    """A JSON object or array of records: the valid ones by index, and the errors of the rest."""
+    """A JSON object or array: each record's JSON by index, and the errors of non-objects."""
     try:
         document: Any = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -98,13 +84,11 @@ def parse_json_batch(body: bytes, max_records: int) -> Parsed:
             413, "too_many_records", f"{len(items)} records; at most {max_records} per request"
         )
     outcome = BatchOutcome()
-    records: list[tuple[int, Form01Record]] = []
+    lines: list[Line] = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             outcome.add_error(index, [], "a record must be a JSON object", "model_type")
             continue
-        # Validating from JSON (not Python objects) keeps the strict JSON rules: ISO dates only.
-        record = validate(index, orjson.dumps(item), outcome)
-        if record is not None:
-            records.append((index, record))
-    return records, outcome
+        # Validated from JSON later (not from Python objects): that keeps the strict JSON rules.
+        lines.append((index, orjson.dumps(item)))
+    return lines, outcome

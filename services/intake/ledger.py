@@ -35,7 +35,7 @@ SELECT record_id FROM inserted
 """
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is slower, thousands a batch
 class NewRecord:
     """A validated record, ready to be stored and published."""
 

@@ -7,6 +7,10 @@ broker acknowledged them, inside one transaction. A crash or a broker error roll
 so the rows are published again later: delivery is at least once, and consumers are idempotent by
 ``record_id``. A transaction-scoped advisory lock keeps one relay active at a time (several intake
 replicas may run), which keeps each parcel's records in order.
+
+The relay wakes on the ``landsync_outbox`` notification, sent by a trigger when outbox rows are
+committed (migration 0008), and on a timer as a safety net for a notification missed while its
+listening connection was down.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from shared.records import submitted_message
 
 log = get_logger(__name__)
 _LOCK_KEY = 0x4F555442  # "OUTB"
+CHANNEL = "landsync_outbox"
 _LOCKED = -1  # drain_once: another relay is draining
 _BUSY_RETRY_SECONDS = 0.02
 _PENDING = """
@@ -35,33 +40,50 @@ LIMIT $1
 
 
 class OutboxRelay:
-    """Drains the outbox whenever intake stores records, and on a timer as a safety net."""
+    """Drains the outbox whenever records are stored, and on a timer as a safety net."""
 
     def __init__(
         self,
         pool: asyncpg.Pool[Any],
         producer: Producer,
         *,
+        dsn: str,
         topic: str,
         batch_size: int,
         idle_seconds: float,
         publish_timeout: float = 60.0,
     ) -> None:
         self._pool = pool
+        self._dsn = dsn
+        self._listener: asyncpg.Connection[Any] | None = None
         self._producer = producer
         self._topic = topic
         self._batch_size = batch_size
         self._idle = idle_seconds
         self._publish_timeout = publish_timeout
         self._wake = asyncio.Event()
+        self._stopping = False
 
-    def notify(self) -> None:
-        """New rows were committed: drain soon."""
+    def stop(self) -> None:
+        """Return from :meth:`run` once the batch in flight is published."""
+        self._stopping = True
         self._wake.set()
 
+    def notify(self, *_: object) -> None:
+        """New rows were committed: drain soon. Also the ``landsync_outbox`` listener."""
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        # Its own connection, outside the pool: a pooled one would be handed to other work.
+        listener: asyncpg.Connection[Any] = await asyncpg.connect(self._dsn)
+        await listener.add_listener(CHANNEL, self.notify)
+        self._listener = listener
+
     async def run(self) -> None:
-        """Run until cancelled; broker or database errors are retried with backoff."""
-        while True:
+        """Run until stopped or cancelled; broker or database errors are retried with backoff."""
+        while not self._stopping:
             drained = 0
             async for attempt in AsyncRetrying(
                 wait=wait_exponential_jitter(initial=0.2, max=10),
@@ -74,14 +96,22 @@ class OutboxRelay:
             ):
                 with attempt:
                     await self._producer.start()
+                    await self._listen()
                     while (drained := await self.drain_once()) >= self._batch_size:
-                        pass
-            # Another worker's relay held the lock: it may have read the outbox before our rows
-            # were committed, so look again soon rather than after the idle timeout.
+                        if self._stopping:
+                            return
+            # Another relay held the lock: it may have read the outbox before the rows it was
+            # woken for were committed, so look again soon rather than after the idle timeout.
             idle = _BUSY_RETRY_SECONDS if drained == _LOCKED else self._idle
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=idle)
             self._wake.clear()
+
+    async def close(self) -> None:
+        """Close the listening connection."""
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
 
     async def drain_once(self) -> int:
         """Publish and delete one batch of outbox rows; how many, or -1 if another relay is."""

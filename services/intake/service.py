@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.intake import ledger
+from services.intake.validation import Checked
 from shared.auth import ApiKey
 from shared.db.pool import Conn
 from shared.ids import new_ids
 from shared.logging import debug_record, get_logger
-from shared.records import Form01Record
 
 Status = Literal["received", "duplicate_submission"]
 log = get_logger(__name__)
@@ -54,41 +53,33 @@ class BatchOutcome:
         )
 
 
-def _new_record(record: Form01Record, record_id: uuid.UUID) -> ledger.NewRecord:
-    record_json = record.model_dump_json()
-    return ledger.NewRecord(
-        record_id=record_id,
-        submission_id=record.submission_id,
-        content_hash=hashlib.sha256(record_json.encode()).digest(),
-        commune_code=record.commune_code,
-        parcel_key=record.parcel_key,
-        record_json=record_json,
-    )
-
-
 _CONFLICT = "submission_id was already used for a record with different content"
 
 
-async def receive(
-    conn: Conn,
-    items: list[tuple[int, Form01Record]],
-    key: ApiKey,
-) -> BatchOutcome:
-    """Store the records this key may submit; answer each one by its index."""
-    outcome = BatchOutcome()
+async def receive(conn: Conn, checked: Checked, key: ApiKey) -> BatchOutcome:
+    """Store the valid records this key may submit; answer each one, and each error, by index."""
+    outcome = BatchOutcome(errors=list(checked.errors))
     first: dict[str, ledger.NewRecord] = {}  # by submission_id, in request order
     repeats: list[tuple[int, ledger.NewRecord]] = []
     indexes: dict[uuid.UUID, int] = {}
-    for (index, record), record_id in zip(items, new_ids(len(items)), strict=True):
-        if not key.may_submit_for(record.commune_code):
+    for i, record_id in enumerate(new_ids(len(checked))):
+        index, commune_code = checked.indexes[i], checked.commune_codes[i]
+        if not key.may_submit_for(commune_code):
             outcome.add_error(
                 index,
                 ["commune_code"],
-                f"this API key may not submit records for commune {record.commune_code}",
+                f"this API key may not submit records for commune {commune_code}",
                 "forbidden_commune",
             )
             continue
-        new = _new_record(record, record_id)
+        new = ledger.NewRecord(
+            record_id=record_id,
+            submission_id=checked.submission_ids[i],
+            content_hash=checked.content_hashes[i],
+            commune_code=commune_code,
+            parcel_key=checked.parcel_keys[i],
+            record_json=checked.records[i],
+        )
         if new.submission_id in first:
             repeats.append((index, new))
         else:

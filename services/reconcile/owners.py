@@ -12,8 +12,8 @@ from services.reconcile.facts import Facts, Resident
 from shared.normalize import clean_name, fold_name
 from shared.records import Owner
 
-_PERSONAL_ID = re.compile(r"^\d{12}$")
-_LEGACY_ID = re.compile(r"^\d{9}$")
+_PERSONAL_ID = re.compile(r"^[0-9]{12}$")  # not \d: it takes any script's digits
+_LEGACY_ID = re.compile(r"^[0-9]{9}$")
 MAX_NAME_DISTANCE = 2  # a typo or two swapped letters, never a different name
 
 

@@ -39,7 +39,7 @@ app.command("submit")(submit_command)
 
 # Wide enough for the report table even when output is piped (rich falls back to 80 columns).
 _err = Console(stderr=True, width=max(Console(stderr=True).width, 130))
-_COMMUNE = re.compile(r"^\d{5}$")
+_COMMUNE = re.compile(r"^[0-9]{5}$")
 
 
 @keys_app.command("create")

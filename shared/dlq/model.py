@@ -21,7 +21,7 @@ from shared.topics import DLQ_QUEUES, Topics
 #: (partition, offset) of a dead letter within its queue's topic: what replays are tracked by.
 Position = tuple[int, int]
 REASON_CODES = frozenset({*(r.value for r in Reason), UNDECODABLE, UNPROCESSABLE})
-_COMMUNE = re.compile(r"^\d{5}$")
+_COMMUNE = re.compile(r"^[0-9]{5}$")
 _RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 

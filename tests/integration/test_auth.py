@@ -125,7 +125,7 @@ async def test_health_readiness_and_metrics_need_no_key(intake: httpx.AsyncClien
     assert (await intake.get("/healthz")).status_code == 200
     ready = await intake.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": True, "broker": True}
+    assert ready.json()["checks"] == {"database": True, "broker": True, "relay": True}
     metrics = await intake.get("/metrics")
     assert metrics.status_code == 200
     assert "landsync_intake_records_total" in metrics.text

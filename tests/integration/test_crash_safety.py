@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from services.intake.relay_process import RELAY_NAME
 from shared.settings import Settings
 from shared.stack import Stack
+from shared.stack.processes import live_pid
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import make_record, read_topic, record_id_of
+from tests.support import descendants, eventually, make_record, read_topic, record_id_of
 
 COMMUNE = "07339"
 
@@ -112,3 +117,53 @@ async def test_intake_answers_503_while_the_database_is_down_and_recovers_after(
     assert during.json()["error"]["code"] == "unavailable"
     after = await intake.post("/v1/records", json=make_record(COMMUNE), headers=headers)
     assert after.status_code == 202
+
+
+def _relay_pid(stack: Stack) -> int:
+    """Intake's relay process."""
+    intake_pid = live_pid(stack.pidfile("intake"))
+    assert intake_pid is not None
+    [pid] = [p for p, name in descendants(intake_pid).items() if name == RELAY_NAME]
+    return pid
+
+
+async def test_a_killed_relay_process_is_started_again_and_publishes_what_waited(
+    stack: Stack, intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    killed = _relay_pid(stack)
+    os.kill(killed, signal.SIGKILL)
+
+    ids = await _post(intake, key, 40)  # 202 while no relay runs: they wait in the outbox
+
+    assert await _all_published(settings, ids) == ids
+    assert _relay_pid(stack) != killed
+    ready = await intake.get("/readyz")
+    assert ready.json()["checks"]["relay"] is True
+
+
+def _group(pgid: int) -> set[int]:
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == pgid and fields[0] != "Z":  # zombies are already gone
+                    members.add(int(entry.name))
+    return members
+
+
+async def test_intakes_helper_processes_do_not_outlive_it(stack: Stack) -> None:
+    intake_pid = live_pid(stack.pidfile("intake"))
+    assert intake_pid is not None
+    helpers = _group(intake_pid) - {intake_pid}
+    assert len(helpers) >= 3, "the relay and the validators"
+
+    async def all_gone() -> bool:
+        return not _group(intake_pid)
+
+    os.kill(intake_pid, signal.SIGKILL)  # only the HTTP process, as the OOM killer would
+    try:
+        await eventually(all_gone, timeout=20)
+    finally:
+        stack.start_service("intake")

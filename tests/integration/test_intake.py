@@ -139,6 +139,32 @@ async def test_ndjson_bulk_is_received_line_by_line_with_errors_by_line(
     assert len(await _published(settings, ids)) == 2500
 
 
+async def test_a_parcels_records_keep_the_files_order_across_chunks_validated_in_parallel(
+    intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+) -> None:
+    # Chunks of 2,000 lines validate at once on intake's validator processes; each parcel's
+    # records must still be stored and published in the order of the file.
+    key = await new_key("submitter", [COMMUNE])
+    records = [make_record(COMMUNE) for _ in range(6500)]
+    parcel = records[10]["parcel"]
+    for position in (2100, 4300, 6400):
+        records[position] = make_record(COMMUNE, parcel=parcel)
+    body = b"\n".join(orjson.dumps(r) for r in records)
+
+    response = await intake.post(
+        "/v1/records:ndjson",
+        content=body,
+        headers={**_bearer(key), "Content-Type": "application/x-ndjson"},
+    )
+
+    assert response.status_code == 202, response.text
+    by_index = {r["index"]: r["record_id"] for r in response.json()["results"]}
+    assert len(by_index) == 6500
+    in_file_order = [by_index[i] for i in (10, 2100, 4300, 6400)]
+    messages = await _published(settings, set(in_file_order))
+    assert [record_id_of(m) for m in messages] == in_file_order
+
+
 async def test_a_record_can_be_read_back_with_its_status(
     intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:

@@ -46,6 +46,7 @@ def test_only_the_keys_are_required_everything_else_may_be_missing() -> None:
     ("change", "where"),
     [
         ({"commune_code": "7339"}, ("commune_code",)),
+        ({"commune_code": "٠٧٣٣٩"}, ("commune_code",)),  # Arabic-Indic digits are not a code
         ({"holder_type": "tenant"}, ("holder_type",)),
         ({"parcel": {"map_sheet": "1", "parcel_no": 2}}, ("parcel", "map_sheet")),
         ({"parcel": {"map_sheet": 1, "parcel_no": 2, "area_m2": -0.5}}, ("parcel", "area_m2")),
