@@ -27,6 +27,7 @@ from shared.bench.stack import payload, prepared
 from shared.settings import Settings
 
 TICK = 0.1  # seconds between posts
+WARM_UP_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,15 @@ async def _raw(settings: Settings, count: int, rate: int, size: int) -> list[flo
 def run(data: Path, rate: int, seconds: float, console: Console) -> LatencyResult:
     """Prepare the bench stack and registry, then post at ``rate`` for ``seconds``."""
     settings, _, _ = prepared(data, console)
-    lines = payload(data, int(rate * seconds))
+    warm_up = int(rate * WARM_UP_SECONDS)
+    lines = payload(data, warm_up + int(rate * seconds))
+    # The services were just started: until their consumer groups have settled, records wait
+    # for partition assignments, which is start-up, not latency. Other records than those
+    # measured, so the measured ones are not decided as duplicates of these.
+    console.print(f"Warming up: {warm_up:,} records at {rate:,} a second, not measured")
+    warm_ids, _ = asyncio.run(_post_at_rate(settings, lines[:warm_up], rate))
+    asyncio.run(_waits(settings, warm_ids))
+    lines = lines[warm_up:]
     console.print(f"Posting {len(lines):,} records at {rate:,} a second")
     ids, real_rate = asyncio.run(_post_at_rate(settings, lines, rate))
     waits = asyncio.run(_waits(settings, ids))

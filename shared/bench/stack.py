@@ -1,8 +1,8 @@
 """The benchmarks' own stack: a state directory and ports of its own, apart from the campaign's.
 
 Benchmarks write thousands of made-up records; on the campaign's stack they would end up in its
-ledger and its report. Here each run may empty the ledger first; a province's registry loaded
-here is kept between runs.
+ledger and its report. Here each run starts from an empty ledger and empty topics; a province's
+registry loaded here is kept between runs.
 """
 
 from __future__ import annotations
@@ -10,17 +10,21 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import asyncpg
 import orjson
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 
 from shared.settings import PROJECT_ROOT, Settings, isolated
 from shared.stack import Stack
+from shared.stack.kafka import ensure_topics
 from shared.stack.services import child_env
 
+_PIPELINE = ("intake", "reconcile", "sync")
 BASE = 26_000  # below the ephemeral port range (see shared.settings.isolated)
 MIN_RESIDENTS, MIN_CERTIFICATES = 1_000_000, 700_000
 
@@ -39,12 +43,40 @@ async def reset_ledger(settings: Settings) -> None:
         await conn.close()
 
 
+async def empty_topics(settings: Settings, timeout: float = 60.0) -> None:
+    """Delete LandSync's topics and create them again, empty (with their consumer offsets)."""
+    topics = settings.topics.all()
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    await admin.start()
+    try:
+        present = [t for t in await admin.list_topics() if t in topics]
+        if present:
+            await admin.delete_topics(present)
+        deadline = time.monotonic() + timeout
+        # Deletion finishes in the background; a topic cannot be created again until it has.
+        while set(await admin.list_topics()) & set(topics):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Kafka did not delete the bench topics in {timeout:.0f} s")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+    await ensure_topics(settings.bootstrap, topics)
+
+
 def fresh(console: Console) -> tuple[Settings, Stack]:
-    """The bench stack up, with an empty ledger."""
+    """The bench stack up, with an empty ledger and empty topics.
+
+    Without emptying the topics, a run would start behind the last one's backlog: records that
+    ``bench intake`` published while reconcile was paused would be decided during the next run.
+    """
     settings = bench_settings()
     stack = Stack(settings, console)
     stack.up()
+    for service in _PIPELINE:  # nothing may read or write the topics while they are replaced
+        stack.stop_service(service)
     asyncio.run(reset_ledger(settings))
+    asyncio.run(empty_topics(settings))
+    stack.up()
     return settings, stack
 
 
