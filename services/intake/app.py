@@ -82,7 +82,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
 
 
 async def _connect(producer: Producer) -> None:
-    async for attempt in AsyncRetrying(wait=wait_exponential_jitter(initial=0.2, max=10)):
+    async for attempt in AsyncRetrying(wait=wait_exponential_jitter(multiplier=0.2, max=10)):
         with attempt:
             await producer.start()
 

@@ -86,7 +86,7 @@ class OutboxRelay:
         while not self._stopping:
             drained = 0
             async for attempt in AsyncRetrying(
-                wait=wait_exponential_jitter(initial=0.2, max=10),
+                wait=wait_exponential_jitter(multiplier=0.2, max=10),
                 retry=retry_if_exception_type(Exception),
                 before_sleep=lambda s: log.warning(
                     "outbox relay retrying",

@@ -151,7 +151,7 @@ class BatchConsumer(Generic[M]):
         self._model = model
         self._processor = processor
         self._stopping = False
-        self._backoff = backoff or wait_exponential_jitter(initial=0.2, max=30)
+        self._backoff = backoff or wait_exponential_jitter(multiplier=0.2, max=30)
         # Several members of the group in one process: each has its own partitions, its own
         # sequential batches and its own commits (a commit covers only its member's partitions),
         # so one can compute while another waits on the database.

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter as MetricCounter
 
 from shared.settings import Settings
@@ -28,6 +30,8 @@ class Outgoing:
     key: bytes | None
     headers: Mapping[str, str] = field(default_factory=dict)
 
+
+_PARTITIONER = DefaultPartitioner()  # what AIOKafkaProducer uses when none is configured
 
 PUBLISHED = MetricCounter(
     "landsync_kafka_messages_published_total",
@@ -97,19 +101,62 @@ class Producer:
 
         Raises if any message failed; the caller must then treat the whole set as unpublished.
         """
-        producer = self._connected
-        futures = []
+        batches = _Batches(self._connected)
         per_topic: Counter[str] = Counter()
         dead: Counter[tuple[str, str]] = Counter()
         for m in messages:
-            headers = [(k, v.encode()) for k, v in m.headers.items()]
-            futures.append(await producer.send(m.topic, m.value, key=m.key, headers=headers))
+            await batches.add(m)
             per_topic[m.topic] += 1
             if "dlq.reason" in m.headers:
                 dead[m.topic, m.headers["dlq.reason"]] += 1
+        futures = await batches.send_all()
         if futures:
             await asyncio.gather(*futures)
         for topic, count in per_topic.items():
             PUBLISHED.labels(topic).inc(count)
         for (topic, reason), count in dead.items():
             DEAD_LETTERS.labels(topic, reason).inc(count)
+
+
+class _Batches:
+    """Messages packed into one record batch per partition, in order, each handed over whole.
+
+    Per message, ``AIOKafkaProducer.send`` costs about twice the CPU (a future, a lookup of the
+    partition's open batch): the outbox relay published half as fast. Partitions come from the
+    key by the producer's own default partitioner (murmur2, as Java's), so a parcel's records
+    land where ``send`` would have put them, and in order.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+        self._open: dict[tuple[str, int], BatchBuilder] = {}
+        self._partitions: dict[str, list[int]] = {}
+        self._futures: list[asyncio.Future[object]] = []
+
+    async def add(self, m: Outgoing) -> None:
+        """Append ``m`` to its partition's batch; a full batch is handed to the producer."""
+        producer = self._producer
+        if m.topic not in self._partitions:
+            self._partitions[m.topic] = sorted(await producer.partitions_for(m.topic))
+        every = self._partitions[m.topic]
+        topic, partition = tp = (m.topic, _PARTITIONER(m.key, every, every))
+        headers = [(k, v.encode()) for k, v in m.headers.items()]
+        batch = self._open.get(tp)
+        if batch is not None:
+            if batch.append(key=m.key, value=m.value, timestamp=None, headers=headers) is not None:
+                return
+            self._futures.append(await producer.send_batch(batch, topic, partition=partition))
+        batch = self._open[tp] = producer.create_batch()
+        if batch.append(key=m.key, value=m.value, timestamp=None, headers=headers) is None:
+            # Larger than a whole batch: send() raises the broker's size error for it.
+            del self._open[tp]
+            self._futures.append(
+                await producer.send(topic, m.value, m.key, partition=partition, headers=headers)
+            )
+
+    async def send_all(self) -> list[asyncio.Future[object]]:
+        """Hand over the batches still open; the futures of every batch handed over."""
+        for (topic, partition), batch in self._open.items():
+            self._futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+        self._open.clear()
+        return self._futures
