@@ -13,7 +13,14 @@ import typer
 from rich.console import Console
 
 from shared.auth import ROLES, Role, create_key
-from shared.cli import bench_commands, data_commands, dlq_commands, sim_commands, stack_commands
+from shared.cli import (
+    bench_commands,
+    data_commands,
+    dlq_commands,
+    init_commands,
+    sim_commands,
+    stack_commands,
+)
 from shared.cli.evaluate_command import evaluate_command
 from shared.cli.submit import submit_command
 from shared.report import Row, campaign
@@ -34,6 +41,7 @@ stack_commands.register(app)
 data_commands.register(app)
 sim_commands.register(app)
 dlq_commands.register(app)
+init_commands.register(app)
 app.command("evaluate")(evaluate_command)
 app.command("submit")(submit_command)
 
