@@ -126,7 +126,9 @@ class OutboxRelay:
             if not rows:
                 return 0
             messages = [self._message(r) for r in rows]
-            await asyncio.wait_for(self._producer.publish_all(messages), self._publish_timeout)
+            await asyncio.wait_for(
+                self._producer.publish_all(messages, batched=True), self._publish_timeout
+            )
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
         log.debug("outbox drained", count=len(rows))
         return len(rows)

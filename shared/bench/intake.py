@@ -123,7 +123,9 @@ async def batched_ceiling(settings: Settings, payload: Payload) -> float:
     try:
         pairs = zip(payload.lines, payload.keys, strict=True)
         started = time.perf_counter()
-        await producer.publish_all(Outgoing(topic, line, key) for line, key in pairs)
+        await producer.publish_all(
+            (Outgoing(topic, line, key) for line, key in pairs), batched=True
+        )
         elapsed = time.perf_counter() - started
     finally:
         await producer.stop()

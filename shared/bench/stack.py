@@ -24,7 +24,7 @@ from shared.stack import Stack
 from shared.stack.kafka import ensure_topics
 from shared.stack.services import child_env
 
-_PIPELINE = ("intake", "reconcile", "sync")
+_PIPELINE = ("intake", "reconcile", "sync", "national-db")  # the simulator forgets its plots
 BASE = 26_000  # below the ephemeral port range (see shared.settings.isolated)
 MIN_RESIDENTS, MIN_CERTIFICATES = 1_000_000, 700_000
 

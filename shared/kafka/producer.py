@@ -96,20 +96,33 @@ class Producer:
             return False
         return True
 
-    async def publish_all(self, messages: Iterable[Outgoing]) -> None:
+    async def publish_all(self, messages: Iterable[Outgoing], *, batched: bool = False) -> None:
         """Publish each message with its own key, without waiting in between, then await all.
+
+        ``batched``: pack the messages into record batches here (:class:`_Batches`), at half the
+        CPU per message. Only for a producer with one user at a time, such as the outbox relay's:
+        a batch handed over waits until the one before it on its partition has been sent, so
+        concurrent users would queue behind each other instead of sharing requests (reconcile's
+        members measured publishing at 2.5 times the wall time).
 
         Raises if any message failed; the caller must then treat the whole set as unpublished.
         """
-        batches = _Batches(self._connected)
+        producer = self._connected
+        batches = _Batches(producer) if batched else None
+        futures: list[asyncio.Future[object]] = []
         per_topic: Counter[str] = Counter()
         dead: Counter[tuple[str, str]] = Counter()
         for m in messages:
-            await batches.add(m)
+            if batches is not None:
+                await batches.add(m)
+            else:
+                headers = [(k, v.encode()) for k, v in m.headers.items()]
+                futures.append(await producer.send(m.topic, m.value, key=m.key, headers=headers))
             per_topic[m.topic] += 1
             if "dlq.reason" in m.headers:
                 dead[m.topic, m.headers["dlq.reason"]] += 1
-        futures = await batches.send_all()
+        if batches is not None:
+            futures = await batches.send_all()
         if futures:
             await asyncio.gather(*futures)
         for topic, count in per_topic.items():

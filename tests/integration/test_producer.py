@@ -49,7 +49,8 @@ async def test_messages_keep_the_partition_and_order_a_plain_send_gives_them(
     await reference.start()
     try:
         await producer.publish_all(
-            Outgoing(batched, value, key, {"record.id": value.decode()}) for key, value in values
+            (Outgoing(batched, value, key, {"record.id": value.decode()}) for key, value in values),
+            batched=True,
         )
         for key, value in values:
             await reference.send(plain, value, key=key)
@@ -73,7 +74,8 @@ async def test_a_message_too_big_for_any_batch_fails_the_publish(
     try:
         with pytest.raises(KafkaError):
             await producer.publish_all(
-                [Outgoing(topic, b"small", b"k"), Outgoing(topic, b"x" * 3_000_000, b"k")]
+                [Outgoing(topic, b"small", b"k"), Outgoing(topic, b"x" * 3_000_000, b"k")],
+                batched=True,
             )
     finally:
         await producer.stop()

@@ -27,7 +27,7 @@ class RecordingProducer(Producer):
         super().__init__(Settings(), client_id="test")
         self.sent: list[Outgoing] = []
 
-    async def publish_all(self, messages: Iterable[Outgoing]) -> None:
+    async def publish_all(self, messages: Iterable[Outgoing], *, batched: bool = False) -> None:  # noqa: ARG002
         self.sent.extend(messages)
 
 

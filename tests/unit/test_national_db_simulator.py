@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from services.national_db.faults import Faults
@@ -102,3 +104,21 @@ def test_faults_follow_the_posted_configuration() -> None:
 def test_a_fault_rate_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match="between 0 and 1"):
         Faults().updated({"error_rate": 2}, now=0.0)
+
+
+def test_a_stored_parcel_costs_about_its_plots_size_in_memory() -> None:
+    # A province is 700,000 parcels: at 4.7 KB each (orjson's over-sized output buffers, kept)
+    # the simulator needed 3 GB. It must hold one for little more than the plots' own size.
+    owner = {"full_name": "Nguyễn Văn An", "address": "Thôn Đồng Lạc " * 40}
+    size = len(orjson.dumps({"owners": [owner]}))
+    registry = Registry()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(2000):
+            _apply(registry, _item(f"07339:1:{n}", owners=[owner]))
+        per_parcel = (tracemalloc.get_traced_memory()[0] - before) / 2000
+    finally:
+        tracemalloc.stop()
+
+    assert per_parcel < size + 700, f"{per_parcel:.0f} bytes a parcel for a {size}-byte plot"
