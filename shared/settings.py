@@ -70,7 +70,12 @@ class Settings(BaseSettings):
     graceful_timeout_seconds: float = 20.0
 
     # National database simulator (CONTRACT §7)
-    national_db_data_file: Path | None = None  # journal that keeps its state across restarts
+    national_db_data_file: Path | None = (
+        None  # its journal; default <state_dir>/national-db.journal
+    )
+    # Keep the simulator's plots across restarts, as the real database would: otherwise a
+    # restarted stack re-creates synced parcels under new national ids. Off in isolated stacks.
+    national_db_journal: bool = True
     national_db_faults: str = ""  # a POST /v1/_faults body (JSON) applied at start
     national_db_seed: int | None = None  # makes the fault draws reproducible
 
@@ -98,6 +103,13 @@ class Settings(BaseSettings):
     def bootstrap(self) -> str:
         """Kafka bootstrap servers."""
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @cached_property
+    def national_db_journal_file(self) -> Path | None:
+        """Where the simulator journals its state, or None to keep it in memory only."""
+        if self.national_db_data_file is not None:
+            return self.national_db_data_file
+        return self.state_dir / "national-db.journal" if self.national_db_journal else None
 
     @cached_property
     def dsn(self) -> str:
@@ -143,4 +155,6 @@ def isolated(base: int, state_dir: Path, **overrides: Any) -> Settings:
         "sync_port": base + 82,
         "national_db_port": base + 90,
     }
+    # Tests and benchmarks start from an empty national database each time the stack starts.
+    overrides.setdefault("national_db_journal", False)
     return Settings(state_dir=state_dir, **ports, **overrides)

@@ -21,7 +21,7 @@ def simulator(settings: Settings) -> Simulator:
     )
     return Simulator(
         settings.national_db_token,
-        Journal(settings.national_db_data_file),
+        Journal(settings.national_db_journal_file),
         faults,
         settings.national_db_seed,
     )

@@ -21,7 +21,10 @@ def national_db(
         int | None, typer.Option(help="port (default LANDSYNC_NATIONAL_DB_PORT)")
     ] = None,
     data_file: Annotated[
-        Path | None, typer.Option(help="journal that keeps the state across restarts")
+        Path | None,
+        typer.Option(
+            help="journal that keeps the state [default: <state_dir>/national-db.journal]"
+        ),
     ] = None,
     faults: Annotated[
         str | None,

@@ -39,9 +39,10 @@ async def test_the_report_matches_a_direct_count_of_the_ledger(
         return bool(n == len(ids))
 
     await eventually(decided, timeout=60)
-    async with db.acquire() as conn:
+    # One snapshot for both reads: earlier tests' records are still being synced meanwhile.
+    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         rows = await campaign(conn)
-    records = await db.fetch("SELECT commune_code, status, sync_state, reasons FROM records")
+        records = await conn.fetch("SELECT commune_code, status, sync_state, reasons FROM records")
 
     province = rows[-1]
     assert province.commune_code is None
