@@ -31,6 +31,7 @@ _LOCK_KEY = 0x4F555442  # "OUTB"
 CHANNEL = "landsync_outbox"
 _LOCKED = -1  # drain_once: another relay is draining
 _BUSY_RETRY_SECONDS = 0.02
+_PACK_FROM = 1_000  # messages in a drain from which the relay packs record batches itself
 _PENDING = """
 SELECT o.id, o.record_id, r.record::text AS record, r.parcel_key, r.commune_code
 FROM outbox o JOIN records r USING (record_id)
@@ -126,8 +127,13 @@ class OutboxRelay:
             if not rows:
                 return 0
             messages = [self._message(r) for r in rows]
+            # A bulk upload's drains are throughput-bound: batches packed here cost half the CPU.
+            # A trickle's small drains are latency-bound: per message, they join the batches
+            # already open instead of waiting for the previous ones to be sent (bench latency:
+            # p99 154-292 ms per message, 524-832 ms packed).
+            batched = len(messages) >= _PACK_FROM
             await asyncio.wait_for(
-                self._producer.publish_all(messages, batched=True), self._publish_timeout
+                self._producer.publish_all(messages, batched=batched), self._publish_timeout
             )
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
         log.debug("outbox drained", count=len(rows))
