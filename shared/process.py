@@ -24,9 +24,15 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _PR_SET_NAME = 15
 
 
+def _prctl(option: int, arg: int | bytes) -> None:
+    if ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno))
+
+
 def name_process(name: str) -> None:
     """Name this process for ps, top and /proc/<pid>/comm (at most 15 bytes are kept)."""
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    _prctl(_PR_SET_NAME, name.encode()[:15])
 
 
 def die_with_parent(sig: signal.Signals, parent: int) -> None:
@@ -37,6 +43,6 @@ def die_with_parent(sig: signal.Signals, parent: int) -> None:
     passed down: if this process is already someone else's child, it was orphaned before it
     could ask, and it gets ``sig`` at once.
     """
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig))
+    _prctl(_PR_SET_PDEATHSIG, int(sig))
     if os.getppid() != parent:
         os.kill(os.getpid(), sig)

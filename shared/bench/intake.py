@@ -20,9 +20,9 @@ import asyncpg
 import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.auth import create_key
+from shared.bench.stack import scratch_topic
 from shared.kafka.producer import Outgoing, Producer
 from shared.records import parcel_key
 from shared.settings import Settings
@@ -85,52 +85,42 @@ def make_payload(count: int) -> Payload:
 
 async def raw_ceiling(settings: Settings, payload: Payload) -> float:
     """Records/s of a bare idempotent producer sending the payload to a scratch topic."""
-    topic = f"{settings.topic_prefix}landsync.bench.raw.{uuid.uuid4().hex[:6]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-        max_batch_size=1024 * 1024,
-    )
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        futures = [
-            await producer.send(topic, line, key=key)
-            for line, key in zip(payload.lines, payload.keys, strict=True)
-        ]
-        await asyncio.gather(*futures)
-        elapsed = time.perf_counter() - started
-    finally:
-        await producer.stop()
-        await admin.delete_topics([topic])
-        await admin.close()
+    async with scratch_topic(settings, f"{settings.topic_prefix}landsync.bench.raw") as topic:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+            max_batch_size=1024 * 1024,
+        )
+        await producer.start()
+        try:
+            started = time.perf_counter()
+            futures = [
+                await producer.send(topic, line, key=key)
+                for line, key in zip(payload.lines, payload.keys, strict=True)
+            ]
+            await asyncio.gather(*futures)
+            elapsed = time.perf_counter() - started
+        finally:
+            await producer.stop()
     return len(payload.lines) / elapsed
 
 
 async def batched_ceiling(settings: Settings, payload: Payload) -> float:
     """Records/s of LandSync's producer alone (as intake's relay publishes) to a scratch topic."""
-    topic = f"{settings.topic_prefix}landsync.bench.batched.{uuid.uuid4().hex[:6]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
-    producer = Producer(settings, client_id="landsync-bench")
-    await producer.start()
-    try:
-        pairs = zip(payload.lines, payload.keys, strict=True)
-        started = time.perf_counter()
-        await producer.publish_all(
-            (Outgoing(topic, line, key) for line, key in pairs), batched=True
-        )
-        elapsed = time.perf_counter() - started
-    finally:
-        await producer.stop()
-        await admin.delete_topics([topic])
-        await admin.close()
+    async with scratch_topic(settings, f"{settings.topic_prefix}landsync.bench.batched") as topic:
+        producer = Producer(settings, client_id="landsync-bench")
+        await producer.start()
+        try:
+            pairs = zip(payload.lines, payload.keys, strict=True)
+            started = time.perf_counter()
+            await producer.publish_all(
+                (Outgoing(topic, line, key) for line, key in pairs), batched=True
+            )
+            elapsed = time.perf_counter() - started
+        finally:
+            await producer.stop()
     return len(payload.lines) / elapsed
 
 

@@ -19,11 +19,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 
 from shared.bench.intake import submitter_key
-from shared.bench.stack import payload, prepared
+from shared.bench.stack import payload, prepared, scratch_topic
 from shared.settings import Settings
 
 TICK = 0.1  # seconds between posts
@@ -104,42 +103,39 @@ async def _waits(settings: Settings, ids: list[str], timeout: float = 120) -> li
 
 async def _raw(settings: Settings, count: int, rate: int, size: int) -> list[float]:
     """Send-to-receipt milliseconds of bare Kafka at the same rate and message size."""
-    topic = f"landsync.bench.latency.{uuid.uuid4().hex[:6]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap, enable_idempotence=True, acks="all", linger_ms=5
-    )
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
-        group_id=f"bench-{uuid.uuid4().hex[:6]}", fetch_max_wait_ms=100,
-    )  # fmt: skip
-    await producer.start()
-    await consumer.start()
-    waits: list[float] = []
-    try:
-        filler = b"x" * max(0, size - 8)
+    async with scratch_topic(settings, "landsync.bench.latency") as topic:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap, enable_idempotence=True, acks="all", linger_ms=5
+        )
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
+            group_id=f"bench-{uuid.uuid4().hex[:6]}", fetch_max_wait_ms=100,
+        )  # fmt: skip
+        await producer.start()
+        await consumer.start()
+        waits: list[float] = []
+        try:
+            filler = b"x" * max(0, size - 8)
 
-        async def receive() -> None:
-            while len(waits) < count:
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    now = time.time()
-                    waits.extend((now - float(r.value[:17])) * 1000 for r in records)
+            async def receive() -> None:
+                while len(waits) < count:
+                    for records in (await consumer.getmany(timeout_ms=500)).values():
+                        now = time.time()
+                        waits.extend((now - float(r.value[:17])) * 1000 for r in records)
 
-        receiving = asyncio.create_task(receive())
-        per_tick = max(1, int(rate * TICK))
-        started = time.perf_counter()
-        for n in range(0, count, per_tick):
-            await asyncio.sleep(max(0.0, started + (n // per_tick) * TICK - time.perf_counter()))
-            for _ in range(min(per_tick, count - n)):
-                await producer.send(topic, f"{time.time():17.6f}".encode() + filler)
-        await asyncio.wait_for(receiving, 60)
-    finally:
-        await consumer.stop()
-        await producer.stop()
-        await admin.delete_topics([topic])
-        await admin.close()
+            receiving = asyncio.create_task(receive())
+            per_tick = max(1, int(rate * TICK))
+            started = time.perf_counter()
+            for n in range(0, count, per_tick):
+                await asyncio.sleep(
+                    max(0.0, started + (n // per_tick) * TICK - time.perf_counter())
+                )
+                for _ in range(min(per_tick, count - n)):
+                    await producer.send(topic, f"{time.time():17.6f}".encode() + filler)
+            await asyncio.wait_for(receiving, 60)
+        finally:
+            await consumer.stop()
+            await producer.stop()
     return waits
 
 

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 
 from shared.bench.intake import through_intake
-from shared.bench.stack import payload, prepared
+from shared.bench.stack import payload, prepared, scratch_topic
 from shared.settings import Settings
 from shared.topics import Topic
 
@@ -60,38 +58,34 @@ async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
 
 async def raw_ceiling(settings: Settings, since: dict[TopicPartition, int]) -> float:
     """Records/s of a bare consume + produce of the submitted messages after ``since``."""
-    scratch = f"landsync.bench.reconcile.{uuid.uuid4().hex[:6]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(scratch, settings.topic_partitions, 1)])
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap, enable_idempotence=True, acks="all",
-        linger_ms=5, max_batch_size=1024 * 1024,
-    )  # fmt: skip
-    await consumer.start()
-    await producer.start()
-    try:
-        consumer.assign(list(since))
-        ends = await consumer.end_offsets(list(since))
-        for tp, offset in since.items():
-            consumer.seek(tp, offset)
-        count = sum(ends[tp] - since[tp] for tp in since)
-        started = time.perf_counter()
-        seen, futures = 0, []
-        while seen < count:
-            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=500)).items():
-                for r in records:
-                    if r.offset < ends[tp]:
-                        futures.append(await producer.send(scratch, r.value, key=r.key))
-                        seen += 1
-        await asyncio.gather(*futures)
-        elapsed = time.perf_counter() - started
-    finally:
-        await consumer.stop()
-        await producer.stop()
-        await admin.delete_topics([scratch])
-        await admin.close()
+    async with scratch_topic(settings, "landsync.bench.reconcile") as scratch:
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap, enable_idempotence=True, acks="all",
+            linger_ms=5, max_batch_size=1024 * 1024,
+        )  # fmt: skip
+        await consumer.start()
+        await producer.start()
+        try:
+            consumer.assign(list(since))
+            ends = await consumer.end_offsets(list(since))
+            for tp, offset in since.items():
+                consumer.seek(tp, offset)
+            count = sum(ends[tp] - since[tp] for tp in since)
+            started = time.perf_counter()
+            seen, futures = 0, []
+            while seen < count:
+                fetched = await consumer.getmany(timeout_ms=500, max_records=500)
+                for tp, records in fetched.items():
+                    for r in records:
+                        if r.offset < ends[tp]:
+                            futures.append(await producer.send(scratch, r.value, key=r.key))
+                            seen += 1
+            await asyncio.gather(*futures)
+            elapsed = time.perf_counter() - started
+        finally:
+            await consumer.stop()
+            await producer.stop()
     return seen / elapsed
 
 

@@ -8,15 +8,17 @@ registry loaded here is kept between runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import orjson
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 
 from shared.settings import PROJECT_ROOT, Settings, isolated
@@ -41,6 +43,20 @@ async def reset_ledger(settings: Settings) -> None:
         await conn.execute("TRUNCATE records, outbox, parcels, sync_retries")
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def scratch_topic(settings: Settings, name: str) -> AsyncIterator[str]:
+    """A topic of a raw ceiling's own, ``name`` and a random suffix, deleted when the block ends."""
+    topic = f"{name}.{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
+    try:
+        yield topic
+    finally:
+        await admin.delete_topics([topic])
+        await admin.close()
 
 
 async def empty_topics(settings: Settings, timeout: float = 60.0) -> None:
