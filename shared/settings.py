@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.topics import Topics
@@ -48,8 +48,12 @@ class Settings(BaseSettings):
     reconcile_port: int = 18081
     sync_port: int = 18082
     national_db_port: int = 18090
+    # The simulator's test controls need no token: loopback only, whatever bind_host says.
+    national_db_bind_host: str = "127.0.0.1"
     national_db_url: str | None = None
     national_db_token: str = "local-dev-token"  # noqa: S105 - the simulator's dev default
+    # Plain http to a host other than loopback would carry the token in clear: sync refuses it.
+    national_db_allow_insecure: bool = False
 
     # Intake limits
     max_batch_records: int = 10_000
@@ -57,6 +61,10 @@ class Settings(BaseSettings):
     max_ndjson_bytes: int = 512 * 1024 * 1024
     ndjson_chunk_records: int = 2_000
     api_key_cache_seconds: float = 30.0
+    max_header_bytes: int = 32 * 1024  # request line + headers; longer gets 431
+
+    # Clients of intake (landsync submit): the API key they present. Never passed to services.
+    api_key: SecretStr | None = None
 
     # Outbox relay (intake -> Kafka)
     outbox_batch_size: int = 5_000

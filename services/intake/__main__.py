@@ -40,6 +40,8 @@ def main() -> None:
         host=settings.bind_host,
         port=settings.intake_port,
         workers=settings.intake_workers,
+        http="services.intake.http:HeadCappedHttpToolsProtocol",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         log_config=None,  # our root handler already renders every line as masked JSON
         access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),

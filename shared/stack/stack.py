@@ -193,7 +193,7 @@ class Stack:
         if self.is_running(name):
             return None
         argv = [sys.executable, "-m", SERVICES[name].module]
-        env = child_env(self.settings)
+        env = child_env(self.settings, name)
         pid = proc.spawn(argv, log=self.log(name), cwd=PROJECT_ROOT, env=env)
         proc.write_pidfile(self.pidfile(name), pid)
         return pid
