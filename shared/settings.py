@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,12 +28,16 @@ class Settings(BaseSettings):
     kafka_controller_port: int = 19093
     kafka_heap: str = "768m"
     postgres_port: int = 15432
-    postgres_user: str = "landsync"
+    postgres_user: str = "landsync"  # the application role: no superuser, owns nothing
+    postgres_migration_user: str = "landsync_migrator"  # owns the schema; migrations run as it
     postgres_db: str = "landsync"
 
-    # Connections (derived from the stack ports unless set explicitly)
+    # Connections (derived from the stack ports unless set explicitly). The local stack's
+    # passwords are generated into <state_dir>/secrets/<role>.pgpass (mode 0600), which the
+    # derived URLs name as their passfile: no password is ever in a URL or an environment.
     kafka_bootstrap: str | None = None
     database_url: str | None = None
+    migration_database_url: str | None = None  # default: database_url when set, else local
 
     # Topics
     topic_prefix: str = ""
@@ -120,11 +125,32 @@ class Settings(BaseSettings):
         return self.state_dir / "national-db.journal" if self.national_db_journal else None
 
     @cached_property
+    def secret_dir(self) -> Path:
+        """Where the local stack keeps its generated passwords (mode 0700, files 0600)."""
+        return self.state_dir.resolve() / "secrets"
+
+    def pgpass_file(self, role: str) -> Path:
+        """The local stack's password file (libpq's pgpass format) of one PostgreSQL role."""
+        return self.secret_dir / f"{role}.pgpass"
+
+    def local_dsn(self, role: str, database: str | None = None) -> str:
+        """A connection string to the local cluster as ``role``, its password in its passfile."""
+        passfile = quote(str(self.pgpass_file(role)), safe="/")
+        db = database or self.postgres_db
+        return f"postgresql://{role}@127.0.0.1:{self.postgres_port}/{db}?passfile={passfile}"
+
+    @cached_property
     def dsn(self) -> str:
-        """PostgreSQL connection string."""
+        """PostgreSQL connection string of the application role (services and the CLI)."""
+        return self.database_url or self.local_dsn(self.postgres_user)
+
+    @cached_property
+    def migration_dsn(self) -> str:
+        """PostgreSQL connection string of the migration role (migrations, registry loads)."""
         return (
-            self.database_url
-            or f"postgresql://{self.postgres_user}@127.0.0.1:{self.postgres_port}/{self.postgres_db}"
+            self.migration_database_url
+            or self.database_url
+            or self.local_dsn(self.postgres_migration_user)
         )
 
     @cached_property

@@ -163,8 +163,8 @@ async def run_init(
         done.append(f"postgres {dsn}: schema up to date")
     else:
         applied = await _until_reachable(
-            f"PostgreSQL at {dsn}",
-            lambda: apply_migrations(settings.dsn),
+            f"PostgreSQL at {masked_dsn(settings.migration_dsn)}",
+            lambda: apply_migrations(settings.migration_dsn),
             _POSTGRES_UNREACHABLE,
             deadline,
         )

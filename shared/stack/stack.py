@@ -14,7 +14,7 @@ from rich.console import Console
 
 from shared.db.migrate import apply_migrations
 from shared.settings import PROJECT_ROOT, Settings
-from shared.stack import kafka, postgres
+from shared.stack import kafka, postgres, privacy, secrets
 from shared.stack import processes as proc
 from shared.stack.processes import StackError
 from shared.stack.services import SERVICES, child_env, wait_ready
@@ -150,22 +150,39 @@ class Stack:
     # --- PostgreSQL --------------------------------------------------------------------------
 
     def start_postgres(self) -> None:
-        """Install if needed, init and start the cluster, create role and database, migrate."""
+        """Install if needed, init and start the cluster, create roles and database, migrate."""
         bindir = postgres.ensure_bindir()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         pgdata = postgres.data_dir(self.state_dir)
+        passwords = self._passwords()
         state = "already running"
         if not self.is_running("postgres"):
-            postgres.init_cluster(bindir, pgdata)
+            postgres.init_cluster(bindir, pgdata, passwords.superuser)
             postgres.write_conf(self.settings, pgdata)
             pid = postgres.start(bindir, pgdata, self.log("postgres"))
             proc.write_pidfile(self.pidfile("postgres"), pid, data_dir=str(pgdata))
             (self.state_dir / "postgres-data-dir").write_text(f"{pgdata}\n", "utf-8")
             state = "started"
-        _run(postgres.ensure_role_and_db(self.settings))
-        applied = _run(apply_migrations(self.settings.dsn))
+        if not postgres.uses_passwords(pgdata):
+            _run(postgres.adopt_trusting_cluster(self.settings, pgdata, passwords.superuser))
+            self._say("postgres", "switched from trust to scram-sha-256 passwords")
+        _run(postgres.ensure_roles_and_db(self.settings, passwords))
+        applied = _run(apply_migrations(self.settings.migration_dsn))
         extra = f", {len(applied)} migrations applied" if applied else ""
+        privacy.make_private(self.state_dir, pgdata)
         self._say("postgres", f"127.0.0.1:{self.settings.postgres_port} ({state}{extra})")
+
+    def _passwords(self) -> postgres.Passwords:
+        s = self.settings
+        return postgres.Passwords(
+            superuser=secrets.ensure_password(
+                s.pgpass_file(postgres.SUPERUSER), postgres.SUPERUSER
+            ),
+            migration=secrets.ensure_password(
+                s.pgpass_file(s.postgres_migration_user), s.postgres_migration_user
+            ),
+            application=secrets.ensure_password(s.pgpass_file(s.postgres_user), s.postgres_user),
+        )
 
     def stop_postgres(self) -> None:
         """Fast shutdown with pg_ctl of the cluster the pid file names."""
