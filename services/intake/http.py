@@ -17,6 +17,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 _DEFAULT_CAP = 32 * 1024
+_LINGER_SECONDS = 2.0
 
 
 class HeadCappedHttpToolsProtocol(HttpToolsProtocol):
@@ -33,9 +34,12 @@ class HeadCappedHttpToolsProtocol(HttpToolsProtocol):
         self._cap = config.h11_max_incomplete_event_size or _DEFAULT_CAP
         self._in_head = True
         self._head_bytes = 0
+        self._refused = False
 
     def data_received(self, data: bytes) -> None:
         """Feed the parser; refuse once the head so far exceeds the cap."""
+        if self._refused:  # the rest of a refused request: read and dropped, never buffered
+            return
         if self._in_head:
             self._head_bytes += len(data)
         super().data_received(data)
@@ -69,4 +73,7 @@ class HeadCappedHttpToolsProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n"
         )
         self.transport.write(head + body)
-        self.transport.close()
+        # Closing at once would reset the connection while the client still sends its head,
+        # and it would never read the answer: drop what still comes for a moment, then close.
+        self._refused = True
+        self.loop.call_later(_LINGER_SECONDS, self.transport.close)
