@@ -606,3 +606,15 @@ def test_the_image_is_slim_unprivileged_and_without_secrets_or_dev_extras() -> N
     assert not re.search(r"TOKEN|PASSWORD|SECRET|DATABASE_URL", baked, re.IGNORECASE)
     ignored = set(DOCKERIGNORE.read_text(encoding="utf-8").split())
     assert {".git", ".venv", ".cache", ".landsync*", ".pytest_cache"} <= ignored
+
+
+def test_only_sync_and_the_simulator_get_the_national_db_token() -> None:
+    compose = {name: _compose_env(s) for name, s in _compose_services().items()}
+    k8s = {f"{pod}/{c['name']}": _k8s_env(c, _k8s()) for pod, c in _containers(_k8s())}
+
+    holders = {name for name, env in compose.items() if "LANDSYNC_NATIONAL_DB_TOKEN" in env}
+    assert holders == {"sync", "national-db"}
+    k8s_holders = [name for name, env in k8s.items() if "LANDSYNC_NATIONAL_DB_TOKEN" in env]
+    assert len(k8s_holders) == 1
+    assert k8s_holders[0].endswith("/sync")
+    assert compose["national-db"]["LANDSYNC_NATIONAL_DB_BIND_HOST"] == "0.0.0.0"
