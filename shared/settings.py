@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr
@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     kafka_heap: str = "768m"
+    # SASL/SCRAM on Kafka's client listener: off (None) by default. The local stack generates
+    # the password into <state_dir>/secrets/kafka.password unless one is given.
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str = "landsync"
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_tls: bool = False  # SASL_SSL (system CA bundle) instead of SASL_PLAINTEXT
     postgres_port: int = 15432
     postgres_user: str = "landsync"  # the application role: no superuser, owns nothing
     postgres_migration_user: str = "landsync_migrator"  # owns the schema; migrations run as it
@@ -128,6 +134,11 @@ class Settings(BaseSettings):
     def secret_dir(self) -> Path:
         """Where the local stack keeps its generated passwords (mode 0700, files 0600)."""
         return self.state_dir.resolve() / "secrets"
+
+    @cached_property
+    def kafka_password_file(self) -> Path:
+        """The local stack's generated SASL password of the Kafka user (mode 0600)."""
+        return self.secret_dir / "kafka.password"
 
     def pgpass_file(self, role: str) -> Path:
         """The local stack's password file (libpq's pgpass format) of one PostgreSQL role."""

@@ -40,9 +40,28 @@ def ensure_password(passfile: Path, role: str) -> str:
         return found
     # URL-safe base64: no ':' or '\\', which pgpass would need escaped.
     password = secrets.token_urlsafe(32)
-    tmp = passfile.with_suffix(".tmp")
+    _write_private(passfile, f"*:*:*:{role}:{password}\n")
+    return password
+
+
+def ensure_secret(path: Path) -> str:
+    """A secret kept alone in ``path`` (e.g. Kafka's SCRAM password): read, or made and written."""
+    private_dir(path.parent)
+    try:
+        found = path.read_text("utf-8").strip()
+    except FileNotFoundError:
+        found = ""
+    if found:
+        path.chmod(_PRIVATE_FILE)
+        return found
+    secret = secrets.token_urlsafe(32)  # no '"' or ']': it goes into a JAAS line and --add-scram
+    _write_private(path, secret + "\n")
+    return secret
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _PRIVATE_FILE)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(f"*:*:*:{role}:{password}\n")
-    tmp.replace(passfile)
-    return password
+        out.write(text)
+    tmp.replace(path)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from shared.settings import Settings
 from shared.stack.processes import StackError, alive, tail
@@ -79,6 +80,8 @@ def child_env(settings: Settings, service: str | None = None) -> dict[str, str]:
             continue
         # Children run from PROJECT_ROOT: relative paths must not change meaning there.
         text = str(value.resolve()) if isinstance(value, Path) else str(value)
+        if isinstance(value, SecretStr):  # its str() is asterisks
+            text = value.get_secret_value()
         env[f"LANDSYNC_{field.upper()}"] = text
     return env
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from shared.db.migrate import apply_migrations
+from shared.kafka.security import client_options
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import kafka, postgres, privacy, secrets
 from shared.stack import processes as proc
@@ -118,8 +119,17 @@ class Stack:
             return None
         libs = kafka.ensure_jars(self.settings)
         kafka_dir = self.state_dir / "kafka"
-        props = kafka.write_config(self.settings, kafka_dir)
-        kafka.format_storage(libs, props, kafka_dir)
+        s = self.settings
+        scram = None
+        if s.kafka_sasl_mechanism is not None:
+            password = (
+                s.kafka_sasl_password.get_secret_value()
+                if s.kafka_sasl_password is not None
+                else secrets.ensure_secret(s.kafka_password_file)
+            )
+            scram = (s.kafka_sasl_mechanism, s.kafka_sasl_username, password)
+        props = kafka.write_config(s, kafka_dir, scram[2] if scram else None)
+        kafka.format_storage(libs, props, kafka_dir, scram)
         argv = kafka.java_argv(self.settings, libs, props)
         pid = proc.spawn(argv, log=self.log("kafka"), cwd=kafka_dir)
         proc.write_pidfile(self.pidfile("kafka"), pid)
@@ -127,15 +137,16 @@ class Stack:
 
     def _finish_kafka(self, pid: int | None) -> None:
         bootstrap = f"127.0.0.1:{self.settings.kafka_port}"
+        options = client_options(self.settings)
         if pid is not None:
             try:
-                _run(kafka.wait_ready(bootstrap, pid, self.log("kafka")))
+                _run(kafka.wait_ready(bootstrap, pid, self.log("kafka"), options=options))
             except StackError:
                 self.stop_kafka(quiet=True)  # never leave a half-started JVM behind
                 raise
         s = self.settings
         topics = Topics(s.topic_prefix, s.topic_partitions, s.dlq_partitions).all()
-        created = _run(kafka.ensure_topics(bootstrap, topics))
+        created = _run(kafka.ensure_topics(bootstrap, topics, options=options))
         state = "started" if pid is not None else "already running"
         extra = f", {len(created)} topics created" if created else ""
         self._say("kafka", f"{bootstrap} ({state}{extra})")
