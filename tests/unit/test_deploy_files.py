@@ -618,3 +618,26 @@ def test_only_sync_and_the_simulator_get_the_national_db_token() -> None:
     assert len(k8s_holders) == 1
     assert k8s_holders[0].endswith("/sync")
     assert compose["national-db"]["LANDSYNC_NATIONAL_DB_BIND_HOST"] == "0.0.0.0"
+
+
+def test_every_k8s_container_authenticates_to_kafka_as_the_kafka_user() -> None:
+    docs = _k8s()
+    (user,) = _of_kind(docs, "KafkaUser")
+    (kafka,) = _of_kind(docs, "Kafka")
+    name = user["metadata"]["name"]
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    assert {listener["authentication"]["type"] for listener in listeners} == {"scram-sha-512"}
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    for pod, container in _containers(docs):
+        env = _k8s_env(container, docs)
+        assert env["LANDSYNC_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512", pod
+        assert env["LANDSYNC_KAFKA_SASL_USERNAME"] == name, pod
+        assert env["LANDSYNC_KAFKA_SASL_PASSWORD"] == f"<secret {name}/password>", pod
+    acls = user["spec"]["authorization"]["acls"]
+    prefixes = {a["resource"]["type"]: a["resource"].get("name", "") for a in acls}
+    assert all(topic.startswith(prefixes["topic"]) for topic in Settings().topics.all())
+    from services.reconcile.app import GROUP_ID as RECONCILE  # noqa: PLC0415
+    from services.sync.app import GROUP_ID as SYNC  # noqa: PLC0415
+
+    assert RECONCILE.startswith(prefixes["group"])
+    assert SYNC.startswith(prefixes["group"])
