@@ -73,6 +73,8 @@ class Stack:
         spawned = {name: self._spawn_service(name) for name in names}
         for name, pid in spawned.items():
             self._await_service(name, pid)
+        # Once more, now that the services wrote their pid files and first files.
+        privacy.make_private(self.state_dir, postgres.data_dir(self.state_dir))
         return self.status()
 
     def down(self) -> None:

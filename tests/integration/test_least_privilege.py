@@ -130,6 +130,9 @@ def test_the_state_dir_its_secrets_and_kafka_data_are_private(
     logs = list((state / "logs").iterdir())
     assert logs
     assert [str(p) for p in logs if _mode(p) & 0o077] == []
+    pidfiles = list((state / "run").iterdir())
+    assert pidfiles
+    assert [str(p) for p in pidfiles if _mode(p) & 0o077] == []
 
 
 def test_the_dsns_name_a_passfile_and_hold_no_password(stack: Stack, settings: Settings) -> None:
