@@ -142,6 +142,24 @@ def write_hba(pgdata: Path) -> None:
         shutil.chown(hba, "postgres", "postgres")
 
 
+def discard_orphaned_cluster(bindir: Path, pgdata: Path, state_dir: Path) -> bool:
+    """Remove a password-protected cluster outside the state dir whose passwords are gone.
+
+    Called when the state dir has no superuser password yet. A cluster kept in /var/tmp (see
+    :func:`data_dir`) outlives its state dir, e.g. after ``make clean``; with the state dir went
+    its passwords, so nothing can log in any more, and the data was meant to go too.
+    """
+    if pgdata.resolve().is_relative_to(state_dir.resolve()) or not uses_passwords(pgdata):
+        return False
+    if pg_ctl(bindir, pgdata, "status") == 0:
+        raise StackError(
+            f"a PostgreSQL server of a removed state dir still runs on {pgdata}: stop it"
+            f" (pg_ctl -D {pgdata} stop, as the postgres user) and run again"
+        )
+    shutil.rmtree(pgdata)
+    return True
+
+
 def uses_passwords(pgdata: Path) -> bool:
     """Whether the cluster's pg_hba.conf is ours (passwords only), not an older trusting one."""
     try:

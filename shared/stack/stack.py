@@ -165,11 +165,16 @@ class Stack:
     def start_postgres(self) -> None:
         """Install if needed, init and start the cluster, create roles and database, migrate."""
         bindir = postgres.ensure_bindir()
+        s = self.settings
         self.state_dir.mkdir(parents=True, exist_ok=True)
         pgdata = postgres.data_dir(self.state_dir)
+        running = self.is_running("postgres")
+        orphan_possible = not running and not s.pgpass_file(postgres.SUPERUSER).exists()
+        if orphan_possible and postgres.discard_orphaned_cluster(bindir, pgdata, self.state_dir):
+            self._say("postgres", f"removed {pgdata}, left by a removed state dir")
         passwords = self._passwords()
         state = "already running"
-        if not self.is_running("postgres"):
+        if not running:
             postgres.init_cluster(bindir, pgdata, passwords.superuser)
             postgres.write_conf(self.settings, pgdata)
             pid = postgres.start(bindir, pgdata, self.log("postgres"))

@@ -100,3 +100,22 @@ async def test_up_on_an_older_trusting_cluster_switches_it_to_passwords_and_keep
         stack.start_postgres()  # a second start finds it converted and changes nothing
     finally:
         stack.stop_postgres()
+
+
+def test_up_after_the_state_dir_was_removed_starts_afresh_on_a_cluster_kept_elsewhere(
+    old_state: tuple[Settings, Path],
+) -> None:
+    settings, pgdata = old_state
+    if pgdata.is_relative_to(settings.state_dir.resolve()):
+        pytest.skip("the cluster lives in the state dir here: removing one removes the other")
+    stack = Stack(settings, Console(stderr=True, quiet=True))
+    stack.start_postgres()
+    stack.stop_postgres()
+    shutil.rmtree(settings.state_dir)  # `make clean`: the passwords go, the cluster stays
+
+    stack = Stack(settings, Console(stderr=True, quiet=True))
+    stack.start_postgres()
+    try:
+        assert stack.status()["services"]["postgres"]["running"]
+    finally:
+        stack.stop_postgres()
