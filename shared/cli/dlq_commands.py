@@ -69,7 +69,7 @@ def list_command(  # noqa: PLR0917 - typer passes each option by name
         limit=limit,
         include_replayed=include_replayed,
     )
-    listing = asyncio.run(_list(Settings(), queue, wanted))
+    listing = asyncio.run(_list(Settings(), queue, wanted, reveal=reveal))
     body = listing.as_json(reveal=reveal)
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False))
@@ -78,14 +78,22 @@ def list_command(  # noqa: PLR0917 - typer passes each option by name
     _err.print(f"{body['count']:,} shown from {body['topic']}")
 
 
-async def _list(settings: Settings, queue: str, wanted: Filter) -> Any:
+async def _list(settings: Settings, queue: str, wanted: Filter, *, reveal: bool) -> Any:
     from shared.dlq import service  # noqa: PLC0415 - Kafka's client only when it is needed
 
     conn = await _connect(settings)
     try:
-        return await service.list_dead_letters(settings, conn, queue, wanted)
+        listing = await service.list_dead_letters(settings, conn, queue, wanted)
+        if reveal:
+            await service.audit_reveal(conn, listing, wanted, actor=_actor())
+        return listing
     finally:
         await conn.close()
+
+
+def _actor() -> str:
+    """Who runs the command, as the audit tables name them."""
+    return f"cli:{getpass.getuser()}"
 
 
 def _table(body: dict[str, Any]) -> Table:
@@ -112,7 +120,7 @@ def show_command(
 ) -> None:
     """Every dead letter of one record in the queue, with its headers and value, as JSON."""
     wanted = _filter(queue, record_id=record_id, include_replayed=True)
-    listing = asyncio.run(_list(Settings(), queue, wanted))
+    listing = asyncio.run(_list(Settings(), queue, wanted, reveal=reveal))
     body = listing.as_json(reveal=reveal)
     if not body["dead_letters"]:
         _err.print(f"[yellow]no dead letter of {record_id} in {queue}[/]")
@@ -165,7 +173,7 @@ async def _replay(settings: Settings, queue: str, wanted: Filter, *, dry_run: bo
             producer,
             queue,
             wanted,
-            actor=f"cli:{getpass.getuser()}",
+            actor=_actor(),
             dry_run=dry_run,
         )
     finally:
