@@ -34,6 +34,7 @@ class ReplayRequest(BaseModel):
     since: str | None = None
     record_id: str | None = None
     limit: Annotated[int | None, Field(ge=1, le=_MAX_LIMIT)] = None
+    all: bool = False  # replay the whole queue: must be said, never implied by an empty body
     dry_run: bool = False
 
 
@@ -112,7 +113,14 @@ async def replay_dead_letters(queue: str, request: Request, d: DepsDep, key: Key
     """Publish the matching dead letters again; answers how many were (would be) replayed."""
     _operator(key, d, queue)
     asked = await _replay_request(request, d.settings.body_timeout_seconds)
-    wanted = _filter(**asked.model_dump(exclude={"dry_run"}))
+    wanted = _filter(**asked.model_dump(exclude={"dry_run", "all"}))
+    if not (wanted.selects or asked.all or asked.dry_run):
+        raise ApiError(
+            422,
+            "replay_needs_filter",
+            'name what to replay (commune, reason, since or record_id), or send "all": true'
+            " to replay the whole queue",
+        )
     if not asked.dry_run and not await d.producer.ping():
         raise ApiError(503, "unavailable", "Kafka is unavailable; retry later")
     async with _broker_errors(), d.pool.acquire() as conn:
@@ -123,7 +131,7 @@ async def replay_dead_letters(queue: str, request: Request, d: DepsDep, key: Key
 
 
 async def _replay_request(request: Request, idle: float) -> ReplayRequest:
-    """The body, if any: an empty body replays the whole queue."""
+    """The body, if any (an empty one names nothing, and is refused unless a dry run)."""
     raw = await bodies.read_body(request, _MAX_BODY, idle=idle, allow_empty=True)
     if not raw.strip():
         return ReplayRequest()

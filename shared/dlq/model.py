@@ -97,6 +97,11 @@ class Filter:
     limit: int | None = None
     include_replayed: bool = False  # list only: replay never publishes a dead letter twice
 
+    @property
+    def selects(self) -> bool:
+        """Whether the filter names which dead letters (a limit alone takes the oldest of all)."""
+        return any(v is not None for v in (self.commune, self.reason, self.since, self.record_id))
+
     def matches(self, letter: DeadLetter) -> bool:
         """Whether the dead letter passes the commune, reason, time and record filters."""
         return (

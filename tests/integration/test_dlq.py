@@ -171,7 +171,7 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     loaded = landsync(settings, "registry", "load", "residents", str(residents))
     assert loaded.returncode == 0, loaded.stderr
     replayed = landsync(
-        settings, "dlq", "replay", "owner-unresolved", "--commune", commune, "--json"
+        settings, "dlq", "replay", "owner-unresolved", "--commune", commune, "--yes", "--json"
     )
 
     assert replayed.returncode == 0, replayed.stderr
@@ -470,3 +470,34 @@ async def test_a_replay_whose_publish_fails_is_audited_as_failed_and_can_be_run_
     assert again.json()["replayed"] == 2
     assert len(await _replayed(settings, ids)) == 2
     assert [a["state"] for a in await _audits(db, commune)] == ["failed", "published"]
+
+
+async def test_a_replay_naming_nothing_replays_nothing_unless_it_says_all(
+    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    commune = _commune()
+    operator = await new_key("operator")
+    ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 0])
+    url = "/v1/dlq/mortgaged/replay"
+
+    empty = await intake.post(url, headers=_bearer(operator))  # Swagger's "Try it out"
+    limit_only = await intake.post(url, json={"limit": 5}, headers=_bearer(operator))
+    cli = landsync(settings, "dlq", "replay", "mortgaged")
+    unconfirmed = landsync(settings, "dlq", "replay", "mortgaged", "--commune", commune)
+    before = await _replayed(settings, ids)
+    dry = await intake.post(url, json={"dry_run": True}, headers=_bearer(operator))
+    everything = await intake.post(url, json={"all": True}, headers=_bearer(operator))
+
+    for refused in (empty, limit_only):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "replay_needs_filter"
+    assert cli.returncode == 2
+    assert "--all" in cli.stderr
+    # Without a terminal to ask, the CLI shows what it would replay and stops.
+    assert unconfirmed.returncode == 2
+    assert "2 dead letters would be replayed" in unconfirmed.stderr
+    assert "mortgaged 2" in unconfirmed.stderr
+    assert before == []
+    assert dry.status_code == 200
+    assert everything.json()["replayed"] >= 2
+    assert len(await _replayed(settings, ids)) == 2
