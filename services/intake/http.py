@@ -1,4 +1,4 @@
-"""Uvicorn's httptools protocol with a cap on the request head (request line and headers).
+"""Intake's HTTP protocol: the head deadline of http_protocol.py, and a cap on the head's length.
 
 httptools buffers a header of any length until it ends: a client could make intake hold a
 megabyte per request. Past the cap (``LANDSYNC_MAX_HEADER_BYTES``, passed to uvicorn as
@@ -13,14 +13,15 @@ from typing import Any
 
 import orjson
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
+
+from services.intake.http_protocol import HeadDeadlineProtocol
 
 _DEFAULT_CAP = 32 * 1024
 _LINGER_SECONDS = 2.0
 
 
-class HeadCappedHttpToolsProtocol(HttpToolsProtocol):
+class HeadCappedHttpToolsProtocol(HeadDeadlineProtocol):
     """Refuses a request whose head is longer than the cap, before it is buffered whole."""
 
     def __init__(
