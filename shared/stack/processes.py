@@ -51,7 +51,9 @@ def write_pidfile(path: Path, pid: int, **extra: Any) -> None:
     """Record a pid with its start time, atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": pid, "start_time": start_time(pid), **extra}), "utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, as the state dir
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps({"pid": pid, "start_time": start_time(pid), **extra}))
     tmp.replace(path)
 
 
