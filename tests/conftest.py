@@ -69,8 +69,12 @@ def stack(settings: Settings) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 async def db(stack: Stack, settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    """A pool on the test database, emptied of earlier sessions' rows."""
-    pool = await create_pool(settings.dsn)
+    """A pool on the test database, emptied of earlier sessions' rows.
+
+    It connects as the migration role, which owns the tables: tests truncate them and load the
+    registry as an operator would. The services themselves run as the application role.
+    """
+    pool = await create_pool(settings.migration_dsn)
     await pool.execute(
         "TRUNCATE records, outbox, api_keys, parcels, residents, certificates,"
         " dlq_replayed, dlq_replays"

@@ -32,12 +32,17 @@ def progress(console: Console) -> Progress:
     )
 
 
-async def _local_key(settings: Settings, communes: set[str]) -> str:
+async def _local_key(settings: Settings, console: Console, communes: set[str]) -> str:
     conn = await asyncpg.connect(settings.dsn)
     try:
-        key, _ = await create_key(conn, "submitter", sorted(communes), label="landsync submit")
+        key, made = await create_key(conn, "submitter", sorted(communes), label="landsync submit")
     finally:
         await conn.close()
+    console.print(
+        f"No --key and no LANDSYNC_API_KEY: created submitter key {made.key_id} for"
+        f" {', '.join(sorted(communes))}. Export LANDSYNC_API_KEY to reuse a key;"
+        f" `landsync keys revoke {made.key_id}` retires this one."
+    )
     return key
 
 
@@ -98,7 +103,9 @@ async def submit_file(
     for line in lines:
         record: dict[str, Any] = orjson.loads(line)
         communes.add(str(record.get("commune_code")))
-    key = key or await _local_key(settings, communes)
+    if key is None and settings.api_key is not None:
+        key = settings.api_key.get_secret_value()
+    key = key or await _local_key(settings, console, communes)
     statuses, record_ids = await post_lines(settings, console, key, lines)
     if wait:
         await wait_decided(settings, console, record_ids)
@@ -110,7 +117,8 @@ def submit_command(
         Path, typer.Argument(exists=True, dir_okay=False, help="records, one per line")
     ],
     key: Annotated[
-        str | None, typer.Option(help="a submitter API key; default: a new local one")
+        str | None,
+        typer.Option(help="a submitter API key; default: LANDSYNC_API_KEY, else a new local key"),
     ] = None,
     wait: Annotated[bool, typer.Option(help="wait until every record is decided")] = True,
 ) -> None:
