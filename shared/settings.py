@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     reconcile_workers: int = 2  # reconcile processes, each a member of the consumer group
     reconcile_members: int = 2  # consumer-group members inside each reconcile process
     graceful_timeout_seconds: float = 20.0
+    # The dead-letter guard (shared/kafka/dlq_guard.py): a consumer stops, rather than send more
+    # to land.dlq.poison, after this many in a row, or over this share of a partition's last 1,000
+    dlq_guard_max_run: int = 100
+    dlq_guard_max_ratio: float = 0.5
 
     # National database simulator (CONTRACT §7)
     national_db_data_file: Path | None = (

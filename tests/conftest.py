@@ -38,6 +38,7 @@ def _test_settings() -> Settings:
         header_timeout_seconds=2.0,
         body_timeout_seconds=2.0,
         registry_misses_per_hour=200,  # a probing key is stopped after 200 misses, not 1,000
+        dlq_guard_max_run=30,  # the guard test trips it with hundreds of records, not thousands
     )
 
 

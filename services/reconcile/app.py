@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from services.reconcile import repository
 from services.reconcile.service import Reconciler
 from shared.kafka.consumer import BatchConsumer, GivenUp
+from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.runtime import ConsumerRuntime
 from shared.records import SubmittedRecord
 from shared.settings import Settings
@@ -33,7 +34,9 @@ def build(settings: Settings) -> ConsumerRuntime:
         max_records=settings.consumer_batch_size,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
         members=settings.reconcile_members,
+        guard=GuardLimits(settings.dlq_guard_max_run, settings.dlq_guard_max_ratio),
         give_up=give_up,
     )
     runtime.on_stop(consumer.stop)
+    runtime.not_ready_while(lambda: consumer.tripped)
     return runtime

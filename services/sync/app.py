@@ -23,6 +23,7 @@ from services.sync.retries import RetryWorker
 from services.sync.service import PlotSender
 from services.sync.settle import Pending
 from shared.kafka.consumer import BatchConsumer, GivenUp, Incoming
+from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.runtime import ConsumerRuntime
 from shared.logging import get_logger
 from shared.records import AcceptedPlot
@@ -151,10 +152,12 @@ def build(settings: Settings) -> ConsumerRuntime:
         # read and triaged (each member has its own partitions, so a parcel stays in order).
         members=settings.sync_members,
         max_poll_interval_ms=int(settings.sync_max_batch_seconds * 1000),
+        guard=GuardLimits(settings.dlq_guard_max_run, settings.dlq_guard_max_ratio),
         give_up=sync.give_up,
     )
     runtime.on_open(sync.open)
     runtime.on_stop(consumer.stop)
+    runtime.not_ready_while(lambda: consumer.tripped)
     runtime.on_stop(sync.stop)
     runtime.on_close(sync.close)
     return runtime

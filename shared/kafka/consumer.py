@@ -52,6 +52,7 @@ from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 from tenacity.wait import wait_base
 
 from shared.kafka.dead_letters import Origin, dead_letter
+from shared.kafka.dlq_guard import DlqGuard, GuardLimits, GuardTrippedError
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.reasons import PoisonReason
@@ -64,6 +65,12 @@ LAG = Gauge(
     ["topic", "partition", "group"],
     # With several worker processes a partition moves between them: the latest figure is right.
     multiprocess_mode="livemostrecent",
+)
+GUARD_TRIPPED = Gauge(
+    "landsync_consumer_dlq_guard_tripped",
+    "1 while a consumer has stopped instead of dead-lettering more (shared/kafka/dlq_guard.py).",
+    ["topic", "group"],
+    multiprocess_mode="livemax",
 )
 log = get_logger(__name__)
 
@@ -87,6 +94,11 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 def is_transient(error: BaseException) -> bool:
     """Whether an error is an outage to wait out rather than a problem with the data."""
     return isinstance(error, _TRANSIENT)
+
+
+def _waited_out(error: BaseException) -> bool:
+    """An outage, or a tripped dead-letter guard: both end by waiting, never by a dead letter."""
+    return is_transient(error) or isinstance(error, GuardTrippedError)
 
 
 @dataclass(frozen=True)
@@ -168,9 +180,11 @@ class BatchConsumer(Generic[M]):
         members: int = 1,
         max_poll_interval_ms: int = 300_000,
         give_up: GiveUp | None = None,
+        guard: GuardLimits | None = None,
     ) -> None:
         self._producer = producer
         self._give_up = give_up
+        self._guard = DlqGuard(guard or GuardLimits())
         self._topics = topics
         self._topic = topics.name(topic)
         self._group_id = group_id
@@ -202,15 +216,24 @@ class BatchConsumer(Generic[M]):
         """Ask an in-flight retry loop to give up; the batch will be redelivered."""
         self._stopping = True
 
+    @property
+    def tripped(self) -> str | None:
+        """Why the dead-letter guard has stopped this consumer, or None while it consumes."""
+        return self._guard.tripped
+
     async def handle(self, msg: KafkaMessage) -> None:
         """Process one batch; commit it only when all its outputs are durable."""
         records: tuple[ConsumerRecord[Any, Any], ...] = msg.raw_message
         batch, poison = self._decode(records)
         try:
+            # A tripped guard is waited out like an outage: the same work is tried again, with
+            # backoff, until it succeeds (the cause fixed, or the service redeployed).
             if poison:
-                await self._dead_letter(poison, PoisonReason.UNDECODABLE)
+                await self._retrying(
+                    partial(self._dead_letter, poison, PoisonReason.UNDECODABLE), limit=1
+                )
             if batch:
-                await self._process(batch)
+                await self._retrying(partial(self._process, batch), limit=1)
         except BaseException:
             await msg.nack()  # rewind: FastStream moves on, and nothing may be committed past this
             raise
@@ -241,6 +264,8 @@ class BatchConsumer(Generic[M]):
         drag its batch down with it. Halves run in order, so each parcel's records stay in order.
         """
         if await self._succeeds(batch):
+            self._guard.processed((m.origin.topic, m.origin.partition) for m in batch)
+            GUARD_TRIPPED.labels(self._topic, self._group_id).set(0)
             return
         if len(batch) > 1:
             log.warning("batch failing; splitting it", topic=self._topic, size=len(batch))
@@ -260,7 +285,7 @@ class BatchConsumer(Generic[M]):
         """
         try:
             await self._retrying(partial(self._processor, batch), limit=1)
-        except ShuttingDownError:
+        except (ShuttingDownError, GuardTrippedError):
             raise
         except Exception as exc:
             if len(batch) == 1:
@@ -285,12 +310,12 @@ class BatchConsumer(Generic[M]):
             if state.attempt_number > 1:
                 log.warning("retrying", topic=self._topic, attempt=state.attempt_number,
                             error=type(error).__name__)  # fmt: skip
-            return is_transient(error) or limit is None or state.attempt_number < limit
+            return _waited_out(error) or limit is None or state.attempt_number < limit
 
         def wait(state: RetryCallState) -> float:
             # Only an outage is worth waiting for; a data error is retried (or split) at once.
             error = state.outcome.exception() if state.outcome else None
-            return self._backoff(state) if error is not None and is_transient(error) else 0.0
+            return self._backoff(state) if error is not None and _waited_out(error) else 0.0
 
         async for attempt in AsyncRetrying(wait=wait, retry=again, reraise=True):
             with attempt:
@@ -299,7 +324,20 @@ class BatchConsumer(Generic[M]):
                 await work()
 
     async def _dead_letter(self, items: list[tuple[Origin, str]], reason: PoisonReason) -> None:
-        """Publish the dead letters, then let the service record their records' final state."""
+        """Publish the dead letters, then let the service record their records' final state.
+
+        Raises GuardTrippedError, publishing nothing, when they would be one too many.
+        """
+        try:
+            self._guard.dead_letter((o.topic, o.partition) for o, _ in items)
+        except GuardTrippedError as exc:
+            GUARD_TRIPPED.labels(self._topic, self._group_id).set(1)
+            log.error(  # noqa: TRY400 - a decision of ours, not a failure: no traceback
+                "dead-letter guard tripped; consuming stops until records go through",
+                topic=self._topic,
+                why=str(exc),
+            )
+            raise
         letters = [
             dead_letter(
                 origin,

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -148,23 +149,32 @@ async def _seconds_to_decide(
     return time.monotonic() - started, ids
 
 
-async def test_records_the_consumer_gives_up_on_end_dead_lettered_and_cost_little(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
-) -> None:
-    # A bug met by some records, as PostgreSQL itself raises it: a trigger refuses their
-    # decisions (but lets the dead-lettered state through).
+@contextlib.asynccontextmanager
+async def _a_bug_for(db: asyncpg.Pool[Any]) -> AsyncIterator[str]:
+    """A bug met by records whose submission id starts with the mark yielded, as PostgreSQL itself
+    raises it: a trigger refuses their decisions (but lets the dead-lettered state through)."""
     mark = f"explode-{uuid.uuid4().hex[:8]}"
+    name = mark.replace("-", "_")
     await db.execute(
         f"""
-        CREATE FUNCTION {mark.replace("-", "_")}() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'a bug these records trigger'; END $$;
-        CREATE TRIGGER {mark.replace("-", "_")} BEFORE UPDATE OF status ON records FOR EACH ROW
+        CREATE TRIGGER {name} BEFORE UPDATE OF status ON records FOR EACH ROW
         WHEN (NEW.submission_id LIKE '{mark}%'
               AND NOT NEW.reasons @> '[{{"code": "unprocessable"}}]')
-        EXECUTE FUNCTION {mark.replace("-", "_")}();
+        EXECUTE FUNCTION {name}();
         """
     )
     try:
+        yield mark
+    finally:
+        await db.execute(f"DROP TRIGGER IF EXISTS {name} ON records; DROP FUNCTION {name}()")
+
+
+async def test_records_the_consumer_gives_up_on_end_dead_lettered_and_cost_little(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+) -> None:
+    async with _a_bug_for(db) as mark:
         key = await new_key("submitter", [COMMUNE])
         good = [make_record(COMMUNE) for _ in range(200)]
         await register(db, *good)
@@ -174,9 +184,6 @@ async def test_records_the_consumer_gives_up_on_end_dead_lettered_and_cost_littl
         for i, record in enumerate(bad):
             mixed.insert(i * 4, record)
         mixed_seconds, ids = await _seconds_to_decide(intake, db, key, mixed)
-    finally:
-        name = mark.replace("-", "_")
-        await db.execute(f"DROP TRIGGER {name} ON records; DROP FUNCTION {name}()")
 
     rows = await db.fetch(
         "SELECT submission_id, status, reasons FROM records WHERE record_id = ANY($1::uuid[])", ids
@@ -360,3 +367,40 @@ async def test_a_key_probing_the_registry_is_stopped_audited_and_counted(
         and float(line.split()[1]) >= 1
         for line in metrics.splitlines()
     )
+
+
+async def test_a_bug_met_by_every_record_stops_reconcile_at_the_guard_until_it_is_fixed(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    reconcile = settings.service_url("reconcile")
+    async with _a_bug_for(db) as mark, httpx.AsyncClient(base_url=reconcile) as probe:
+        records = [make_record(COMMUNE, submission_id=f"{mark}-{i}") for i in range(900)]
+        await register(db, *records)
+        posted = await intake.post("/v1/records", json=records, headers=_auth(key))
+        ids = [r["record_id"] for r in posted.json()["results"]]
+
+        async def stopped() -> httpx.Response | None:
+            ready = await probe.get("/readyz")
+            return ready if ready.status_code == 503 else None
+
+        ready = await eventually(stopped, timeout=60)
+        await asyncio.sleep(3)  # stopped, it dead-letters nothing more meanwhile
+        poisoned = await db.fetchval(
+            "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
+            " AND status = 'dead_lettered'",
+            ids,
+        )
+        gauge = (await probe.get("/metrics")).text
+    # The bug is fixed (the trigger dropped): reconcile goes on by itself.
+    await eventually(lambda: _decided(db, ids), timeout=120, interval=0.5)
+    async with httpx.AsyncClient(base_url=reconcile) as probe:
+        after = await probe.get("/readyz")
+
+    assert "dead-lettered" in ready.json()["reasons"][0]
+    assert "landsync_consumer_dlq_guard_tripped{" in gauge
+    # At most one run per partition and worker process went to the DLQ (a partition may move
+    # between processes as they join the group), not the 900 records.
+    runs = settings.reconcile_workers * settings.topic_partitions
+    assert 0 < poisoned <= runs * settings.dlq_guard_max_run
+    assert after.json() == {"ready": True, "reasons": []}

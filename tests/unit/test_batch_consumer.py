@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
+import pytest
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from tenacity import wait_none
 
 from shared.kafka.consumer import BatchConsumer, GivenUp, Incoming, ShuttingDownError
+from shared.kafka.dlq_guard import DlqGuard, GuardLimits, GuardTrippedError
 from shared.kafka.producer import Outgoing, Producer
 from shared.settings import Settings
 from shared.topics import Topic, Topics
@@ -62,11 +65,13 @@ class Batch:
         self.outcome = "rewound"
 
 
-def _consumer(processor: Any, give_up: Any = None) -> tuple[BatchConsumer[Item], RecordingProducer]:
+def _consumer(
+    processor: Any, give_up: Any = None, guard: GuardLimits | None = None
+) -> tuple[BatchConsumer[Item], RecordingProducer]:
     producer = RecordingProducer()
     consumer = BatchConsumer(
         KafkaBroker(), producer, Topics(), topic=Topic.SUBMITTED, group_id="g", model=Item,
-        processor=processor, backoff=wait_none(), give_up=give_up,
+        processor=processor, backoff=wait_none(), give_up=give_up, guard=guard,
     )  # fmt: skip
     return consumer, producer
 
@@ -192,3 +197,47 @@ async def test_the_records_of_dead_letters_are_given_up_after_their_letters_are_
     }
     assert sent_before == [1, 2]  # each record given up only once its dead letter was sent
     assert batch.outcome == "committed"
+
+
+async def test_a_processor_failing_on_every_record_stops_at_the_guard_and_resumes_once_fixed() -> (
+    None
+):
+    fixed = False
+    done: list[int] = []
+
+    async def broken_deploy(batch: Sequence[Incoming[Item]]) -> None:
+        if not fixed:
+            raise KeyError("a bug met by every record")
+        done.extend(m.value.n for m in batch)
+
+    consumer, producer = _consumer(broken_deploy, guard=GuardLimits(max_run=20))
+    batch = Batch(_values(*range(500)))
+
+    handling = asyncio.create_task(consumer.handle(batch))  # type: ignore[arg-type]
+    while consumer.tripped is None:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)  # it keeps retrying, and dead-letters nothing more
+    poisoned = len(producer.sent)
+    fixed = True
+    await asyncio.wait_for(handling, 10)
+
+    assert poisoned == 20  # not 500: the guard stopped the drain
+    assert len(producer.sent) == 20
+    assert batch.outcome == "committed"
+    # Once fixed, the batch goes through whole: the 20 dead-lettered first are in it too, and
+    # the services' processors are idempotent (reconcile skips a record already decided).
+    assert done == list(range(500))
+    assert consumer.tripped is None
+
+
+def test_the_guard_trips_on_the_share_of_dead_letters_in_its_window() -> None:
+    guard = DlqGuard(GuardLimits(max_run=1000, max_ratio=0.5, window=100, min_seen=50))
+    partition = ("t", 0)
+    for _ in range(30):
+        guard.processed([partition])
+        guard.dead_letter([partition])  # one in two: at the limit, not over it
+
+    with pytest.raises(GuardTrippedError):
+        guard.dead_letter([partition])  # 31 of 61
+    assert guard.tripped is not None
+    assert "of the last" in guard.tripped

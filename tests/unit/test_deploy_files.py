@@ -382,8 +382,8 @@ def test_health_checks_ask_paths_the_services_serve_on_their_ports() -> None:
 
 
 def test_probe_problems_catches_a_wrong_path_or_port() -> None:
-    assert probe_problems("services.reconcile", "/readyz", 18081, {}) == [
-        "services.reconcile serves no GET /readyz"
+    assert probe_problems("services.reconcile", "/ready", 18081, {}) == [
+        "services.reconcile serves no GET /ready"
     ]
     assert probe_problems("services.intake", "/v1/records", 18080, {})  # POST only
     assert probe_problems("services.sync", "/healthz", 18081, {}) == [
