@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     max_ndjson_bytes: int = 512 * 1024 * 1024
     ndjson_chunk_records: int = 2_000
     api_key_cache_seconds: float = 30.0
+    import_max_bytes: int = 50 * 1024 * 1024  # a Form 01 workbook or CSV (docs/form01.md)
+    import_max_rows: int = 200_000
 
     # Outbox relay (intake -> Kafka)
     outbox_batch_size: int = 5_000

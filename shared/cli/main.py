@@ -17,6 +17,7 @@ from shared.cli import (
     bench_commands,
     data_commands,
     dlq_commands,
+    form01_commands,
     init_commands,
     sim_commands,
     stack_commands,
@@ -42,6 +43,7 @@ data_commands.register(app)
 sim_commands.register(app)
 dlq_commands.register(app)
 init_commands.register(app)
+form01_commands.register(app)
 app.command("evaluate")(evaluate_command)
 app.command("submit")(submit_command)
 
