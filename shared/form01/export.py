@@ -13,6 +13,10 @@ import xlsxwriter
 from shared.form01.template import FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW, Column, Template
 
 _TEXT_KINDS = ("text", "code5", "id12", "id9")
+#: Written on every owner row: they say which record the row belongs to.
+KEY_FIELDS = frozenset(
+    {"commune_code", "certificate.serial", "parcel.map_sheet", "parcel.parcel_no"}
+)
 
 
 def _get(record: dict[str, Any], path: str) -> Any:
@@ -52,7 +56,7 @@ def record_rows(template: Template, record: dict[str, Any]) -> list[list[Any]]:
             elif column.level == "owner":
                 value = owner.get(column.field.removeprefix("owners[]."))
             else:
-                value = _get(record, column.field) if i == 0 else None
+                value = _get(record, column.field) if i == 0 or column.field in KEY_FIELDS else None
             row.append(_cell(column, value))
         rows.append(row)
     return rows

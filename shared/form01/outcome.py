@@ -25,14 +25,12 @@ def reason_text(error: RowError, headers: dict[str, str]) -> str:
     """One reason in plain Vietnamese, then the English detail."""
     where = f"cột {error.column} ({headers.get(error.column, '')})" if error.column else "dòng"
     msg = error.msg
-    if msg.startswith("differs from row"):
+    if error.vi:
+        vi = error.vi
+    elif msg.startswith("differs from row"):
         vi = f"{where} khác với dòng trước của cùng thửa"
     elif "is empty" in msg:
         vi = f"{where} bị trống"
-    elif "not permitted" in msg or "403" in msg or "may not submit" in msg:
-        vi = "khóa không được gửi hồ sơ của xã này"
-    elif "submission_id" in (error.field or ""):
-        vi = "hồ sơ đã gửi trước đó với nội dung khác"
     else:
         vi = f"{where} không hợp lệ"
     return f"{vi}: {msg}"
@@ -76,10 +74,18 @@ def outcomes(parsed: Parsed, results: list[dict[str, Any]], intake_errors: list[
     return out
 
 
+_INTAKE_VI = {
+    "forbidden_commune": "khóa API không được gửi hồ sơ của xã này",
+    "submission_conflict": "mã hồ sơ đã được gửi trước đó với nội dung khác",
+}
+
+
 def _intake_error(group: Group, error: dict[str, Any]) -> RowError:
     loc = error.get("loc") or []
     field_path = ".".join(str(p) for p in loc) or None
-    return RowError(group.rows[0], None, field_path, str(error.get("msg", "refused by intake")))
+    msg = str(error.get("msg", "refused by intake"))
+    vi = _INTAKE_VI.get(str(error.get("type")), "intake không nhận hồ sơ")
+    return RowError(group.rows[0], None, field_path, msg, vi)
 
 
 def _refuse(out: Outcomes, error: RowError) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from shared.form01.cells import CellError, Value, convert
+from shared.form01.cells import CellError, Value, convert, text
 from shared.form01.structure import Row
 from shared.form01.template import Column, Template
 from shared.normalize import serial_key
@@ -19,6 +19,7 @@ from shared.records import Form01Record
 
 _USE = re.compile(r"^parcel\.land_uses\[(\d)\]\.(\w+)$")
 _KEY_FIELDS = ("commune_code", "parcel.map_sheet", "parcel.parcel_no")
+_CONTINUATION = frozenset({*_KEY_FIELDS, "certificate.serial"})
 
 
 @dataclass
@@ -29,6 +30,7 @@ class RowError:
     column: str | None
     field: str | None
     msg: str
+    vi: str | None = None  # the reason in Vietnamese, where the message's origin knows it
 
     def as_json(self) -> dict[str, Any]:
         """``{"row", "column", "field", "msg"}``."""
@@ -76,10 +78,15 @@ def parse_rows(template: Template, rows: Iterable[Row]) -> Parsed:
     parsed = Parsed(template)
     by_key: dict[tuple[Any, ...], Group] = {}
     columns = list(enumerate(template.columns))
+    previous: Group | None = None
     for number, cells in rows:
         parsed.rows += 1
         values, owner, errors = _row_values(template, columns, number, cells)
         key = _group_key(values)
+        if previous is not None and _continues(values, owner, errors, cells, template):
+            previous.errors += errors
+            _add_row(template, previous, number, values, owner)
+            continue
         if key is None:
             parsed.loose += errors or [_key_missing(template, number, values)]
             continue
@@ -89,6 +96,7 @@ def parse_rows(template: Template, rows: Iterable[Row]) -> Parsed:
             parsed.groups.append(group)
         group.errors += errors
         _add_row(template, group, number, values, owner)
+        previous = group
     for group in parsed.groups:
         _finish(template, group)
     return parsed
@@ -123,6 +131,20 @@ def _group_key(values: dict[str, Any]) -> tuple[Any, ...] | None:
         return None
     serial = values.get("certificate.serial")
     return (*(values[f] for f in _KEY_FIELDS), serial_key(serial) if serial else "")
+
+
+def _continues(
+    values: dict[str, Any],
+    owner: dict[str, Any],
+    errors: list[RowError],
+    cells: list[Value],
+    template: Template,
+) -> bool:
+    """A row that names no commune, serial, sheet nor parcel: another owner of the record above."""
+    key_blank = all(
+        not text(cells[i]) for i, c in enumerate(template.columns) if c.field in _CONTINUATION
+    )
+    return key_blank and bool(owner or errors or values)
 
 
 def _key_missing(template: Template, number: int, values: dict[str, Any]) -> RowError:

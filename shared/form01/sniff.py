@@ -21,8 +21,11 @@ def sniff(path: Path, limits: Limits) -> Format:
     """``xlsx`` or ``csv``; raises :class:`FormRefused` for everything else."""
     size = path.stat().st_size
     if size > limits.max_bytes:
-        mb = limits.max_bytes // (1024 * 1024)
-        raise bad_file(f"the file is {size / 1048576:.1f} MB: the limit is {mb} MB", status=413)
+        raise bad_file(
+            f"the file is {size / 1048576:.1f} MB: the limit is "
+            f"{limits.max_bytes / 1048576:.1f} MB",
+            status=413,
+        )
     if size == 0:
         raise bad_file("the file is empty")
     with path.open("rb") as f:

@@ -22,6 +22,9 @@ from shared.normalize import fold_name
 #: Sheets the reader never takes for data: the template's own instructions.
 INSTRUCTION_SHEETS = frozenset({"huong dan", "instructions"})
 _FORMULA = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[\s>/]")
+_ROW = re.compile(rb'<(?:[A-Za-z0-9_]+:)?row [^>]*?r="(\d+)"')
+_WIDE_CELL = re.compile(rb'<(?:[A-Za-z0-9_]+:)?c r="([A-Z]{2,3})\d')  # columns from AA
+_MAX_COLUMNS = 200
 _CHUNK = 1 << 20
 Range = tuple[int, int, int, int]  # first row, first column, last row, last column (0-based)
 
@@ -43,10 +46,23 @@ def open_sheet(path: Path, limits: Limits) -> Sheet:
     """The form's sheet of an .xlsx or CSV file; raises ``FormRefused`` for a bad file."""
     if sniff(path, limits) == "csv":
         return _csv_sheet(path)
-    return _xlsx_sheet(path)
+    return _xlsx_sheet(path, limits)
 
 
-def _xlsx_sheet(path: Path) -> Sheet:
+def _xlsx_sheet(path: Path, limits: Limits) -> Sheet:
+    # Before calamine, which holds a sheet as a dense grid: one cell at XFD1048576 would cost
+    # gigabytes although the file has a few bytes.
+    scan = _scan(path)
+    if scan.rows > limits.max_rows:
+        raise bad_file(
+            f"the sheet has {scan.rows:,} rows: the limit is {limits.max_rows:,}", status=413
+        )
+    if scan.columns > _MAX_COLUMNS:
+        raise bad_file(
+            f"the sheet reaches column {_letters(scan.columns)}: a Form 01 sheet has "
+            f"at most {_MAX_COLUMNS} columns",
+            status=413,
+        )
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         found = []
@@ -80,7 +96,7 @@ def _xlsx_sheet(path: Path) -> Sheet:
         merged=merged,
         other_data=other,
         path=path,
-        has_formulas=_any_formula(path),
+        has_formulas=scan.formulas,
     )
 
 
@@ -90,8 +106,24 @@ def _cell(row: int, col: int) -> str:
     return f"{get_column_letter(col + 1)}{row + 1}"
 
 
-def _any_formula(path: Path) -> bool:
-    """Whether any worksheet part holds a formula; scanned as bytes, which is cheap."""
+@dataclass
+class _Scan:
+    rows: int = 0
+    columns: int = 0
+    formulas: bool = False
+
+
+def _letters(n: int) -> str:
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415
+
+    return get_column_letter(min(n, 16384))
+
+
+def _scan(path: Path) -> _Scan:
+    """Rows, columns and formulas of every worksheet, from the XML bytes: cheap and bounded."""
+    from openpyxl.utils import column_index_from_string  # noqa: PLC0415
+
+    found = _Scan()
     with zipfile.ZipFile(path) as archive:
         for name in archive.namelist():
             if not name.startswith("xl/worksheets/") or not name.endswith(".xml"):
@@ -99,10 +131,18 @@ def _any_formula(path: Path) -> bool:
             with archive.open(name) as part:
                 tail = b""
                 while chunk := part.read(_CHUNK):
-                    if _FORMULA.search(tail + chunk):
-                        return True
-                    tail = chunk[-16:]
-    return False
+                    window = tail + chunk
+                    found.formulas = found.formulas or bool(_FORMULA.search(window))
+                    rows = _ROW.findall(window)
+                    if rows:
+                        found.rows = max(found.rows, int(rows[-1]))
+                    wide = set(_WIDE_CELL.findall(window))
+                    for letters in wide:
+                        found.columns = max(
+                            found.columns, column_index_from_string(letters.decode())
+                        )
+                    tail = chunk[-64:]
+    return found
 
 
 def _csv_sheet(path: Path) -> Sheet:

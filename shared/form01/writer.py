@@ -48,11 +48,9 @@ def _header(sheet: Worksheet, index: int, column: Column) -> None:
     letter = get_column_letter(index)
     sheet.column_dimensions[letter].width = max(12, min(32, len(column.header) + 2))
     if column.kind in _TEXT_KINDS:
-        # "@" is Excel's text format: a typed 024085001234 keeps its zero. Column styles reach
-        # rows Excel creates later; the first rows get the format on the cells too.
+        # "@" is Excel's text format: a typed 024085001234 keeps its zero. A column's style is
+        # what Excel gives the cells typed into it.
         sheet.column_dimensions[letter].number_format = "@"
-        for row in range(FIRST_DATA_ROW, FIRST_DATA_ROW + 500):
-            sheet.cell(row, index).number_format = "@"
     elif column.kind == "date":
         sheet.column_dimensions[letter].number_format = "DD/MM/YYYY"
 
