@@ -49,7 +49,12 @@ def template_command(
 
 
 def import_command(
-    file: Annotated[Path, typer.Argument(dir_okay=False, help="a Form 01 .xlsx or .csv")],
+    file: Annotated[
+        str, typer.Argument(help="a Form 01 .xlsx or .csv; or 'status IMPORT_ID'", metavar="FILE")
+    ],
+    import_id: Annotated[
+        str | None, typer.Argument(help="with 'status': the import id", show_default=False)
+    ] = None,
     commune: Annotated[
         str | None, typer.Option(help="refuse rows of any other commune than this one")
     ] = None,
@@ -60,15 +65,24 @@ def import_command(
         str | None, typer.Option(help="a submitter API key; default: a new local one")
     ] = None,
 ) -> None:
-    """Import a Form 01 workbook through intake: exit 0 all in, 1 rows refused, 2 file refused."""
+    """Import a Form 01 workbook through intake: exit 0 all in, 1 rows refused, 2 file refused.
+
+    ``landsync import status IMPORT_ID [--annotated OUT.xlsx]`` shows an import made through
+    ``POST /v1/imports/form01`` with its records' current decisions.
+    """
     console = Console(stderr=True)
-    if not file.is_file():
+    settings = Settings()
+    if file == "status":
+        _status(settings, console, import_id, annotated_out, key)
+        return
+    path = Path(file)
+    if not path.is_file() or import_id is not None:
         console.print(f"[red]No such file:[/] {file}")
         raise typer.Exit(2)
-    settings = Settings()
+    file_path = path
     limits = Limits(max_bytes=settings.import_max_bytes, max_rows=settings.import_max_rows)
     try:
-        parsed = read_form(file, limits)
+        parsed = read_form(file_path, limits)
     except FormRefused as refused:
         console.print(f"[red]File refused ({refused.code}):[/] {refused.message}")
         raise typer.Exit(2) from refused
@@ -81,7 +95,7 @@ def import_command(
         raise typer.Exit(2) from exc
     _summary(console, parsed, outcome)
     if annotated_out is not None:
-        data = annotated(file, parsed.template, parsed.header_row, outcome, parsed.sheet_name)
+        data = annotated(file_path, parsed.template, parsed.header_row, outcome, parsed.sheet_name)
         annotated_out.write_bytes(data)
         console.print(f"Wrote the annotated workbook to {annotated_out}")
     some_refused = any(o.status == REFUSED for o in outcome.rows.values())
@@ -152,6 +166,56 @@ def _summary(console: Console, parsed: Parsed, outcome: Outcomes) -> None:
         for e in outcome.errors[:_SHOWN_ERRORS]:
             errors.add_row(str(e.row), e.column or "", e.field or "", e.msg)
         console.print(errors)
+
+
+def _status(
+    settings: Settings, console: Console, import_id: str | None, out: Path | None, key: str | None
+) -> None:
+    if not import_id:
+        console.print("[red]Which import?[/] landsync import status IMPORT_ID")
+        raise typer.Exit(2)
+    body, workbook = asyncio.run(_fetch_status(settings, import_id, key, want_file=out is not None))
+    if body is None:
+        console.print(f"[red]No import {import_id} readable with this key.[/]")
+        raise typer.Exit(2)
+    counts: dict[str, int] = {}
+    for item in body["items"]:
+        counts[item["status"]] = counts.get(item["status"], 0) + 1
+    table = Table(title=f"Import {import_id} ({body['template_version']}, {body['rows']:,} rows)")
+    table.add_column("row status")
+    table.add_column("rows", justify="right")
+    for status, count in sorted(counts.items()):
+        table.add_row(status, f"{count:,}")
+    console.print(table)
+    if out is not None and workbook is not None:
+        out.write_bytes(workbook)
+        console.print(f"Wrote the annotated workbook to {out}")
+
+
+async def _fetch_status(
+    settings: Settings, import_id: str, key: str | None, *, want_file: bool
+) -> tuple[dict[str, Any] | None, bytes | None]:
+    key = key or await _local_viewer_key(settings)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=settings.service_url("intake"), timeout=120) as client:
+        shown = await client.get(f"/v1/imports/{import_id}", headers=headers)
+        if shown.status_code != 200:
+            return None, None
+        workbook = None
+        if want_file:
+            got = await client.get(f"/v1/imports/{import_id}/annotated.xlsx", headers=headers)
+            got.raise_for_status()
+            workbook = got.content
+    return shown.json(), workbook
+
+
+async def _local_viewer_key(settings: Settings) -> str:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        made, _ = await create_key(conn, "viewer", [], label="landsync import status")
+    finally:
+        await conn.close()
+    return made
 
 
 def register(app: typer.Typer) -> None:

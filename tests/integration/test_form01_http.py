@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 
 from shared.form01.decided import STATUS
+from shared.settings import Settings
 from tests.conftest import KeyFactory
 from tests.form01_files import cells_of, edit, form_file
-from tests.support import eventually, make_record
+from tests.support import eventually, landsync, make_record
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -20,7 +21,7 @@ def _auth(key: str) -> dict[str, str]:
 
 
 async def test_a_workbook_posted_is_imported_once_and_annotated_with_decisions(
-    intake: httpx.AsyncClient, new_key: KeyFactory, tmp_path: Path
+    intake: httpx.AsyncClient, new_key: KeyFactory, settings: Settings, tmp_path: Path
 ) -> None:
     key = await new_key("submitter", ["07339"])
     records = [make_record("07339"), make_record("07339"), make_record("09187")]
@@ -67,6 +68,12 @@ async def test_a_workbook_posted_is_imported_once_and_annotated_with_decisions(
     assert cells[2][49] == STATUS[decision]
     assert cells[3][49] == "Bị từ chối / refused"
     assert "cột Z (Diện tích thửa (m²)) không hợp lệ" in cells[3][50]
+
+    from_cli = tmp_path / "from-cli.xlsx"
+    status = landsync(settings, "import", "status", import_id, "--annotated", str(from_cli))
+    assert status.returncode == 0, status.stderr
+    assert decision in status.stderr
+    assert cells_of(from_cli)[2][49] == STATUS[decision]
 
     other = await new_key("submitter", ["09187"])
     assert (await intake.get(f"/v1/imports/{import_id}", headers=_auth(other))).status_code == 403
