@@ -222,3 +222,33 @@ def register(app: typer.Typer) -> None:
     """Add ``form01`` and ``import`` to the ``landsync`` command."""
     app.add_typer(form01_app, name="form01")
     app.command("import")(import_command)
+
+
+def bench_import(
+    rows: Annotated[int, typer.Option(help="owner rows in the workbook")] = 100_000,
+    work: Annotated[Path, typer.Option(help="where the workbook is written")] = Path(
+        ".landsync-bench-import"
+    ),
+) -> None:
+    """Form 01 rows read into records vs a bare read of the same workbook, in one run."""
+    import json  # noqa: PLC0415
+
+    from shared.bench.form01 import run  # noqa: PLC0415
+
+    result = run(rows, work)
+    table = Table(title=f"bench import: {rows:,} rows ({result['file_mb']} MB)")
+    table.add_column("measure")
+    table.add_column("rows/s", justify="right")
+    table.add_column("÷ bare read", justify="right")
+    table.add_row(
+        "bare read into Python rows (ceiling)", f"{result['bare_rows_per_s']:,.0f}", "1.00"
+    )
+    table.add_row(
+        "import: structure, rows → records, validation",
+        f"{result['import_rows_per_s']:,.0f}",
+        f"{result['ratio']:.2f}",
+    )
+    Console(stderr=True).print(table)
+    typer.echo(
+        json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
+    )

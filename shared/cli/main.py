@@ -44,6 +44,7 @@ sim_commands.register(app)
 dlq_commands.register(app)
 init_commands.register(app)
 form01_commands.register(app)
+bench_app.command("import")(form01_commands.bench_import)
 app.command("evaluate")(evaluate_command)
 app.command("submit")(submit_command)
 

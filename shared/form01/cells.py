@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -28,24 +29,35 @@ class CellError(ValueError):
     """A cell whose text cannot be the column's value; the message says what was expected."""
 
 
+_ODD_SPACE = re.compile(r"[\t\n\r\u00a0\u2007\u202f]|  ")
+
+
 def text(value: Value) -> str:
     """The cell as trimmed NFC text with single spaces; empty when blank."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", str(value))).strip()
+    raw = value if isinstance(value, str) else str(value)
+    # Most cells are already clean: the checks are C loops, the rewrite only when needed.
+    if not raw.isascii() and not unicodedata.is_normalized("NFC", raw):
+        raw = unicodedata.normalize("NFC", raw)
+    if _ODD_SPACE.search(raw):
+        raw = _SPACES.sub(" ", raw)
+    return raw.strip()
 
 
 def convert(column: Column, value: Value) -> Any:
     """The record value of one cell, or ``None`` when blank; raises :class:`CellError`."""
     if value is None or value == "":
         return None
+    kind = column.kind
     if isinstance(value, str):
         value = text(value)
         if not value:
             return None
-    kind = column.kind
+        if kind == "text":
+            return value
     if kind in _PADDED:
         return _digits(kind, value)
     if kind == "enum":
@@ -63,6 +75,8 @@ def _digits(kind: str, value: Value) -> str:
             raise CellError(f"{value} is not a whole number: {_NAMES[kind]}")
         value = int(value)
     digits = str(value).replace(" ", "")
+    if digits.isdigit() and len(digits) == full:
+        return digits
     if match := _WHOLE_FLOAT.match(digits):  # "24085001234.0" as a CSV export writes it
         digits = match.group(1)
     if digits.isdigit() and shortest <= len(digits) < full:
@@ -139,11 +153,21 @@ def _fold(label: str) -> str:
     return fold_name(label).replace("_", " ")
 
 
-def _choice(column: Column, raw: str) -> str:
-    wanted = _fold(raw)
+@functools.cache
+def _choices(column: Column) -> dict[str, str]:
+    """Every accepted spelling of the column's values: labels, values, and their folded forms."""
+    found: dict[str, str] = {}
     for value, label in column.choices:
-        if wanted in (_fold(label), _fold(value)):
-            return value
+        for spelling in (label, value, _fold(label), _fold(value)):
+            found[spelling] = value
+    return found
+
+
+def _choice(column: Column, raw: str) -> str:
+    choices = _choices(column)
+    found = choices.get(raw) or choices.get(_fold(raw))
+    if found is not None:
+        return found
     if not column.closed:
         return raw
     labels = ", ".join(label for _, label in column.choices)

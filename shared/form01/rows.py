@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -73,15 +74,41 @@ class Parsed:
         return [(g, g.record) for g in self.groups if g.record is not None]
 
 
+@dataclass(frozen=True)
+class _Cell:
+    """How one column of the template is read: worked out once per template, not per cell."""
+
+    index: int
+    letter: str
+    column: Column
+    field: str
+    owner_key: str | None  # the owner's field, for an owner column
+
+
+@functools.cache
+def _plan(template: Template) -> tuple[_Cell, ...]:
+    return tuple(
+        _Cell(
+            i,
+            template.letter(i),
+            c,
+            c.field,
+            c.field.removeprefix("owners[].") if c.level == "owner" else None,
+        )
+        for i, c in enumerate(template.columns)
+        if c.field is not None
+    )
+
+
 def parse_rows(template: Template, rows: Iterable[Row]) -> Parsed:
     """Group the rows, convert the cells and validate every record with the intake model."""
     parsed = Parsed(template)
     by_key: dict[tuple[Any, ...], Group] = {}
-    columns = list(enumerate(template.columns))
+    plan = _plan(template)
     previous: Group | None = None
     for number, cells in rows:
         parsed.rows += 1
-        values, owner, errors = _row_values(template, columns, number, cells)
+        values, owner, errors = _row_values(plan, number, cells)
         key = _group_key(values)
         if previous is not None and _continues(values, owner, errors, cells, template):
             previous.errors += errors
@@ -103,26 +130,27 @@ def parse_rows(template: Template, rows: Iterable[Row]) -> Parsed:
 
 
 def _row_values(
-    template: Template, columns: list[tuple[int, Column]], number: int, cells: list[Value]
+    plan: tuple[_Cell, ...], number: int, cells: list[Value]
 ) -> tuple[dict[str, Any], dict[str, Any], list[RowError]]:
     values: dict[str, Any] = {}
     owner: dict[str, Any] = {}
     errors: list[RowError] = []
-    for i, column in columns:
-        if column.field is None:
+    width = len(cells)
+    for cell in plan:
+        raw = cells[cell.index] if cell.index < width else None
+        if raw is None or raw == "":
             continue
-        raw = cells[i] if i < len(cells) else None
         try:
-            value = convert(column, raw)
+            value = convert(cell.column, raw)
         except CellError as exc:
-            errors.append(RowError(number, template.letter(i), column.field, str(exc)))
+            errors.append(RowError(number, cell.letter, cell.field, str(exc)))
             continue
         if value is None:
             continue
-        if column.level == "owner":
-            owner[column.field.removeprefix("owners[].")] = value
+        if cell.owner_key is not None:
+            owner[cell.owner_key] = value
         else:
-            values[column.field] = value
+            values[cell.field] = value
     return values, owner, errors
 
 
@@ -211,12 +239,16 @@ def _nest(values: dict[str, Any], owners: list[dict[str, Any]]) -> dict[str, Any
     return record
 
 
-def submission_id(record: Form01Record) -> str:
-    """``f01-{commune}-{sheet}-{parcel}-{digest of the content}`` (docs/form01.md)."""
-    content = record.model_dump(mode="json", exclude={"submission_id", "template_version"})
+def submission_id(record: dict[str, Any]) -> str:
+    """``f01-{commune}-{sheet}-{parcel}-{digest of the content}`` (docs/form01.md).
+
+    The content is the record as read (cells already trimmed and NFC), without its id and
+    template version, as JSON with sorted keys.
+    """
+    content = {k: v for k, v in record.items() if k not in ("submission_id", "template_version")}
     digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    parcel = record.parcel
-    return f"f01-{record.commune_code}-{parcel.map_sheet}-{parcel.parcel_no}-{digest[:12]}"
+    parcel = record["parcel"]
+    return f"f01-{record['commune_code']}-{parcel['map_sheet']}-{parcel['parcel_no']}-{digest[:12]}"
 
 
 def _finish(template: Template, group: Group) -> None:
@@ -224,14 +256,14 @@ def _finish(template: Template, group: Group) -> None:
     record["template_version"] = template.version
     record["submission_id"] = "pending"
     try:
-        model = Form01Record.model_validate_json(orjson.dumps(record))
+        Form01Record.model_validate_json(orjson.dumps(record))
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             group.errors.append(_located(template, group, list(error["loc"]), error["msg"]))
         return
     if group.errors:
         return
-    record["submission_id"] = submission_id(model)
+    record["submission_id"] = submission_id(record)
     group.record = record
 
 
