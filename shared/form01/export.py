@@ -40,7 +40,8 @@ def _cell(column: Column, value: Any) -> Any:
     if column.kind == "date":
         return date.fromisoformat(value).strftime("%d/%m/%Y")
     if column.kind == "area":
-        return f"{value:g}".replace(".", ",")  # as communes type it: decimal comma
+        # As communes type it, with a decimal comma; every digit kept (":g" would round).
+        return format(float(value), "f").rstrip("0").rstrip(".").replace(".", ",")
     return value
 
 
