@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from shared.form01.errors import FormRefused
@@ -12,6 +14,7 @@ from shared.form01.province import write_province
 from shared.form01.reader import read_form
 from shared.generate.province import generate
 from shared.generate.rates import Rates
+from shared.records import Form01Record
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +50,22 @@ def test_the_structure_error_files_are_each_refused_whole(province: Path) -> Non
             read_form(broken / line["file"])
         assert refused.value.code == line["outcome"]
     assert len(lines) == 3
+
+
+def _content(record: dict[str, Any]) -> dict[str, Any]:
+    model = Form01Record.model_validate_json(orjson.dumps(record))
+    return model.model_dump(exclude={"submission_id", "template_version"})
+
+
+def test_the_workbooks_carry_the_json_records_content_unchanged(province: Path) -> None:
+    folder = province / "form01"
+    records = [
+        orjson.loads(line) for line in (province / "records.jsonl").read_bytes().splitlines()
+    ]
+    imported = [
+        record
+        for name in (folder / "files.txt").read_text().split()
+        for _, record in read_form(folder / name).records
+    ]
+
+    assert sorted(map(repr, map(_content, imported))) == sorted(map(repr, map(_content, records)))
