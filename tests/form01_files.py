@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,12 @@ def form_file(path: Path, records: list[dict[str, Any]], template: Template = PL
             row += 1
     workbook.save(path)
     return path
+
+
+def form_bytes(records: list[dict[str, Any]], template: Template = PL3_49) -> bytes:
+    """The filled workbook's bytes, for a request body."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return form_file(Path(tmp) / "form.xlsx", records, template).read_bytes()
 
 
 def edit(path: Path) -> tuple[Workbook, Worksheet]:

@@ -104,6 +104,7 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
         log.info("import refused", code=refused.code, column=refused.column)
         return JsonResponse(refused.body(), refused.status)
     received = (await _receive(d, key, parsed)).body()
+    _forbidden_only(received)
     result = outcomes(parsed, received["results"], received["errors"])
     import_id = uuid.uuid4()
     record_ids = {
@@ -147,6 +148,15 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
         "errors": [e.as_json() for e in result.errors],
     }
     return JsonResponse(body, 202)
+
+
+def _forbidden_only(received: dict[str, Any]) -> None:
+    """403, as ``POST /v1/records`` answers, when every record is of a commune not the key's."""
+    kinds = {err.get("type") for e in received["errors"] for err in e["errors"]}
+    if received["errors"] and not received["results"] and kinds == {"forbidden_commune"}:
+        raise ApiError(
+            403, "forbidden_commune", "this API key may not submit records for the file's communes"
+        )
 
 
 def _communes(parsed: Parsed, results: list[dict[str, Any]], key: ApiKey) -> list[str]:
