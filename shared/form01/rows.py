@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from shared.form01.cells import CellError, Value, convert, text
+from shared.form01.cells import CellError, Value, converter, text
 from shared.form01.structure import Row
 from shared.form01.template import Column, Template
 from shared.normalize import serial_key
@@ -83,6 +83,7 @@ class _Cell:
     column: Column
     field: str
     owner_key: str | None  # the owner's field, for an owner column
+    read: Callable[[Value], Any]
 
 
 @functools.cache
@@ -94,6 +95,7 @@ def _plan(template: Template) -> tuple[_Cell, ...]:
             c,
             c.field,
             c.field.removeprefix("owners[].") if c.level == "owner" else None,
+            converter(c),
         )
         for i, c in enumerate(template.columns)
         if c.field is not None
@@ -141,7 +143,7 @@ def _row_values(
         if raw is None or raw == "":
             continue
         try:
-            value = convert(cell.column, raw)
+            value = cell.read(raw)
         except CellError as exc:
             errors.append(RowError(number, cell.letter, cell.field, str(exc)))
             continue
@@ -218,14 +220,22 @@ def _column_of(template: Template, path: str) -> str | None:
     return None
 
 
+@functools.cache
+def _route(path: str) -> tuple[int | None, tuple[str, ...]]:
+    """Where a field path goes: (land-use index or None, the keys down to the value)."""
+    if match := _USE.match(path):
+        return int(match.group(1)), (match.group(2),)
+    return None, tuple(path.split("."))
+
+
 def _nest(values: dict[str, Any], owners: list[dict[str, Any]]) -> dict[str, Any]:
     record: dict[str, Any] = {}
     uses: dict[int, dict[str, Any]] = {}
     for path, value in values.items():
-        if match := _USE.match(path):
-            uses.setdefault(int(match.group(1)), {})[match.group(2)] = value
+        use, parts = _route(path)
+        if use is not None:
+            uses.setdefault(use, {})[parts[0]] = value
             continue
-        parts = path.split(".")
         target = record
         for part in parts[:-1]:
             target = target.setdefault(part, {})

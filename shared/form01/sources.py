@@ -23,8 +23,9 @@ from shared.normalize import fold_name
 INSTRUCTION_SHEETS = frozenset({"huong dan", "instructions"})
 _FORMULA = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[\s>/]")
 _ROW = re.compile(rb'<(?:[A-Za-z0-9_]+:)?row [^>]*?r="(\d+)"')
-_WIDE_CELL = re.compile(rb'<(?:[A-Za-z0-9_]+:)?c r="([A-Z]{2,3})\d')  # columns from AA
-_MAX_COLUMNS = 200
+# A cell from column HA (209) on: past every template, and rare, so the search fails fast.
+_WIDE_CELL = re.compile(rb'<(?:[A-Za-z0-9_]+:)?c r="([H-Z][A-Z]|[A-Z]{3})\d')
+_MAX_COLUMNS = 208  # column GZ: whatever is wider is refused
 _CHUNK = 1 << 20
 Range = tuple[int, int, int, int]  # first row, first column, last row, last column (0-based)
 
@@ -133,14 +134,13 @@ def _scan(path: Path) -> _Scan:
                 while chunk := part.read(_CHUNK):
                     window = tail + chunk
                     found.formulas = found.formulas or bool(_FORMULA.search(window))
-                    rows = _ROW.findall(window)
-                    if rows:
-                        found.rows = max(found.rows, int(rows[-1]))
-                    wide = set(_WIDE_CELL.findall(window))
-                    for letters in wide:
-                        found.columns = max(
-                            found.columns, column_index_from_string(letters.decode())
-                        )
+                    # Rows only grow: the chunk's last row element is its highest.
+                    last = max(window.rfind(b"<row "), window.rfind(b":row "))
+                    if last >= 0 and (row := _ROW.search(window, max(last - 8, 0))):
+                        found.rows = max(found.rows, int(row.group(1)))
+                    if wide := _WIDE_CELL.search(window):
+                        letters = wide.group(1).decode()
+                        found.columns = max(found.columns, column_index_from_string(letters))
                     tail = chunk[-64:]
     return found
 
