@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.topics import Topics
@@ -26,13 +27,23 @@ class Settings(BaseSettings):
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     kafka_heap: str = "768m"
+    # SASL/SCRAM on Kafka's client listener: off (None) by default. The local stack generates
+    # the password into <state_dir>/secrets/kafka.password unless one is given.
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str = "landsync"
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_tls: bool = False  # SASL_SSL (system CA bundle) instead of SASL_PLAINTEXT
     postgres_port: int = 15432
-    postgres_user: str = "landsync"
+    postgres_user: str = "landsync"  # the application role: no superuser, owns nothing
+    postgres_migration_user: str = "landsync_migrator"  # owns the schema; migrations run as it
     postgres_db: str = "landsync"
 
-    # Connections (derived from the stack ports unless set explicitly)
+    # Connections (derived from the stack ports unless set explicitly). The local stack's
+    # passwords are generated into <state_dir>/secrets/<role>.pgpass (mode 0600), which the
+    # derived URLs name as their passfile: no password is ever in a URL or an environment.
     kafka_bootstrap: str | None = None
     database_url: str | None = None
+    migration_database_url: str | None = None  # default: database_url when set, else local
 
     # Topics
     topic_prefix: str = ""
@@ -48,17 +59,32 @@ class Settings(BaseSettings):
     reconcile_port: int = 18081
     sync_port: int = 18082
     national_db_port: int = 18090
+    # The simulator's test controls need no token: loopback only, whatever bind_host says.
+    national_db_bind_host: str = "127.0.0.1"
     national_db_url: str | None = None
     national_db_token: str = "local-dev-token"  # noqa: S105 - the simulator's dev default
+    # Plain http to a host other than loopback would carry the token in clear: sync refuses it.
+    national_db_allow_insecure: bool = False
 
     # Intake limits
     max_batch_records: int = 10_000
     max_body_bytes: int = 32 * 1024 * 1024
     max_ndjson_bytes: int = 512 * 1024 * 1024
+    max_record_bytes: int = 1024 * 1024  # one NDJSON line; a record is a few KB
     ndjson_chunk_records: int = 2_000
     api_key_cache_seconds: float = 30.0
     import_max_bytes: int = 50 * 1024 * 1024  # a Form 01 workbook or CSV (docs/form01.md)
     import_max_rows: int = 200_000
+    max_header_bytes: int = 32 * 1024  # request line + headers; longer gets 431
+    # owner_unresolved decisions a submitter key may have in an hour before its submissions are
+    # refused (probing the population registry; see services/intake/probe_guard.py)
+    registry_misses_per_hour: int = 1000
+    header_timeout_seconds: float = 10.0  # a request's head must arrive whole within this
+    body_timeout_seconds: float = 30.0  # the longest wait for the next part of a body
+    intake_max_connections: int = 1000  # uvicorn's limit_concurrency: over it, 503
+
+    # Clients of intake (landsync submit): the API key they present. Never passed to services.
+    api_key: SecretStr | None = None
 
     # Outbox relay (intake -> Kafka)
     outbox_batch_size: int = 5_000
@@ -70,6 +96,10 @@ class Settings(BaseSettings):
     reconcile_workers: int = 2  # reconcile processes, each a member of the consumer group
     reconcile_members: int = 2  # consumer-group members inside each reconcile process
     graceful_timeout_seconds: float = 20.0
+    # The dead-letter guard (shared/kafka/dlq_guard.py): a consumer stops, rather than send more
+    # to land.dlq.poison, after this many in a row, or over this share of a partition's last 1,000
+    dlq_guard_max_run: int = 100
+    dlq_guard_max_ratio: float = 0.5
 
     # National database simulator (CONTRACT §7)
     national_db_data_file: Path | None = (
@@ -90,6 +120,7 @@ class Settings(BaseSettings):
     sync_max_attempts: int = 10  # attempts before a plot is dead-lettered as sync_exhausted
     sync_backoff_initial_seconds: float = 0.2
     sync_backoff_max_seconds: float = 30.0
+    sync_max_retry_after_seconds: float = 300.0  # the longest Retry-After sync obeys
     sync_breaker_failures: int = 3  # consecutive failures that open it (< inline attempts)
     sync_breaker_reset_seconds: float = 1.0  # first wait before a probe; doubles up to the max
     sync_breaker_max_reset_seconds: float = 8.0
@@ -114,11 +145,37 @@ class Settings(BaseSettings):
         return self.state_dir / "national-db.journal" if self.national_db_journal else None
 
     @cached_property
+    def secret_dir(self) -> Path:
+        """Where the local stack keeps its generated passwords (mode 0700, files 0600)."""
+        return self.state_dir.resolve() / "secrets"
+
+    @cached_property
+    def kafka_password_file(self) -> Path:
+        """The local stack's generated SASL password of the Kafka user (mode 0600)."""
+        return self.secret_dir / "kafka.password"
+
+    def pgpass_file(self, role: str) -> Path:
+        """The local stack's password file (libpq's pgpass format) of one PostgreSQL role."""
+        return self.secret_dir / f"{role}.pgpass"
+
+    def local_dsn(self, role: str, database: str | None = None) -> str:
+        """A connection string to the local cluster as ``role``, its password in its passfile."""
+        passfile = quote(str(self.pgpass_file(role)), safe="/")
+        db = database or self.postgres_db
+        return f"postgresql://{role}@127.0.0.1:{self.postgres_port}/{db}?passfile={passfile}"
+
+    @cached_property
     def dsn(self) -> str:
-        """PostgreSQL connection string."""
+        """PostgreSQL connection string of the application role (services and the CLI)."""
+        return self.database_url or self.local_dsn(self.postgres_user)
+
+    @cached_property
+    def migration_dsn(self) -> str:
+        """PostgreSQL connection string of the migration role (migrations, registry loads)."""
         return (
-            self.database_url
-            or f"postgresql://{self.postgres_user}@127.0.0.1:{self.postgres_port}/{self.postgres_db}"
+            self.migration_database_url
+            or self.database_url
+            or self.local_dsn(self.postgres_migration_user)
         )
 
     @cached_property

@@ -34,6 +34,11 @@ def _test_settings() -> Settings:
         dlq_partitions=1,
         outbox_idle_seconds=0.2,
         log_level="DEBUG",
+        # Short, so the slow-client tests are quick; real clients send a request in one go.
+        header_timeout_seconds=2.0,
+        body_timeout_seconds=2.0,
+        registry_misses_per_hour=200,  # a probing key is stopped after 200 misses, not 1,000
+        dlq_guard_max_run=30,  # the guard test trips it with hundreds of records, not thousands
     )
 
 
@@ -64,8 +69,12 @@ def stack(settings: Settings) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 async def db(stack: Stack, settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    """A pool on the test database, emptied of earlier sessions' rows."""
-    pool = await create_pool(settings.dsn)
+    """A pool on the test database, emptied of earlier sessions' rows.
+
+    It connects as the migration role, which owns the tables: tests truncate them and load the
+    registry as an operator would. The services themselves run as the application role.
+    """
+    pool = await create_pool(settings.migration_dsn)
     await pool.execute(
         "TRUNCATE records, outbox, api_keys, parcels, residents, certificates,"
         " dlq_replayed, dlq_replays"

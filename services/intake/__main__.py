@@ -40,9 +40,16 @@ def main() -> None:
         host=settings.bind_host,
         port=settings.intake_port,
         workers=settings.intake_workers,
+        h11_max_incomplete_event_size=settings.max_header_bytes,  # the cap, as in http.py
         log_config=None,  # our root handler already renders every line as masked JSON
         access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+        # Slow clients: a deadline on each request's head (the protocol), on idle keep-alive
+        # connections (uvicorn's own) and on bodies (bodies.py); and a cap on connections.
+        # Oversize heads: the same protocol caps their length (http.py).
+        http="services.intake.http:HeadCappedHttpToolsProtocol",
+        timeout_keep_alive=5,
+        limit_concurrency=settings.intake_max_connections,
     )
 
 

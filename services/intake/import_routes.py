@@ -48,6 +48,12 @@ _DOC: dict[str, Any] = {
 }
 
 
+def _idle(request: Request) -> float:
+    """The longest wait for the next part of a body, as the records routes use."""
+    found: Deps = request.app.state.deps
+    return found.settings.body_timeout_seconds
+
+
 async def _upload(request: Request, limit: int) -> tuple[bytes, str | None]:
     """The file, as the body or as the multipart field ``file``; 413 over the limit."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -58,7 +64,7 @@ async def _upload(request: Request, limit: int) -> tuple[bytes, str | None]:
         data = await upload.read(limit + 1)
         name = upload.filename
     else:
-        data = await bodies.read_body(request, limit)
+        data = await bodies.read_body(request, limit, idle=_idle(request))
         name = request.query_params.get("name")
     if len(data) > limit:
         raise ApiError(413, "body_too_large", f"the file is over the {limit}-byte limit")
@@ -96,6 +102,7 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
     started = time.perf_counter()
     if key.role != "submitter":
         raise ApiError(403, "forbidden_role", f"the {key.role} role may not submit records")
+    await d.probes.check(key)  # the registry-probing guard POST /v1/records applies
     limits = Limits(max_bytes=d.settings.import_max_bytes, max_rows=d.settings.import_max_rows)
     data, name = await _upload(request, limits.max_bytes)
     try:

@@ -33,7 +33,9 @@ def main() -> None:
     prepare_process("national-db", settings)
     uvicorn.run(
         build(simulator(settings)),
-        host=settings.bind_host,
+        # Its own bind setting: exposing intake must not expose the unauthenticated test
+        # controls (/v1/_faults, /v1/_stats).
+        host=settings.national_db_bind_host,
         port=settings.national_db_port,
         log_config=None,
         access_log=False,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from services.reconcile import repository
 from services.reconcile.service import Reconciler
-from shared.kafka.consumer import BatchConsumer
+from shared.kafka.consumer import BatchConsumer, GivenUp
+from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.runtime import ConsumerRuntime
 from shared.records import SubmittedRecord
 from shared.settings import Settings
@@ -15,6 +19,10 @@ GROUP_ID = "landsync-reconcile"
 def build(settings: Settings) -> ConsumerRuntime:
     """Wire the reconcile service."""
     runtime = ConsumerRuntime("reconcile", settings, settings.reconcile_port)
+
+    async def give_up(given_up: Sequence[GivenUp]) -> None:
+        await repository.give_up(runtime.pool, given_up)
+
     consumer = BatchConsumer(
         runtime.broker,
         runtime.producer,
@@ -26,6 +34,9 @@ def build(settings: Settings) -> ConsumerRuntime:
         max_records=settings.consumer_batch_size,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
         members=settings.reconcile_members,
+        guard=GuardLimits(settings.dlq_guard_max_run, settings.dlq_guard_max_ratio),
+        give_up=give_up,
     )
     runtime.on_stop(consumer.stop)
+    runtime.not_ready_while(lambda: consumer.tripped)
     return runtime

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from services.sync.app import build
+from services.sync.transport import insecure_url_problem
 from shared.kafka.runtime import serve
 from shared.process import prepare_process
 from shared.settings import Settings
@@ -12,6 +15,11 @@ def main() -> None:
     """Start sync on the configured port."""
     settings = Settings()
     prepare_process("sync", settings)
+    problem = insecure_url_problem(
+        settings.national_db, allow_insecure=settings.national_db_allow_insecure
+    )
+    if problem is not None:
+        sys.exit(f"sync refuses to start: {problem}")
     serve(build(settings))
 
 

@@ -40,7 +40,8 @@ UPDATE records r SET
     synced_at = now(), updated_at = now(),
     reasons = CASE WHEN r.sync_state = 'failed'  -- a replayed dead letter: drop its sync reasons
         THEN (SELECT coalesce(jsonb_agg(x), '[]'::jsonb) FROM jsonb_array_elements(r.reasons) x
-              WHERE x->>'code' NOT IN ('sync_rejected', 'sync_exhausted'))
+              WHERE x->>'code' NOT IN ('sync_rejected', 'sync_exhausted', 'undecodable',
+                                 'unprocessable'))
         ELSE r.reasons END
 FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, national_id, made)
 WHERE r.record_id = u.record_id
@@ -53,7 +54,7 @@ UPDATE records r SET
     reasons = r.reasons
         || jsonb_build_array(jsonb_build_object('code', u.reason, 'detail', u.detail))
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS u(record_id, reason, detail, made)
-WHERE r.record_id = u.record_id
+WHERE r.record_id = u.record_id AND r.sync_state IS DISTINCT FROM 'synced'
 """
 
 _PENDING = """

@@ -77,7 +77,8 @@ async def timed_load(conn: asyncpg.Connection[Any], kind: Kind, path: Path) -> t
 
 async def run(settings: Settings, data: Path) -> list[RegistryResult]:
     """Empty the reference tables, then per kind: ceiling, first load, reload."""
-    conn = await asyncpg.connect(settings.dsn, server_settings=store.SESSION_SETTINGS)
+    # The owner: it truncates, and loads as `landsync registry load` does.
+    conn = await asyncpg.connect(settings.migration_dsn, server_settings=store.SESSION_SETTINGS)
     try:
         await conn.execute("TRUNCATE residents, certificates")
         results = []

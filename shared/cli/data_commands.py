@@ -102,7 +102,8 @@ async def _load(
 ) -> Loaded:
     from shared.reference import store  # noqa: PLC0415
 
-    conn = await asyncpg.connect(settings.dsn, server_settings=store.SESSION_SETTINGS)
+    # The migration role: a load drops and rebuilds the table's indexes, which only the owner may.
+    conn = await asyncpg.connect(settings.migration_dsn, server_settings=store.SESSION_SETTINGS)
     try:
         loaded = await store.load_file(conn, kind, file, result, progress)
         await store.tidy(conn, kind)

@@ -23,6 +23,7 @@ from rich.console import Console
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from shared.db.migrate import apply_migrations, pending
+from shared.kafka.security import client_options
 from shared.settings import Settings
 from shared.stack.kafka import ensure_topics
 
@@ -123,9 +124,9 @@ async def _schema_is_current(dsn: str) -> None:
         raise NotYetError(f"{len(missing)} migrations pending ({missing[0].stem}, …)")
 
 
-async def _topics_exist(bootstrap: str, wanted: dict[str, int]) -> None:
+async def _topics_exist(bootstrap: str, wanted: dict[str, int], options: dict[str, Any]) -> None:
     """Return once every topic exists with its partitions; raise :class:`NotYetError` otherwise."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **options)
     await admin.start()
     try:
         # Metadata of every topic: asking by name could auto-create a missing one.
@@ -163,8 +164,8 @@ async def run_init(
         done.append(f"postgres {dsn}: schema up to date")
     else:
         applied = await _until_reachable(
-            f"PostgreSQL at {dsn}",
-            lambda: apply_migrations(settings.dsn),
+            f"PostgreSQL at {masked_dsn(settings.migration_dsn)}",
+            lambda: apply_migrations(settings.migration_dsn),
             _POSTGRES_UNREACHABLE,
             deadline,
         )
@@ -182,7 +183,7 @@ async def run_init(
     if wait:
         await _until_reachable(
             f"Kafka at {bootstrap}",
-            lambda: _topics_exist(bootstrap, wanted),
+            lambda: _topics_exist(bootstrap, wanted, client_options(settings)),
             _KAFKA_UNREACHABLE,
             deadline,
         )
@@ -192,7 +193,12 @@ async def run_init(
         f"Kafka at {bootstrap}",
         # ensure_topics has a timeout of its own for a controller that refuses creations:
         # give it what is left of ours, so --timeout bounds the whole command.
-        lambda: ensure_topics(bootstrap, wanted, max(1.0, deadline - time.monotonic())),
+        lambda: ensure_topics(
+            bootstrap,
+            wanted,
+            max(1.0, deadline - time.monotonic()),
+            options=client_options(settings),
+        ),
         _KAFKA_UNREACHABLE,
         deadline,
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +10,13 @@ import asyncpg
 import typer
 from rich.console import Console
 
-from shared.auth import ROLES, Role, create_key
 from shared.cli import (
     bench_commands,
     data_commands,
     dlq_commands,
     form01_commands,
     init_commands,
+    key_commands,
     sim_commands,
     stack_commands,
 )
@@ -33,9 +31,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold keys and personal data
 )
-keys_app = typer.Typer(help="API keys for the intake API.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks against the running local stack.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
+app.add_typer(key_commands.keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
 bench_commands.register(bench_app)
 stack_commands.register(app)
@@ -50,44 +47,6 @@ app.command("submit")(submit_command)
 
 # Wide enough for the report table even when output is piped (rich falls back to 80 columns).
 _err = Console(stderr=True, width=max(Console(stderr=True).width, 130))
-_COMMUNE = re.compile(r"^[0-9]{5}$")
-
-
-@keys_app.command("create")
-def keys_create(
-    role: Annotated[str, typer.Option(help="submitter, operator or viewer")],
-    commune: Annotated[
-        list[str] | None, typer.Option(help="a commune code the key may submit for (repeatable)")
-    ] = None,
-    label: Annotated[str | None, typer.Option(help="a note for whoever reads the key list")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-) -> None:
-    """Create an API key and print it once; only its hash is stored."""
-    communes = commune or []
-    if role not in ROLES:
-        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}", param_hint="--role")
-    if role == "submitter" and not communes:
-        raise typer.BadParameter("a submitter key needs at least one --commune")
-    if bad := [c for c in communes if not _COMMUNE.match(c)]:
-        raise typer.BadParameter(f"not 5-digit commune codes: {', '.join(bad)}")
-    key = asyncio.run(_create_key(Settings(), role, communes, label))
-    if as_json:
-        typer.echo(json.dumps({"key": key, "role": role, "communes": sorted(set(communes))}))
-    else:
-        _err.print(f"[green]Created a {role} key[/] for {', '.join(communes) or 'all communes'}.")
-        _err.print("Store it now: it is not shown again.")
-        typer.echo(key)
-
-
-async def _create_key(
-    settings: Settings, role: Role, communes: list[str], label: str | None
-) -> str:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        key, _ = await create_key(conn, role, communes, label)
-    finally:
-        await conn.close()
-    return key
 
 
 @app.command()

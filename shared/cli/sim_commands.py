@@ -39,7 +39,7 @@ def national_db(
         "national_db_faults": faults,
     }
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    env = child_env(settings)
+    env = child_env(settings, "national-db")
     module = SERVICES["national-db"].module
     os.chdir(PROJECT_ROOT)
     # exec, not import: shared/ never imports a service; the CLI runs services by module name.

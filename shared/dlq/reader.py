@@ -12,12 +12,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.dlq.model import DeadLetter
+from shared.kafka.security import client_options
 from shared.settings import Settings
 
 
 async def _partitions(settings: Settings, topic: str) -> list[int]:
     """The topic's partition ids; none if it does not exist (a consumer would not know yet)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap,
+        request_timeout_ms=10_000,
+        **client_options(settings),
+    )
     await admin.start()
     try:
         [described] = await admin.describe_topics([topic])
@@ -44,6 +49,7 @@ async def read_dead_letters(
         group_id=None,
         enable_auto_commit=False,
         client_id="landsync-dlq-reader",
+        **client_options(settings),
     )
     await consumer.start()
     try:

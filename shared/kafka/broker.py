@@ -8,6 +8,7 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 
+from shared.kafka.security import broker_security
 from shared.settings import Settings
 
 
@@ -18,6 +19,7 @@ def make_broker(
     return KafkaBroker(
         settings.bootstrap,
         client_id=client_id,
+        security=broker_security(settings),
         graceful_timeout=settings.graceful_timeout_seconds,
         middlewares=middlewares,
         # FastStream's own lines go through the root handler, so they come out as masked JSON.

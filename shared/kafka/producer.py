@@ -18,6 +18,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter as MetricCounter
 
+from shared.kafka.security import client_options
 from shared.settings import Settings
 
 
@@ -66,6 +67,7 @@ class Producer:
             linger_ms=5,
             max_batch_size=1024 * 1024,
             request_timeout_ms=30_000,
+            **client_options(self._settings),
         )
         try:
             await producer.start()

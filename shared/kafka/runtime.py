@@ -47,6 +47,7 @@ class ConsumerRuntime:
         self._on_stop: list[Callable[[], None]] = []
         self._on_open: list[Callable[[], Awaitable[None]]] = []
         self._on_close: list[Callable[[], Awaitable[None]]] = []
+        self._stopped_because: list[Callable[[], str | None]] = []
 
     @property
     def pool(self) -> asyncpg.Pool[Any]:
@@ -58,6 +59,10 @@ class ConsumerRuntime:
     def on_stop(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` as shutdown begins (e.g. to end a retry loop)."""
         self._on_stop.append(callback)
+
+    def not_ready_while(self, why: Callable[[], str | None]) -> None:
+        """``/readyz`` answers 503 with ``why()`` whenever it returns a reason (a tripped guard)."""
+        self._stopped_because.append(why)
 
     def on_open(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Await ``callback`` once the pool and producer are open, before consuming starts."""
@@ -93,6 +98,7 @@ class ConsumerRuntime:
             self.broker,
             asgi_routes=[
                 ("/healthz", get(self._health)),
+                ("/readyz", get(self._ready)),
                 ("/metrics", make_asgi_app(_metrics_registry())),
             ],
             on_startup=[self._open],
@@ -111,6 +117,14 @@ class ConsumerRuntime:
             {"status": "ok" if ok else "unhealthy", "broker": broker_ok, "database": database_ok}
         )
         return AsgiResponse(body, 200 if ok else 503, headers={"content-type": "application/json"})
+
+    async def _ready(self, _scope: Scope) -> AsgiResponse:
+        # Not ready while a consumer has stopped itself: the service is up, but not consuming.
+        reasons = [why for check in self._stopped_because if (why := check())]
+        body = orjson.dumps({"ready": not reasons, "reasons": reasons})
+        return AsgiResponse(
+            body, 503 if reasons else 200, headers={"content-type": "application/json"}
+        )
 
 
 def _metrics_registry() -> CollectorRegistry:

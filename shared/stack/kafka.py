@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -74,17 +76,41 @@ def ensure_jars(settings: Settings) -> Path:
     return libs
 
 
-def write_config(settings: Settings, kafka_dir: Path) -> Path:
-    """Render server.properties for this state dir and ports; return its path."""
+def _sasl_lines(settings: Settings, password: str | None) -> str:
+    mechanism = settings.kafka_sasl_mechanism
+    if mechanism is None or password is None:
+        return ""
+    jaas = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required"
+        f' username="{settings.kafka_sasl_username}" password="{password}";'
+    )
+    return "\n".join(
+        [
+            f"sasl.enabled.mechanisms={mechanism}",
+            f"sasl.mechanism.inter.broker.protocol={mechanism}",
+            f"listener.name.sasl_plaintext.{mechanism.lower()}.sasl.jaas.config={jaas}",
+        ]
+    )
+
+
+def write_config(settings: Settings, kafka_dir: Path, sasl_password: str | None = None) -> Path:
+    """Render server.properties (0600: it may hold the SASL password); return its path."""
     kafka_dir.mkdir(parents=True, exist_ok=True)
+    kafka_dir.chmod(0o700)
+    sasl = settings.kafka_sasl_mechanism is not None
     text = Template(TEMPLATE.read_text("utf-8")).substitute(
         kafka_port=settings.kafka_port,
         controller_port=settings.kafka_controller_port,
+        client_listener="SASL_PLAINTEXT" if sasl else "PLAINTEXT",
+        sasl_lines=_sasl_lines(settings, sasl_password),
         log_dirs=kafka_dir / "data",
         num_partitions=settings.topic_partitions,
     )
     props = kafka_dir / "server.properties"
-    props.write_text(text, "utf-8")
+    fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    props.chmod(0o600)
     return props
 
 
@@ -96,15 +122,33 @@ def _cluster_id() -> str:
             return cid
 
 
-def format_storage(libs: Path, props: Path, kafka_dir: Path) -> None:
-    """Format the KRaft log directory once (skipped when meta.properties already exists)."""
+def format_storage(
+    libs: Path, props: Path, kafka_dir: Path, scram: tuple[str, str, str] | None = None
+) -> None:
+    """Format the KRaft log directory once (skipped when meta.properties already exists).
+
+    ``scram`` (mechanism, user, password) adds the user's SCRAM credential to the cluster's
+    metadata, which only formatting can do before any client may connect.
+    """
+    marker = kafka_dir / "scram-user"
     if (kafka_dir / "data" / "meta.properties").exists():
+        if scram is not None and not marker.is_file():
+            raise StackError(
+                f"LANDSYNC_KAFKA_SASL_MECHANISM is set, but Kafka's log directory in {kafka_dir}"
+                " was formatted without SCRAM credentials: unset it, or run `landsync down` and"
+                f" remove {kafka_dir} (its topics are lost) so that it is formatted afresh"
+            )
         return
     argv = ["java", "-cp", f"{libs}/*", f"-Dlog4j2.configurationFile={LOG4J}"]
     argv += ["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props), "-g"]
+    if scram is not None:
+        mechanism, user, password = scram
+        argv += ["--add-scram", f"{mechanism}=[name={user},password={password}]"]
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise StackError(f"Kafka storage format failed:\n{result.stdout}{result.stderr}")
+    if scram is not None:
+        marker.write_text(f"{scram[0]} {scram[1]}\n", "utf-8")
 
 
 def java_argv(settings: Settings, libs: Path, props: Path) -> list[str]:
@@ -125,13 +169,13 @@ def java_argv(settings: Settings, libs: Path, props: Path) -> list[str]:
     ]
 
 
-async def _probe(bootstrap: str) -> None:
+async def _probe(bootstrap: str, options: dict[str, Any]) -> None:
     # A bare TCP connect first: aiokafka logs an error for every refused bootstrap attempt.
     host, port = bootstrap.rsplit(":", 1)
     _, writer = await asyncio.open_connection(host, int(port))
     writer.close()
     await writer.wait_closed()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **options)
     try:
         await admin.start()
         await admin.list_topics()
@@ -139,12 +183,18 @@ async def _probe(bootstrap: str) -> None:
         await admin.close()
 
 
-async def wait_ready(bootstrap: str, pid: int, log: Path, timeout: float = 90.0) -> None:
+async def wait_ready(
+    bootstrap: str,
+    pid: int,
+    log: Path,
+    timeout: float = 90.0,
+    options: dict[str, Any] | None = None,
+) -> None:
     """Poll the broker with metadata requests until it answers; fail early if it died."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            await _probe(bootstrap)
+            await _probe(bootstrap, options or {})
         except Exception as exc:
             if not alive(pid):
                 raise StackError(
@@ -160,10 +210,17 @@ async def wait_ready(bootstrap: str, pid: int, log: Path, timeout: float = 90.0)
             return
 
 
-async def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 30.0) -> list[str]:
+async def ensure_topics(
+    bootstrap: str,
+    topics: dict[str, int],
+    timeout: float = 30.0,
+    options: dict[str, Any] | None = None,
+) -> list[str]:
     """Create the topics that are missing with their partition counts; return those created."""
     deadline = time.monotonic() + timeout
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10000, **(options or {})
+    )
     await admin.start()
     created: list[str] = []
     try:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import pwd
 import shutil
 import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
 from shared.settings import Settings
-from shared.stack.processes import StackError, tail, wait_reaped
+from shared.stack.processes import StackError, open_log, tail, wait_reaped
 
 CONF_NAME = "landsync.conf"
+SUPERUSER = "postgres"
+# First line of the pg_hba.conf we write: a cluster without it is from a version that trusted
+# every local connection, and is switched to passwords on its next start.
+HBA_MARKER = "# landsync: scram-sha-256 password authentication only"
 # Unix socket paths are limited to 107 bytes; beyond that we listen on TCP only.
 _MAX_SOCKET_PATH = 100
 
@@ -89,21 +98,74 @@ def _locale() -> str:
     return "C.UTF-8" if "c.utf8" in names else "C"
 
 
-def init_cluster(bindir: Path, pgdata: Path) -> None:
-    """Run initdb once (skipped when PG_VERSION exists) with trust auth for loopback."""
+def init_cluster(bindir: Path, pgdata: Path, superuser_password: str) -> None:
+    """Run initdb once (skipped when PG_VERSION exists): scram-sha-256, the superuser's password."""
     if (pgdata / "PG_VERSION").exists():
         return
     pgdata.mkdir(parents=True, exist_ok=True)
     if is_root():
         shutil.chown(pgdata, "postgres", "postgres")
     pgdata.chmod(0o700)
-    argv = [str(bindir / "initdb"), "-D", str(pgdata), "-A", "trust", "-U", "postgres"]
-    argv += ["--encoding=UTF8", f"--locale={_locale()}"]
-    result = subprocess.run(as_postgres(argv), capture_output=True, text=True, cwd="/", check=False)
+    # initdb reads the password from a file the postgres user can open: a private temporary one
+    # (our state dir may be closed to postgres, and a command line is visible to everyone).
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="landsync-pw-") as pwfile:
+        pwfile.write(superuser_password + "\n")
+        pwfile.flush()
+        if is_root():
+            shutil.chown(pwfile.name, "postgres", "postgres")
+        argv = [str(bindir / "initdb"), "-D", str(pgdata), "-A", "scram-sha-256"]
+        argv += ["-U", SUPERUSER, f"--pwfile={pwfile.name}"]
+        argv += ["--encoding=UTF8", f"--locale={_locale()}"]
+        result = subprocess.run(
+            as_postgres(argv), capture_output=True, text=True, cwd="/", check=False
+        )
     if result.returncode != 0:
         raise StackError(f"initdb failed:\n{result.stdout}{result.stderr}")
     with (pgdata / "postgresql.conf").open("a", encoding="utf-8") as conf:
         conf.write(f"\ninclude_if_exists '{CONF_NAME}'\n")
+    write_hba(pgdata)
+
+
+def write_hba(pgdata: Path) -> None:
+    """Passwords (scram-sha-256) for every connection, on the socket and on loopback alike."""
+    lines = [
+        HBA_MARKER,
+        "# Written by landsync up; edit shared/stack/postgres.py instead.",
+        "local all all scram-sha-256",
+        "host  all all 127.0.0.1/32 scram-sha-256",
+        "host  all all ::1/128 scram-sha-256",
+    ]
+    hba = pgdata / "pg_hba.conf"
+    hba.write_text("\n".join(lines) + "\n", "utf-8")
+    hba.chmod(0o600)
+    if is_root():
+        shutil.chown(hba, "postgres", "postgres")
+
+
+def discard_orphaned_cluster(bindir: Path, pgdata: Path, state_dir: Path) -> bool:
+    """Remove a password-protected cluster outside the state dir whose passwords are gone.
+
+    Called when the state dir has no superuser password yet. A cluster kept in /var/tmp (see
+    :func:`data_dir`) outlives its state dir, e.g. after ``make clean``; with the state dir went
+    its passwords, so nothing can log in any more, and the data was meant to go too.
+    """
+    if pgdata.resolve().is_relative_to(state_dir.resolve()) or not uses_passwords(pgdata):
+        return False
+    if pg_ctl(bindir, pgdata, "status") == 0:
+        raise StackError(
+            f"a PostgreSQL server of a removed state dir still runs on {pgdata}: stop it"
+            f" (pg_ctl -D {pgdata} stop, as the postgres user) and run again"
+        )
+    shutil.rmtree(pgdata)
+    return True
+
+
+def uses_passwords(pgdata: Path) -> bool:
+    """Whether the cluster's pg_hba.conf is ours (passwords only), not an older trusting one."""
+    try:
+        return (pgdata / "pg_hba.conf").read_text("utf-8").startswith(HBA_MARKER)
+    except FileNotFoundError:
+        return False
 
 
 def write_conf(settings: Settings, pgdata: Path) -> None:
@@ -145,9 +207,8 @@ def pg_ctl(bindir: Path, pgdata: Path, *args: str, log: Path | None = None) -> i
     argv = as_postgres([str(bindir / "pg_ctl"), "-D", str(pgdata), *args])
     if log is None:
         return subprocess.run(argv, capture_output=True, cwd="/", check=False).returncode
-    log.parent.mkdir(parents=True, exist_ok=True)
     # We open the log ourselves: the postgres user may not be allowed into the state dir.
-    with log.open("ab") as out:
+    with open_log(log) as out:
         result = subprocess.run(
             argv,
             stdin=subprocess.DEVNULL,
@@ -182,16 +243,120 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-async def ensure_role_and_db(settings: Settings) -> None:
-    """Create the application role (superuser: local dev only) and database when missing."""
-    conn = await asyncpg.connect(
-        host="127.0.0.1", port=settings.postgres_port, user="postgres", database="postgres"
-    )
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Passwords:
+    """The generated passwords of the superuser, the migration role and the application role."""
+
+    superuser: str
+    migration: str
+    application: str
+
+
+async def adopt_trusting_cluster(settings: Settings, pgdata: Path, superuser_password: str) -> None:
+    """Switch a cluster made by an older version (trust on loopback) to passwords.
+
+    While its pg_hba.conf still trusts loopback, give the superuser its password; then write
+    ours and have the server reload it. The roles are put right by :func:`ensure_roles_and_db`.
+    """
     try:
-        role, db = settings.postgres_user, settings.postgres_db
-        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-            await conn.execute(f"CREATE ROLE {_ident(role)} LOGIN SUPERUSER")
+        conn = await asyncpg.connect(
+            host="127.0.0.1", port=settings.postgres_port, user=SUPERUSER, database="postgres"
+        )
+    except asyncpg.InvalidAuthorizationSpecificationError as exc:
+        raise StackError(
+            f"the PostgreSQL cluster in {pgdata} neither trusts loopback nor has our"
+            f" pg_hba.conf: fix {pgdata / 'pg_hba.conf'} or remove {pgdata} to recreate it"
+        ) from exc
+    try:
+        await conn.execute(f"ALTER ROLE {SUPERUSER} PASSWORD {_literal(superuser_password)}")
+        write_hba(pgdata)
+        await conn.fetchval("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+    # The postmaster rereads pg_hba.conf on SIGHUP, asynchronously: wait until trust is gone.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            probe = await asyncpg.connect(
+                host="127.0.0.1", port=settings.postgres_port, user=SUPERUSER, database="postgres"
+            )
+        except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError):
+            return
+        await probe.close()
+        await asyncio.sleep(0.1)
+    raise StackError(f"PostgreSQL did not reload {pgdata / 'pg_hba.conf'} within 10 s")
+
+
+async def _superuser(settings: Settings, password: str, database: str) -> asyncpg.Connection[Any]:
+    try:
+        conn: asyncpg.Connection[Any] = await asyncpg.connect(
+            host="127.0.0.1",
+            port=settings.postgres_port,
+            user=SUPERUSER,
+            password=password,
+            database=database,
+        )
+    except asyncpg.InvalidPasswordError as exc:
+        file = settings.pgpass_file(SUPERUSER)
+        raise StackError(
+            f"PostgreSQL refuses the superuser password in {file}: the cluster was created with"
+            " another one (was the state dir or that file removed?). Restore the file, or run"
+            " `landsync down` and remove the cluster directory named in"
+            f" {settings.state_dir.resolve() / 'postgres-data-dir'} to start afresh (its data is"
+            " lost)"
+        ) from exc
+    return conn
+
+
+async def ensure_roles_and_db(settings: Settings, passwords: Passwords) -> None:
+    """The migration role, the application role and the database, with least privilege.
+
+    The migration role owns the database and everything in it; the application role (no
+    superuser, owns nothing) may only read and write rows. ``ALTER DEFAULT PRIVILEGES`` makes
+    every table and sequence a later migration creates usable by the application role at once.
+    Idempotent, and it also converts a database of an older version, whose application role was
+    a superuser owning every table.
+    """
+    app, owner, db = settings.postgres_user, settings.postgres_migration_user, settings.postgres_db
+    conn = await _superuser(settings, passwords.superuser, "postgres")
+    try:
+        for role, password in ((owner, passwords.migration), (app, passwords.application)):
+            verb = (
+                "ALTER"
+                if await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+                else "CREATE"
+            )
+            await conn.execute(
+                f"{verb} ROLE {_ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+                f" NOREPLICATION NOBYPASSRLS PASSWORD {_literal(password)}"
+            )
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
-            await conn.execute(f"CREATE DATABASE {_ident(db)} OWNER {_ident(role)}")
+            await conn.execute(f"CREATE DATABASE {_ident(db)} OWNER {_ident(owner)}")
+    finally:
+        await conn.close()
+    conn = await _superuser(settings, passwords.superuser, db)
+    try:
+        a, o = _ident(app), _ident(owner)
+        async with conn.transaction():
+            await conn.execute(f"ALTER DATABASE {_ident(db)} OWNER TO {o}")
+            # An older version's application role owned the tables: hand them to the owner.
+            await conn.execute(f"REASSIGN OWNED BY {a} TO {o}")
+            await conn.execute(
+                f"REVOKE ALL ON DATABASE {_ident(db)} FROM PUBLIC;"
+                f" GRANT CONNECT, TEMPORARY ON DATABASE {_ident(db)} TO {a};"
+                f" ALTER SCHEMA public OWNER TO {o};"
+                " REVOKE ALL ON SCHEMA public FROM PUBLIC;"
+                f" GRANT USAGE ON SCHEMA public TO {a};"
+                f" ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public"
+                f"  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {a};"
+                f" ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public"
+                f"  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {a};"
+                f" GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {a};"
+                f" GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {a}"
+            )
     finally:
         await conn.close()

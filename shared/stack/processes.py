@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 # Children spawned by this interpreter: kept so they are reaped (no zombies look alive) and so
 # Popen's destructor never warns about a still-running process.
@@ -66,10 +66,15 @@ def live_pid(path: Path) -> int | None:
     return pid if started is not None and started == record.get("start_time") else None
 
 
+def open_log(log: Path) -> BinaryIO:
+    """A log file to append to, created readable by its owner only."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+
+
 def spawn(argv: list[str], *, log: Path, cwd: Path, env: dict[str, str] | None = None) -> int:
     """Start a detached process (own session) with stdout+stderr appended to ``log``."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
+    with open_log(log) as out:
         # Logs are appended across runs: mark where this run starts, so a tail is not misread.
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         out.write(f"--- landsync: starting {' '.join(argv[:3])} at {stamp} ---\n".encode())
@@ -82,6 +87,7 @@ def spawn(argv: list[str], *, log: Path, cwd: Path, env: dict[str, str] | None =
             cwd=cwd,
             env=env,
             start_new_session=True,  # survives Ctrl-C of the CLI and is its own process group
+            umask=0o077,  # what a component writes (Kafka's log, journals, metrics) is private
         )
     _CHILDREN[child.pid] = child
     return child.pid

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from shared.settings import Settings
 from shared.stack.processes import StackError, alive, tail
@@ -55,15 +56,32 @@ SERVICES: dict[str, Service] = {
 }
 
 
-def child_env(settings: Settings) -> dict[str, str]:
-    """The current environment plus every setting as LANDSYNC_*, so children see our config."""
+#: Secrets only some processes may see: the national database's token goes to sync (and the
+#: simulator, which checks it); a client's API key to no service at all.
+_SECRET_FOR: dict[str, frozenset[str]] = {
+    "national_db_token": frozenset({"sync", "national-db"}),
+    "api_key": frozenset(),
+}
+
+
+def child_env(settings: Settings, service: str | None = None) -> dict[str, str]:
+    """The current environment plus every setting as LANDSYNC_*, so children see our config.
+
+    For a ``service``, the secrets it has no use for are left out (even when our own environment
+    has them); a command-line child (``service`` None) gets every setting but the API key.
+    """
     env = dict(os.environ)
     for field, value in settings.model_dump().items():
-        if value is None:
+        allowed = _SECRET_FOR.get(field)
+        if value is None or (
+            allowed is not None and (field == "api_key" or (service and service not in allowed))
+        ):
             env.pop(f"LANDSYNC_{field.upper()}", None)
             continue
         # Children run from PROJECT_ROOT: relative paths must not change meaning there.
         text = str(value.resolve()) if isinstance(value, Path) else str(value)
+        if isinstance(value, SecretStr):  # its str() is asterisks
+            text = value.get_secret_value()
         env[f"LANDSYNC_{field.upper()}"] = text
     return env
 

@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from shared.db.migrate import apply_migrations
+from shared.kafka.security import client_options
 from shared.settings import PROJECT_ROOT, Settings
-from shared.stack import kafka, postgres
+from shared.stack import kafka, postgres, privacy, secrets
 from shared.stack import processes as proc
 from shared.stack.processes import StackError
 from shared.stack.services import SERVICES, child_env, wait_ready
@@ -72,6 +73,8 @@ class Stack:
         spawned = {name: self._spawn_service(name) for name in names}
         for name, pid in spawned.items():
             self._await_service(name, pid)
+        # Once more, now that the services wrote their pid files and first files.
+        privacy.make_private(self.state_dir, postgres.data_dir(self.state_dir))
         return self.status()
 
     def down(self) -> None:
@@ -118,8 +121,17 @@ class Stack:
             return None
         libs = kafka.ensure_jars(self.settings)
         kafka_dir = self.state_dir / "kafka"
-        props = kafka.write_config(self.settings, kafka_dir)
-        kafka.format_storage(libs, props, kafka_dir)
+        s = self.settings
+        scram = None
+        if s.kafka_sasl_mechanism is not None:
+            password = (
+                s.kafka_sasl_password.get_secret_value()
+                if s.kafka_sasl_password is not None
+                else secrets.ensure_secret(s.kafka_password_file)
+            )
+            scram = (s.kafka_sasl_mechanism, s.kafka_sasl_username, password)
+        props = kafka.write_config(s, kafka_dir, scram[2] if scram else None)
+        kafka.format_storage(libs, props, kafka_dir, scram)
         argv = kafka.java_argv(self.settings, libs, props)
         pid = proc.spawn(argv, log=self.log("kafka"), cwd=kafka_dir)
         proc.write_pidfile(self.pidfile("kafka"), pid)
@@ -127,15 +139,16 @@ class Stack:
 
     def _finish_kafka(self, pid: int | None) -> None:
         bootstrap = f"127.0.0.1:{self.settings.kafka_port}"
+        options = client_options(self.settings)
         if pid is not None:
             try:
-                _run(kafka.wait_ready(bootstrap, pid, self.log("kafka")))
+                _run(kafka.wait_ready(bootstrap, pid, self.log("kafka"), options=options))
             except StackError:
                 self.stop_kafka(quiet=True)  # never leave a half-started JVM behind
                 raise
         s = self.settings
         topics = Topics(s.topic_prefix, s.topic_partitions, s.dlq_partitions).all()
-        created = _run(kafka.ensure_topics(bootstrap, topics))
+        created = _run(kafka.ensure_topics(bootstrap, topics, options=options))
         state = "started" if pid is not None else "already running"
         extra = f", {len(created)} topics created" if created else ""
         self._say("kafka", f"{bootstrap} ({state}{extra})")
@@ -150,22 +163,44 @@ class Stack:
     # --- PostgreSQL --------------------------------------------------------------------------
 
     def start_postgres(self) -> None:
-        """Install if needed, init and start the cluster, create role and database, migrate."""
+        """Install if needed, init and start the cluster, create roles and database, migrate."""
         bindir = postgres.ensure_bindir()
+        s = self.settings
         self.state_dir.mkdir(parents=True, exist_ok=True)
         pgdata = postgres.data_dir(self.state_dir)
+        running = self.is_running("postgres")
+        orphan_possible = not running and not s.pgpass_file(postgres.SUPERUSER).exists()
+        if orphan_possible and postgres.discard_orphaned_cluster(bindir, pgdata, self.state_dir):
+            self._say("postgres", f"removed {pgdata}, left by a removed state dir")
+        passwords = self._passwords()
         state = "already running"
-        if not self.is_running("postgres"):
-            postgres.init_cluster(bindir, pgdata)
+        if not running:
+            postgres.init_cluster(bindir, pgdata, passwords.superuser)
             postgres.write_conf(self.settings, pgdata)
             pid = postgres.start(bindir, pgdata, self.log("postgres"))
             proc.write_pidfile(self.pidfile("postgres"), pid, data_dir=str(pgdata))
             (self.state_dir / "postgres-data-dir").write_text(f"{pgdata}\n", "utf-8")
             state = "started"
-        _run(postgres.ensure_role_and_db(self.settings))
-        applied = _run(apply_migrations(self.settings.dsn))
+        if not postgres.uses_passwords(pgdata):
+            _run(postgres.adopt_trusting_cluster(self.settings, pgdata, passwords.superuser))
+            self._say("postgres", "switched from trust to scram-sha-256 passwords")
+        _run(postgres.ensure_roles_and_db(self.settings, passwords))
+        applied = _run(apply_migrations(self.settings.migration_dsn))
         extra = f", {len(applied)} migrations applied" if applied else ""
+        privacy.make_private(self.state_dir, pgdata)
         self._say("postgres", f"127.0.0.1:{self.settings.postgres_port} ({state}{extra})")
+
+    def _passwords(self) -> postgres.Passwords:
+        s = self.settings
+        return postgres.Passwords(
+            superuser=secrets.ensure_password(
+                s.pgpass_file(postgres.SUPERUSER), postgres.SUPERUSER
+            ),
+            migration=secrets.ensure_password(
+                s.pgpass_file(s.postgres_migration_user), s.postgres_migration_user
+            ),
+            application=secrets.ensure_password(s.pgpass_file(s.postgres_user), s.postgres_user),
+        )
 
     def stop_postgres(self) -> None:
         """Fast shutdown with pg_ctl of the cluster the pid file names."""
@@ -193,7 +228,7 @@ class Stack:
         if self.is_running(name):
             return None
         argv = [sys.executable, "-m", SERVICES[name].module]
-        env = child_env(self.settings)
+        env = child_env(self.settings, name)
         pid = proc.spawn(argv, log=self.log(name), cwd=PROJECT_ROOT, env=env)
         proc.write_pidfile(self.pidfile(name), pid)
         return pid

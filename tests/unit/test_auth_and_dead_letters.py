@@ -7,9 +7,10 @@ from shared.kafka.dead_letters import Origin, dead_letter
 
 
 def test_a_key_splits_into_its_id_and_secret() -> None:
-    assert split_key("lsk_abc123_s3cr-et") == ("abc123", "s3cr-et")
-    assert split_key("abc123_secret") is None
-    assert split_key("lsk__secret") is None
+    secret = "s3cr-et" + "x" * 36
+    assert split_key(f"lsk_0123456789ab_{secret}") == ("0123456789ab", secret)
+    assert split_key("0123456789ab_secret") is None
+    assert split_key(f"lsk__{secret}") is None
 
 
 def test_only_the_right_secret_matches_its_hash() -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID, uuid4
 
 import orjson
+import pytest
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from tenacity import wait_none
 
-from shared.kafka.consumer import BatchConsumer, Incoming, ShuttingDownError
+from shared.kafka.consumer import BatchConsumer, GivenUp, Incoming, ShuttingDownError
+from shared.kafka.dlq_guard import DlqGuard, GuardLimits, GuardTrippedError
 from shared.kafka.producer import Outgoing, Producer
 from shared.settings import Settings
 from shared.topics import Topic, Topics
@@ -34,7 +38,8 @@ class RecordingProducer(Producer):
 class Batch:
     """Stands in for FastStream's batch message: the records, and whether it was committed."""
 
-    def __init__(self, values: list[bytes]) -> None:
+    def __init__(self, values: list[bytes], record_ids: list[str] | None = None) -> None:
+        ids = record_ids or [""] * len(values)
         self.raw_message = tuple(
             ConsumerRecord(
                 topic="land.records.submitted",
@@ -47,7 +52,7 @@ class Batch:
                 checksum=None,
                 serialized_key_size=1,
                 serialized_value_size=len(v),
-                headers=[],
+                headers=[("record.id", ids[i].encode())] if ids[i] else [],
             )
             for i, v in enumerate(values)
         )
@@ -60,11 +65,13 @@ class Batch:
         self.outcome = "rewound"
 
 
-def _consumer(processor: Any) -> tuple[BatchConsumer[Item], RecordingProducer]:
+def _consumer(
+    processor: Any, give_up: Any = None, guard: GuardLimits | None = None
+) -> tuple[BatchConsumer[Item], RecordingProducer]:
     producer = RecordingProducer()
     consumer = BatchConsumer(
         KafkaBroker(), producer, Topics(), topic=Topic.SUBMITTED, group_id="g", model=Item,
-        processor=processor, backoff=wait_none(),
+        processor=processor, backoff=wait_none(), give_up=give_up, guard=guard,
     )  # fmt: skip
     return consumer, producer
 
@@ -140,3 +147,97 @@ async def test_a_stop_during_an_outage_rewinds_the_batch_instead_of_committing()
         await consumer.handle(batch)  # type: ignore[arg-type]
 
     assert batch.outcome == "rewound"
+
+
+async def test_a_few_bad_records_in_a_big_batch_are_isolated_in_few_calls_and_in_order() -> None:
+    bad = {17, 500, 501, 998}
+    calls = 0
+    done: list[int] = []
+
+    async def buggy(batch: Sequence[Incoming[Item]]) -> None:
+        nonlocal calls
+        calls += 1
+        if any(m.value.n in bad for m in batch):
+            raise ValueError("a bug these records trigger")
+        done.extend(m.value.n for m in batch)
+
+    consumer, producer = _consumer(buggy)
+    batch = Batch(_values(*range(1000)))
+
+    await consumer.handle(batch)  # type: ignore[arg-type]
+
+    assert done == [n for n in range(1000) if n not in bad]  # every good one, in order
+    assert sorted(orjson.loads(m.value)["n"] for m in producer.sent) == sorted(bad)
+    # Record by record would be 1,000 calls or more; halving costs a few per bad record.
+    assert calls < 100
+    assert batch.outcome == "committed"
+
+
+async def test_the_records_of_dead_letters_are_given_up_after_their_letters_are_sent() -> None:
+    ids = [str(uuid4()) for _ in range(3)]
+    given_up: list[GivenUp] = []
+    sent_before: list[int] = []
+
+    async def buggy(batch: Sequence[Incoming[Item]]) -> None:
+        if any(m.value.n == 2 for m in batch):
+            raise ValueError("a bug this record triggers")
+
+    async def give_up(items: Sequence[GivenUp]) -> None:
+        sent_before.append(len(producer.sent))
+        given_up.extend(items)
+
+    consumer, producer = _consumer(buggy, give_up)
+    batch = Batch([*_values(1, 2), b"not json"], record_ids=ids)
+
+    await consumer.handle(batch)  # type: ignore[arg-type]
+
+    assert {(g.record_id, g.reason) for g in given_up} == {
+        (UUID(ids[1]), "unprocessable"),
+        (UUID(ids[2]), "undecodable"),
+    }
+    assert sent_before == [1, 2]  # each record given up only once its dead letter was sent
+    assert batch.outcome == "committed"
+
+
+async def test_a_processor_failing_on_every_record_stops_at_the_guard_and_resumes_once_fixed() -> (
+    None
+):
+    fixed = False
+    done: list[int] = []
+
+    async def broken_deploy(batch: Sequence[Incoming[Item]]) -> None:
+        if not fixed:
+            raise KeyError("a bug met by every record")
+        done.extend(m.value.n for m in batch)
+
+    consumer, producer = _consumer(broken_deploy, guard=GuardLimits(max_run=20))
+    batch = Batch(_values(*range(500)))
+
+    handling = asyncio.create_task(consumer.handle(batch))  # type: ignore[arg-type]
+    while consumer.tripped is None:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)  # it keeps retrying, and dead-letters nothing more
+    poisoned = len(producer.sent)
+    fixed = True
+    await asyncio.wait_for(handling, 10)
+
+    assert poisoned == 20  # not 500: the guard stopped the drain
+    assert len(producer.sent) == 20
+    assert batch.outcome == "committed"
+    # Once fixed, the batch goes through whole: the 20 dead-lettered first are in it too, and
+    # the services' processors are idempotent (reconcile skips a record already decided).
+    assert done == list(range(500))
+    assert consumer.tripped is None
+
+
+def test_the_guard_trips_on_the_share_of_dead_letters_in_its_window() -> None:
+    guard = DlqGuard(GuardLimits(max_run=1000, max_ratio=0.5, window=100, min_seen=50))
+    partition = ("t", 0)
+    for _ in range(30):
+        guard.processed([partition])
+        guard.dead_letter([partition])  # one in two: at the limit, not over it
+
+    with pytest.raises(GuardTrippedError):
+        guard.dead_letter([partition])  # 31 of 61
+    assert guard.tripped is not None
+    assert "of the last" in guard.tripped

@@ -382,8 +382,8 @@ def test_health_checks_ask_paths_the_services_serve_on_their_ports() -> None:
 
 
 def test_probe_problems_catches_a_wrong_path_or_port() -> None:
-    assert probe_problems("services.reconcile", "/readyz", 18081, {}) == [
-        "services.reconcile serves no GET /readyz"
+    assert probe_problems("services.reconcile", "/ready", 18081, {}) == [
+        "services.reconcile serves no GET /ready"
     ]
     assert probe_problems("services.intake", "/v1/records", 18080, {})  # POST only
     assert probe_problems("services.sync", "/healthz", 18081, {}) == [
@@ -606,3 +606,38 @@ def test_the_image_is_slim_unprivileged_and_without_secrets_or_dev_extras() -> N
     assert not re.search(r"TOKEN|PASSWORD|SECRET|DATABASE_URL", baked, re.IGNORECASE)
     ignored = set(DOCKERIGNORE.read_text(encoding="utf-8").split())
     assert {".git", ".venv", ".cache", ".landsync*", ".pytest_cache"} <= ignored
+
+
+def test_only_sync_and_the_simulator_get_the_national_db_token() -> None:
+    compose = {name: _compose_env(s) for name, s in _compose_services().items()}
+    k8s = {f"{pod}/{c['name']}": _k8s_env(c, _k8s()) for pod, c in _containers(_k8s())}
+
+    holders = {name for name, env in compose.items() if "LANDSYNC_NATIONAL_DB_TOKEN" in env}
+    assert holders == {"sync", "national-db"}
+    k8s_holders = [name for name, env in k8s.items() if "LANDSYNC_NATIONAL_DB_TOKEN" in env]
+    assert len(k8s_holders) == 1
+    assert k8s_holders[0].endswith("/sync")
+    assert compose["national-db"]["LANDSYNC_NATIONAL_DB_BIND_HOST"] == "0.0.0.0"
+
+
+def test_every_k8s_container_authenticates_to_kafka_as_the_kafka_user() -> None:
+    docs = _k8s()
+    (user,) = _of_kind(docs, "KafkaUser")
+    (kafka,) = _of_kind(docs, "Kafka")
+    name = user["metadata"]["name"]
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    assert {listener["authentication"]["type"] for listener in listeners} == {"scram-sha-512"}
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    for pod, container in _containers(docs):
+        env = _k8s_env(container, docs)
+        assert env["LANDSYNC_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512", pod
+        assert env["LANDSYNC_KAFKA_SASL_USERNAME"] == name, pod
+        assert env["LANDSYNC_KAFKA_SASL_PASSWORD"] == f"<secret {name}/password>", pod
+    acls = user["spec"]["authorization"]["acls"]
+    prefixes = {a["resource"]["type"]: a["resource"].get("name", "") for a in acls}
+    assert all(topic.startswith(prefixes["topic"]) for topic in Settings().topics.all())
+    from services.reconcile.app import GROUP_ID as RECONCILE  # noqa: PLC0415
+    from services.sync.app import GROUP_ID as SYNC  # noqa: PLC0415
+
+    assert RECONCILE.startswith(prefixes["group"])
+    assert SYNC.startswith(prefixes["group"])
