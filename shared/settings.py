@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     max_record_bytes: int = 1024 * 1024  # one NDJSON line; a record is a few KB
     ndjson_chunk_records: int = 2_000
     api_key_cache_seconds: float = 30.0
+    import_max_bytes: int = 50 * 1024 * 1024  # a Form 01 workbook or CSV (docs/form01.md)
+    import_max_rows: int = 200_000
     max_header_bytes: int = 32 * 1024  # request line + headers; longer gets 431
     # owner_unresolved decisions a submitter key may have in an hour before its submissions are
     # refused (probing the population registry; see services/intake/probe_guard.py)

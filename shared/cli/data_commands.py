@@ -117,6 +117,7 @@ def generate(
     plots: int,
     seed: int,
     out: Path,
+    output_format: str = "jsonl",
     **rates: float,
 ) -> None:
     """A synthetic province: registry, certificates, Form 01 records and their expected outcomes."""
@@ -148,18 +149,28 @@ def generate(
     )
     outcomes = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.outcomes.items()))
     _err.print(f"expected: {outcomes}; accepted ÷ decided {accepted / max(decided, 1):.1%}")
+    if output_format == "xlsx":
+        from shared.form01.province import write_province  # noqa: PLC0415
+
+        written = write_province(out)
+        _err.print(
+            f"{written['workbooks']:,} Form 01 workbooks and {written['structure_errors']} with"
+            f" structure errors → {out}/form01/ (docs/form01.md)"
+        )
 
 
 def _generate_signature() -> inspect.Signature:
     """``generate``'s options: the fixed ones plus one ``--rate-…`` option per error type."""
     from shared.generate.rates import Rates  # noqa: PLC0415
 
-    def option(name: str, kind: type, default: Any, help_text: str) -> inspect.Parameter:
+    def option(
+        name: str, kind: type, default: Any, help_text: str, *flags: str
+    ) -> inspect.Parameter:
         return inspect.Parameter(
             name,
             inspect.Parameter.KEYWORD_ONLY,
             default=default,
-            annotation=Annotated[kind, typer.Option(help=help_text)],
+            annotation=Annotated[kind, typer.Option(*flags, help=help_text)],
         )
 
     fixed = [
@@ -167,6 +178,7 @@ def _generate_signature() -> inspect.Signature:
         option("plots", int, 5_000, "plots in all (the province has 684,245)"),
         option("seed", int, 1, "the same seed gives the same files"),
         option("out", Path, Path("province"), "output directory"),
+        option("output_format", str, "jsonl", "jsonl, or xlsx: Form 01 workbooks too", "--format"),
     ]
     per_error = [
         option(f"rate_{f.name}", float, f.default, _RATE_HELP.get(f.name, "share of records"))
@@ -177,7 +189,16 @@ def _generate_signature() -> inspect.Signature:
 
 def _generate_command(**options: Any) -> None:
     rates = {k.removeprefix("rate_"): v for k, v in options.items() if k.startswith("rate_")}
-    generate(options["communes"], options["plots"], options["seed"], options["out"], **rates)
+    if options["output_format"] not in ("jsonl", "xlsx"):
+        raise typer.BadParameter("jsonl or xlsx", param_hint="--format")
+    generate(
+        options["communes"],
+        options["plots"],
+        options["seed"],
+        options["out"],
+        options["output_format"],
+        **rates,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from shared.cli import (
     bench_commands,
     data_commands,
     dlq_commands,
+    form01_commands,
     init_commands,
     key_commands,
     sim_commands,
@@ -39,6 +40,8 @@ data_commands.register(app)
 sim_commands.register(app)
 dlq_commands.register(app)
 init_commands.register(app)
+form01_commands.register(app)
+bench_app.command("import")(form01_commands.bench_import)
 app.command("evaluate")(evaluate_command)
 app.command("submit")(submit_command)
 

@@ -51,9 +51,11 @@ def write_pidfile(path: Path, pid: int, **extra: Any) -> None:
     """Record a pid with its start time, atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, as the state dir
+    # Private whatever the umask of the process writing it (a test, the CLI, a service).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(json.dumps({"pid": pid, "start_time": start_time(pid), **extra}))
+    tmp.chmod(0o600)  # an older, readable .tmp keeps its mode through O_CREAT
     tmp.replace(path)
 
 

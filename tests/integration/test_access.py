@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from tests.conftest import KeyFactory
+from tests.form01_files import form_bytes
 from tests.support import make_record, register
 
 COMMUNE, FOREIGN = "07339", "09187"
@@ -33,6 +34,14 @@ def _ndjson(client: httpx.AsyncClient, headers: dict[str, str], _: str) -> Any:
         "/v1/records:ndjson",
         content=body,
         headers={**headers, "Content-Type": "application/x-ndjson"},
+    )
+
+
+def _form01(client: httpx.AsyncClient, headers: dict[str, str], _: str) -> Any:
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    body = form_bytes([make_record(COMMUNE)])
+    return client.post(
+        "/v1/imports/form01", content=body, headers={**headers, "Content-Type": xlsx}
     )
 
 
@@ -72,6 +81,20 @@ MATRIX: list[tuple[str, str, Call, dict[Caller, int]]] = [
         "POST", "/v1/dlq/{queue}/replay",
         lambda c, h, _: c.post("/v1/dlq/poison/replay", json={"dry_run": True}, headers=h),
         {"submitter": 403, "foreign submitter": 403, "viewer": 403, "operator": 200},
+    ),
+    (
+        "POST", "/v1/imports/form01", _form01,
+        {"submitter": 202, "foreign submitter": 403, "viewer": 403, "operator": 403},
+    ),
+    (
+        "GET", "/v1/imports/{import_id}",
+        lambda c, h, _: c.get(f"/v1/imports/{uuid.uuid4()}", headers=h),
+        {"submitter": 404, "foreign submitter": 404, "viewer": 404, "operator": 404},
+    ),
+    (
+        "GET", "/v1/imports/{import_id}/annotated.xlsx",
+        lambda c, h, _: c.get(f"/v1/imports/{uuid.uuid4()}/annotated.xlsx", headers=h),
+        {"submitter": 404, "foreign submitter": 404, "viewer": 404, "operator": 404},
     ),
 ]  # fmt: skip
 OPEN = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")

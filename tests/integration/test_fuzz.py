@@ -1,11 +1,13 @@
 """Intake under a schema fuzzer: whatever schemathesis sends from its OpenAPI, never a 5xx.
 
-Bounded in examples and in time, so the suite stays short; ``LANDSYNC_FUZZ_SECONDS`` runs longer.
+Bounded in examples and in time, so the suite stays short; ``LANDSYNC_FUZZ_SECONDS`` and
+``LANDSYNC_FUZZ_EXAMPLES`` run longer. Each operation gets its share, so every one is reached.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -14,12 +16,15 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
 
 from shared.settings import Settings
 from tests.conftest import KeyFactory
 
 SECONDS = float(os.environ.get("LANDSYNC_FUZZ_SECONDS", "15"))  # per role and mode
+EXAMPLES = int(os.environ.get("LANDSYNC_FUZZ_EXAMPLES", "40"))  # per operation, at most
 COMMUNE = "07339"
 
 
@@ -29,34 +34,54 @@ def _ndjson(_context: Any, value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def _fuzz(base_url: str, key: str, mode: GenerationMode) -> tuple[set[str], list[str]]:
-    """Fuzz every operation but a real replay: the operations reached, and the 5xx answers."""
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json").exclude(
-        path="/v1/dlq/{queue}/replay"  # would replay other tests' dead letters for real
-    )
-    strategy = schema.as_strategy(generation_mode=mode)
-    headers = {"Authorization": f"Bearer {key}"}
-    deadline = time.monotonic() + SECONDS
-    errors: list[str] = []
-    reached: set[str] = set()
+def _prober(
+    operation: Any,
+    mode: GenerationMode,
+    base_url: str,
+    headers: dict[str, str],
+    until: float,
+    reached: set[str],
+    errors: list[str],
+) -> Any:
+    """A hypothesis test sending ``operation``'s generated requests until ``until``."""
 
     @settings(
-        max_examples=400,
+        max_examples=EXAMPLES,
         deadline=None,
         database=None,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=strategy)
+    @given(case=operation.as_strategy(generation_mode=mode))
     def probe(case: Any) -> None:
-        if time.monotonic() > deadline:
+        if time.monotonic() > until:
             return
         response = case.call(base_url=base_url, headers=headers, timeout=60)
         reached.add(f"{case.method} {case.path}")
         if response.status_code >= 500:
             errors.append(f"{case.method} {case.formatted_path}: {response.status_code}")
 
-    probe()
+    return probe
+
+
+def _fuzz(base_url: str, key: str, mode: GenerationMode) -> tuple[set[str], list[str]]:
+    """Fuzz every operation but a real replay, each in turn with a share of the time budget:
+    the operations reached, and the 5xx answers met."""
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json").exclude(
+        path="/v1/dlq/{queue}/replay"  # would replay other tests' dead letters for real
+    )
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"intake's OpenAPI has an invalid operation: {result.err()}"
+        operations.append(result.ok())
+    headers = {"Authorization": f"Bearer {key}"}
+    errors: list[str] = []
+    reached: set[str] = set()
+    for operation in operations:
+        until = time.monotonic() + SECONDS / len(operations)
+        # In negative mode an operation with no parameter to get wrong has nothing to send.
+        with contextlib.suppress(Unsatisfiable):
+            _prober(operation, mode, base_url, headers, until, reached, errors)()
     return reached, errors
 
 
@@ -71,3 +96,5 @@ async def test_no_fuzzed_request_gets_a_server_error(
 
     assert errors == []
     assert {"POST /v1/records", "GET /v1/records/{record_id}", "GET /v1/dlq/{queue}"} <= reached
+    if mode == GenerationMode.POSITIVE:
+        assert len(reached) >= 10  # every route the OpenAPI documents, or nearly

@@ -1,0 +1,235 @@
+"""Form 01 imports over HTTP (CONTRACT §2): a workbook in, its rows through intake's own path."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.intake import bodies, service
+from services.intake.api import Deps, DepsDep, KeyDep
+from services.intake.errors import ApiError
+from services.intake.responses import JsonResponse
+from shared.auth import ApiKey
+from shared.form01 import store
+from shared.form01.annotate import annotated
+from shared.form01.decided import stored_rows, with_decisions
+from shared.form01.errors import FormRefused
+from shared.form01.limits import Limits
+from shared.form01.outcome import outcomes
+from shared.form01.reader import read_form
+from shared.form01.rows import Parsed
+from shared.logging import get_logger
+
+router = APIRouter(tags=["imports"])
+log = get_logger(__name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+}
+
+
+def _idle(request: Request) -> float:
+    """The longest wait for the next part of a body, as the records routes use."""
+    found: Deps = request.app.state.deps
+    return found.settings.body_timeout_seconds
+
+
+async def _upload(request: Request, limit: int) -> tuple[bytes, str | None]:
+    """The file, as the body or as the multipart field ``file``; 413 over the limit."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ApiError(400, "no_file", "the multipart body has no 'file' field")
+        data = await upload.read(limit + 1)
+        name = upload.filename
+    else:
+        data = await bodies.read_body(request, limit, idle=_idle(request))
+        name = request.query_params.get("name")
+    if len(data) > limit:
+        raise ApiError(413, "body_too_large", f"the file is over the {limit}-byte limit")
+    if not data:
+        raise ApiError(400, "empty_body", "the body is empty; send a Form 01 workbook")
+    return data, name
+
+
+def _parse(data: bytes, name: str | None, limits: Limits) -> Parsed:
+    suffix = Path(name or "form").suffix or ".xlsx"
+    with tempfile.TemporaryDirectory(prefix="landsync-import-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        return read_form(path, limits)
+
+
+async def _receive(d: Deps, key: ApiKey, parsed: Parsed) -> service.BatchOutcome:
+    """The records through the same validation and ledger as ``POST /v1/records``."""
+    lines = [(i, orjson.dumps(record)) for i, (_, record) in enumerate(parsed.records)]
+    outcome = service.BatchOutcome()
+    batch = d.settings.max_batch_records
+    for start in range(0, len(lines), batch):
+        checked = await d.validator.check(lines[start : start + batch])
+        if not checked:
+            outcome.extend(service.BatchOutcome(errors=list(checked.errors)))
+            continue
+        async with d.pool.acquire() as conn:
+            outcome.extend(await service.receive(conn, checked, key))
+    return outcome
+
+
+@router.post("/v1/imports/form01", status_code=202, openapi_extra=_DOC)
+async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
+    """Import a Form 01 workbook (.xlsx) or CSV: its rows become records, as JSON ones do."""
+    started = time.perf_counter()
+    if key.role != "submitter":
+        raise ApiError(403, "forbidden_role", f"the {key.role} role may not submit records")
+    await d.probes.check(key)  # the registry-probing guard POST /v1/records applies
+    limits = Limits(max_bytes=d.settings.import_max_bytes, max_rows=d.settings.import_max_rows)
+    data, name = await _upload(request, limits.max_bytes)
+    try:
+        parsed = await asyncio.to_thread(_parse, data, name, limits)
+    except FormRefused as refused:
+        log.info("import refused", code=refused.code, column=refused.column)
+        return JsonResponse(refused.body(), refused.status)
+    received = (await _receive(d, key, parsed)).body()
+    _forbidden_only(received)
+    result = outcomes(parsed, received["results"], received["errors"])
+    import_id = uuid.uuid4()
+    record_ids = {
+        row: r["record_id"]
+        for r in received["results"]
+        for row in parsed.records[r["index"]][0].rows
+    }
+    await store.insert(
+        d.pool,
+        store.StoredImport(
+            import_id=import_id,
+            communes=_communes(parsed, received["results"], key),
+            file_name=name,
+            template_version=parsed.template.version,
+            header_row=parsed.header_row,
+            sheet_name=parsed.sheet_name,
+            row_count=parsed.rows,
+            record_count=len(parsed.groups),
+            source=data,
+            rows=stored_rows(result, record_ids),
+            errors=[e.as_json() for e in result.errors],
+        ),
+        key.key_id,
+    )
+    log.info(
+        "import answered",
+        import_id=str(import_id),
+        api_key=key.key_id,
+        rows=parsed.rows,
+        records=len(parsed.groups),
+        received=len(received["results"]),
+        refused_rows=len(result.errors),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    body = {
+        "import_id": str(import_id),
+        "template_version": parsed.template.version,
+        "rows": parsed.rows,
+        "records": len(parsed.groups),
+        "results": received["results"],
+        "errors": [e.as_json() for e in result.errors],
+    }
+    return JsonResponse(body, 202)
+
+
+def _forbidden_only(received: dict[str, Any]) -> None:
+    """403, as ``POST /v1/records`` answers, when every record is of a commune not the key's."""
+    kinds = {err.get("type") for e in received["errors"] for err in e["errors"]}
+    if received["errors"] and not received["results"] and kinds == {"forbidden_commune"}:
+        raise ApiError(
+            403, "forbidden_commune", "this API key may not submit records for the file's communes"
+        )
+
+
+def _communes(parsed: Parsed, results: list[dict[str, Any]], key: ApiKey) -> list[str]:
+    """Whose import it is: the communes of the records received, else the key's own."""
+    received = {parsed.records[r["index"]][1]["commune_code"] for r in results}
+    return sorted(received or key.communes)
+
+
+async def _readable(d: Deps, key: ApiKey, import_id: uuid.UUID) -> store.StoredImport:
+    found = await store.fetch(d.pool, import_id)
+    if found is None:
+        raise ApiError(404, "not_found", "no import with this id")
+    if not all(key.may_read(c) for c in found.communes):
+        raise ApiError(403, "forbidden_commune", "this API key may not read this commune's import")
+    return found
+
+
+@router.get("/v1/imports/{import_id}")
+async def get_import(import_id: uuid.UUID, d: DepsDep, key: KeyDep) -> Response:
+    """The import's rows with their records' current status and reasons."""
+    found = await _readable(d, key, import_id)
+    ids = [r["record_id"] for r in found.rows if r.get("record_id")]
+    decisions = await store.decisions(d.pool, ids)
+    rows = []
+    for row in found.rows:
+        decision = decisions.get(row.get("record_id") or "")
+        rows.append(
+            {
+                "row": row["row"],
+                "record_id": row.get("record_id"),
+                "submission_id": decision["submission_id"] if decision else None,
+                "import_status": row["status"],
+                "status": decision["status"] if decision else "refused",
+                "reasons": decision["reasons"] if decision else row["reasons"],
+            }
+        )
+    body = {
+        "import_id": str(found.import_id),
+        "file_name": found.file_name,
+        "template_version": found.template_version,
+        "rows": found.row_count,
+        "records": found.record_count,
+        "items": rows,
+        "errors": found.errors,
+    }
+    return JsonResponse(body)
+
+
+def _annotate(found: store.StoredImport, decisions: dict[str, dict[str, Any]]) -> bytes:
+    from shared.form01.template import TEMPLATES  # noqa: PLC0415
+
+    suffix = Path(found.file_name or "form.xlsx").suffix or ".xlsx"
+    with tempfile.TemporaryDirectory(prefix="landsync-annotate-") as tmp:
+        path = Path(tmp) / f"source{suffix}"
+        path.write_bytes(found.source)
+        template = TEMPLATES[found.template_version]
+        result = with_decisions(found.rows, decisions)
+        return annotated(path, template, found.header_row, result, found.sheet_name)
+
+
+@router.get("/v1/imports/{import_id}/annotated.xlsx")
+async def get_annotated(import_id: uuid.UUID, d: DepsDep, key: KeyDep) -> Response:
+    """The commune's workbook with each row's status and reasons written in."""
+    found = await _readable(d, key, import_id)
+    ids = [r["record_id"] for r in found.rows if r.get("record_id")]
+    decisions = await store.decisions(d.pool, ids)
+    data = await asyncio.to_thread(_annotate, found, decisions)
+    headers = {"Content-Disposition": f'attachment; filename="{import_id}.annotated.xlsx"'}
+    return Response(data, media_type=XLSX, headers=headers)

@@ -1,0 +1,202 @@
+"""Streams a workbook's or a CSV's rows as Python values, with what the structure check needs."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+
+from shared.form01.cells import Value, text
+from shared.form01.errors import bad_file
+from shared.form01.limits import Limits
+from shared.form01.sniff import sniff
+from shared.normalize import fold_name
+
+#: Sheets the reader never takes for data: the template's own instructions.
+INSTRUCTION_SHEETS = frozenset({"huong dan", "instructions"})
+_FORMULA = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[\s>/]")
+_ROW = re.compile(rb'<(?:[A-Za-z0-9_]+:)?row [^>]*?r="(\d+)"')
+# A cell from column HA (209) on: past every template, and rare, so the search fails fast.
+_WIDE_CELL = re.compile(rb'<(?:[A-Za-z0-9_]+:)?c r="([H-Z][A-Z]|[A-Z]{3})\d')
+_MAX_COLUMNS = 208  # column GZ: whatever is wider is refused
+_CHUNK = 1 << 20
+Range = tuple[int, int, int, int]  # first row, first column, last row, last column (0-based)
+
+
+@dataclass
+class Sheet:
+    """One form sheet: its rows from the top (0-based), and facts the structure check reads."""
+
+    name: str
+    height: int
+    rows: Iterator[list[Value]]
+    merged: list[Range] = field(default_factory=list)
+    other_data: tuple[str, str] | None = None  # (sheet, cell) of data on another sheet
+    path: Path | None = None  # the workbook, for the formula check; None for CSV
+    has_formulas: bool = False
+
+
+def open_sheet(path: Path, limits: Limits) -> Sheet:
+    """The form's sheet of an .xlsx or CSV file; raises ``FormRefused`` for a bad file."""
+    if sniff(path, limits) == "csv":
+        return _csv_sheet(path)
+    return _xlsx_sheet(path, limits)
+
+
+def _xlsx_sheet(path: Path, limits: Limits) -> Sheet:
+    # Before calamine, which holds a sheet as a dense grid: one cell at XFD1048576 would cost
+    # gigabytes although the file has a few bytes.
+    scan = _scan(path)
+    if scan.rows > limits.max_rows:
+        raise bad_file(
+            f"the sheet has {scan.rows:,} rows: the limit is {limits.max_rows:,}", status=413
+        )
+    if scan.columns > _MAX_COLUMNS:
+        raise bad_file(
+            f"the sheet reaches column {_letters(scan.columns)}: a Form 01 sheet has "
+            f"at most {_MAX_COLUMNS} columns",
+            status=413,
+        )
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        found = []
+        for meta in workbook.sheets_metadata:
+            if fold_name(meta.name) in INSTRUCTION_SHEETS:
+                continue
+            sheet = workbook.get_sheet_by_name(meta.name)
+            if sheet.start is not None:
+                found.append((meta.name, sheet))
+    except PasswordError as exc:
+        raise bad_file(
+            "the workbook is password-protected: save a copy without a password"
+        ) from exc
+    except CalamineError as exc:
+        raise bad_file(f"a damaged .xlsx workbook ({exc}): save it again from Excel") from exc
+    if not found:
+        raise bad_file("the sheet is empty: no rows to import")
+    name, sheet = found[0]
+    other = None
+    if len(found) > 1:
+        other_name, other_sheet = found[1]
+        row, col = other_sheet.start or (0, 0)
+        other = (other_name, _cell(row, col))
+    start_col = (sheet.start or (0, 0))[1]
+    rows = (([""] * start_col + row) if start_col else row for row in sheet.iter_rows())
+    merged = [(a, b, c, d) for (a, b), (c, d) in sheet.merged_cell_ranges or []]
+    return Sheet(
+        name=name,
+        height=sheet.end[0] + 1 if sheet.end else 0,
+        rows=rows,
+        merged=merged,
+        other_data=other,
+        path=path,
+        has_formulas=scan.formulas,
+    )
+
+
+def _cell(row: int, col: int) -> str:
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415
+
+    return f"{get_column_letter(col + 1)}{row + 1}"
+
+
+@dataclass
+class _Scan:
+    rows: int = 0
+    columns: int = 0
+    formulas: bool = False
+
+
+def _letters(n: int) -> str:
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415
+
+    return get_column_letter(min(n, 16384))
+
+
+def _scan(path: Path) -> _Scan:
+    """Rows, columns and formulas of every worksheet, from the XML bytes: cheap and bounded."""
+    from openpyxl.utils import column_index_from_string  # noqa: PLC0415
+
+    found = _Scan()
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if not name.startswith("xl/worksheets/") or not name.endswith(".xml"):
+                continue
+            with archive.open(name) as part:
+                tail = b""
+                while chunk := part.read(_CHUNK):
+                    window = tail + chunk
+                    found.formulas = found.formulas or bool(_FORMULA.search(window))
+                    # Rows only grow: the chunk's last row element is its highest.
+                    last = max(window.rfind(b"<row "), window.rfind(b":row "))
+                    if last >= 0 and (row := _ROW.search(window, max(last - 8, 0))):
+                        found.rows = max(found.rows, int(row.group(1)))
+                    if wide := _WIDE_CELL.search(window):
+                        letters = wide.group(1).decode()
+                        found.columns = max(found.columns, column_index_from_string(letters))
+                    tail = chunk[-64:]
+    return found
+
+
+def _csv_sheet(path: Path) -> Sheet:
+    encoding = _csv_encoding(path)
+    height = _count_lines(path)
+    handle = path.open(encoding=encoding, newline="")
+    sample = handle.read(8192)
+    handle.seek(0)
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+
+    def rows() -> Iterator[list[Value]]:
+        with handle:
+            yield from csv.reader(handle, dialect)
+
+    return Sheet(name=path.name, height=height, rows=rows())
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(_CHUNK), b""))
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) or UTF-16 with a BOM; anything else is refused clearly."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8"
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 1
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad = chunk[exc.start]
+                line = lines + chunk[: exc.start].count(b"\n")
+                guess = from_bytes(path.read_bytes()[: 1 << 20]).best()
+                looks = f"; it looks like {guess.encoding}" if guess else ""
+                raise bad_file(
+                    f"not UTF-8 (byte 0x{bad:02X} on line {line}{looks}): save it as 'CSV UTF-8'"
+                ) from exc
+            lines += chunk.count(b"\n")
+    return encoding
+
+
+def first_cell_text(value: Value) -> str:
+    """A cell's text for messages, shortened."""
+    shown = text(value)
+    return shown if len(shown) <= 40 else f"{shown[:37]}…"

@@ -1,0 +1,99 @@
+"""``POST /v1/imports/form01`` and ``GET /v1/imports/{id}[/annotated.xlsx]`` on the real stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.form01.decided import STATUS
+from shared.settings import Settings
+from tests.conftest import KeyFactory
+from tests.form01_files import cells_of, edit, form_file
+from tests.support import eventually, landsync, make_record
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def test_a_workbook_posted_is_imported_once_and_annotated_with_decisions(
+    intake: httpx.AsyncClient, new_key: KeyFactory, settings: Settings, tmp_path: Path
+) -> None:
+    key = await new_key("submitter", ["07339"])
+    records = [make_record("07339"), make_record("07339"), make_record("09187")]
+    path = form_file(tmp_path / "f.xlsx", records)
+    workbook, sheet = edit(path)
+    sheet["Z4"] = "chín mươi"  # the second record's area is not a number
+    workbook.save(path)
+    headers = _auth(key) | {"Content-Type": XLSX}
+
+    first = await intake.post("/v1/imports/form01", content=path.read_bytes(), headers=headers)
+
+    assert first.status_code == 202, first.text
+    body = first.json()
+    assert (body["template_version"], body["rows"], body["records"]) == ("PL3-49", 3, 3)
+    assert [r["status"] for r in body["results"]] == ["received"]
+    assert {(e["row"], e["column"], e["field"]) for e in body["errors"]} >= {
+        (4, "Z", "parcel.area_m2")
+    }
+    assert any(e["row"] == 5 and e["field"] == "commune_code" for e in body["errors"])
+
+    again = await intake.post(
+        "/v1/imports/form01",
+        files={"file": ("f.xlsx", path.read_bytes(), XLSX)},
+        headers=_auth(key),
+    )
+    assert again.status_code == 202, again.text
+    assert [r["status"] for r in again.json()["results"]] == ["duplicate_submission"]
+    assert again.json()["results"][0]["record_id"] == body["results"][0]["record_id"]
+
+    import_id = body["import_id"]
+
+    async def decided() -> dict[str, Any] | None:
+        shown = (await intake.get(f"/v1/imports/{import_id}", headers=_auth(key))).json()
+        return shown if shown["items"][0]["status"] != "received" else None
+
+    shown = await eventually(decided, timeout=60)
+    assert shown is not None
+    decision = shown["items"][0]["status"]
+    annotated = await intake.get(f"/v1/imports/{import_id}/annotated.xlsx", headers=_auth(key))
+    assert annotated.status_code == 200
+    out = tmp_path / "annotated.xlsx"
+    out.write_bytes(annotated.content)
+    cells = cells_of(out)
+    assert cells[2][49] == STATUS[decision]
+    assert cells[3][49] == "Bị từ chối / refused"
+    assert "cột Z (Diện tích thửa (m²)) không hợp lệ" in cells[3][50]
+
+    from_cli = tmp_path / "from-cli.xlsx"
+    status = landsync(settings, "import", "status", import_id, "--annotated", str(from_cli))
+    assert status.returncode == 0, status.stderr
+    assert decision in status.stderr
+    assert cells_of(from_cli)[2][49] == STATUS[decision]
+
+    other = await new_key("submitter", ["09187"])
+    assert (await intake.get(f"/v1/imports/{import_id}", headers=_auth(other))).status_code == 403
+
+
+async def test_a_wrong_structure_or_a_bad_file_is_refused_whole(
+    intake: httpx.AsyncClient, new_key: KeyFactory, tmp_path: Path
+) -> None:
+    key = await new_key("submitter", ["07339"])
+    path = form_file(tmp_path / "f.xlsx", [make_record("07339")])
+    workbook, sheet = edit(path)
+    sheet["M2"] = "Ngày sinh"
+    workbook.save(path)
+    headers = _auth(key) | {"Content-Type": XLSX}
+
+    shifted = await intake.post("/v1/imports/form01", content=path.read_bytes(), headers=headers)
+    pdf = await intake.post("/v1/imports/form01", content=b"%PDF-1.7\n" * 50, headers=headers)
+
+    assert shifted.status_code == 422
+    assert shifted.json()["error"]["code"] == "form_structure"
+    assert shifted.json()["error"]["column"] == "M"
+    assert pdf.status_code == 422
+    assert pdf.json()["error"]["code"] == "bad_file"

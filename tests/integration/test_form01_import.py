@@ -1,0 +1,75 @@
+"""``landsync import``: a commune's workbook through the real intake, ledger and annotated copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from shared.settings import Settings
+from shared.stack import Stack
+from tests.form01_files import cells_of, edit, form_file
+from tests.support import landsync, make_record
+
+
+async def _statuses(db: asyncpg.Pool[Any], prefix: str) -> dict[str, str]:
+    rows = await db.fetch(
+        "SELECT submission_id, status FROM records WHERE submission_id LIKE $1", f"{prefix}%"
+    )
+    return {r["submission_id"]: r["status"] for r in rows}
+
+
+async def test_a_workbook_imports_its_good_records_and_annotates_the_bad_row(
+    settings: Settings, stack: Stack, db: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
+    records = [make_record("07339") for _ in range(3)]
+    path = form_file(tmp_path / "xa-tan-yen.xlsx", records)
+    workbook, sheet = edit(path)
+    sheet["L4"] = "31/02/1985"  # the second record's birth date cannot be
+    workbook.save(path)
+    out = tmp_path / "checked.xlsx"
+
+    done = landsync(settings, "import", str(path), "--annotated", str(out))
+
+    assert done.returncode == 1, done.stderr
+    assert "records received" in done.stderr
+    cells = cells_of(out)
+    assert [row[49] for row in cells[2:5]] == [
+        "Đã nhận / received",
+        "Bị từ chối / refused",
+        "Đã nhận / received",
+    ]
+    stored = {
+        (r["commune_code"], r["parcel_key"])
+        for r in await db.fetch("SELECT commune_code, parcel_key FROM records")
+    }
+    sheet_parcels = {
+        (r["commune_code"], f"07339:{r['parcel']['map_sheet']}:{r['parcel']['parcel_no']}")
+        for r in records
+    }
+    assert len(stored & sheet_parcels) == 2
+
+    again = landsync(settings, "import", str(path), "--annotated", str(out))
+
+    assert again.returncode == 1
+    assert [row[49] for row in cells_of(out)[2:5]] == [
+        "Đã nhận trước đó / already received",
+        "Bị từ chối / refused",
+        "Đã nhận trước đó / already received",
+    ]
+
+
+def test_a_clean_workbook_exits_0_and_a_wrong_structure_exits_2_importing_nothing(
+    settings: Settings, stack: Stack, tmp_path: Path
+) -> None:
+    good = form_file(tmp_path / "good.xlsx", [make_record("09187")])
+    shifted = form_file(tmp_path / "shifted.xlsx", [make_record("09187")])
+    workbook, sheet = edit(shifted)
+    sheet.delete_cols(11)
+    workbook.save(shifted)
+
+    assert landsync(settings, "import", str(good)).returncode == 0
+    refused = landsync(settings, "import", str(shifted))
+    assert refused.returncode == 2
+    assert "column K should be 'Giới tính'" in refused.stderr

@@ -1,0 +1,69 @@
+"""The annotated workbook: the commune's file untouched, plus status, reasons and yellow cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from shared.form01.annotate import REASONS_HEADER, REFUSED_FILL, STATUS_HEADER, annotated
+from shared.form01.outcome import outcomes
+from shared.form01.reader import read_form
+from tests.form01_files import cells_of, edit, form_file
+from tests.support import make_record
+
+
+def test_the_annotated_copy_adds_status_and_reasons_and_marks_the_refused_cell(
+    tmp_path: Path,
+) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record(), make_record(), make_record()])
+    workbook, sheet = edit(path)
+    sheet["L4"] = "32/13/1985"  # the second record's birth date
+    workbook.save(path)
+    before = cells_of(path)
+    parsed = read_form(path)
+    # What intake answers for the two records sent: one new, one it had already.
+    results = [
+        {"index": 0, "record_id": "r1", "status": "received"},
+        {"index": 1, "record_id": "r2", "status": "duplicate_submission"},
+    ]
+
+    out = tmp_path / "annotated.xlsx"
+    out.write_bytes(
+        annotated(path, parsed.template, 2, outcomes(parsed, results, []), "Biểu mẫu 01")
+    )
+
+    after = cells_of(out)
+    assert [row[:49] for row in after] == [row[:49] for row in before]  # nothing else changed
+    assert after[1][49:51] == [STATUS_HEADER, REASONS_HEADER]
+    assert after[2][49] == "Đã nhận / received"
+    assert after[3][49] == "Bị từ chối / refused"
+    assert after[3][50].startswith("cột L (Ngày sinh) không hợp lệ: '32/13/1985' is not a date")
+    assert after[4][49] == "Đã nhận trước đó / already received"
+    sheet = load_workbook(out).worksheets[0]
+    assert sheet["L4"].fill.fgColor.rgb == REFUSED_FILL.fgColor.rgb
+    assert sheet["L3"].fill.fgColor.rgb != REFUSED_FILL.fgColor.rgb
+    assert sheet.freeze_panes == "A3"  # the commune's own layout is kept
+
+
+def test_intake_refusals_are_written_on_the_records_rows(tmp_path: Path) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record(commune="09187")])
+    parsed = read_form(path)
+    refused = [
+        {
+            "index": 0,
+            "errors": [
+                {
+                    "loc": ["commune_code"],
+                    "msg": "this API key may not submit for commune 09187",
+                    "type": "forbidden_commune",
+                }
+            ],
+        }
+    ]
+
+    result = outcomes(parsed, [], refused)
+
+    assert result.rows[3].status == "Bị từ chối / refused"
+    assert result.rows[3].reasons[0].startswith("khóa API không được gửi hồ sơ của xã này")
+    assert [e.as_json()["field"] for e in result.errors] == ["commune_code"]

@@ -1,0 +1,195 @@
+"""Reading Form 01 rows into records: grouping, Vietnamese conventions, ids, per-row errors."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shared.form01.reader import read_form
+from shared.form01.rows import Parsed
+from shared.form01.template import TEMPLATES
+from shared.records import Form01Record
+from tests.form01_files import edit, form_file
+from tests.support import make_record
+
+PL3_49 = TEMPLATES["PL3-49"]
+
+
+def _col(key: str) -> int:
+    return PL3_49.index(key) + 1
+
+
+def _couple() -> dict[str, Any]:
+    record = make_record(holder_type="couple")
+    wife = dict(record["owners"][0], full_name="Trần Thị Bình", personal_id="024186001235")
+    record["owners"] = [
+        dict(record["owners"][0], role="husband"),
+        dict(wife, role="wife", sex="female", date_of_birth="1986-07-09"),
+    ]
+    return record
+
+
+def _same_content(parsed: Parsed, record: dict[str, Any]) -> None:
+    [(_, got)] = parsed.records
+    want = Form01Record.model_validate_json(orjson.dumps(record))
+    have = Form01Record.model_validate_json(orjson.dumps(got))
+    exclude = {"submission_id"}
+    assert have.model_dump(exclude=exclude) == want.model_dump(exclude=exclude)
+
+
+def test_a_couple_written_as_two_owner_rows_reads_back_as_one_record(tmp_path: Path) -> None:
+    record = _couple()
+    parsed = read_form(form_file(tmp_path / "f.xlsx", [record]))
+
+    assert parsed.rows == 2
+    assert parsed.errors == []
+    _same_content(parsed, record)
+    [(group, got)] = parsed.records
+    assert group.rows == [3, 4]
+    assert [o["role"] for o in got["owners"]] == ["husband", "wife"]
+
+
+def test_owner_rows_of_one_parcel_are_grouped_even_when_not_adjacent(tmp_path: Path) -> None:
+    first, other = _couple(), make_record()
+    path = form_file(tmp_path / "f.xlsx", [first, other])
+    workbook, sheet = edit(path)
+    sheet.move_range("A4:AW5", rows=1)  # the wife's row moves below the other record
+    sheet.move_range("A6:AW6", rows=-2)
+    workbook.save(path)
+
+    parsed = read_form(path)
+
+    assert [g.rows for g, _ in parsed.records] == [[3, 5], [4]]
+
+
+def test_vietnamese_numbers_dates_and_lost_leading_zeros_are_read(tmp_path: Path) -> None:
+    record = make_record()
+    path = form_file(tmp_path / "f.xlsx", [record])
+    workbook, sheet = edit(path)
+    sheet.cell(3, _col("personal_id"), 24085001234.0)  # Excel took the CCCD for a number
+    sheet.cell(3, _col("commune_code"), 7339)
+    sheet.cell(3, _col("area"), " 96,1\u00a0")  # decimal comma and a no-break space
+    sheet.cell(3, _col("issued_on"), 42502)  # an Excel date serial: 12/05/2016
+    sheet.cell(3, _col("date_of_birth"), date(1985, 3, 2))  # a real date cell
+    sheet.cell(3, _col("map_sheet"), float(record["parcel"]["map_sheet"]))
+    sheet.cell(3, _col("sex"), "NAM")
+    workbook.save(path)
+
+    parsed = read_form(path)
+
+    assert parsed.errors == []
+    _same_content(parsed, record)
+
+
+def test_a_bad_cell_is_an_error_naming_row_column_and_field(tmp_path: Path) -> None:
+    record = _couple()
+    path = form_file(tmp_path / "f.xlsx", [record, make_record()])
+    workbook, sheet = edit(path)
+    sheet.cell(4, _col("date_of_birth"), "31/02/1986")
+    sheet.cell(4, _col("sex"), "không rõ")
+    workbook.save(path)
+
+    parsed = read_form(path)
+
+    errors = [e.as_json() for e in parsed.errors]
+    assert [(e["row"], e["column"], e["field"]) for e in errors] == [
+        (4, "K", "owners[].sex"),
+        (4, "L", "owners[].date_of_birth"),
+    ]
+    assert "dd/mm/yyyy" in errors[1]["msg"]
+    assert len(parsed.records) == 1  # the other record still goes in
+
+
+def test_the_record_model_refuses_what_intake_would_and_names_the_owner_row(
+    tmp_path: Path,
+) -> None:
+    record = _couple()
+    path = form_file(tmp_path / "f.xlsx", [record])
+    workbook, sheet = edit(path)
+    sheet.cell(4, _col("full_name"), "An" * 300)  # longer than any name
+    sheet.cell(3, _col("area"), "-5")
+    workbook.save(path)
+
+    errors = [e.as_json() for e in read_form(path).errors]
+
+    assert [(e["row"], e["column"], e["field"]) for e in errors] == [
+        (3, "Z", "parcel.area_m2"),
+        (4, "J", "owners[1].full_name"),
+    ]
+
+
+def test_rows_of_one_record_that_disagree_are_refused(tmp_path: Path) -> None:
+    path = form_file(tmp_path / "f.xlsx", [_couple()])
+    workbook, sheet = edit(path)
+    sheet.cell(4, _col("area"), "100")
+    workbook.save(path)
+
+    parsed = read_form(path)
+
+    [error] = parsed.errors
+    assert (error.row, error.column) == (4, "Z")
+    assert "differs from row 3" in error.msg
+    assert parsed.records == []
+
+
+def test_a_row_without_its_parcel_number_is_refused_alone(tmp_path: Path) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record(), make_record()])
+    workbook, sheet = edit(path)
+    sheet.cell(4, _col("parcel_no")).value = None
+    workbook.save(path)
+
+    parsed = read_form(path)
+
+    [error] = parsed.errors
+    assert (error.row, error.column, error.field) == (4, "X", "parcel.parcel_no")
+    assert len(parsed.records) == 1
+
+
+def test_the_same_rows_give_the_same_submission_ids_and_an_edit_a_new_one(
+    tmp_path: Path,
+) -> None:
+    records = [make_record(), _couple()]
+    first = read_form(form_file(tmp_path / "a.xlsx", records))
+    again = read_form(form_file(tmp_path / "b.xlsx", list(reversed(records))))
+    edited = copy.deepcopy(records)
+    edited[1]["owners"][1]["full_name"] = "Trần Thị Bính"
+    corrected = read_form(form_file(tmp_path / "c.xlsx", edited))
+
+    ids = [r["submission_id"] for _, r in first.records]
+    assert sorted(r["submission_id"] for _, r in again.records) == sorted(ids)
+    changed = [r["submission_id"] for _, r in corrected.records]
+    assert changed[0] == ids[0]
+    assert changed[1] != ids[1]
+    assert changed[1].startswith(f"f01-07339-{records[1]['parcel']['map_sheet']}-")
+
+
+def test_the_38_column_version_reads_the_same_record(tmp_path: Path) -> None:
+    record = _couple()
+    parsed = read_form(form_file(tmp_path / "f.xlsx", [record], TEMPLATES["PL3-38"]))
+
+    assert parsed.template.version == "PL3-38"
+    [(_, got)] = parsed.records
+    assert got["template_version"] == "PL3-38"
+    long = read_form(form_file(tmp_path / "g.xlsx", [record]))
+    assert long.records[0][1]["submission_id"] == got["submission_id"]
+
+
+def _csv(path: Path, encoding: str, records: list[dict[str, Any]]) -> Path:
+    from shared.form01.export import write_csv  # noqa: PLC0415
+
+    write_csv(path, PL3_49, records)
+    text = path.read_text(encoding="utf-8-sig")
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_csv_in_utf8_utf8_bom_and_utf16_reads_the_same_records(tmp_path: Path) -> None:
+    record = _couple()
+    for encoding in ("utf-8", "utf-8-sig", "utf-16"):
+        parsed = read_form(_csv(tmp_path / f"{encoding}.csv", encoding, [record]))
+        assert parsed.errors == [], encoding
+        _same_content(parsed, record)
