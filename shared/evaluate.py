@@ -68,7 +68,11 @@ class Evaluation:
 
 
 def _decided_as(actual: Actual) -> str:
-    """The reconcile outcome behind a ledger status: sync moves accepted plots on."""
+    """The reconcile outcome behind what the ledger says.
+
+    Since migration 0011 the ledger keeps the decision apart from sync's progress; a reading of
+    an older ledger may still say ``synced``, or ``dead_lettered`` for a plot sync gave up on.
+    """
     if actual.outcome == "synced" or (
         actual.outcome == "dead_lettered" and actual.reasons <= _LATER
     ):

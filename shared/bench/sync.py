@@ -127,7 +127,7 @@ async def through_sync(settings: Settings, plots: Plots) -> float:
     try:
         await conn.executemany(
             "INSERT INTO records (record_id, submission_id, content_hash, commune_code,"
-            " parcel_key, record, status, decided_at)"
+            " parcel_key, record, decision, decided_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, 'accepted', now())",
             plots.rows,
         )

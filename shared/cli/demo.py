@@ -80,8 +80,8 @@ async def _wait_synced(
 ) -> None:
     """Wait until every accepted plot is synced to the national database (or given up on)."""
     query = (
-        "SELECT count(*) FILTER (WHERE status = 'synced' OR sync_state = 'failed'),"
-        " count(*) FILTER (WHERE status IN ('accepted', 'synced') OR sync_state IS NOT NULL)"
+        "SELECT count(*) FILTER (WHERE sync_state IN ('synced', 'failed')),"
+        " count(*) FILTER (WHERE decision = 'accepted')"
         " FROM records WHERE submission_id = ANY($1::text[])"
     )
     deadline = time.monotonic() + timeout

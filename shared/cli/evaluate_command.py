@@ -40,13 +40,13 @@ async def read_ledger(settings: Settings, submission_ids: list[str]) -> dict[str
     try:
         for start in range(0, len(submission_ids), _CHUNK):
             rows = await conn.fetch(
-                "SELECT submission_id, status, reasons::text, warnings::text FROM records"
+                "SELECT submission_id, decision, reasons::text, warnings::text FROM records"
                 " WHERE submission_id = ANY($1::text[])",
                 submission_ids[start : start + _CHUNK],
             )
             for r in rows:
                 found[r["submission_id"]] = Actual(
-                    None if r["status"] == "received" else r["status"],
+                    None if r["decision"] == "received" else r["decision"],
                     frozenset(x["code"] for x in orjson.loads(r["reasons"])),
                     frozenset(x["code"] for x in orjson.loads(r["warnings"])),
                 )

@@ -15,6 +15,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared.settings import Settings
+from shared.states import reasons_sql, status_sql
 from shared.topics import Topic
 from tests.support import make_record, parcel_key_of
 
@@ -69,7 +70,7 @@ async def accept(db: asyncpg.Pool[Any], settings: Settings, plots: Sequence[Plot
         )
     await db.executemany(
         "INSERT INTO records (record_id, submission_id, content_hash, commune_code, parcel_key,"
-        " record, status, decided_at) VALUES ($1, $2, $3, $4, $5, $6, 'accepted', now())"
+        " record, decision, decided_at) VALUES ($1, $2, $3, $4, $5, $6, 'accepted', now())"
         " ON CONFLICT (record_id) DO NOTHING",
         rows,
     )
@@ -102,9 +103,9 @@ async def publish(settings: Settings, plots: Sequence[Plot]) -> list[Plot]:
 async def ledger(db: asyncpg.Pool[Any], plots: Sequence[Plot]) -> dict[str, Any]:
     """The ledger rows of the plots, by record id."""
     rows = await db.fetch(
-        "SELECT record_id::text AS id, status, sync_state, national_id, sync_attempts,"
-        " sync_last_error, synced_at, updated_at, reasons"
-        " FROM records WHERE record_id = ANY($1::uuid[])",
+        f"SELECT record_id::text AS id, {status_sql()} AS status, sync_state, national_id,"
+        " sync_attempts, sync_last_error, synced_at, updated_at,"
+        f" {reasons_sql()} AS reasons FROM records WHERE record_id = ANY($1::uuid[])",
         [p.record_id for p in plots],
     )
     return {r["id"]: r for r in rows}

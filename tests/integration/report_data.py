@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from shared.states import reasons_sql, status_sql
 from tests.conftest import KeyFactory
 from tests.support import eventually, fresh_owner, make_record, register
 
@@ -62,7 +63,8 @@ class Counts:
 async def ledger_counts(db: asyncpg.Pool[Any]) -> dict[str | None, Counts]:
     """Per commune, and the province under None, straight from the ``records`` table."""
     counts: dict[str | None, Counts] = {None: Counts()}
-    for r in await db.fetch("SELECT commune_code, status, sync_state, reasons FROM records"):
+    query = f"SELECT commune_code, {status_sql()} AS status, sync_state, {reasons_sql()} AS reasons"
+    for r in await db.fetch(f"{query} FROM records"):
         for where in (r["commune_code"], None):
             counts.setdefault(where, Counts()).add(r["status"], r["sync_state"], r["reasons"])
     return counts
@@ -107,7 +109,8 @@ async def submit_campaign(
         # decided, and no accepted plot still on its way to the national database
         waiting = await db.fetchval(
             "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
-            " AND status IN ('received', 'accepted')",
+            " AND (decision = 'received' OR (decision = 'accepted'"
+            " AND sync_state IS DISTINCT FROM 'synced' AND sync_state IS DISTINCT FROM 'failed'))",
             ids,
         )
         return bool(waiting == 0)

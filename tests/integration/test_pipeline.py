@@ -41,9 +41,9 @@ async def _submit_and_wait(
 
     async def decided() -> dict[str, asyncpg.Record] | None:
         rows = await db.fetch(
-            "SELECT submission_id, record_id::text AS record_id, commune_code, status, reasons,"
-            " warnings"
-            " FROM records WHERE submission_id = ANY($1::text[]) AND status <> 'received'"
+            "SELECT submission_id, record_id::text AS record_id, commune_code,"
+            " decision AS status, reasons, warnings"
+            " FROM records WHERE submission_id = ANY($1::text[]) AND decision <> 'received'"
             " AND published_at IS NOT NULL",
             ids,
         )
@@ -54,12 +54,9 @@ async def _submit_and_wait(
 
 
 def _as_truth(row: asyncpg.Record) -> tuple[str, list[str], list[str]]:
-    later = {"sync_rejected", "sync_exhausted"}
-    reasons = sorted(r["code"] for r in row["reasons"] if r["code"] not in later)
-    outcome = "accepted" if row["status"] == "synced" or (
-        row["status"] == "dead_lettered" and not reasons
-    ) else row["status"]  # fmt: skip
-    return outcome, reasons, sorted(w["code"] for w in row["warnings"])
+    # The ledger's decision is reconcile's alone: sync's progress does not change it.
+    reasons = sorted(r["code"] for r in row["reasons"])
+    return row["status"], reasons, sorted(w["code"] for w in row["warnings"])
 
 
 def _mismatches(truth: list[dict[str, Any]], ledger: dict[str, asyncpg.Record]) -> list[str]:
