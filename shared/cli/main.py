@@ -16,9 +16,11 @@ from rich.console import Console
 from shared.auth import ROLES, Role, create_key
 from shared.cli import (
     bench_commands,
+    campaign_commands,
     data_commands,
     dlq_commands,
     init_commands,
+    records_commands,
     sim_commands,
     stack_commands,
 )
@@ -45,6 +47,8 @@ data_commands.register(app)
 sim_commands.register(app)
 dlq_commands.register(app)
 init_commands.register(app)
+campaign_commands.register(app)
+records_commands.register(app)
 app.command("evaluate")(evaluate_command)
 app.command("submit")(submit_command)
 
