@@ -54,7 +54,7 @@ def plot_of(record: dict[str, Any], *, version: int) -> Plot:
 
 
 async def accept(db: asyncpg.Pool[Any], settings: Settings, plots: Sequence[Plot]) -> list[Plot]:
-    """Write the plots' ledger rows as accepted, then publish them keyed by parcel."""
+    """Write the plots' ledger rows (and cases) as accepted, then publish them keyed by parcel."""
     rows = []
     for p in plots:
         record = orjson.loads(p.value)
@@ -73,6 +73,12 @@ async def accept(db: asyncpg.Pool[Any], settings: Settings, plots: Sequence[Plot
         " record, decision, decided_at) VALUES ($1, $2, $3, $4, $5, $6, 'accepted', now())"
         " ON CONFLICT (record_id) DO NOTHING",
         rows,
+    )
+    # As reconcile's decision transaction would: the parcel's case is cleaned.
+    await db.executemany(
+        "INSERT INTO cases (parcel_key, commune_code, state, record_id, decided_at, cleaned_at)"
+        " VALUES ($1, $2, 'cleaned', $3, now(), now()) ON CONFLICT (parcel_key) DO NOTHING",
+        [(r[4], r[3], r[0]) for r in rows],
     )
     return await publish(settings, plots)
 
