@@ -78,7 +78,8 @@ def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _table(items: list[dict[str, Any]]) -> Table:
+def records_table(items: list[dict[str, Any]]) -> Table:
+    """Worklist rows for the terminal: the record, why, in both languages, and what to do."""
     out = Table(title="Worklist", title_justify="left", show_lines=True)
     for column in ("submission", "parcel", "serial", "status", "why", "what to do"):
         out.add_column(column)
@@ -120,7 +121,7 @@ def _print(items: list[dict[str, Any]], output: str) -> None:
         writer.writerows(_csv_row(i) for i in items)
         sys.stdout.write(buffer.getvalue())
     else:
-        Console(width=max(Console().width, 160)).print(_table(items))
+        Console(width=max(Console().width, 160)).print(records_table(items))
 
 
 def _command(*, every_page: bool, default_format: str) -> Callable[..., None]:

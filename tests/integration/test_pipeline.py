@@ -148,3 +148,32 @@ async def test_the_second_phase_accepts_updates_under_replacement_certificates(
 
     assert _mismatches(truth, ledger) == []
     assert any("supersedes_previous" in t["warnings"] for t in truth)
+
+
+async def test_the_communes_corrections_clean_their_cases_as_the_truth_says(
+    commune: Path,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    settings: Settings,
+    new_key: KeyFactory,
+    tmp_path: Path,
+) -> None:
+    truth = _lines(commune / "truth.corrections.jsonl")
+    records = _lines(commune / "records.corrections.jsonl")
+    key = await new_key("submitter", sorted({r["commune_code"] for r in records}))
+
+    ledger = await _submit_and_wait(intake, db, key, commune / "records.corrections.jsonl")
+    both = tmp_path / "truth.both.jsonl"
+    both.write_bytes(
+        (commune / "truth.jsonl").read_bytes() + (commune / "truth.corrections.jsonl").read_bytes()
+    )
+    scored = landsync(settings, "evaluate", "--truth", str(both), "--json")
+
+    assert truth, "the generator wrote corrections"
+    assert _mismatches(truth, ledger) == []
+    assert any(r.get("corrects") for r in records), "a fixed parcel number names what it fixes"
+    assert scored.returncode == 0, scored.stderr
+    cases = orjson.loads(scored.stdout)["cases"]
+    assert cases["case_clean_rate"] == cases["expected_case_clean_rate"]
+    assert cases["agree"] == cases["cases"]
+    assert cases["cleaned"] > cases["cases"] * 0.9
