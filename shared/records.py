@@ -99,7 +99,16 @@ class Form01Record(_Model):
     scan_file: Text | None = None
     # The submission_id or record_id of an earlier rejected or dead-lettered record of the same
     # commune that this record corrects: needed only when the correction changed the parcel key.
-    corrects: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    corrects: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="The submission_id or record_id of an earlier rejected or dead-lettered"
+            " record of the same commune that this record corrects; needed only when the"
+            " correction changed the parcel key.",
+        ),
+    ] = None
 
     # Computed once, on first use: the consumers ask for it many times per record. A cached
     # property rather than a private attribute set in model_post_init, which cost intake 7 % of

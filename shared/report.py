@@ -224,13 +224,19 @@ class ReportBundle:
 
 
 async def report_bundle(
-    conn: Conn, settings: Settings, communes: Collection[str] | None = None
+    conn: Conn,
+    settings: Settings,
+    communes: Collection[str] | None = None,
+    *,
+    with_days: bool = True,
 ) -> ReportBundle:
-    """The rows, the days and the window, read in one snapshot."""
+    """The rows, the days (for the page's chart) and the window, read in one snapshot."""
     today = today_in(settings.campaign_timezone)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         rows = await campaign(conn, communes, today=today)
-        days = await daily(
-            conn, timezone=settings.campaign_timezone, today=today, communes=communes
+        days = (
+            await daily(conn, timezone=settings.campaign_timezone, today=today, communes=communes)
+            if with_days
+            else []
         )
         return ReportBundle(rows, days, await window(conn))

@@ -41,7 +41,9 @@ async def campaign_report(
 ) -> Response:
     """Per-commune and province progress: cases, targets, submissions, reasons (CONTRACT §6)."""
     async with d.pool.acquire() as conn:
-        bundle = await report_bundle(conn, d.settings, key.readable_communes)
+        bundle = await report_bundle(
+            conn, d.settings, key.readable_communes, with_days=output == "html"
+        )
     if output == "csv":
         headers = {"Content-Disposition": 'inline; filename="campaign-report.csv"'}
         return Response(as_csv(bundle.rows), media_type="text/csv; charset=utf-8", headers=headers)

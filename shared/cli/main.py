@@ -136,7 +136,7 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
         else:
             Console(width=max(Console().width, 100)).print(report_view.daily_table(days))
         return
-    bundle = asyncio.run(_report_bundle(settings))
+    bundle = asyncio.run(_report_bundle(settings, with_days=output == "html" or bool(screenshot)))
     if screenshot is not None:
         from shared.browser import BrowserError, render_png  # noqa: PLC0415
 
@@ -171,10 +171,10 @@ def _day(text: str | None, option: str) -> date | None:
         raise typer.BadParameter("a date, YYYY-MM-DD", param_hint=option) from e
 
 
-async def _report_bundle(settings: Settings) -> ReportBundle:
+async def _report_bundle(settings: Settings, *, with_days: bool) -> ReportBundle:
     conn = await asyncpg.connect(settings.dsn)
     try:
-        return await report_bundle(conn, settings)
+        return await report_bundle(conn, settings, with_days=with_days)
     finally:
         await conn.close()
 
