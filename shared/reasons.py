@@ -30,6 +30,13 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class PoisonReason(StrEnum):
+    """Why a consumer gave a message up to ``land.dlq.poison`` (additions to CONTRACT §4)."""
+
+    UNDECODABLE = "undecodable"  # does not decode into the topic's model
+    UNPROCESSABLE = "unprocessable"  # decodes, but processing it fails every time
+
+
 class WarningCode(StrEnum):
     """Noted on a record without changing its outcome."""
 

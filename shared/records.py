@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from datetime import date
 from functools import cached_property
@@ -10,17 +11,31 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 MAX_LAND_USES = 3  # Form 01 has three land-use column groups
+# C0 control characters (U+0000-U+001F): no name, code or address has a use for them, and
+# PostgreSQL refuses NUL in text, so a record carrying one could be answered 202 and never decided.
+_CONTROL = re.compile("[\x00-\x1f]")
 
 
-def nfc(text: str) -> str:
-    """Normalise text to NFC and trim it, so equal names compare equal whatever the keyboard."""
+def clean_text(text: str) -> str:
+    """Normalise text to NFC and trim it, so equal names compare equal whatever the keyboard.
+
+    Text holding a control character is refused, naming where it is.
+    """
+    found = _CONTROL.search(text)
+    if found is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "text must not hold control characters ({character} at position {position})",
+            {"character": f"U+{ord(found.group()):04X}", "position": found.start()},
+        )
     return unicodedata.normalize("NFC", text).strip()
 
 
 # The length limit comes first so pydantic-core checks it; after a Python validator it could not.
-Text = Annotated[str, Field(max_length=500), AfterValidator(nfc)]
+Text = Annotated[str, Field(max_length=500), AfterValidator(clean_text)]
 Area = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 SheetOrParcel = Annotated[int, Field(ge=1, le=10_000_000)]
 
@@ -88,7 +103,7 @@ class Parcel(_Model):
 class Form01Record(_Model):
     """A Form 01 record as an upstream system submits it."""
 
-    submission_id: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(nfc)]
+    submission_id: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(clean_text)]
     commune_code: Annotated[str, Field(pattern=r"^[0-9]{5}$")]
     template_version: Text | None = None
     certificate: Certificate | None = None

@@ -55,8 +55,15 @@ class Settings(BaseSettings):
     max_batch_records: int = 10_000
     max_body_bytes: int = 32 * 1024 * 1024
     max_ndjson_bytes: int = 512 * 1024 * 1024
+    max_record_bytes: int = 1024 * 1024  # one NDJSON line; a record is a few KB
     ndjson_chunk_records: int = 2_000
     api_key_cache_seconds: float = 30.0
+    # owner_unresolved decisions a submitter key may have in an hour before its submissions are
+    # refused (probing the population registry; see services/intake/probe_guard.py)
+    registry_misses_per_hour: int = 1000
+    header_timeout_seconds: float = 10.0  # a request's head must arrive whole within this
+    body_timeout_seconds: float = 30.0  # the longest wait for the next part of a body
+    intake_max_connections: int = 1000  # uvicorn's limit_concurrency: over it, 503
 
     # Outbox relay (intake -> Kafka)
     outbox_batch_size: int = 5_000
@@ -88,6 +95,7 @@ class Settings(BaseSettings):
     sync_max_attempts: int = 10  # attempts before a plot is dead-lettered as sync_exhausted
     sync_backoff_initial_seconds: float = 0.2
     sync_backoff_max_seconds: float = 30.0
+    sync_max_retry_after_seconds: float = 300.0  # the longest Retry-After sync obeys
     sync_breaker_failures: int = 3  # consecutive failures that open it (< inline attempts)
     sync_breaker_reset_seconds: float = 1.0  # first wait before a probe; doubles up to the max
     sync_breaker_max_reset_seconds: float = 8.0

@@ -34,6 +34,10 @@ def _test_settings() -> Settings:
         dlq_partitions=1,
         outbox_idle_seconds=0.2,
         log_level="DEBUG",
+        # Short, so the slow-client tests are quick; real clients send a request in one go.
+        header_timeout_seconds=2.0,
+        body_timeout_seconds=2.0,
+        registry_misses_per_hour=200,  # a probing key is stopped after 200 misses, not 1,000
     )
 
 

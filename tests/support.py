@@ -27,11 +27,14 @@ _counter = itertools.count()
 def make_record(commune: str = "07339", **overrides: Any) -> dict[str, Any]:
     """A complete, valid Form 01 record with a fresh submission id and parcel."""
     n = next(_counter)
+    # A certificate of its own, as real records have: thousands of records under one serial
+    # would make every reconcile lookup fetch thousands of certificate rows.
+    serial = f"CK {n % 1_000_000:06d}"
     record: dict[str, Any] = {
         "submission_id": f"test-{uuid.uuid4().hex[:12]}-{n}",
         "commune_code": commune,
         "template_version": "PL3-49",
-        "certificate": {"serial": "CK 031112", "book_number": "CS06999", "issued_on": "2016-05-12"},
+        "certificate": {"serial": serial, "book_number": "CS06999", "issued_on": "2016-05-12"},
         "holder_type": "individual",
         "owners": [
             {
@@ -50,7 +53,7 @@ def make_record(commune: str = "07339", **overrides: Any) -> dict[str, Any]:
             "land_uses": [{"code": "ONT", "area_m2": 96.1, "origin": "CNQ-KTT", "term": "Lâu dài"}],
         },
         "collection_status": "supplied",
-        "scan_file": "CK031112.pdf",
+        "scan_file": f"{serial.replace(' ', '')}.pdf",
     }
     record.update(overrides)
     return record

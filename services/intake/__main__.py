@@ -43,6 +43,11 @@ def main() -> None:
         log_config=None,  # our root handler already renders every line as masked JSON
         access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+        # Slow clients: a deadline on each request's head (the protocol), on idle keep-alive
+        # connections (uvicorn's own) and on bodies (bodies.py); and a cap on connections.
+        http="services.intake.http_protocol:HeadDeadlineProtocol",
+        timeout_keep_alive=5,
+        limit_concurrency=settings.intake_max_connections,
     )
 
 

@@ -24,6 +24,7 @@ from services.intake import bodies, ledger, metrics, service
 from services.intake.errors import ApiError
 from services.intake.keys import KeyVerifier
 from services.intake.pipeline import Pipeline
+from services.intake.probe_guard import ProbeGuard
 from services.intake.relay_process import RelayProcess
 from services.intake.responses import JsonResponse
 from services.intake.validation import Checked, Line, Validator
@@ -46,6 +47,7 @@ class Deps:
     relay: RelayProcess
     keys: KeyVerifier
     validator: Validator
+    probes: ProbeGuard
     metrics_dir: str | None = None  # set when several worker processes share /metrics
 
 
@@ -86,9 +88,10 @@ _NDJSON_DOC: dict[str, Any] = {
 }
 
 
-def _submitter(key: ApiKey) -> None:
+async def _submitter(key: ApiKey, d: Deps) -> None:
     if key.role != "submitter":
         raise ApiError(403, "forbidden_role", f"the {key.role} role may not submit records")
+    await d.probes.check(key)
 
 
 async def _store(d: Deps, key: ApiKey, checked: Checked) -> service.BatchOutcome:
@@ -123,9 +126,11 @@ def _answer(
 async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Submit one record (a JSON object) or up to the batch limit (a JSON array)."""
     started = time.perf_counter()
-    _submitter(key)
+    await _submitter(key, d)
     bodies.require_content_type(request, "application/json")
-    body = await bodies.read_body(request, d.settings.max_body_bytes)
+    body = await bodies.read_body(
+        request, d.settings.max_body_bytes, idle=d.settings.body_timeout_seconds
+    )
     lines, outcome = bodies.parse_json_batch(body, d.settings.max_batch_records)
     if lines:
         outcome.extend(await _store(d, key, await d.validator.check(lines)))
@@ -136,13 +141,20 @@ async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
 async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Submit records as NDJSON, one per line, streamed and stored in chunks as they arrive."""
     started = time.perf_counter()
-    _submitter(key)
+    await _submitter(key, d)
     bodies.require_content_type(request, "application/x-ndjson", "application/jsonl")
     pipeline = Pipeline(d.validator, functools.partial(_store, d, key))
     chunk: list[Line] = []
     lines = 0
+    refused = service.BatchOutcome()  # lines over the size of one record
     try:
-        async for line in bodies.ndjson_lines(request, d.settings.max_ndjson_bytes):
+        async for line in bodies.ndjson_lines(
+            request,
+            d.settings.max_ndjson_bytes,
+            d.settings.max_record_bytes,
+            refused,
+            idle=d.settings.body_timeout_seconds,
+        ):
             lines += 1
             chunk.append(line)
             if len(chunk) >= d.settings.ndjson_chunk_records:
@@ -153,7 +165,8 @@ async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Resp
         outcome = await pipeline.finish()
     finally:
         pipeline.cancel()
-    if not lines:
+    outcome.extend(refused)
+    if not lines and not refused.errors:
         raise ApiError(400, "empty_body", "the body holds no records")
     return _answer(outcome, key, "ndjson", started)
 

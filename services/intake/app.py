@@ -14,6 +14,7 @@ from tenacity import AsyncRetrying, wait_exponential_jitter
 from services.intake import dlq_routes, errors, report_routes, worklist_routes
 from services.intake.api import Deps, router
 from services.intake.keys import KeyVerifier
+from services.intake.probe_guard import ProbeGuard
 from services.intake.relay_process import RelayProcess
 from services.intake.validation import Validator
 from shared.db.pool import create_pool
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
             relay=relay,
             keys=KeyVerifier(pool, settings.api_key_cache_seconds),
             validator=validator,
+            probes=ProbeGuard(pool, settings.registry_misses_per_hour),
             metrics_dir=metrics_dir,
         )
         tasks = [

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import orjson
@@ -32,40 +33,97 @@ def _check_declared_length(request: Request, limit: int) -> None:
         raise ApiError(413, "body_too_large", f"the body is over the {limit}-byte limit")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refusing it as soon as it passes ``limit`` bytes."""
+async def _chunks(request: Request, limit: int, idle: float) -> AsyncIterator[bytes]:
+    """The body's chunks, refused as soon as it passes ``limit`` bytes or stalls too long.
+
+    A client that stops sending in the middle of its body would otherwise hold the request
+    (and its connection) for ever.
+    """
     _check_declared_length(request, limit)
-    chunks: list[bytes] = []
+    stream = aiter(request.stream())
     size = 0
-    async for chunk in request.stream():
+    while True:
+        try:
+            async with asyncio.timeout(idle):
+                chunk = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise ApiError(
+                408, "request_timeout", f"no part of the body arrived for {idle:g} s"
+            ) from None
         size += len(chunk)
         if size > limit:
             raise ApiError(413, "body_too_large", f"the body is over the {limit}-byte limit")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    if not body.strip():
+        yield chunk
+
+
+async def read_body(
+    request: Request, limit: int, *, idle: float, allow_empty: bool = False
+) -> bytes:
+    """The whole body, within ``limit`` bytes; an empty one is refused unless allowed."""
+    body = b"".join([chunk async for chunk in _chunks(request, limit, idle)])
+    if not allow_empty and not body.strip():
         raise ApiError(400, "empty_body", "the body is empty; send a record or an array")
     return body
 
 
-async def ndjson_lines(request: Request, limit: int) -> AsyncIterator[tuple[int, bytes]]:
-    """Non-blank lines of a streamed NDJSON body with their 0-based line numbers."""
-    _check_declared_length(request, limit)
-    size = 0
-    index = 0
-    pending = b""
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "body_too_large", f"the body is over the {limit}-byte limit")
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if line.strip():
-                yield index, line
-            index += 1
-    if pending.strip():
-        yield index, pending
+class LineSplitter:
+    """Splits a byte stream into its non-blank lines, numbered from 0, in linear time.
+
+    Each byte is copied once into the line being built, however lines fall across chunks. A line
+    over ``max_line`` bytes is refused into ``refused`` (a record is a few KB) and its bytes are
+    dropped as they arrive, never buffered.
+    """
+
+    def __init__(self, max_line: int, refused: BatchOutcome) -> None:
+        self._max_line = max_line
+        self._refused = refused
+        self._line = bytearray()
+        self._skipping = False  # inside a line already over max_line
+        self._index = 0
+
+    def feed(self, chunk: bytes) -> Iterator[Line]:
+        """The lines that ``chunk`` completes."""
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            if not self._skipping:
+                self._line += chunk[start:end]
+            yield from self._line_ended()
+            start = end + 1
+        if not self._skipping:
+            self._line += chunk[start:]
+            if len(self._line) > self._max_line:
+                self._skipping = True
+                self._line.clear()
+
+    def end(self) -> Iterator[Line]:
+        """The last line, when the stream does not end with a newline."""
+        if self._skipping or self._line:
+            yield from self._line_ended()
+
+    def _line_ended(self) -> Iterator[Line]:
+        line = self._line
+        if self._skipping or len(line) > self._max_line:
+            msg = f"the line is over the {self._max_line}-byte limit of one record"
+            self._refused.add_error(self._index, [], msg, "record_too_large")
+        elif line and not line.isspace():
+            yield self._index, bytes(line)
+        line.clear()
+        self._skipping = False
+        self._index += 1
+
+
+async def ndjson_lines(
+    request: Request, limit: int, max_line: int, refused: BatchOutcome, *, idle: float
+) -> AsyncIterator[Line]:
+    """Non-blank lines of a streamed NDJSON body (see :class:`LineSplitter`)."""
+    lines = LineSplitter(max_line, refused)
+    async for chunk in _chunks(request, limit, idle):
+        for line in lines.feed(chunk):
+            yield line
+    for line in lines.end():
+        yield line
 
 
 def parse_json_batch(body: bytes, max_records: int) -> Parsed:
@@ -90,5 +148,8 @@ def parse_json_batch(body: bytes, max_records: int) -> Parsed:
             outcome.add_error(index, [], "a record must be a JSON object", "model_type")
             continue
         # Validated from JSON later (not from Python objects): that keeps the strict JSON rules.
-        lines.append((index, orjson.dumps(item)))
+        try:
+            lines.append((index, orjson.dumps(item)))
+        except orjson.JSONEncodeError:  # nested deeper than orjson writes (255 levels)
+            outcome.add_error(index, [], "the record is nested too deeply", "json_invalid")
     return lines, outcome

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
+from services.intake import bodies
 from services.intake.api import Deps, DepsDep, KeyDep
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
@@ -33,6 +34,7 @@ class ReplayRequest(BaseModel):
     since: str | None = None
     record_id: str | None = None
     limit: Annotated[int | None, Field(ge=1, le=_MAX_LIMIT)] = None
+    all: bool = False  # replay the whole queue: must be said, never implied by an empty body
     dry_run: bool = False
 
 
@@ -85,6 +87,8 @@ async def list_dead_letters(  # noqa: PLR0917 - FastAPI passes each parameter by
     )
     async with _broker_errors():
         listing = await service.list_dead_letters(d.settings, d.pool, queue, wanted)
+    if reveal:
+        await service.audit_reveal(d.pool, listing, wanted, actor=key.key_id)
     return JsonResponse(listing.as_json(reveal=reveal))
 
 
@@ -94,10 +98,13 @@ async def show_dead_letter(
 ) -> Response:
     """Every dead letter of one record in the queue, replayed ones included, oldest first."""
     _operator(key, d, queue)
+    wanted = _filter(record_id=record_id, include_replayed=True)
     async with _broker_errors():
-        listing = await service.show_dead_letter(d.settings, d.pool, queue, record_id)
+        listing = await service.list_dead_letters(d.settings, d.pool, queue, wanted)
     if not listing.letters:
         raise ApiError(404, "not_found", "no dead letter of this record in this queue")
+    if reveal:
+        await service.audit_reveal(d.pool, listing, wanted, actor=key.key_id)
     return JsonResponse({"record_id": record_id, **listing.as_json(reveal=reveal)})
 
 
@@ -105,8 +112,15 @@ async def show_dead_letter(
 async def replay_dead_letters(queue: str, request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Publish the matching dead letters again; answers how many were (would be) replayed."""
     _operator(key, d, queue)
-    asked = await _replay_request(request)
-    wanted = _filter(**asked.model_dump(exclude={"dry_run"}))
+    asked = await _replay_request(request, d.settings.body_timeout_seconds)
+    wanted = _filter(**asked.model_dump(exclude={"dry_run", "all"}))
+    if not (wanted.selects or asked.all or asked.dry_run):
+        raise ApiError(
+            422,
+            "replay_needs_filter",
+            'name what to replay (commune, reason, since or record_id), or send "all": true'
+            " to replay the whole queue",
+        )
     if not asked.dry_run and not await d.producer.ping():
         raise ApiError(503, "unavailable", "Kafka is unavailable; retry later")
     async with _broker_errors(), d.pool.acquire() as conn:
@@ -116,13 +130,9 @@ async def replay_dead_letters(queue: str, request: Request, d: DepsDep, key: Key
     return JsonResponse(outcome.as_json())
 
 
-async def _replay_request(request: Request) -> ReplayRequest:
-    """The body, if any: an empty body replays the whole queue."""
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > _MAX_BODY:
-            raise ApiError(413, "body_too_large", f"the body is over the {_MAX_BODY}-byte limit")
+async def _replay_request(request: Request, idle: float) -> ReplayRequest:
+    """The body, if any (an empty one names nothing, and is refused unless a dry run)."""
+    raw = await bodies.read_body(request, _MAX_BODY, idle=idle, allow_empty=True)
     if not raw.strip():
         return ReplayRequest()
     try:

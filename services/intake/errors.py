@@ -24,11 +24,14 @@ _UNAVAILABLE: tuple[type[Exception], ...] = (
 class ApiError(Exception):
     """An expected refusal: its status and code reach the client as ``{"error": {...}}``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -41,8 +44,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JsonResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JsonResponse(error_body(exc.code, exc.message), exc.status, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return JsonResponse(
+            error_body(exc.code, exc.message), exc.status, headers={**headers, **exc.headers}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JsonResponse:

@@ -13,8 +13,8 @@ from shared.states import reasons_sql, status_sql
 
 # One statement stores the batch: ledger rows, and outbox rows for those that were new. Both in
 # one transaction, so a record answered 202 is either fully stored with its pending message, or
-# absent. ON CONFLICT makes a resubmitted submission_id a no-op (and waits for a concurrent
-# insert of the same id to finish, so the follow-up lookup sees it).
+# absent. ON CONFLICT makes a resubmitted submission_id of the same commune a no-op (and waits
+# for a concurrent insert of the same id to finish, so the follow-up lookup sees it).
 _STORE = """
 WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[])
@@ -25,7 +25,7 @@ WITH input AS (
                          record, submitted_by)
     SELECT record_id, submission_id, content_hash, commune_code, parcel_key, record::json, $7
     FROM input
-    ON CONFLICT (submission_id) DO NOTHING
+    ON CONFLICT (submission_id, commune_code) DO NOTHING
     RETURNING record_id
 ), queued AS (
     INSERT INTO outbox (record_id)
@@ -54,10 +54,19 @@ class NewRecord:
     parcel_key: str
     record_json: str
 
+    @property
+    def submission_key(self) -> SubmissionKey:
+        """What makes this record the same as an earlier one: its commune and submission_id."""
+        return self.commune_code, self.submission_id
+
+
+#: Idempotency is per commune (CONTRACT §1): (commune_code, submission_id).
+SubmissionKey = tuple[str, str]
+
 
 @dataclass(frozen=True)
 class Existing:
-    """A record already in the ledger under a submission_id."""
+    """A record already in the ledger under a commune's submission_id."""
 
     record_id: UUID
     content_hash: bytes
@@ -65,7 +74,7 @@ class Existing:
 
 async def store(
     conn: Conn, records: list[NewRecord], *, key_id: str
-) -> tuple[set[UUID], dict[str, Existing]]:
+) -> tuple[set[UUID], dict[SubmissionKey, Existing]]:
     """Store new records; return the ids inserted and, for the others, what the ledger holds."""
     async with conn.transaction():
         rows = await conn.fetch(
@@ -79,15 +88,18 @@ async def store(
             key_id,
         )
     inserted = {row["record_id"] for row in rows}
-    others = [r.submission_id for r in records if r.record_id not in inserted]
-    existing: dict[str, Existing] = {}
+    others = [r for r in records if r.record_id not in inserted]
+    existing: dict[SubmissionKey, Existing] = {}
     if others:
         for row in await conn.fetch(
-            "SELECT submission_id, record_id, content_hash FROM records"
-            " WHERE submission_id = ANY($1)",
-            others,
+            "SELECT r.commune_code, r.submission_id, r.record_id, r.content_hash FROM records r"
+            " JOIN unnest($1::text[], $2::text[]) AS o(commune_code, submission_id)"
+            " USING (submission_id, commune_code)",
+            [r.commune_code for r in others],
+            [r.submission_id for r in others],
         ):
-            existing[row["submission_id"]] = Existing(row["record_id"], bytes(row["content_hash"]))
+            key = (row["commune_code"], row["submission_id"])
+            existing[key] = Existing(row["record_id"], bytes(row["content_hash"]))
     return inserted, existing
 
 

@@ -19,3 +19,7 @@ BATCH_SECONDS = Histogram(
     ["endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+REGISTRY_PROBE_REFUSALS = Counter(
+    "landsync_intake_registry_probe_refusals_total",
+    "Submissions refused because their key had too many owner_unresolved decisions in an hour.",
+)

@@ -59,7 +59,7 @@ _CONFLICT = "submission_id was already used for a record with different content"
 async def receive(conn: Conn, checked: Checked, key: ApiKey) -> BatchOutcome:
     """Store the valid records this key may submit; answer each one, and each error, by index."""
     outcome = BatchOutcome(errors=list(checked.errors))
-    first: dict[str, ledger.NewRecord] = {}  # by submission_id, in request order
+    first: dict[ledger.SubmissionKey, ledger.NewRecord] = {}  # in request order
     repeats: list[tuple[int, ledger.NewRecord]] = []
     indexes: dict[uuid.UUID, int] = {}
     for i, record_id in enumerate(new_ids(len(checked))):
@@ -80,10 +80,10 @@ async def receive(conn: Conn, checked: Checked, key: ApiKey) -> BatchOutcome:
             parcel_key=checked.parcel_keys[i],
             record_json=checked.records[i],
         )
-        if new.submission_id in first:
+        if new.submission_key in first:
             repeats.append((index, new))
         else:
-            first[new.submission_id] = new
+            first[new.submission_key] = new
             indexes[new.record_id] = index
     if not first:
         return outcome
@@ -93,12 +93,12 @@ async def receive(conn: Conn, checked: Checked, key: ApiKey) -> BatchOutcome:
         if new.record_id in inserted:
             outcome.results.append(_result(indexes[new.record_id], new.record_id, "received"))
             debug_record(log, "record received", new.record_id, new.submission_id)
-            stored[new.submission_id] = ledger.Existing(new.record_id, new.content_hash)
+            stored[new.submission_key] = ledger.Existing(new.record_id, new.content_hash)
         else:
             repeats.append((indexes[new.record_id], new))
     # Later copies (in this request or before it) are the same record only if the content agrees.
     for index, new in repeats:
-        old = stored[new.submission_id]
+        old = stored[new.submission_key]
         if old.content_hash == new.content_hash:
             outcome.results.append(_result(index, old.record_id, "duplicate_submission"))
         else:

@@ -132,6 +132,7 @@ async def _answer(sim: Simulator, items: list[Any], keys: list[str]) -> Response
     fault = _fault_response(sim, keys, frozenset(_keys(items, "parcel_key")))
     if fault is not None:
         return fault
+    rejected = sim.faults.reject_parcels
     refused = [
         {
             "parcel_key": i["parcel_key"],
@@ -139,7 +140,10 @@ async def _answer(sim: Simulator, items: list[Any], keys: list[str]) -> Response
             "error": "parcel refused by the national database",
         }
         for i in items
-        if isinstance(i, dict) and i.get("parcel_key") in sim.faults.reject_parcels
+        # A parcel_key of another JSON type is the item's own error ("invalid"), found later.
+        if isinstance(i, dict)
+        and isinstance(i.get("parcel_key"), str)
+        and i["parcel_key"] in rejected
     ]
     if refused:
         sim.registry.stats.refused += len(refused)
@@ -206,6 +210,12 @@ async def health(_request: Request) -> Response:
     return _json({"status": "ok"})
 
 
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    # A JSON body even for a bug, as the real service's clients expect of every answer.
+    log.error("unhandled error", error=type(exc).__name__, exc_info=exc)
+    return _error(500, "internal", "internal error; it has been logged")
+
+
 def build(sim: Simulator) -> Starlette:
     """The ASGI app around one simulator; its journal is replayed at startup."""
 
@@ -227,6 +237,7 @@ def build(sim: Simulator) -> Starlette:
             Route("/healthz", health, methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers={Exception: _unexpected},
     )
     app.state.simulator = sim
     return app

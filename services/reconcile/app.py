@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from services.reconcile import repository
 from services.reconcile.service import Reconciler
-from shared.kafka.consumer import BatchConsumer
+from shared.kafka.consumer import BatchConsumer, GivenUp
 from shared.kafka.runtime import ConsumerRuntime
 from shared.records import SubmittedRecord
 from shared.settings import Settings
@@ -15,6 +18,10 @@ GROUP_ID = "landsync-reconcile"
 def build(settings: Settings) -> ConsumerRuntime:
     """Wire the reconcile service."""
     runtime = ConsumerRuntime("reconcile", settings, settings.reconcile_port)
+
+    async def give_up(given_up: Sequence[GivenUp]) -> None:
+        await repository.give_up(runtime.pool, given_up)
+
     consumer = BatchConsumer(
         runtime.broker,
         runtime.producer,
@@ -26,6 +33,7 @@ def build(settings: Settings) -> ConsumerRuntime:
         max_records=settings.consumer_batch_size,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
         members=settings.reconcile_members,
+        give_up=give_up,
     )
     runtime.on_stop(consumer.stop)
     return runtime

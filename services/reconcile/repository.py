@@ -17,6 +17,7 @@ import orjson
 from services.reconcile.facts import CertificateRow, Facts, ParcelState, Resident
 from shared.cases import Case, CaseState, Corrected, Moves
 from shared.db.pool import Conn
+from shared.kafka.consumer import GivenUp
 from shared.states import DecisionState
 
 _LOCK_POLL_SECONDS = 0.05
@@ -122,10 +123,10 @@ _CERTIFICATE_COLUMNS = (
     " mortgage_registered_on, mortgage_released_on"
 )
 # The third branch brings the certificates the batch's parcels were accepted under, which tell a
-# legitimate update (supersedes_previous) from a conflict. A semi-join, not a join: with a join,
-# a serial shared by many certificate rows came back once per parcel of the batch accepted under
-# it (measured in the tests, where every record has the same serial: 1,352 parcels x 8,051 rows,
-# over 30 s a batch, before UNION removed the repeats).
+# legitimate update (supersedes_previous) from a conflict. It asks for each such certificate once
+# (a semi-join, not a join: many parcels accepted under one certificate would multiply its rows,
+# measured at minutes for 2,000 parcels of one 8,000-row certificate), and only for those the
+# first branch does not bring already.
 _CERTIFICATES = f"""
 SELECT {_CERTIFICATE_COLUMNS} FROM certificates c WHERE serial_key = ANY($1::text[])
 UNION
@@ -135,6 +136,7 @@ JOIN unnest($2::text[], $3::int[], $4::int[]) AS p(commune_code, map_sheet, parc
 UNION
 SELECT {_CERTIFICATE_COLUMNS} FROM certificates c
 WHERE c.serial_key IN (SELECT certificate_key FROM parcels WHERE parcel_key = ANY($5::text[]))
+  AND c.serial_key <> ALL($1::text[])
 """  # noqa: S608 - constant column list, no input
 
 
@@ -350,6 +352,45 @@ async def _move_cases(conn: Conn, planned: Moves) -> None:
             _CLOSE_CASES,
             [c.parcel_key for c in planned.closings],
             [c.by for c in planned.closings],
+        )
+
+
+# A record whose message went to land.dlq.poison ends dead-lettered with the poison reason, so no
+# 202 stays undecided; its dead letter is already acknowledged, hence published. A replay of the
+# dead letter (a higher replay count) decides it again. Its case opens with that reason (unless
+# cleaned already), the case rows locked in key order as everywhere else.
+_GIVE_UP = f"""
+WITH given AS (
+    UPDATE records r
+    SET decision = '{DecisionState.DEAD_LETTERED}', warnings = '[]', plot_version = NULL,
+        decided_at = now(),
+        reasons = jsonb_build_array(jsonb_build_object('code', g.reason, 'detail', g.detail)),
+        published_at = now(), updated_at = now()
+    FROM unnest($1::uuid[], $2::text[], $3::text[]) AS g(record_id, reason, detail)
+    WHERE r.record_id = g.record_id AND r.decision = '{DecisionState.RECEIVED}'
+    RETURNING r.record_id, r.parcel_key, g.reason
+), locked AS (
+    SELECT c.parcel_key FROM cases c WHERE c.parcel_key IN (SELECT parcel_key FROM given)
+    ORDER BY c.parcel_key FOR UPDATE
+)
+UPDATE cases SET
+    state = CASE WHEN cases.state = '{_CLEANED}' THEN '{_CLEANED}' ELSE '{CaseState.OPEN}' END,
+    reasons = CASE WHEN cases.state = '{_CLEANED}' THEN '{{}}' ELSE ARRAY[given.reason] END,
+    record_id = given.record_id, decided_at = now(), corrected_by = NULL, updated_at = now()
+FROM locked JOIN given USING (parcel_key)
+WHERE cases.parcel_key = locked.parcel_key
+"""  # noqa: S608 - constants only
+
+
+async def give_up(pool: asyncpg.Pool[Any], given_up: Sequence[GivenUp]) -> None:
+    """Record the final state of records dead-lettered as poison."""
+    known = [g for g in given_up if g.record_id is not None]
+    if known:
+        await pool.execute(
+            _GIVE_UP,
+            [g.record_id for g in known],
+            [g.reason.value for g in known],
+            [g.detail for g in known],
         )
 
 

@@ -22,7 +22,7 @@ from services.sync.client import NationalDbClient
 from services.sync.retries import RetryWorker
 from services.sync.service import PlotSender
 from services.sync.settle import Pending
-from shared.kafka.consumer import BatchConsumer, Incoming
+from shared.kafka.consumer import BatchConsumer, GivenUp, Incoming
 from shared.kafka.runtime import ConsumerRuntime
 from shared.logging import get_logger
 from shared.records import AcceptedPlot
@@ -73,6 +73,7 @@ class PlotSync:
             backoff_initial=s.sync_backoff_initial_seconds,
             backoff_max=s.sync_backoff_max_seconds,
             is_stopping=lambda: self._stopping,
+            max_retry_after=s.sync_max_retry_after_seconds,
         )
         self._sender = PlotSender(client, self._runtime.pool, self._runtime.producer, s, GROUP_ID)
         self._worker = RetryWorker(
@@ -111,6 +112,12 @@ class PlotSync:
             [p for p in todo if p.parcel_key not in parked], self._settings.sync_inline_attempts
         )
 
+    async def give_up(self, given_up: Sequence[GivenUp]) -> None:
+        """Plots dead-lettered as poison end failed in the ledger, with the poison reason."""
+        rows = [(g.record_id, g.reason.value, g.detail, 0) for g in given_up if g.record_id]
+        async with self._runtime.pool.acquire() as conn:
+            await ledger.mark_failed(conn, rows)
+
 
 def _pending(message: Incoming[AcceptedPlot]) -> Pending:
     plot = message.value
@@ -144,6 +151,7 @@ def build(settings: Settings) -> ConsumerRuntime:
         # read and triaged (each member has its own partitions, so a parcel stays in order).
         members=settings.sync_members,
         max_poll_interval_ms=int(settings.sync_max_batch_seconds * 1000),
+        give_up=sync.give_up,
     )
     runtime.on_open(sync.open)
     runtime.on_stop(consumer.stop)

@@ -34,9 +34,11 @@ from services.sync.policy import (
     request_key,
 )
 from shared.kafka.consumer import ShuttingDownError
+from shared.logging import get_logger
 
 UPSERT_PATH = "/v1/parcels:batchUpsert"
 _SYNCED = frozenset({"created", "updated", "unchanged"})
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,10 @@ class NationalDbClient:
         backoff_initial: float,
         backoff_max: float,
         is_stopping: Callable[[], bool],
+        max_retry_after: float = 300.0,
     ) -> None:
         self._http = http
+        self._max_retry_after = max_retry_after
         self._breaker = breaker
         self._slots = asyncio.Semaphore(concurrency)
         self._initial = backoff_initial
@@ -231,7 +235,7 @@ class NationalDbClient:
         status = response.status_code
         if status == 429:
             _observe("rate_limited", started)
-            wait = parse_retry_after(response.headers.get("retry-after"), time.time())
+            wait = self._retry_after(response.headers.get("retry-after"))
             self._breaker.rate_limited(wait if wait is not None else self._initial)
             raise TransientError("HTTP 429", cause="rate_limited", charged=True, retry_after=wait)
         if status >= 500 or status in (401, 403, 408):
@@ -245,6 +249,18 @@ class NationalDbClient:
             raise TransientError("malformed 200 answer", cause="error", charged=True)
         _observe("ok" if status == 200 else "refused", started)
         return answer
+
+    def _retry_after(self, header: str | None) -> float | None:
+        """The wait a 429 asks for, at most ``max_retry_after``.
+
+        A server asking for 1e308 seconds must not stop sync for ever.
+        """
+        wait = parse_retry_after(header, time.time())
+        if wait is not None and not wait <= self._max_retry_after:
+            metrics.RETRY_AFTER_CLAMPED.inc()
+            log.warning("Retry-After clamped", asked_s=wait, cap_s=self._max_retry_after)
+            return self._max_retry_after
+        return wait
 
 
 def _observe(outcome: str, started: float) -> None:

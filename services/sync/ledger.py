@@ -59,7 +59,7 @@ UPDATE records r SET
     sync_state = '{SyncState.FAILED}', sync_reason = u.reason,
     sync_attempts = r.sync_attempts + u.made, sync_last_error = u.detail, updated_at = now()
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS u(record_id, reason, detail, made)
-WHERE r.record_id = u.record_id
+WHERE r.record_id = u.record_id AND r.sync_state IS DISTINCT FROM '{SyncState.SYNCED}'
 """  # noqa: S608 - constants only
 
 _PENDING = f"""

@@ -15,6 +15,10 @@ RETRIES = Counter(
     "Waits before a request to the national database is sent again, by cause.",
     ["cause"],  # rate_limited, unavailable, error
 )
+RETRY_AFTER_CLAMPED = Counter(
+    "landsync_sync_retry_after_clamped_total",
+    "429 answers whose Retry-After was longer than LANDSYNC_SYNC_MAX_RETRY_AFTER_SECONDS.",
+)
 BREAKER_STATE = Gauge(
     "landsync_sync_breaker_state",
     "Circuit breaker to the national database: 0 closed, 1 half-open, 2 open.",

@@ -93,13 +93,13 @@ async def _pass(
     settings: Settings, console: Console, conn: asyncpg.Connection[Any], key: str,
     lines: list[bytes],
 ) -> Row:  # fmt: skip
-    statuses, submission_ids = await post_lines(settings, console, key, lines)
+    statuses, record_ids = await post_lines(settings, console, key, lines)
     console.print(
         "Intake answered: "
         + ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in statuses.most_common())
     )
-    await wait_decided(settings, console, submission_ids)
-    await _wait_synced(conn, console, submission_ids)
+    await wait_decided(settings, console, record_ids)
+    await _wait_synced(conn, console, record_ids)
     console.print()
     rows = await campaign(conn)
     console.print(table(rows))
@@ -112,19 +112,19 @@ def _rate(value: float | None) -> str:
 
 
 async def _wait_synced(
-    conn: asyncpg.Connection[Any], console: Console, submission_ids: list[str], timeout: float = 300
+    conn: asyncpg.Connection[Any], console: Console, record_ids: list[str], timeout: float = 300
 ) -> None:
     """Wait until every accepted plot is synced to the national database (or given up on)."""
     query = (
         "SELECT count(*) FILTER (WHERE sync_state IN ('synced', 'failed')),"
         " count(*) FILTER (WHERE decision = 'accepted')"
-        " FROM records WHERE submission_id = ANY($1::text[])"
+        " FROM records WHERE record_id = ANY($1::uuid[])"
     )
     deadline = time.monotonic() + timeout
     with progress(console) as bar:
         task = bar.add_task("Syncing to the national DB", total=None)
         while time.monotonic() < deadline:
-            row = await conn.fetchrow(query, submission_ids)
+            row = await conn.fetchrow(query, record_ids)
             done, due = (row[0], row[1]) if row else (0, 0)
             bar.update(task, completed=done, total=due)
             if done >= due:

@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import json
 import sys
+from collections import Counter
 from typing import Annotated, Any
 
 import asyncpg
@@ -69,7 +70,7 @@ def list_command(  # noqa: PLR0917 - typer passes each option by name
         limit=limit,
         include_replayed=include_replayed,
     )
-    listing = asyncio.run(_list(Settings(), queue, wanted))
+    listing = asyncio.run(_list(Settings(), queue, wanted, reveal=reveal))
     body = listing.as_json(reveal=reveal)
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False))
@@ -78,14 +79,22 @@ def list_command(  # noqa: PLR0917 - typer passes each option by name
     _err.print(f"{body['count']:,} shown from {body['topic']}")
 
 
-async def _list(settings: Settings, queue: str, wanted: Filter) -> Any:
+async def _list(settings: Settings, queue: str, wanted: Filter, *, reveal: bool) -> Any:
     from shared.dlq import service  # noqa: PLC0415 - Kafka's client only when it is needed
 
     conn = await _connect(settings)
     try:
-        return await service.list_dead_letters(settings, conn, queue, wanted)
+        listing = await service.list_dead_letters(settings, conn, queue, wanted)
+        if reveal:
+            await service.audit_reveal(conn, listing, wanted, actor=_actor())
+        return listing
     finally:
         await conn.close()
+
+
+def _actor() -> str:
+    """Who runs the command, as the audit tables name them."""
+    return f"cli:{getpass.getuser()}"
 
 
 def _table(body: dict[str, Any]) -> Table:
@@ -112,7 +121,7 @@ def show_command(
 ) -> None:
     """Every dead letter of one record in the queue, with its headers and value, as JSON."""
     wanted = _filter(queue, record_id=record_id, include_replayed=True)
-    listing = asyncio.run(_list(Settings(), queue, wanted))
+    listing = asyncio.run(_list(Settings(), queue, wanted, reveal=reveal))
     body = listing.as_json(reveal=reveal)
     if not body["dead_letters"]:
         _err.print(f"[yellow]no dead letter of {record_id} in {queue}[/]")
@@ -131,13 +140,29 @@ def replay_command(  # noqa: PLR0917 - typer passes each option by name
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="count what would be replayed; publish nothing")
     ] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="replay the whole queue (no filter)")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="replay without asking")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Publish the matching dead letters again, once each, with dlq.replay.count one higher."""
+    """Publish the matching dead letters again, once each, with dlq.replay.count one higher.
+
+    Shows what it would replay and asks first, unless --yes or --dry-run.
+    """
     wanted = _filter(
         queue, commune=commune, reason=reason, since=since, record_id=record_id, limit=limit
     )
-    outcome = asyncio.run(_replay(Settings(), queue, wanted, dry_run=dry_run))
+    if not (wanted.selects or everything or dry_run):
+        _err.print(
+            "[red]name what to replay (--commune, --reason, --since or --record-id),"
+            " or say --all to replay the whole queue[/]"
+        )
+        raise typer.Exit(2)
+    settings = Settings()
+    if not (yes or dry_run):
+        _confirm(queue, asyncio.run(_list(settings, queue, wanted, reveal=False)), limit)
+    outcome = asyncio.run(_replay(settings, queue, wanted, dry_run=dry_run))
     if as_json:
         typer.echo(json.dumps(outcome.as_json()))
         return
@@ -146,6 +171,24 @@ def replay_command(  # noqa: PLR0917 - typer passes each option by name
         f"{queue}: [green]{outcome.replayed:,} {verb}[/], {outcome.refused:,} refused"
         f" (replay limit or nowhere to go), {outcome.skipped:,} skipped (replayed before)"
     )
+
+
+def _confirm(queue: str, listing: Any, limit: int | None) -> None:
+    """Say how many dead letters, of which reasons and communes, and ask before replaying them."""
+    letters = listing.letters[:limit] if limit else listing.letters
+    if not letters:
+        _err.print(f"{queue}: nothing to replay")
+        raise typer.Exit(0)
+    reasons = Counter(r for d in letters for r in d.reasons)
+    communes = Counter(d.commune_code or "—" for d in letters)
+    _err.print(f"{queue}: {len(letters):,} dead letters would be replayed")
+    _err.print("  by reason:  " + ", ".join(f"{r} {n:,}" for r, n in reasons.most_common()))
+    _err.print("  by commune: " + ", ".join(f"{c} {n:,}" for c, n in communes.most_common(10)))
+    if not sys.stdin.isatty():
+        _err.print("[red]not replayed: confirm with --yes when there is no terminal to ask[/]")
+        raise typer.Exit(2)
+    if not typer.confirm("Replay them?", err=True):
+        raise typer.Exit(1)
 
 
 async def _replay(settings: Settings, queue: str, wanted: Filter, *, dry_run: bool) -> Any:
@@ -165,7 +208,7 @@ async def _replay(settings: Settings, queue: str, wanted: Filter, *, dry_run: bo
             producer,
             queue,
             wanted,
-            actor=f"cli:{getpass.getuser()}",
+            actor=_actor(),
             dry_run=dry_run,
         )
     finally:

@@ -44,8 +44,9 @@ async def _local_key(settings: Settings, communes: set[str]) -> str:
 async def post_lines(
     settings: Settings, console: Console, key: str, lines: list[bytes]
 ) -> tuple[Counter[str], list[str]]:
-    """POST the lines in NDJSON chunks; the count of each answer, and the submission ids sent."""
+    """POST the lines in NDJSON chunks; the count of each answer, and the records' ids."""
     statuses: Counter[str] = Counter()
+    record_ids: set[str] = set()
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
     url = f"{settings.service_url('intake')}/v1/records:ndjson"
     with progress(console) as bar:
@@ -57,15 +58,17 @@ async def post_lines(
                 if response.status_code >= 500:
                     response.raise_for_status()
                 body = response.json()
-                statuses.update(r["status"] for r in body.get("results", ()))
+                results = body.get("results", ())
+                statuses.update(r["status"] for r in results)
+                record_ids.update(r["record_id"] for r in results)
                 for error in body.get("errors", ()):
                     statuses.update(e.get("type", "refused") for e in error["errors"][:1])
                 bar.advance(task, len(chunk))
-    return statuses, [orjson.loads(line)["submission_id"] for line in lines]
+    return statuses, sorted(record_ids)
 
 
 async def wait_decided(
-    settings: Settings, console: Console, submission_ids: list[str], timeout: float = 600
+    settings: Settings, console: Console, record_ids: list[str], timeout: float = 600
 ) -> int:
     """Wait until reconcile has decided every record; return how many are decided."""
     conn = await asyncpg.connect(settings.dsn)
@@ -73,12 +76,12 @@ async def wait_decided(
     try:
         deadline = time.monotonic() + timeout
         with progress(console) as bar:
-            task = bar.add_task("Waiting for decisions", total=len(submission_ids))
-            while decided < len(submission_ids) and time.monotonic() < deadline:
+            task = bar.add_task("Waiting for decisions", total=len(record_ids))
+            while decided < len(record_ids) and time.monotonic() < deadline:
                 decided = await conn.fetchval(
-                    "SELECT count(*) FROM records WHERE submission_id = ANY($1::text[])"
-                    " AND status <> 'received'",
-                    submission_ids,
+                    "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
+                    " AND decision <> 'received'",
+                    record_ids,
                 )
                 bar.update(task, completed=decided)
                 await asyncio.sleep(0.5)
@@ -96,9 +99,9 @@ async def submit_file(
         record: dict[str, Any] = orjson.loads(line)
         communes.add(str(record.get("commune_code")))
     key = key or await _local_key(settings, communes)
-    statuses, submission_ids = await post_lines(settings, console, key, lines)
+    statuses, record_ids = await post_lines(settings, console, key, lines)
     if wait:
-        await wait_decided(settings, console, submission_ids)
+        await wait_decided(settings, console, record_ids)
     return statuses
 
 

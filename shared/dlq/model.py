@@ -12,17 +12,17 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
-from shared.kafka.consumer import UNDECODABLE, UNPROCESSABLE
 from shared.kafka.dead_letters import REPLAY_COUNT, Origin
-from shared.reasons import Reason
+from shared.reasons import PoisonReason, Reason
 from shared.topics import DLQ_QUEUES, Topics
 
 #: (partition, offset) of a dead letter within its queue's topic: what replays are tracked by.
 Position = tuple[int, int]
-REASON_CODES = frozenset({*(r.value for r in Reason), UNDECODABLE, UNPROCESSABLE})
+REASON_CODES = frozenset({*(r.value for r in Reason), *(r.value for r in PoisonReason)})
 _COMMUNE = re.compile(r"^[0-9]{5}$")
-_RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
+_RELATIVE = re.compile(r"^([0-9]+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -97,6 +97,11 @@ class Filter:
     limit: int | None = None
     include_replayed: bool = False  # list only: replay never publishes a dead letter twice
 
+    @property
+    def selects(self) -> bool:
+        """Whether the filter names which dead letters (a limit alone takes the oldest of all)."""
+        return any(v is not None for v in (self.commune, self.reason, self.since, self.record_id))
+
     def matches(self, letter: DeadLetter) -> bool:
         """Whether the dead letter passes the commune, reason, time and record filters."""
         return (
@@ -122,7 +127,12 @@ def parse_since(text: str, now: datetime) -> datetime:
     relative = _RELATIVE.match(text.strip())
     if relative:
         amount, unit = relative.groups()
-        return now - timedelta(**{_UNITS[unit]: int(amount)})
+        try:
+            return now - timedelta(**{_UNITS[unit]: int(amount)})
+        except OverflowError:
+            raise BadFilterError(
+                f"since is further back than the calendar goes: {text!r}"
+            ) from None
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -130,6 +140,14 @@ def parse_since(text: str, now: datetime) -> datetime:
             f"since must be an ISO date or time, or an age such as 30m, 2h or 7d: {text!r}"
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_filter(
@@ -149,6 +167,8 @@ def parse_filter(
         raise BadFilterError(f"unknown reason code {reason!r}")
     if limit is not None and limit < 1:
         raise BadFilterError("limit must be at least 1")
+    if record_id is not None and not _is_uuid(record_id):
+        raise BadFilterError(f"record_id must be a record's id (a UUID): {record_id!r}")
     when = None if since is None else parse_since(since, now or datetime.now(UTC))
     return Filter(commune, reason, when, record_id, limit, include_replayed)
 

@@ -1,12 +1,15 @@
 """Replaying dead letters: publish them again, once each, and write who did it.
 
-Order, and why (the outbox relay's pattern): under a transaction-scoped advisory lock on the
-topic, the replayed set is read, the plan made, the messages published and acknowledged
-(idempotent producer, ``acks=all``), and only then the audit and tracking rows are written and
-committed. A concurrent replay of the same queue waits for the lock and then sees those rows, so
-nothing is published twice by two operators. A crash or broker error before the commit leaves no
-rows: the replay can be run again, and a message published twice is absorbed downstream
-(reconcile decides a record again only for a higher ``dlq.replay.count``; sync's idempotency keys).
+Order, and why: under a transaction-scoped advisory lock on the topic, the replayed set is read,
+the plan made, and the audit row (state ``publishing``) and tracking rows written and committed:
+the intent is on record before anything is sent. A concurrent replay of the same queue waits for
+the lock and then sees those rows, so nothing is published twice by two operators. Then the
+messages are published and acknowledged (idempotent producer, ``acks=all``) and the audit row
+marked ``published``. If publishing fails, the tracking rows are removed and the row marked
+``failed``, so the replay can be run again. A crash between the two leaves the row
+``publishing``: the dead letters count as replayed (they may have been), and the audit says so.
+A message published twice is absorbed downstream (reconcile decides a record again only for a
+higher ``dlq.replay.count``; sync's idempotency keys).
 """
 
 from __future__ import annotations
@@ -74,8 +77,6 @@ async def replay(
         counts = {"refused": len(chosen.refused), "skipped": len(chosen.skipped)}
         if dry_run:
             return ReplayOutcome(queue, len(chosen.replay), **counts, dry_run=True)
-        messages = [plan.replay_message(d, target(d) or "") for d in chosen.replay]
-        await asyncio.wait_for(producer.publish_all(messages), publish_timeout)
         replay_id = await store.record_replay(
             conn,
             actor=actor,
@@ -85,6 +86,13 @@ async def replay(
             replayed=chosen.replay,
             **counts,
         )
+    messages = [plan.replay_message(d, target(d) or "") for d in chosen.replay]
+    try:
+        await asyncio.wait_for(producer.publish_all(messages), publish_timeout)
+    except BaseException:
+        await store.finish_replay(conn, replay_id, published=False)
+        raise
+    await store.finish_replay(conn, replay_id, published=True)
     metrics.REPLAYED.labels(queue).inc(len(chosen.replay))
     log.info(
         "dead letters replayed", queue=queue, actor=actor, replayed=len(chosen.replay), **counts

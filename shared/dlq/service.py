@@ -45,9 +45,10 @@ async def list_dead_letters(
     return Listing(queue, topic, model.select(letters, wanted, replayed), replayed)
 
 
-async def show_dead_letter(
-    settings: Settings, db: Conn | asyncpg.Pool[Any], queue: str, record_id: str
-) -> Listing:
-    """Every dead letter of one record in the queue, replayed or not, oldest first."""
-    wanted = Filter(record_id=record_id, include_replayed=True)
-    return await list_dead_letters(settings, db, queue, wanted)
+async def audit_reveal(
+    db: Conn | asyncpg.Pool[Any], listing: Listing, wanted: Filter, *, actor: str
+) -> None:
+    """Record that ``listing`` is about to be shown unmasked (before it is)."""
+    await store.record_reveal(
+        db, actor=actor, queue=listing.queue, wanted=wanted.as_json(), revealed=len(listing.letters)
+    )

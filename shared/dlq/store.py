@@ -43,10 +43,11 @@ async def record_replay(
     refused: int,
     skipped: int,
 ) -> int:
-    """Write the audit row and the tracking rows of a replay; returns the replay's id."""
+    """Write the audit row (``publishing``) and the tracking rows of a replay; returns its id."""
     replay_id: int = await conn.fetchval(
-        "INSERT INTO dlq_replays (actor, queue, dlq_topic, filter, replayed, refused, skipped)"
-        " VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7) RETURNING replay_id",
+        "INSERT INTO dlq_replays (actor, queue, dlq_topic, filter, replayed, refused, skipped,"
+        " state) VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, 'publishing')"
+        " RETURNING replay_id",
         actor,
         queue,
         topic,
@@ -66,3 +67,29 @@ async def record_replay(
         replay_id,
     )
     return replay_id
+
+
+async def finish_replay(conn: Conn, replay_id: int, *, published: bool) -> None:
+    """Mark a replay published, or failed: then its dead letters may be replayed again."""
+    async with conn.transaction():
+        if not published:
+            await conn.execute("DELETE FROM dlq_replayed WHERE replay_id = $1", replay_id)
+        await conn.execute(
+            "UPDATE dlq_replays SET state = $2, finished_at = now() WHERE replay_id = $1",
+            replay_id,
+            "published" if published else "failed",
+        )
+
+
+async def record_reveal(
+    db: Conn | asyncpg.Pool[Any], *, actor: str, queue: str, wanted: dict[str, Any], revealed: int
+) -> None:
+    """Audit a listing shown with names and personal IDs unmasked."""
+    await db.execute(
+        "INSERT INTO dlq_reveals (actor, queue, filter, revealed)"
+        " VALUES ($1, $2, $3::text::jsonb, $4)",
+        actor,
+        queue,
+        orjson.dumps(wanted).decode(),
+        revealed,
+    )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -22,3 +26,27 @@ async def sim(stack: Stack, settings: Settings) -> AsyncIterator[Simulator]:
             yield simulator
         finally:
             await simulator.faults(reset=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def every_202_is_decided(db: asyncpg.Pool[Any]) -> AsyncIterator[None]:
+    """After the whole suite: no record the tests got a 202 for is left undecided (CONTRACT §4).
+
+    Whatever a test did to the stack (poison, kills, outages), once it has drained every record
+    older than a few seconds has a decision.
+    """
+    yield
+
+    async def stuck() -> list[str]:
+        rows = await db.fetch(
+            "SELECT record_id::text FROM records WHERE decision = 'received'"
+            " AND received_at < now() - interval '5 seconds' LIMIT 20"
+        )
+        return [r["record_id"] for r in rows]
+
+    deadline = time.monotonic() + 60
+    left = await stuck()
+    while left and time.monotonic() < deadline:
+        await asyncio.sleep(1)
+        left = await stuck()
+    assert not left, f"records answered 202 but never decided: {left}"

@@ -15,6 +15,8 @@ import httpx
 import orjson
 import pytest
 
+from shared.dlq import replay
+from shared.dlq.model import parse_filter
 from shared.kafka.dead_letters import Origin, dead_letter
 from shared.kafka.producer import Producer
 from shared.settings import Settings
@@ -169,7 +171,7 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     loaded = landsync(settings, "registry", "load", "residents", str(residents))
     assert loaded.returncode == 0, loaded.stderr
     replayed = landsync(
-        settings, "dlq", "replay", "owner-unresolved", "--commune", commune, "--json"
+        settings, "dlq", "replay", "owner-unresolved", "--commune", commune, "--yes", "--json"
     )
 
     assert replayed.returncode == 0, replayed.stderr
@@ -194,7 +196,8 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     record = fresh_owner(make_record(commune))
     await register(db, record)
     parcel = record["parcel"]
-    row = (f"CK 031112,CS06999,2016-05-12,{commune},{parcel['map_sheet']},{parcel['parcel_no']},"
+    serial = record["certificate"]["serial"]
+    row = (f"{serial},CS06999,2016-05-12,{commune},{parcel['map_sheet']},{parcel['parcel_no']},"
            f"{record['owners'][0]['personal_id']},valid,Agribank,2021-01-01,")  # fmt: skip
     _load_certificates(settings, tmp_path, row)
     record_id = await _submit(intake, submitter, record)
@@ -359,7 +362,8 @@ async def test_only_operators_reach_the_dead_letters(
         ("POST", "/v1/dlq/poison/replay", None, b'{"colour": "red"}', 422),
         ("POST", "/v1/dlq/poison/replay", None, b'{"limit": -1}', 422),
         ("POST", "/v1/dlq/poison/replay", None, b"[]", 422),
-        ("GET", "/v1/dlq/poison/no-such-record", None, None, 404),
+        ("GET", "/v1/dlq/poison/no-such-record", None, None, 422),
+        ("GET", f"/v1/dlq/poison/{uuid.uuid4()}", None, None, 404),
     ],
 )
 async def test_a_bad_filter_is_a_json_error_never_a_500(
@@ -411,3 +415,89 @@ async def test_names_and_ids_are_masked_unless_the_operator_asks_to_reveal_them(
     [letter] = revealed.json()["dead_letters"]
     assert letter["value"]["owners"][0]["personal_id"] == "027190123456"
     assert letter["value"]["owners"][0]["full_name"] == "Trịnh Thị Xuân Hương"
+
+
+async def test_every_reveal_is_audited_and_masked_listings_are_not(
+    settings: Settings, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+) -> None:
+    commune = _commune()
+    operator = await new_key("operator")
+    [record_id] = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0])
+    listing = {"commune": commune}
+
+    await intake.get("/v1/dlq/mortgaged", params=listing, headers=_bearer(operator))
+    await intake.get(
+        "/v1/dlq/mortgaged", params={**listing, "reveal": "true"}, headers=_bearer(operator)
+    )
+    await intake.get(
+        f"/v1/dlq/mortgaged/{record_id}", params={"reveal": "true"}, headers=_bearer(operator)
+    )
+
+    rows = await db.fetch(
+        "SELECT actor, queue, filter, revealed FROM dlq_reveals WHERE actor = $1"
+        " ORDER BY reveal_id",
+        _key_id(operator),
+    )
+    assert [(r["actor"], r["queue"], r["revealed"]) for r in rows] == [
+        (_key_id(operator), "mortgaged", 1),
+        (_key_id(operator), "mortgaged", 1),
+    ]
+    assert rows[1]["filter"]["record_id"] == record_id
+
+
+async def test_a_replay_whose_publish_fails_is_audited_as_failed_and_can_be_run_again(
+    settings: Settings, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+) -> None:
+    commune = _commune()
+    operator = await new_key("operator")
+    ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 0])
+    never_started = Producer(settings, client_id="tests-broken")  # every publish raises
+
+    async with db.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            await replay.replay(
+                settings, conn, never_started, "mortgaged", parse_filter(commune=commune),
+                actor="tests",
+            )  # fmt: skip
+    failed = await _audits(db, commune)
+    again = await intake.post(
+        "/v1/dlq/mortgaged/replay", json={"commune": commune}, headers=_bearer(operator)
+    )
+
+    # The intent was written before publishing, so the failed attempt is on record ...
+    assert [(a["actor"], a["state"]) for a in failed] == [("tests", "failed")]
+    # ... and it did not mark the dead letters replayed: the next replay publishes them.
+    assert again.json()["replayed"] == 2
+    assert len(await _replayed(settings, ids)) == 2
+    assert [a["state"] for a in await _audits(db, commune)] == ["failed", "published"]
+
+
+async def test_a_replay_naming_nothing_replays_nothing_unless_it_says_all(
+    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    commune = _commune()
+    operator = await new_key("operator")
+    ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 0])
+    url = "/v1/dlq/mortgaged/replay"
+
+    empty = await intake.post(url, headers=_bearer(operator))  # Swagger's "Try it out"
+    limit_only = await intake.post(url, json={"limit": 5}, headers=_bearer(operator))
+    cli = landsync(settings, "dlq", "replay", "mortgaged")
+    unconfirmed = landsync(settings, "dlq", "replay", "mortgaged", "--commune", commune)
+    before = await _replayed(settings, ids)
+    dry = await intake.post(url, json={"dry_run": True}, headers=_bearer(operator))
+    everything = await intake.post(url, json={"all": True}, headers=_bearer(operator))
+
+    for refused in (empty, limit_only):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "replay_needs_filter"
+    assert cli.returncode == 2
+    assert "--all" in cli.stderr
+    # Without a terminal to ask, the CLI shows what it would replay and stops.
+    assert unconfirmed.returncode == 2
+    assert "2 dead letters would be replayed" in unconfirmed.stderr
+    assert "mortgaged 2" in unconfirmed.stderr
+    assert before == []
+    assert dry.status_code == 200
+    assert everything.json()["replayed"] >= 2
+    assert len(await _replayed(settings, ids)) == 2

@@ -29,6 +29,9 @@ _ROWS: list[tuple[str, int, str, str | None, list[dict[str, str]]]] = [
     ("sync_failed", 6, "dead_lettered", "failed", [_SYNC_REFUSED]),
     ("replayed", 7, "synced", "synced", []),  # sync failed once, replayed, synced
     ("duplicate", 3, "duplicate", None, []),
+    # what the hardening (#10) writes for records given up on as poison: by reconcile, by sync
+    ("poison", 8, "dead_lettered", None, [{"code": "unprocessable", "detail": "x"}]),
+    ("sync_poison", 9, "dead_lettered", "failed", [{"code": "undecodable", "detail": "y"}]),
 ]
 
 
@@ -120,6 +123,13 @@ async def test_an_old_ledger_keeps_every_status_and_reason_and_gains_its_cases(
         "07339:1:5": "open",
         "07339:1:6": "cleaned",  # accepted; the national database refused it
         "07339:1:7": "cleaned",
+        "07339:1:8": "open",
+        "07339:1:9": "cleaned",
     }
+    assert (by_name["sync_poison"]["decision"], by_name["sync_poison"]["sync_reason"]) == (
+        "accepted",
+        "undecodable",
+    )
+    assert cases["07339:1:8"]["reasons"] == ["unprocessable"]
     assert cases["07339:1:5"]["reasons"] == ["owner_unresolved"]
     assert cases["07339:1:5"]["record_id"] == ids["dead"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID, uuid4
 
 import orjson
 from aiokafka import ConsumerRecord
@@ -12,7 +13,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from tenacity import wait_none
 
-from shared.kafka.consumer import BatchConsumer, Incoming, ShuttingDownError
+from shared.kafka.consumer import BatchConsumer, GivenUp, Incoming, ShuttingDownError
 from shared.kafka.producer import Outgoing, Producer
 from shared.settings import Settings
 from shared.topics import Topic, Topics
@@ -34,7 +35,8 @@ class RecordingProducer(Producer):
 class Batch:
     """Stands in for FastStream's batch message: the records, and whether it was committed."""
 
-    def __init__(self, values: list[bytes]) -> None:
+    def __init__(self, values: list[bytes], record_ids: list[str] | None = None) -> None:
+        ids = record_ids or [""] * len(values)
         self.raw_message = tuple(
             ConsumerRecord(
                 topic="land.records.submitted",
@@ -47,7 +49,7 @@ class Batch:
                 checksum=None,
                 serialized_key_size=1,
                 serialized_value_size=len(v),
-                headers=[],
+                headers=[("record.id", ids[i].encode())] if ids[i] else [],
             )
             for i, v in enumerate(values)
         )
@@ -60,11 +62,11 @@ class Batch:
         self.outcome = "rewound"
 
 
-def _consumer(processor: Any) -> tuple[BatchConsumer[Item], RecordingProducer]:
+def _consumer(processor: Any, give_up: Any = None) -> tuple[BatchConsumer[Item], RecordingProducer]:
     producer = RecordingProducer()
     consumer = BatchConsumer(
         KafkaBroker(), producer, Topics(), topic=Topic.SUBMITTED, group_id="g", model=Item,
-        processor=processor, backoff=wait_none(),
+        processor=processor, backoff=wait_none(), give_up=give_up,
     )  # fmt: skip
     return consumer, producer
 
@@ -140,3 +142,53 @@ async def test_a_stop_during_an_outage_rewinds_the_batch_instead_of_committing()
         await consumer.handle(batch)  # type: ignore[arg-type]
 
     assert batch.outcome == "rewound"
+
+
+async def test_a_few_bad_records_in_a_big_batch_are_isolated_in_few_calls_and_in_order() -> None:
+    bad = {17, 500, 501, 998}
+    calls = 0
+    done: list[int] = []
+
+    async def buggy(batch: Sequence[Incoming[Item]]) -> None:
+        nonlocal calls
+        calls += 1
+        if any(m.value.n in bad for m in batch):
+            raise ValueError("a bug these records trigger")
+        done.extend(m.value.n for m in batch)
+
+    consumer, producer = _consumer(buggy)
+    batch = Batch(_values(*range(1000)))
+
+    await consumer.handle(batch)  # type: ignore[arg-type]
+
+    assert done == [n for n in range(1000) if n not in bad]  # every good one, in order
+    assert sorted(orjson.loads(m.value)["n"] for m in producer.sent) == sorted(bad)
+    # Record by record would be 1,000 calls or more; halving costs a few per bad record.
+    assert calls < 100
+    assert batch.outcome == "committed"
+
+
+async def test_the_records_of_dead_letters_are_given_up_after_their_letters_are_sent() -> None:
+    ids = [str(uuid4()) for _ in range(3)]
+    given_up: list[GivenUp] = []
+    sent_before: list[int] = []
+
+    async def buggy(batch: Sequence[Incoming[Item]]) -> None:
+        if any(m.value.n == 2 for m in batch):
+            raise ValueError("a bug this record triggers")
+
+    async def give_up(items: Sequence[GivenUp]) -> None:
+        sent_before.append(len(producer.sent))
+        given_up.extend(items)
+
+    consumer, producer = _consumer(buggy, give_up)
+    batch = Batch([*_values(1, 2), b"not json"], record_ids=ids)
+
+    await consumer.handle(batch)  # type: ignore[arg-type]
+
+    assert {(g.record_id, g.reason) for g in given_up} == {
+        (UUID(ids[1]), "unprocessable"),
+        (UUID(ids[2]), "undecodable"),
+    }
+    assert sent_before == [1, 2]  # each record given up only once its dead letter was sent
+    assert batch.outcome == "committed"

@@ -76,3 +76,31 @@ def test_the_content_hash_ignores_key_order_but_not_content() -> None:
 
     assert _parse(record).content_hash() == _parse(reordered).content_hash()
     assert _parse(record).content_hash() != _parse({**record, "scan_file": "x.pdf"}).content_hash()
+
+
+@pytest.mark.parametrize(
+    ("path", "character"),
+    [
+        (("submission_id",), "\x00"),
+        (("certificate", "serial"), "\x00"),
+        (("owners", 0, "full_name"), "\t"),
+        (("parcel", "land_uses", 0, "code"), "\x1f"),
+        (("scan_file",), "\n"),
+    ],
+)
+def test_text_holding_a_control_character_is_refused_naming_the_field(
+    path: tuple[str | int, ...], character: str
+) -> None:
+    record = make_record()
+    target: object = record
+    for step in path[:-1]:
+        target = target[step]  # type: ignore[index]
+    target[path[-1]] = f"ab{character}cd"  # type: ignore[index]
+
+    with pytest.raises(ValidationError) as refused:
+        _parse(record)
+
+    [error] = refused.value.errors()
+    assert error["loc"] == path
+    assert error["type"] == "control_character"
+    assert f"U+{ord(character):04X}" in error["msg"]

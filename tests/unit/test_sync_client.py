@@ -111,3 +111,26 @@ async def test_a_resent_plot_reuses_its_key_and_is_applied_once(
     assert again == first
     assert sim.registry.stats.created == 2
     assert sim.registry.stats.duplicates_suppressed == 2
+
+
+async def test_a_retry_after_of_1e308_seconds_is_clamped_to_the_configured_cap(
+    sim: Simulator,
+) -> None:
+    sim.faults = Faults(rate_limit_rate=1.0, retry_after_s=1e308)
+    transport = httpx.ASGITransport(app=build(sim))
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://national-db",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ) as http:
+        breaker = CircuitBreaker(
+            failures_to_open=50, reset_seconds=0.01, max_reset_seconds=0.01, probe_timeout=1
+        )
+        client = NationalDbClient(
+            http, breaker, concurrency=1, backoff_initial=0.001, backoff_max=0.002,
+            is_stopping=lambda: False, max_retry_after=0.05,
+        )  # fmt: skip
+        [outcome] = await client.send(_plots(1), budget=1)
+
+    assert isinstance(outcome, Unsent)
+    assert outcome.retry_after == 0.05  # not 1e308: sync would never send again

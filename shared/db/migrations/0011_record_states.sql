@@ -6,7 +6,8 @@
 -- is reconcile's alone, and sync's progress is `sync_state` with `sync_reason`,
 -- `sync_last_error`, `national_id`. Existing rows move without loss: a synced record is an
 -- accepted decision with sync_state 'synced'; a sync dead letter is an accepted decision with
--- sync_state 'failed' and its (last) sync reason moved out of `reasons`.
+-- sync_state 'failed' and its (last) sync reason moved out of `reasons` (sync_rejected,
+-- sync_exhausted, or the poison reason of a plot sync gave up on: undecodable, unprocessable).
 
 ALTER TABLE records RENAME COLUMN status TO decision;
 ALTER TABLE records DROP CONSTRAINT IF EXISTS records_status_check;
@@ -18,11 +19,13 @@ UPDATE records SET decision = 'accepted' WHERE decision = 'synced';
 UPDATE records r SET
     decision = 'accepted',
     sync_reason = (SELECT x ->> 'code' FROM jsonb_array_elements(r.reasons) WITH ORDINALITY AS e(x, n)
-                   WHERE x ->> 'code' IN ('sync_rejected', 'sync_exhausted')
+                   WHERE x ->> 'code' IN ('sync_rejected', 'sync_exhausted', 'undecodable',
+                                          'unprocessable')
                    ORDER BY n DESC LIMIT 1),
     reasons = (SELECT coalesce(jsonb_agg(x ORDER BY n), '[]'::jsonb)
                FROM jsonb_array_elements(r.reasons) WITH ORDINALITY AS e(x, n)
-               WHERE x ->> 'code' NOT IN ('sync_rejected', 'sync_exhausted'))
+               WHERE x ->> 'code' NOT IN ('sync_rejected', 'sync_exhausted', 'undecodable',
+                                          'unprocessable'))
 WHERE r.decision = 'dead_lettered' AND r.sync_state = 'failed';
 -- A plot synced after a replayed sync dead letter had its sync reasons dropped already.
 
@@ -30,7 +33,7 @@ ALTER TABLE records
     ADD CONSTRAINT records_decision_check
         CHECK (decision IN ('received', 'accepted', 'rejected', 'dead_lettered', 'duplicate')),
     ADD CONSTRAINT records_sync_reason_check
-        CHECK (sync_reason IN ('sync_rejected', 'sync_exhausted'));
+        CHECK (sync_reason IN ('sync_rejected', 'sync_exhausted', 'undecodable', 'unprocessable'));
 
 -- The worklist (GET /v1/records) walks a commune's decisions in order, by keyset. This index
 -- makes the decision's update non-HOT (decided_at is indexed); the later updates (outputs
