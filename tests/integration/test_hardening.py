@@ -212,6 +212,12 @@ async def test_an_undecodable_message_of_a_ledger_record_ends_it_dead_lettered(
         parcel_key_of(record),
         orjson.dumps(record).decode(),
     )
+    # and its case, as intake writes it with the parcel's first record
+    await db.execute(
+        "INSERT INTO cases (parcel_key, commune_code) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        parcel_key_of(record),
+        COMMUNE,
+    )
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
     await producer.start()
     try:
