@@ -159,7 +159,7 @@ async def test_records_the_consumer_gives_up_on_end_dead_lettered_and_cost_littl
         f"""
         CREATE FUNCTION {mark.replace("-", "_")}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'a bug these records trigger'; END $$;
-        CREATE TRIGGER {mark.replace("-", "_")} BEFORE UPDATE OF status ON records FOR EACH ROW
+        CREATE TRIGGER {mark.replace("-", "_")} BEFORE UPDATE OF decision ON records FOR EACH ROW
         WHEN (NEW.submission_id LIKE '{mark}%'
               AND NOT NEW.reasons @> '[{{"code": "unprocessable"}}]')
         EXECUTE FUNCTION {mark.replace("-", "_")}();

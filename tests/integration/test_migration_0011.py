@@ -66,7 +66,7 @@ async def _write_old_rows(conn: asyncpg.Connection[Any]) -> dict[str, uuid.UUID]
             status,
             orjson.dumps(reasons).decode(),
             sync_state,
-            _SYNC_REFUSED["detail"] if sync_state == "failed" else None,
+            reasons[-1]["detail"] if sync_state == "failed" else None,
             "VN-1" if sync_state == "synced" else None,
             decided,
         )
