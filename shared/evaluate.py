@@ -26,6 +26,54 @@ class Actual:
     outcome: str | None
     reasons: frozenset[str]
     warnings: frozenset[str] = frozenset()
+    parcel_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseScore:
+    """Cases (CONTRACT §6) of the truth file's records, cleaned by the truth and by the ledger.
+
+    Cases the ledger closed as corrected are left out of both.
+    """
+
+    cases: int
+    expected_cleaned: int
+    cleaned: int
+    agree: int  # cases cleaned in both or in neither
+
+    @property
+    def expected_clean_rate(self) -> float | None:
+        """Cases the truth has cleaned ÷ cases."""
+        return self.expected_cleaned / self.cases if self.cases else None
+
+    @property
+    def clean_rate(self) -> float | None:
+        """Cases the ledger has cleaned ÷ cases."""
+        return self.cleaned / self.cases if self.cases else None
+
+
+def score_cases(
+    truth: Mapping[str, Expected], ledger: Mapping[str, Actual], states: Mapping[str, str]
+) -> CaseScore:
+    """Group the truth's records by the parcel the ledger filed them under, and compare."""
+    expected: dict[str, bool] = {}
+    for submission_id, due in truth.items():
+        actual = ledger.get(submission_id)
+        if actual is None or actual.parcel_key is None:
+            continue
+        key = actual.parcel_key
+        expected[key] = expected.get(key, False) or due.outcome in _CLEAN
+    kept = {k: v for k, v in expected.items() if states.get(k) != "corrected"}
+    cleaned = {k for k in kept if states.get(k) == "cleaned"}
+    return CaseScore(
+        cases=len(kept),
+        expected_cleaned=sum(kept.values()),
+        cleaned=len(cleaned),
+        agree=sum(v == (k in cleaned) for k, v in kept.items()),
+    )
+
+
+_CLEAN = frozenset({"accepted", "duplicate"})
 
 
 @dataclass(frozen=True)
@@ -68,7 +116,11 @@ class Evaluation:
 
 
 def _decided_as(actual: Actual) -> str:
-    """The reconcile outcome behind a ledger status: sync moves accepted plots on."""
+    """The reconcile outcome behind what the ledger says.
+
+    Since migration 0011 the ledger keeps the decision apart from sync's progress; a reading of
+    an older ledger may still say ``synced``, or ``dead_lettered`` for a plot sync gave up on.
+    """
     if actual.outcome == "synced" or (
         actual.outcome == "dead_lettered" and actual.reasons <= _LATER
     ):

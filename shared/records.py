@@ -112,6 +112,18 @@ class Form01Record(_Model):
     parcel: Parcel
     collection_status: CollectionStatus | None = None
     scan_file: Text | None = None
+    # The submission_id or record_id of an earlier rejected or dead-lettered record of the same
+    # commune that this record corrects: needed only when the correction changed the parcel key.
+    corrects: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="The submission_id or record_id of an earlier rejected or dead-lettered"
+            " record of the same commune that this record corrects; needed only when the"
+            " correction changed the parcel key.",
+        ),
+    ] = None
 
     # Computed once, on first use: the consumers ask for it many times per record. A cached
     # property rather than a private attribute set in model_post_init, which cost intake 7 % of
@@ -121,9 +133,17 @@ class Form01Record(_Model):
         """``{commune_code}:{map_sheet}:{parcel_no}``, the key of every topic."""
         return parcel_key(self.commune_code, self.parcel.map_sheet, self.parcel.parcel_no)
 
+    def canonical_json(self) -> str:
+        """The normalised record as JSON, with ``corrects`` only when it is set.
+
+        So the JSON (and the content hash) of a record without it is what it was before the field
+        existed.
+        """
+        return self.model_dump_json(exclude=None if self.corrects else {"corrects"})
+
     def content_hash(self) -> bytes:
         """A digest of the normalised content: tells a true resubmission from a reused id."""
-        return hashlib.sha256(self.model_dump_json().encode()).digest()
+        return hashlib.sha256(self.canonical_json().encode()).digest()
 
 
 class SubmittedRecord(Form01Record):

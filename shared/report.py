@@ -1,37 +1,79 @@
-"""The campaign report of CONTRACT §6, aggregated in SQL so it stays fast at province scale."""
+"""The campaign report of CONTRACT §6: cases, targets and submissions, per commune and province.
+
+Cases come from the ``cases`` table (kept current by intake, reconcile and sync), submissions
+from one pass over the ledger; all queries read one snapshot, so the figures agree.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from shared.cases import CaseState
+from shared.daily import Day, daily
 from shared.db.pool import Conn
+from shared.settings import Settings
+from shared.states import DecisionState, Status, reasons_sql, status_condition, status_sql
 
+_SCOPE = "($1::text[] IS NULL OR commune_code = ANY($1::text[]))"
 # One pass over the ledger; ROLLUP adds the province row (commune_code NULL).
-_TOTALS = """
+_SUBMISSIONS = f"""
 SELECT commune_code,
-       count(*)                                                   AS received,
-       count(*) FILTER (WHERE status IN ('accepted', 'synced')
-                        OR (status = 'dead_lettered' AND sync_state = 'failed')) AS accepted,
-       count(*) FILTER (WHERE status = 'synced')                  AS synced,
-       count(*) FILTER (WHERE status = 'rejected')                AS rejected,
-       count(*) FILTER (WHERE status = 'dead_lettered')           AS dead_lettered,
-       count(*) FILTER (WHERE status = 'duplicate')               AS duplicates,
-       count(*) FILTER (WHERE status <> 'received')               AS decided
+       count(*)                                                             AS received,
+       count(*) FILTER (WHERE decision = '{DecisionState.ACCEPTED}')        AS accepted,
+       count(*) FILTER (WHERE {status_condition(Status.SYNCED)})            AS synced,
+       count(*) FILTER (WHERE decision = '{DecisionState.REJECTED}')        AS rejected,
+       count(*) FILTER (WHERE {status_condition(Status.DEAD_LETTERED)})     AS dead_lettered,
+       count(*) FILTER (WHERE decision = '{DecisionState.DUPLICATE}')       AS duplicates,
+       count(*) FILTER (WHERE decision <> '{DecisionState.RECEIVED}')       AS decided,
+       count(*) FILTER (WHERE corrects_record_id IS NOT NULL)               AS corrections
 FROM records
-WHERE $1::text[] IS NULL OR commune_code = ANY($1::text[])
+WHERE {_SCOPE}
 GROUP BY ROLLUP (commune_code)
-ORDER BY commune_code NULLS LAST
-"""
+"""  # noqa: S608 - constant expressions, no input
 # Reasons of the records that did not go through, per commune and for the province.
-_REASONS = """
+_REASONS = f"""
 SELECT commune_code, status, reason ->> 'code' AS code, count(*) AS n
-FROM records, jsonb_array_elements(reasons) AS reason
-WHERE status IN ('rejected', 'dead_lettered')
-  AND ($1::text[] IS NULL OR commune_code = ANY($1::text[]))
+FROM (SELECT commune_code, {status_sql()} AS status, {reasons_sql()} AS reasons FROM records
+      WHERE {status_condition(Status.REJECTED)} OR {status_condition(Status.DEAD_LETTERED)}) AS r,
+     jsonb_array_elements(reasons) AS reason
+WHERE {_SCOPE}
 GROUP BY GROUPING SETS ((commune_code, status, reason ->> 'code'), (status, reason ->> 'code'))
-"""
+"""  # noqa: S608 - constant expressions, no input
+_CASES = f"""
+SELECT commune_code,
+       count(*)                                                      AS cases,
+       count(*) FILTER (WHERE state = '{CaseState.CLEANED}')         AS cases_cleaned,
+       count(*) FILTER (WHERE state = '{CaseState.CLEANED}' AND synced_at IS NOT NULL)
+                                                                     AS cases_synced,
+       count(*) FILTER (WHERE state = '{CaseState.OPEN}')            AS cases_open,
+       count(*) FILTER (WHERE state = '{CaseState.PENDING}')         AS cases_pending
+FROM cases
+WHERE state <> '{CaseState.CORRECTED}' AND {_SCOPE}
+GROUP BY ROLLUP (commune_code)
+"""  # noqa: S608 - constant expressions, no input
+_OPEN_BY_REASON = f"""
+SELECT commune_code, code, count(*) AS n
+FROM cases, unnest(reasons) AS code
+WHERE state = '{CaseState.OPEN}' AND {_SCOPE}
+GROUP BY GROUPING SETS ((commune_code, code), (code))
+"""  # noqa: S608 - constant expressions, no input
+_TARGETS = f"SELECT commune_code, target_plots FROM campaign_targets WHERE {_SCOPE}"  # noqa: S608
+
+
+@dataclass(frozen=True)
+class Window:
+    """The campaign's window (``landsync campaign window``)."""
+
+    starts_on: date
+    ends_on: date
+
+    def days_left(self, today: date) -> int:
+        """Whole days from today to the window's end (0 once it has passed)."""
+        return max(0, (self.ends_on - today).days)
 
 
 @dataclass(frozen=True)
@@ -39,45 +81,162 @@ class Row:
     """One commune's progress, or the province's when ``commune_code`` is None."""
 
     commune_code: str | None
-    received: int
-    accepted: int  # accepted by reconciliation, whether synced yet or not
-    synced: int
-    rejected: int
-    dead_lettered: int
-    duplicates: int
-    decided: int
+    # cases (CONTRACT §6)
+    cases: int = 0
+    cases_cleaned: int = 0
+    cases_synced: int = 0
+    cases_open: int = 0
+    cases_pending: int = 0
+    open_by_reason: dict[str, int] = field(default_factory=dict)
+    # targets
+    target_plots: int | None = None
+    days_left: int | None = None
+    # submissions
+    received: int = 0
+    accepted: int = 0  # accepted by reconciliation, whether synced yet or not
+    synced: int = 0
+    rejected: int = 0
+    dead_lettered: int = 0  # by reconcile, or by sync (the national database refused the plot)
+    duplicates: int = 0
+    decided: int = 0
+    corrections: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     dead_lettered_by_reason: dict[str, int] = field(default_factory=dict)
 
     @property
+    def case_clean_rate(self) -> float | None:
+        """Cases cleaned ÷ cases (the seed's 95.5 %)."""
+        return self.cases_cleaned / self.cases if self.cases else None
+
+    @property
+    def case_sync_rate(self) -> float | None:
+        """Cases synced ÷ cases cleaned (the seed's 84.5 %)."""
+        return self.cases_synced / self.cases_cleaned if self.cases_cleaned else None
+
+    @property
+    def target_rate(self) -> float | None:
+        """Cases ÷ target plots (the seed's 116 %)."""
+        return self.cases / self.target_plots if self.target_plots else None
+
+    @property
     def clean_rate(self) -> float | None:
-        """Accepted ÷ decided."""
+        """Accepted ÷ decided records."""
         return self.accepted / self.decided if self.decided else None
 
     @property
     def sync_rate(self) -> float | None:
-        """Synced ÷ accepted."""
+        """Synced ÷ accepted records."""
         return self.synced / self.accepted if self.accepted else None
 
     def as_dict(self) -> dict[str, Any]:
         """The row with its rates, for JSON."""
-        return {**asdict(self), "clean_rate": self.clean_rate, "sync_rate": self.sync_rate}
+        return {
+            **asdict(self),
+            "case_clean_rate": self.case_clean_rate,
+            "case_sync_rate": self.case_sync_rate,
+            "target_rate": self.target_rate,
+            "clean_rate": self.clean_rate,
+            "sync_rate": self.sync_rate,
+        }
 
 
-async def campaign(conn: Conn, communes: Collection[str] | None = None) -> list[Row]:
-    """Per-commune rows followed by the province row; only ``communes`` when given.
+def today_in(timezone: str) -> date:
+    """Today's date in the campaign's time zone (``LANDSYNC_CAMPAIGN_TIMEZONE``)."""
+    return datetime.now(ZoneInfo(timezone)).date()
 
-    With ``communes`` the last row totals those communes, not the whole province.
+
+async def window(conn: Conn) -> Window | None:
+    """The campaign window, if one was set."""
+    row = await conn.fetchrow("SELECT starts_on, ends_on FROM campaign_window")
+    return None if row is None else Window(row["starts_on"], row["ends_on"])
+
+
+def _by_commune(rows: list[Any], *names: str) -> dict[str | None, dict[str, Any]]:
+    return {r["commune_code"]: {n: r[n] for n in names} for r in rows}
+
+
+async def campaign(
+    conn: Conn, communes: Collection[str] | None = None, *, today: date | None = None
+) -> list[Row]:
+    """Per-commune rows (sorted by code) followed by the province row; only ``communes`` if given.
+
+    With ``communes`` the last row totals those communes, not the whole province. Reads one
+    snapshot: a transaction of its own unless the caller's is already open. ``today`` (in the
+    campaign's time zone) gives ``days_left``.
     """
     scope = None if communes is None else sorted(communes)
+    if conn.is_in_transaction():
+        return await _campaign(conn, scope, today)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _campaign(conn, scope, today)
+
+
+async def _campaign(conn: Conn, scope: list[str] | None, today: date | None) -> list[Row]:
+    submissions = await conn.fetch(_SUBMISSIONS, scope)
+    cases = await conn.fetch(_CASES, scope)
+    targets = {r["commune_code"]: r["target_plots"] for r in await conn.fetch(_TARGETS, scope)}
     by_reason: dict[tuple[str | None, str], dict[str, int]] = {}
     for r in await conn.fetch(_REASONS, scope):
         by_reason.setdefault((r["commune_code"], r["status"]), {})[r["code"]] = r["n"]
+    for r in await conn.fetch(_OPEN_BY_REASON, scope):
+        by_reason.setdefault((r["commune_code"], "open"), {})[r["code"]] = r["n"]
+    spans = await window(conn)
+    days_left = spans.days_left(today or datetime.now(UTC).date()) if spans else None
+    sub = _by_commune(submissions, *_SUBMISSION_FIELDS)
+    case = _by_commune(cases, *_CASE_FIELDS)
+    codes = sorted({*sub, *case, *targets} - {None})
+    province_target = sum(targets.values()) if targets else None
     return [
         Row(
-            **dict(r),
-            rejected_by_reason=by_reason.get((r["commune_code"], "rejected"), {}),
-            dead_lettered_by_reason=by_reason.get((r["commune_code"], "dead_lettered"), {}),
+            commune_code=code,
+            **case.get(code, {}),
+            **sub.get(code, {}),
+            open_by_reason=by_reason.get((code, "open"), {}),
+            rejected_by_reason=by_reason.get((code, Status.REJECTED), {}),
+            dead_lettered_by_reason=by_reason.get((code, Status.DEAD_LETTERED), {}),
+            target_plots=targets.get(code) if code else province_target,
+            days_left=days_left,
         )
-        for r in await conn.fetch(_TOTALS, scope)
+        for code in [*codes, None]
     ]
+
+
+_SUBMISSION_FIELDS = (
+    "received",
+    "accepted",
+    "synced",
+    "rejected",
+    "dead_lettered",
+    "duplicates",
+    "decided",
+    "corrections",
+)
+_CASE_FIELDS = ("cases", "cases_cleaned", "cases_synced", "cases_open", "cases_pending")
+
+
+@dataclass(frozen=True)
+class ReportBundle:
+    """What the report page shows: the rows, the province's days and the window."""
+
+    rows: list[Row]
+    days: list[Day]
+    window: Window | None
+
+
+async def report_bundle(
+    conn: Conn,
+    settings: Settings,
+    communes: Collection[str] | None = None,
+    *,
+    with_days: bool = True,
+) -> ReportBundle:
+    """The rows, the days (for the page's chart) and the window, read in one snapshot."""
+    today = today_in(settings.campaign_timezone)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        rows = await campaign(conn, communes, today=today)
+        days = (
+            await daily(conn, timezone=settings.campaign_timezone, today=today, communes=communes)
+            if with_days
+            else []
+        )
+        return ReportBundle(rows, days, await window(conn))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from html import escape
 
-from shared.report import Row
+from shared.daily import Day
+from shared.report import Row, Window
 from shared.synthetic import communes
 
 # The page loads nothing: a saved copy looks the same offline, and a stray URL in data can't leak.
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-_CLEAN, _SYNC = "#2f9e44", "#1c7ed6"
+_CLEAN, _SYNC, _RECEIVED = "#2f9e44", "#1c7ed6", "#868e96"
+_TARGET, _DEADLINE = "#e8590c", "#c92a2a"
 _STYLE = """
 body{font:14px/1.4 "DejaVu Sans",Arial,sans-serif;color:#212529;margin:24px;max-width:1100px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
@@ -25,16 +27,31 @@ tfoot td{font-weight:bold;border-top:2px solid #adb5bd}
 .reasons{display:flex;gap:40px;flex-wrap:wrap;align-items:flex-start}
 .key{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 """
-_TILES = (
-    ("received", "Received"),
-    ("decided", "Decided"),
-    ("accepted", "Accepted"),
-    ("synced", "Synced"),
-    ("rejected", "Rejected"),
-    ("dead_lettered", "Dead-lettered"),
-    ("duplicates", "Duplicates"),
+# (attribute, label, is a rate): the province tiles and the table's columns, in order.
+_CASE_FIGURES = (
+    ("cases", "Cases", False),
+    ("cases_cleaned", "Cleaned", False),
+    ("cases_synced", "Synced", False),
+    ("cases_open", "Open", False),
+    ("case_clean_rate", "Case clean rate", True),
+    ("case_sync_rate", "Case sync rate", True),
+    ("target_plots", "Target", False),
+    ("target_rate", "Of target", True),
 )
+_SUBMISSION_FIGURES = (
+    ("received", "Received", False),
+    ("accepted", "Accepted", False),
+    ("synced", "Records synced", False),
+    ("rejected", "Rejected", False),
+    ("dead_lettered", "Dead-lettered", False),
+    ("duplicates", "Duplicates", False),
+    ("corrections", "Corrections", False),
+    ("clean_rate", "Clean rate", True),
+    ("sync_rate", "Sync rate", True),
+)
+_FIGURES = _CASE_FIGURES + _SUBMISSION_FIGURES
 _LABEL_W, _BAR_W, _ROW_H = 230, 560, 30
+_BURN_W, _BURN_H, _PAD = 760, 260, 48
 
 
 def _e(value: object) -> str:
@@ -46,13 +63,18 @@ def _rate(value: float | None) -> str:
 
 
 def _province(rows: list[Row]) -> Row:
-    empty = Row(None, 0, 0, 0, 0, 0, 0, 0)
-    return next((r for r in rows if r.commune_code is None), empty)
+    return next((r for r in rows if r.commune_code is None), Row(None))
 
 
-def _tiles(province: Row) -> str:
-    tiles = [(label, f"{getattr(province, attr):,}") for attr, label in _TILES]
-    tiles += [("Clean rate", _rate(province.clean_rate)), ("Sync rate", _rate(province.sync_rate))]
+def _figure(row: Row, attr: str, *, is_rate: bool) -> str:
+    value = getattr(row, attr)
+    if is_rate:
+        return _rate(value)
+    return "—" if value is None else f"{value:,}"
+
+
+def _tiles(province: Row, figures: tuple[tuple[str, str, bool], ...]) -> str:
+    tiles = [(label, _figure(province, attr, is_rate=r)) for attr, label, r in figures]
     cells = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in tiles)
     return f'<dl class="tiles">{cells}</dl>'
 
@@ -84,21 +106,20 @@ def _chart(rows: list[Row], names: Mapping[str, str]) -> str:
         code = row.commune_code or ""
         label = f"{code} {names.get(code, '')}".strip()
         parts.append(f'<text x="0" y="{y + 16}" font-size="12">{_e(label)}</text>')
-        parts.append(_bar(y + 2, row.clean_rate, _CLEAN, f"{label}: clean rate"))
-        parts.append(_bar(y + 14, row.sync_rate, _SYNC, f"{label}: sync rate"))
+        parts.append(_bar(y + 2, row.case_clean_rate, _CLEAN, f"{label}: case clean rate"))
+        parts.append(_bar(y + 14, row.case_sync_rate, _SYNC, f"{label}: case sync rate"))
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _cells(row: Row) -> str:
-    numbers = [getattr(row, attr) for attr, _ in _TILES]
-    cells = [f'<td class="n">{n:,}</td>' for n in numbers]
-    cells += [f'<td class="n">{_e(_rate(r))}</td>' for r in (row.clean_rate, row.sync_rate)]
-    return "".join(cells)
+    return "".join(
+        f'<td class="n">{_e(_figure(row, attr, is_rate=r))}</td>' for attr, _, r in _FIGURES
+    )
 
 
 def _table(rows: list[Row], province: Row, names: Mapping[str, str]) -> str:
-    head = "".join(f"<th>{_e(label)}</th>" for _, label in _TILES)
+    head = "".join(f"<th>{_e(label)}</th>" for _, label, _ in _FIGURES)
     body = "".join(
         f"<tr><td>{_e(r.commune_code)}</td><td>{_e(names.get(r.commune_code or '', ''))}</td>"
         f"{_cells(r)}</tr>"
@@ -107,50 +128,135 @@ def _table(rows: list[Row], province: Row, names: Mapping[str, str]) -> str:
     foot = f'<tfoot><tr><td colspan="2">Province</td>{_cells(province)}</tr></tfoot>'
     return (
         f'<table id="commune-table"><thead><tr><th>Code</th><th>Commune</th>{head}'
-        f"<th>Clean rate</th><th>Sync rate</th></tr></thead><tbody>{body}</tbody>"
+        f"</tr></thead><tbody>{body}</tbody>"
         f"{foot}</table>"
     )
 
 
-def _reasons(title: str, table_id: str, counts: Mapping[str, int]) -> str:
+def _reasons(title: str, table_id: str, counts: Mapping[str, int], what: str = "Records") -> str:
     lines = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     body = "".join(f'<tr><td>{_e(c)}</td><td class="n">{n:,}</td></tr>' for c, n in lines)
     body = body or '<tr><td colspan="2">none</td></tr>'
     return (
         f'<div><h3>{_e(title)}</h3><table id="{table_id}"><thead><tr><th>Reason</th>'
-        f"<th>Records</th></tr></thead><tbody>{body}</tbody></table></div>"
+        f"<th>{_e(what)}</th></tr></thead><tbody>{body}</tbody></table></div>"
     )
+
+
+def _burnup(days: Sequence[Day], target: int | None, window: Window | None) -> str:
+    """The province's cases received, cleaned and synced to date, against target and deadline.
+
+    x is the day (across the window, when one is set), y the number of cases.
+    """
+    if not days and window is None:
+        return '<p class="note">No cases yet.</p>'
+    first = min([d.date for d in days] + ([window.starts_on] if window else []))
+    last = max([d.date for d in days] + ([window.ends_on] if window else []))
+    span = max((last - first).days, 1)
+    top = max([target or 0] + [d.received_total for d in days] + [1])
+    w, h = _BURN_W - 2 * _PAD, _BURN_H - 2 * _PAD
+
+    def x(day: date) -> float:
+        return _PAD + w * (day - first).days / span
+
+    def y(n: float) -> float:
+        return _PAD + h - h * n / top
+
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{_BURN_W}" height="{_BURN_H}" '
+            'role="img" aria-label="Cases to date against the target" id="burn-up" '
+            'font-family="DejaVu Sans,Arial,sans-serif" font-size="11">'
+        ),
+        f'<line x1="{_PAD}" y1="{_PAD + h}" x2="{_PAD + w}" y2="{_PAD + h}" stroke="#adb5bd"/>',
+        f'<line x1="{_PAD}" y1="{_PAD}" x2="{_PAD}" y2="{_PAD + h}" stroke="#adb5bd"/>',
+        f'<text x="{_PAD}" y="{_PAD + h + 16}" text-anchor="middle">{_e(first.isoformat())}</text>',
+        (
+            f'<text x="{_PAD + w}" y="{_PAD + h + 16}" text-anchor="middle">'
+            f"{_e(last.isoformat())}</text>"
+        ),
+        f'<text x="{_PAD - 4}" y="{_PAD + 4}" text-anchor="end">{top:,}</text>',
+        f'<text x="{_PAD - 4}" y="{_PAD + h + 4}" text-anchor="end">0</text>',
+    ]
+    if target:
+        parts.append(
+            f'<line x1="{_PAD}" y1="{y(target):.1f}" x2="{_PAD + w}" y2="{y(target):.1f}" '
+            f'stroke="{_TARGET}" stroke-dasharray="6 4"><title>target {target:,} cases</title>'
+            f'</line><text x="{_PAD + 4}" y="{y(target) - 4:.1f}" fill="{_TARGET}">'
+            f"target {target:,}</text>"
+        )
+    if window is not None:
+        dx = x(window.ends_on)
+        parts.append(
+            f'<line x1="{dx:.1f}" y1="{_PAD - 10}" x2="{dx:.1f}" y2="{_PAD + h}" '
+            f'stroke="{_DEADLINE}" stroke-dasharray="3 3"><title>deadline '
+            f"{_e(window.ends_on.isoformat())}</title></line>"
+            f'<text x="{dx:.1f}" y="{_PAD - 14}" text-anchor="end" fill="{_DEADLINE}">'
+            f"deadline {_e(window.ends_on.isoformat())}</text>"
+        )
+    for attr, colour, label in (
+        ("received_total", _RECEIVED, "received"),
+        ("cleaned_total", _CLEAN, "cleaned"),
+        ("synced_total", _SYNC, "synced"),
+    ):
+        points = " ".join(f"{x(d.date):.1f},{y(getattr(d, attr)):.1f}" for d in days)
+        now = getattr(days[-1], attr) if days else 0
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2">'
+            f"<title>cases {label} to date: {now:,}</title></polyline>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def page(
     rows: Iterable[Row],
     *,
+    days: Sequence[Day] = (),
+    window: Window | None = None,
     names: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
 ) -> str:
-    """The whole page, from ``shared.report.campaign`` rows (communes, then the province)."""
+    """The whole page.
+
+    From ``shared.report.campaign`` rows (communes, then the province) and the province's
+    ``shared.daily`` days.
+    """
     rows = list(rows)
     names = dict(communes()) if names is None else names
     province = _province(rows)
     per_commune = [r for r in rows if r.commune_code is not None]
     stamp = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     legend = (
-        f'<p class="note"><span class="key" style="background:{_CLEAN}"></span>clean rate '
-        "(accepted ÷ decided)"
-        f'<span class="key" style="background:{_SYNC}"></span>sync rate (synced ÷ accepted)</p>'
+        f'<p class="note"><span class="key" style="background:{_CLEAN}"></span>case clean rate '
+        "(cases cleaned ÷ cases)"
+        f'<span class="key" style="background:{_SYNC}"></span>case sync rate '
+        "(cases synced ÷ cases cleaned)</p>"
     )
+    burn_legend = (
+        f'<p class="note"><span class="key" style="background:{_RECEIVED}"></span>cases received'
+        f'<span class="key" style="background:{_CLEAN}"></span>cases cleaned'
+        f'<span class="key" style="background:{_SYNC}"></span>cases synced'
+        f'<span class="key" style="background:{_TARGET}"></span>target'
+        f'<span class="key" style="background:{_DEADLINE}"></span>deadline</p>'
+    )
+    left = "" if province.days_left is None else f" · {province.days_left:,} days left"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
         '<link rel="icon" href="data:,"><title>LandSync campaign report</title>'
         f"<style>{_STYLE}</style></head><body>"
         "<h1>LandSync campaign report</h1>"
-        f'<p class="meta">Generated {_e(stamp)} · {len(per_commune):,} communes</p>'
-        f"<h2>Province</h2>{_tiles(province)}"
-        f"<h2>Clean rate and sync rate by commune</h2>{legend}{_chart(per_commune, names)}"
+        f'<p class="meta">Generated {_e(stamp)} · {len(per_commune):,} communes{_e(left)}</p>'
+        f"<h2>Province: cases</h2>{_tiles(province, _CASE_FIGURES)}"
+        f"<h2>Province: submissions</h2>{_tiles(province, _SUBMISSION_FIGURES)}"
+        f"<h2>Cases to date</h2>{burn_legend}{_burnup(days, province.target_plots, window)}"
+        f"<h2>Case clean rate and sync rate by commune</h2>{legend}{_chart(per_commune, names)}"
         f"<h2>By commune</h2>{_table(per_commune, province, names)}"
-        '<h2>Not through, by reason</h2><p class="note">A record may carry several reasons.</p>'
+        '<h2>Not through, by reason</h2><p class="note">A case or record may carry several '
+        "reasons.</p>"
         '<div class="reasons">'
+        + _reasons("Open cases, by reason", "open-cases", province.open_by_reason, "Cases")
         + _reasons("Dead-lettered, by reason", "dead-lettered", province.dead_lettered_by_reason)
         + _reasons("Rejected, by reason", "rejected", province.rejected_by_reason)
         + "</div></body></html>\n"

@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     # Dead letters (CONTRACT §5)
     dlq_max_replays: int = 3  # a dead letter replayed this many times already is refused
 
+    # Campaign report: the days of the daily figures and of days_left are this zone's days
+    campaign_timezone: str = "Asia/Ho_Chi_Minh"
+
     @cached_property
     def bootstrap(self) -> str:
         """Kafka bootstrap servers."""

@@ -77,7 +77,7 @@ async def db(stack: Stack, settings: Settings) -> AsyncIterator[asyncpg.Pool[Any
     pool = await create_pool(settings.migration_dsn)
     await pool.execute(
         "TRUNCATE records, outbox, api_keys, parcels, residents, certificates,"
-        " dlq_replayed, dlq_replays"
+        " dlq_replayed, dlq_replays, cases, campaign_targets, campaign_window"
     )
     yield pool
     await pool.close()

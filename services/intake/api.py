@@ -181,6 +181,8 @@ async def get_record(record_id: UUID, d: DepsDep, key: KeyDep) -> Response:
         raise ApiError(403, "forbidden_commune", "this API key may not read this commune's records")
     body = dict(row)
     body["record_id"] = str(body["record_id"])
+    if body["corrects_record_id"] is not None:
+        body["corrects_record_id"] = str(body["corrects_record_id"])
     for stamp in ("received_at", "decided_at", "synced_at", "updated_at"):
         body[stamp] = body[stamp].isoformat() if body[stamp] else None
     return JsonResponse(body)

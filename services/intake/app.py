@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 from tenacity import AsyncRetrying, wait_exponential_jitter
 
-from services.intake import dlq_routes, errors, import_routes, report_routes
+from services.intake import dlq_routes, errors, import_routes, report_routes, worklist_routes
 from services.intake.api import Deps, router
 from services.intake.keys import KeyVerifier
 from services.intake.probe_guard import ProbeGuard
@@ -80,6 +80,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
     app.include_router(report_routes.router)
     app.include_router(dlq_routes.router)
     app.include_router(import_routes.router)
+    app.include_router(worklist_routes.router)
     _document_record_schema(app)
     return app
 

@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from shared.db.pool import Conn
+from shared.states import reasons_sql, status_sql
 
 # One statement stores the batch: ledger rows, and outbox rows for those that were new. Both in
 # one transaction, so a record answered 202 is either fully stored with its pending message, or
@@ -30,6 +31,13 @@ WITH input AS (
     INSERT INTO outbox (record_id)
     SELECT i.record_id FROM input i JOIN inserted USING (record_id)
     ORDER BY i.ord
+), cased AS (
+    -- A parcel's first record opens its case (pending until decided); in key order, so two
+    -- batches of the same parcels wait for each other instead of deadlocking.
+    INSERT INTO cases (parcel_key, commune_code)
+    SELECT DISTINCT i.parcel_key, i.commune_code FROM input i JOIN inserted USING (record_id)
+    ORDER BY i.parcel_key
+    ON CONFLICT (parcel_key) DO NOTHING
 )
 SELECT record_id FROM inserted
 """
@@ -95,12 +103,15 @@ async def store(
     return inserted, existing
 
 
+_STATUS = f"""
+SELECT record_id, submission_id, commune_code, parcel_key, {status_sql()} AS status,
+       {reasons_sql()} AS reasons, warnings, received_at, decided_at, sync_state, sync_attempts,
+       national_id, synced_at, updated_at, decision, corrects_record_id
+FROM records WHERE record_id = $1
+"""  # noqa: S608 - constant expressions, no input
+
+
 async def fetch_status(pool: asyncpg.Pool[Any], record_id: UUID) -> asyncpg.Record | None:
     """The ledger row of one record, without the record body."""
-    row: asyncpg.Record | None = await pool.fetchrow(
-        "SELECT record_id, submission_id, commune_code, parcel_key, status, reasons, warnings,"
-        " received_at, decided_at, sync_state, sync_attempts, national_id, synced_at, updated_at"
-        " FROM records WHERE record_id = $1",
-        record_id,
-    )
+    row: asyncpg.Record | None = await pool.fetchrow(_STATUS, record_id)
     return row

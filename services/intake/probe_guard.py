@@ -27,7 +27,7 @@ log = get_logger(__name__)
 _CACHE_SECONDS = 10.0  # a key's count is read at most this often: the check is on the hot path
 _MISSES = """
 SELECT count(*) FROM records
-WHERE submitted_by = $1 AND status = 'dead_lettered' AND decided_at > now() - interval '1 hour'
+WHERE submitted_by = $1 AND decision = 'dead_lettered' AND decided_at > now() - interval '1 hour'
   AND reasons @> '[{"code": "owner_unresolved"}]'
 """
 

@@ -66,7 +66,7 @@ def check(lines: list[Line]) -> Checked:
             ]
             out.errors.append({"index": index, "errors": errors})
             continue
-        record_json = record.model_dump_json()
+        record_json = record.canonical_json()
         out.indexes.append(index)
         out.submission_ids.append(record.submission_id)
         out.commune_codes.append(record.commune_code)

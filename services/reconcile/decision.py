@@ -17,7 +17,7 @@ from shared.reasons import Outcome, Reason, WarningCode, outcome_of
 from shared.records import Form01Record
 from shared.topics import Topic
 
-_NOT_PLOT = {"submission_id", "scan_file", "template_version", "record_id"}
+_NOT_PLOT = {"submission_id", "scan_file", "template_version", "record_id", "corrects"}
 _SUPERSEDED = frozenset({"revoked", "replaced"})
 
 

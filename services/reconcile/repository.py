@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,8 +15,10 @@ import asyncpg
 import orjson
 
 from services.reconcile.facts import CertificateRow, Facts, ParcelState, Resident
+from shared.cases import Case, CaseState, Corrected, Moves
 from shared.db.pool import Conn
 from shared.kafka.consumer import GivenUp
+from shared.states import DecisionState
 
 _LOCK_POLL_SECONDS = 0.05
 
@@ -57,7 +59,7 @@ def _lock_class(group_id: str, topic: str) -> int:
 class LedgerState:
     """What the ledger already holds of a record's decision."""
 
-    status: str
+    decision: str
     reasons: list[dict[str, str]]
     warnings: list[dict[str, str]]
     plot_version: int | None
@@ -70,13 +72,13 @@ async def ledger_states(
 ) -> dict[UUID, LedgerState]:
     """The ledger rows of the batch's records."""
     rows = await conn.fetch(
-        "SELECT record_id, status, reasons, warnings, plot_version, replay_count,"
+        "SELECT record_id, decision, reasons, warnings, plot_version, replay_count,"
         " published_at IS NOT NULL AS published FROM records WHERE record_id = ANY($1::uuid[])",
         record_ids,
     )
     return {
         r["record_id"]: LedgerState(
-            r["status"],
+            r["decision"],
             r["reasons"],
             r["warnings"],
             r["plot_version"],
@@ -184,7 +186,7 @@ class Stored:
     """A decision as the ledger stores it."""
 
     record_id: UUID
-    status: str
+    decision: str
     reasons: list[dict[str, str]]
     warnings: list[dict[str, str]]
     version: int | None
@@ -192,17 +194,18 @@ class Stored:
 
 
 # A record is decided once; a replayed dead letter (a higher replay count) is decided again.
-_STORE = """
+_STORE = f"""
 UPDATE records r
-SET status = d.status, reasons = d.reasons::jsonb, warnings = d.warnings::jsonb,
+SET decision = d.decision, reasons = d.reasons::jsonb, warnings = d.warnings::jsonb,
     plot_version = d.version, replay_count = d.replay_count, published_at = NULL,
-    decided_at = now(), updated_at = now()
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[])
-     AS d(record_id, status, reasons, warnings, version, replay_count)
+    corrects_record_id = d.corrects, decided_at = now(), updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::uuid[])
+     AS d(record_id, decision, reasons, warnings, version, replay_count, corrects)
 WHERE r.record_id = d.record_id
-  AND (r.status = 'received' OR (r.status = 'dead_lettered' AND r.replay_count < d.replay_count))
+  AND (r.decision = '{DecisionState.RECEIVED}'
+       OR (r.decision = '{DecisionState.DEAD_LETTERED}' AND r.replay_count < d.replay_count))
 RETURNING r.record_id
-"""
+"""  # noqa: S608 - constants only
 _ACCEPT = """
 INSERT INTO parcels (parcel_key, version, record_id, plot_hash, certificate_key)
 SELECT * FROM unnest($1::text[], $2::int[], $3::uuid[], $4::bytea[], $5::text[])
@@ -211,23 +214,115 @@ SET version = EXCLUDED.version, record_id = EXCLUDED.record_id, plot_hash = EXCL
     certificate_key = EXCLUDED.certificate_key, accepted_at = now()
 WHERE parcels.version < EXCLUDED.version
 """
+# Case rows are locked in key order, by reconcile and by sync alike, so the two never deadlock.
+_LOCK_CASES = (
+    "SELECT 1 FROM cases WHERE parcel_key = ANY($1::text[]) ORDER BY parcel_key FOR UPDATE"
+)
+_CLEANED = CaseState.CLEANED.value
+_MOVE_CASES = f"""
+INSERT INTO cases (parcel_key, commune_code, state, reasons, record_id, decided_at, cleaned_at)
+SELECT k, c, s, string_to_array(r, ','), rid, now(),
+       CASE WHEN s = '{_CLEANED}' THEN now() END
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[]) AS u(k, c, s, r, rid)
+ON CONFLICT (parcel_key) DO UPDATE SET
+    state = CASE WHEN cases.state = '{_CLEANED}' THEN '{_CLEANED}' ELSE EXCLUDED.state END,
+    reasons = CASE WHEN cases.state = '{_CLEANED}' THEN '{{}}' ELSE EXCLUDED.reasons END,
+    record_id = EXCLUDED.record_id, decided_at = now(),
+    cleaned_at = coalesce(cases.cleaned_at, EXCLUDED.cleaned_at),
+    corrected_by = NULL, updated_at = now()
+"""  # noqa: S608 - constants only
+_CLOSE_CASES = f"""
+UPDATE cases SET state = '{CaseState.CORRECTED}', reasons = '{{}}', corrected_by = u.by,
+                 updated_at = now()
+FROM unnest($1::text[], $2::uuid[]) AS u(parcel_key, by)
+WHERE cases.parcel_key = u.parcel_key AND cases.state = '{CaseState.OPEN}'
+"""  # noqa: S608 - constants only
+
+
+async def case_states(
+    conn: Conn | asyncpg.Pool[Any], parcel_keys: Iterable[str]
+) -> dict[str, Case]:
+    """The cases of the batch's parcels."""
+    rows = await conn.fetch(
+        "SELECT parcel_key, state, record_id FROM cases WHERE parcel_key = ANY($1::text[])",
+        list(set(parcel_keys)),
+    )
+    return {r["parcel_key"]: Case(CaseState(r["state"]), r["record_id"]) for r in rows}
+
+
+# Two index lookups (by submission_id, by record_id) rather than one join on an OR, which
+# would read every record of the commune for each reference.
+_CORRECTED = """
+SELECT q.commune, q.ref, r.record_id, r.parcel_key, r.decision
+FROM unnest($1::text[], $2::text[]) AS q(commune, ref)
+JOIN records r ON r.submission_id = q.ref AND r.commune_code = q.commune
+UNION ALL
+SELECT q.commune, q.ref, r.record_id, r.parcel_key, r.decision
+FROM unnest($3::text[], $4::uuid[], $5::text[]) AS q(commune, id, ref)
+JOIN records r ON r.record_id = q.id AND r.commune_code = q.commune
+"""
+
+
+def _uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
+async def corrected_records(
+    conn: Conn | asyncpg.Pool[Any], references: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Corrected]:
+    """The records that (commune_code, ``corrects``) pairs name, by submission_id or record_id."""
+    refs = sorted(set(references))
+    if not refs:
+        return {}
+    by_id = [(c, _uuid(r), r) for c, r in refs if _uuid(r) is not None]
+    rows = await conn.fetch(
+        _CORRECTED,
+        [c for c, _ in refs],
+        [r for _, r in refs],
+        [c for c, _, _ in by_id],
+        [i for _, i, _ in by_id],
+        [r for _, _, r in by_id],
+    )
+    return {
+        (r["commune"], r["ref"]): Corrected(
+            r["record_id"], r["parcel_key"], DecisionState(r["decision"])
+        )
+        for r in rows
+    }
 
 
 async def store_decisions(
-    conn: Conn, decisions: Sequence[Stored], parcels: dict[str, ParcelState]
+    conn: Conn,
+    decisions: Sequence[Stored],
+    parcels: dict[str, ParcelState],
+    moves: Callable[[set[UUID]], Moves],
 ) -> set[UUID]:
-    """Write decisions and parcel versions in one transaction; return the ids actually decided."""
+    """Write decisions, parcel versions and cases in one transaction; return the ids decided.
+
+    ``moves`` gives what the decided records do to cases (only those: a record decided already
+    is left as it is).
+    """
     async with conn.transaction():
+        planned = moves({d.record_id for d in decisions})
+        keys = sorted({*planned.changes, *(c.parcel_key for c in planned.closings)})
+        await conn.execute(_LOCK_CASES, keys)
         rows = await conn.fetch(
             _STORE,
             [d.record_id for d in decisions],
-            [d.status for d in decisions],
+            [d.decision for d in decisions],
             [orjson.dumps(d.reasons).decode() for d in decisions],
             [orjson.dumps(d.warnings).decode() for d in decisions],
             [d.version for d in decisions],
             [d.replay_count for d in decisions],
+            [planned.corrections.get(d.record_id) for d in decisions],
         )
         decided = {r["record_id"] for r in rows}
+        if len(decided) < len(decisions):
+            planned = moves(decided)
+        await _move_cases(conn, planned)
         accepted = [(k, p) for k, p in parcels.items() if p.record_id in decided]
         if accepted:
             await conn.execute(
@@ -241,17 +336,50 @@ async def store_decisions(
     return decided
 
 
+async def _move_cases(conn: Conn, planned: Moves) -> None:
+    changes = sorted(planned.changes.values(), key=lambda c: c.parcel_key)
+    if changes:
+        await conn.execute(
+            _MOVE_CASES,
+            [c.parcel_key for c in changes],
+            [c.commune_code for c in changes],
+            [c.state.value for c in changes],
+            [",".join(c.reasons) for c in changes],
+            [c.record_id for c in changes],
+        )
+    if planned.closings:
+        await conn.execute(
+            _CLOSE_CASES,
+            [c.parcel_key for c in planned.closings],
+            [c.by for c in planned.closings],
+        )
+
+
 # A record whose message went to land.dlq.poison ends dead-lettered with the poison reason, so no
 # 202 stays undecided; its dead letter is already acknowledged, hence published. A replay of the
-# dead letter (a higher replay count) decides it again.
-_GIVE_UP = """
-UPDATE records r
-SET status = 'dead_lettered', warnings = '[]', plot_version = NULL, decided_at = now(),
-    reasons = jsonb_build_array(jsonb_build_object('code', g.reason, 'detail', g.detail)),
-    published_at = now(), updated_at = now()
-FROM unnest($1::uuid[], $2::text[], $3::text[]) AS g(record_id, reason, detail)
-WHERE r.record_id = g.record_id AND r.status = 'received'
-"""
+# dead letter (a higher replay count) decides it again. Its case opens with that reason (unless
+# cleaned already), the case rows locked in key order as everywhere else.
+_GIVE_UP = f"""
+WITH given AS (
+    UPDATE records r
+    SET decision = '{DecisionState.DEAD_LETTERED}', warnings = '[]', plot_version = NULL,
+        decided_at = now(),
+        reasons = jsonb_build_array(jsonb_build_object('code', g.reason, 'detail', g.detail)),
+        published_at = now(), updated_at = now()
+    FROM unnest($1::uuid[], $2::text[], $3::text[]) AS g(record_id, reason, detail)
+    WHERE r.record_id = g.record_id AND r.decision = '{DecisionState.RECEIVED}'
+    RETURNING r.record_id, r.parcel_key, g.reason
+), locked AS (
+    SELECT c.parcel_key FROM cases c WHERE c.parcel_key IN (SELECT parcel_key FROM given)
+    ORDER BY c.parcel_key FOR UPDATE
+)
+UPDATE cases SET
+    state = CASE WHEN cases.state = '{_CLEANED}' THEN '{_CLEANED}' ELSE '{CaseState.OPEN}' END,
+    reasons = CASE WHEN cases.state = '{_CLEANED}' THEN '{{}}' ELSE ARRAY[given.reason] END,
+    record_id = given.record_id, decided_at = now(), corrected_by = NULL, updated_at = now()
+FROM locked JOIN given USING (parcel_key)
+WHERE cases.parcel_key = locked.parcel_key
+"""  # noqa: S608 - constants only
 
 
 async def give_up(pool: asyncpg.Pool[Any], given_up: Sequence[GivenUp]) -> None:

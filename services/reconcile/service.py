@@ -25,12 +25,14 @@ from services.reconcile.decision import Decision, decide
 from services.reconcile.facts import Facts, ParcelState
 from services.reconcile.outputs import output
 from services.reconcile.repository import FactQuery, LedgerState, Stored, as_rows
+from shared.cases import Corrected, Decided, advance
 from shared.kafka.consumer import Incoming
 from shared.kafka.dead_letters import REPLAY_COUNT
 from shared.kafka.runtime import ConsumerRuntime
 from shared.logging import debug_record, get_logger
 from shared.normalize import fold_name, serial_key
 from shared.records import SubmittedRecord
+from shared.states import DecisionState
 
 log = get_logger(__name__)
 Message = Incoming[SubmittedRecord]
@@ -65,6 +67,31 @@ def _wants(batch: Sequence[Message]) -> FactQuery:
     return want
 
 
+def _decided(
+    batch: Sequence[tuple[Message, Stored]],
+    decided: set[UUID],
+    corrected: dict[tuple[str, str], Corrected],
+) -> list[Decided]:
+    """The batch's decided records as cases see them, in decision order."""
+    out = []
+    for m, s in batch:
+        record = m.value
+        if s.record_id not in decided:
+            continue
+        ref = None if record.corrects is None else (record.commune_code, record.corrects)
+        out.append(
+            Decided(
+                s.record_id,
+                record.commune_code,
+                record.parcel_key,
+                DecisionState(s.decision),
+                tuple(r["code"] for r in s.reasons),
+                corrected.get(ref) if ref else None,
+            )
+        )
+    return out
+
+
 def _stored(message: Message, decision: Decision) -> Stored:
     return Stored(
         message.value.record_id,
@@ -89,8 +116,8 @@ def _sort(batch: Sequence[Message], states: dict[UUID, LedgerState]) -> _Sorted:
         if state is None:
             metrics.SKIPPED.labels("unknown").inc()
             log.warning("record not in the ledger", record_id=str(m.value.record_id))
-        elif state.status == "received" or (
-            state.status == "dead_lettered" and state.replay_count < _replay_count(m)
+        elif state.decision == DecisionState.RECEIVED or (
+            state.decision == DecisionState.DEAD_LETTERED and state.replay_count < _replay_count(m)
         ):
             sorted_.to_decide.append(m)
         elif not state.published:
@@ -104,7 +131,7 @@ def _sort(batch: Sequence[Message], states: dict[UUID, LedgerState]) -> _Sorted:
 def _from_ledger(message: Message, state: LedgerState) -> Stored:
     return Stored(
         message.value.record_id,
-        state.status,
+        state.decision,
         state.reasons,
         state.warnings,
         state.plot_version,
@@ -144,16 +171,26 @@ class Reconciler:
         ):
             clock.lap("lock")
             # The lookups do not depend on each other: run them at once, on other connections.
-            states, parcels, facts = await asyncio.gather(
+            states, parcels, facts, cases, corrected = await asyncio.gather(
                 repository.ledger_states(pool, [m.value.record_id for m in batch]),
                 repository.parcel_states(pool, (m.value.parcel_key for m in batch)),
                 repository.fetch_facts(pool, _wants(batch)),
+                repository.case_states(pool, (m.value.parcel_key for m in batch)),
+                repository.corrected_records(
+                    pool,
+                    ((m.value.commune_code, m.value.corrects) for m in batch if m.value.corrects),
+                ),
             )
             clock.lap("lookup")
             work = _sort(batch, states)
             decisions, accepted = self._decide(work.to_decide, facts, parcels)
             clock.lap("decide")
-            stored = await repository.store_decisions(conn, [s for _, s in decisions], accepted)
+            stored = await repository.store_decisions(
+                conn,
+                [s for _, s in decisions],
+                accepted,
+                lambda ids: advance(cases, _decided(decisions, ids, corrected)),
+            )
             clock.lap("store")
             fresh = [(m, s) for m, s in decisions if s.record_id in stored]
             sends = fresh + [(m, _from_ledger(m, state)) for m, state in work.to_resend]
@@ -169,7 +206,7 @@ class Reconciler:
         for m, s in fresh:
             codes = [r["code"] for r in s.reasons] or ["none"]
             for code in codes:
-                metrics.DECISIONS.labels(s.status, code, m.value.commune_code).inc()
+                metrics.DECISIONS.labels(s.decision, code, m.value.commune_code).inc()
 
     def _decide(
         self, messages: list[Message], facts: Facts, parcels: dict[str, ParcelState]

@@ -12,6 +12,7 @@ import orjson
 from services.sync.settle import Pending, Retry
 from shared.db.pool import Conn
 from shared.kafka.dead_letters import Origin
+from shared.states import SyncState
 
 
 async def triage(
@@ -22,8 +23,8 @@ async def triage(
     A parcel with a plot in the retry table has its later versions queued behind that plot.
     """
     rows = await conn.fetch(
-        "SELECT record_id, NULL AS parcel_key FROM records"
-        " WHERE record_id = ANY($1) AND sync_state = 'synced'"
+        "SELECT record_id, NULL AS parcel_key FROM records"  # noqa: S608 - constants only
+        f" WHERE record_id = ANY($1) AND sync_state = '{SyncState.SYNCED}'"
         " UNION ALL SELECT DISTINCT NULL::uuid, parcel_key FROM sync_retries"
         " WHERE parcel_key = ANY($2)",
         record_ids,
@@ -33,37 +34,41 @@ async def triage(
     return synced, {r["parcel_key"] for r in rows if r["parcel_key"] is not None}
 
 
-_SYNCED = """
-UPDATE records r SET
-    status = 'synced', sync_state = 'synced', national_id = u.national_id,
-    sync_attempts = r.sync_attempts + u.made, sync_last_error = NULL,
-    synced_at = now(), updated_at = now(),
-    reasons = CASE WHEN r.sync_state = 'failed'  -- a replayed dead letter: drop its sync reasons
-        THEN (SELECT coalesce(jsonb_agg(x), '[]'::jsonb) FROM jsonb_array_elements(r.reasons) x
-              WHERE x->>'code' NOT IN ('sync_rejected', 'sync_exhausted', 'undecodable',
-                                 'unprocessable'))
-        ELSE r.reasons END
-FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, national_id, made)
-WHERE r.record_id = u.record_id
-"""
+# Sync's own state machine: the decision (and its reasons) is reconcile's and stays as it is.
+# The case's first sync is stamped in the same statement; case rows are locked in key order,
+# as reconcile locks them, so the two never deadlock.
+_SYNCED = f"""
+WITH marked AS (
+    UPDATE records r SET
+        sync_state = '{SyncState.SYNCED}', national_id = u.national_id,
+        sync_attempts = r.sync_attempts + u.made, sync_reason = NULL, sync_last_error = NULL,
+        synced_at = now(), updated_at = now()
+    FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, national_id, made)
+    WHERE r.record_id = u.record_id
+    RETURNING r.parcel_key
+), locked AS (
+    SELECT c.parcel_key FROM cases c
+    WHERE c.parcel_key IN (SELECT parcel_key FROM marked) AND c.synced_at IS NULL
+    ORDER BY c.parcel_key FOR UPDATE
+)
+UPDATE cases SET synced_at = now() FROM locked WHERE cases.parcel_key = locked.parcel_key
+"""  # noqa: S608 - constants only
 
-_FAILED = """
+_FAILED = f"""
 UPDATE records r SET
-    status = 'dead_lettered', sync_state = 'failed',
-    sync_attempts = r.sync_attempts + u.made, sync_last_error = u.detail, updated_at = now(),
-    reasons = r.reasons
-        || jsonb_build_array(jsonb_build_object('code', u.reason, 'detail', u.detail))
+    sync_state = '{SyncState.FAILED}', sync_reason = u.reason,
+    sync_attempts = r.sync_attempts + u.made, sync_last_error = u.detail, updated_at = now()
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS u(record_id, reason, detail, made)
-WHERE r.record_id = u.record_id AND r.sync_state IS DISTINCT FROM 'synced'
-"""
+WHERE r.record_id = u.record_id AND r.sync_state IS DISTINCT FROM '{SyncState.SYNCED}'
+"""  # noqa: S608 - constants only
 
-_PENDING = """
+_PENDING = f"""
 UPDATE records r SET
-    sync_state = 'pending', sync_attempts = r.sync_attempts + u.made,
+    sync_state = '{SyncState.PENDING}', sync_attempts = r.sync_attempts + u.made,
     sync_last_error = u.detail, updated_at = now()
 FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, detail, made)
 WHERE r.record_id = u.record_id
-"""
+"""  # noqa: S608 - constants only
 
 _PARK = """
 INSERT INTO sync_retries (record_id, parcel_key, version, commune_code, plot, origin_topic,

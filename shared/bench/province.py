@@ -30,8 +30,10 @@ from shared.stack.services import SERVICES
 
 # Decided: no record still 'received'. Done: and no accepted plot still waiting for sync.
 _PROGRESS = """
-SELECT count(*) FILTER (WHERE status <> 'received') AS decided,
-       count(*) FILTER (WHERE status <> 'received' AND status <> 'accepted') AS settled
+SELECT count(*) FILTER (WHERE decision <> 'received') AS decided,
+       count(*) FILTER (WHERE decision <> 'received'
+                        AND (decision <> 'accepted' OR sync_state IN ('synced', 'failed')))
+           AS settled
 FROM records
 """
 

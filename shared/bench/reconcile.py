@@ -94,7 +94,7 @@ async def _decided(settings: Settings, count: int, timeout: float = 900) -> tupl
     try:
         started = time.perf_counter()
         while (
-            await conn.fetchval("SELECT count(*) FROM records WHERE status <> 'received'") < count
+            await conn.fetchval("SELECT count(*) FROM records WHERE decision <> 'received'") < count
         ):
             if time.perf_counter() - started > timeout:
                 raise TimeoutError("reconcile did not decide every record in time")

@@ -40,7 +40,7 @@ async def reset_ledger(settings: Settings) -> None:
     """Empty the bench stack's ledger (the registry stays): each run starts from nothing."""
     conn = await asyncpg.connect(settings.migration_dsn)  # TRUNCATE is the owner's
     try:
-        await conn.execute("TRUNCATE records, outbox, parcels, sync_retries")
+        await conn.execute("TRUNCATE records, outbox, parcels, sync_retries, cases")
     finally:
         await conn.close()
 

@@ -127,9 +127,15 @@ async def through_sync(settings: Settings, plots: Plots) -> float:
     try:
         await conn.executemany(
             "INSERT INTO records (record_id, submission_id, content_hash, commune_code,"
-            " parcel_key, record, status, decided_at)"
+            " parcel_key, record, decision, decided_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, 'accepted', now())",
             plots.rows,
+        )
+        # Their cases, as reconcile leaves them: sync stamps each one's first sync.
+        await conn.executemany(
+            "INSERT INTO cases (parcel_key, commune_code, state, record_id, cleaned_at)"
+            " VALUES ($1, $2, 'cleaned', $3, now()) ON CONFLICT (parcel_key) DO NOTHING",
+            [(r[4], r[3], r[0]) for r in plots.rows],
         )
         topic = settings.topics.name(Topic.ACCEPTED)
         created_before = await _created(settings)

@@ -30,6 +30,7 @@ _RATE_HELP = {
     "duplicate": "identical re-submissions, per accepted original",
     "duplicate_conflict": "conflicting re-submissions, per accepted original",
     "reissue": "phase 2: parcels whose certificate is re-issued, per accepted parcel",
+    "correction": "records.corrections.jsonl: rejected records the commune fixes, per rejected",
 }
 
 
@@ -144,7 +145,8 @@ def generate(
     accepted = summary.outcomes.get("accepted", 0)
     _err.print(
         f"{summary.residents:,} residents, {summary.certificates:,} certificate rows,"
-        f" {summary.records:,} records ({summary.phase2_records:,} in phase 2) in {elapsed:.1f} s"
+        f" {summary.records:,} records ({summary.phase2_records:,} in phase 2,"
+        f" {summary.corrections:,} corrections) in {elapsed:.1f} s"
         f" → {out}/"
     )
     outcomes = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.outcomes.items()))

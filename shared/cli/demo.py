@@ -6,16 +6,19 @@ import asyncio
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 from rich.console import Console
 
+from shared import worklist
 from shared.auth import create_key
+from shared.cli.records_commands import records_table
 from shared.cli.report_view import reasons_table, table
 from shared.cli.submit import post_lines, progress, wait_decided
-from shared.report import campaign
+from shared.report import Row, campaign
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.services import child_env
@@ -42,37 +45,70 @@ def run(settings: Settings, console: Console, *, communes: int, plots: int, seed
     """The main job of the README, start to finish."""
     Stack(settings, console).up()
     data = settings.state_dir.resolve() / f"demo-province-{communes}-{plots}-{seed}"
-    if not (data / "truth.jsonl").exists():
+    if not (data / "truth.corrections.jsonl").exists():
         console.print(f"\nGenerating a synthetic commune: {plots:,} Form 01 records (seed {seed})")
         _landsync(settings, console, "generate", "--communes", str(communes), "--plots", str(plots),
                   "--seed", str(seed), "--out", str(data))  # fmt: skip
     console.print("Loading the population registry and the certificates")
     _landsync(settings, console, "registry", "load", "residents", str(data / "residents.csv"))
     _landsync(settings, console, "registry", "load", "certificates", str(data / "certificates.csv"))
-    lines = [line for line in (data / "records.jsonl").read_bytes().splitlines() if line.strip()]
-    asyncio.run(_submit_and_report(settings, console, lines))
+    lines = _lines(data / "records.jsonl")
+    fixes = _lines(data / "records.corrections.jsonl")
+    asyncio.run(_submit_and_report(settings, console, lines, fixes))
     truth = data / "truth.jsonl"
     console.print(f"\nCompare with the generator's truth file: landsync evaluate --truth {truth}")
+    console.print(f"(and the corrections': {data / 'truth.corrections.jsonl'})")
 
 
-async def _submit_and_report(settings: Settings, console: Console, lines: list[bytes]) -> None:
+def _lines(path: Path) -> list[bytes]:
+    return [line for line in path.read_bytes().splitlines() if line.strip()]
+
+
+async def _submit_and_report(
+    settings: Settings, console: Console, lines: list[bytes], fixes: list[bytes]
+) -> None:
+    """The first pass, the commune's worklist, its corrections, and the report after each."""
     communes = sorted({orjson.loads(line)["commune_code"] for line in lines})
     conn = await asyncpg.connect(settings.dsn)
     try:
         key, _ = await create_key(conn, "submitter", communes, label="demo")
-        statuses, record_ids = await post_lines(settings, console, key, lines)
+        before = await _pass(settings, console, conn, key, lines)
+        items, _ = await worklist.page(conn, worklist.Query([communes[0]], limit=10))
+        console.print(f"\nWhat {communes[0]} has to fix (the first {len(items)} open cases):")
+        console.print(records_table(items))
         console.print(
-            "Intake answered: "
-            + ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in statuses.most_common())
+            f"\nThe communes send {len(fixes):,} corrections (landsync generate's"
+            " records.corrections.jsonl)"
         )
-        await wait_decided(settings, console, record_ids)
-        await _wait_synced(conn, console, record_ids)
-        console.print()
-        rows = await campaign(conn)
-        console.print(table(rows))
-        console.print(reasons_table(rows))
+        after = await _pass(settings, console, conn, key, fixes) if fixes else before
+        console.print(
+            f"Case clean rate {_rate(before.case_clean_rate)} → {_rate(after.case_clean_rate)}"
+            f" after the corrections ({after.corrections:,} records corrected an open case)"
+        )
     finally:
         await conn.close()
+
+
+async def _pass(
+    settings: Settings, console: Console, conn: asyncpg.Connection[Any], key: str,
+    lines: list[bytes],
+) -> Row:  # fmt: skip
+    statuses, record_ids = await post_lines(settings, console, key, lines)
+    console.print(
+        "Intake answered: "
+        + ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in statuses.most_common())
+    )
+    await wait_decided(settings, console, record_ids)
+    await _wait_synced(conn, console, record_ids)
+    console.print()
+    rows = await campaign(conn)
+    console.print(table(rows))
+    console.print(reasons_table(rows))
+    return rows[-1]
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
 
 
 async def _wait_synced(
@@ -80,8 +116,8 @@ async def _wait_synced(
 ) -> None:
     """Wait until every accepted plot is synced to the national database (or given up on)."""
     query = (
-        "SELECT count(*) FILTER (WHERE status = 'synced' OR sync_state = 'failed'),"
-        " count(*) FILTER (WHERE status IN ('accepted', 'synced') OR sync_state IS NOT NULL)"
+        "SELECT count(*) FILTER (WHERE sync_state IN ('synced', 'failed')),"
+        " count(*) FILTER (WHERE decision = 'accepted')"
         " FROM records WHERE record_id = ANY($1::uuid[])"
     )
     deadline = time.monotonic() + timeout

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.evaluate import Actual, Evaluation, Expected, evaluate
+from shared.evaluate import Actual, CaseScore, Evaluation, Expected, evaluate, score_cases
 from shared.settings import Settings
 
 _CHUNK = 50_000
@@ -33,6 +33,22 @@ def read_truth(path: Path) -> dict[str, Expected]:
     return truth
 
 
+async def read_cases(settings: Settings, parcel_keys: list[str]) -> dict[str, str]:
+    """The state of each case the ledger holds, by parcel key."""
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        states: dict[str, str] = {}
+        for start in range(0, len(parcel_keys), _CHUNK):
+            rows = await conn.fetch(
+                "SELECT parcel_key, state FROM cases WHERE parcel_key = ANY($1::text[])",
+                parcel_keys[start : start + _CHUNK],
+            )
+            states.update({r["parcel_key"]: r["state"] for r in rows})
+        return states
+    finally:
+        await conn.close()
+
+
 async def read_ledger(settings: Settings, submission_ids: list[str]) -> dict[str, Actual]:
     """The ledger's decision for each submission id it holds."""
     conn = await asyncpg.connect(settings.dsn)
@@ -40,15 +56,17 @@ async def read_ledger(settings: Settings, submission_ids: list[str]) -> dict[str
     try:
         for start in range(0, len(submission_ids), _CHUNK):
             rows = await conn.fetch(
-                "SELECT submission_id, status, reasons::text, warnings::text FROM records"
+                "SELECT submission_id, decision, reasons::text, warnings::text, parcel_key"
+                " FROM records"
                 " WHERE submission_id = ANY($1::text[])",
                 submission_ids[start : start + _CHUNK],
             )
             for r in rows:
                 found[r["submission_id"]] = Actual(
-                    None if r["status"] == "received" else r["status"],
+                    None if r["decision"] == "received" else r["decision"],
                     frozenset(x["code"] for x in orjson.loads(r["reasons"])),
                     frozenset(x["code"] for x in orjson.loads(r["warnings"])),
+                    r["parcel_key"],
                 )
     finally:
         await conn.close()
@@ -59,11 +77,17 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def render(result: Evaluation, console: Console) -> None:
-    """Accuracy, per-code precision and recall, and the confusion matrix."""
+def render(result: Evaluation, cases: CaseScore, console: Console) -> None:
+    """Accuracy, case figures, per-code precision and recall, and the confusion matrix."""
     console.print(
         f"[bold]Outcome accuracy[/] {_pct(result.accuracy)} over {result.total:,} records"
         f" ({result.undecided:,} not decided yet, {result.missing:,} not in the ledger)"
+    )
+    console.print(
+        f"[bold]Cases[/] {cases.cases:,}: cleaned {cases.cleaned:,}"
+        f" (truth {cases.expected_cleaned:,}),"
+        f" case clean rate {_pct(cases.clean_rate)} (truth {_pct(cases.expected_clean_rate)}),"
+        f" {cases.agree:,} cases agree"
     )
     codes = Table(title="Reason and warning codes", title_justify="left")
     for column in ("code", "expected", "given", "correct", "precision", "recall"):
@@ -94,6 +118,8 @@ def evaluate_command(
     expected = read_truth(truth)
     actual = asyncio.run(read_ledger(Settings(), list(expected)))
     result = evaluate(expected, actual)
+    parcels = sorted({a.parcel_key for a in actual.values() if a.parcel_key})
+    cases = score_cases(expected, actual, asyncio.run(read_cases(Settings(), parcels)))
     if as_json:
         typer.echo(
             orjson.dumps(
@@ -106,8 +132,16 @@ def evaluate_command(
                         c: {"precision": s.precision, "recall": s.recall}
                         for c, s in result.codes.items()
                     },
+                    "cases": {
+                        "cases": cases.cases,
+                        "cleaned": cases.cleaned,
+                        "expected_cleaned": cases.expected_cleaned,
+                        "agree": cases.agree,
+                        "case_clean_rate": cases.clean_rate,
+                        "expected_case_clean_rate": cases.expected_clean_rate,
+                    },
                 }
             ).decode()
         )
         return
-    render(result, Console(width=max(Console().width, 110)))
+    render(result, cases, Console(width=max(Console().width, 110)))

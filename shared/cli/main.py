@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,17 +13,21 @@ from rich.console import Console
 
 from shared.cli import (
     bench_commands,
+    campaign_commands,
     data_commands,
     dlq_commands,
     form01_commands,
     init_commands,
     key_commands,
+    records_commands,
     sim_commands,
     stack_commands,
 )
 from shared.cli.evaluate_command import evaluate_command
 from shared.cli.submit import submit_command
-from shared.report import Row, campaign
+from shared.daily import Day
+from shared.daily import daily as daily_figures
+from shared.report import ReportBundle, report_bundle, today_in
 from shared.settings import Settings
 
 app = typer.Typer(
@@ -42,6 +47,8 @@ dlq_commands.register(app)
 init_commands.register(app)
 form01_commands.register(app)
 bench_app.command("import")(form01_commands.bench_import)
+campaign_commands.register(app)
+records_commands.register(app)
 app.command("evaluate")(evaluate_command)
 app.command("submit")(submit_command)
 
@@ -62,44 +69,88 @@ def demo(
 
 
 @app.command()
-def report(
+def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
     output: Annotated[str, typer.Option("--format", help="table, csv, json or html")] = "table",
     screenshot: Annotated[
         Path | None, typer.Option(help="write a PNG of the HTML page here (headless Chromium)")
     ] = None,
+    daily: Annotated[
+        bool, typer.Option("--daily", help="cases received, cleaned and synced per day")
+    ] = False,
+    commune: Annotated[str | None, typer.Option(help="--daily: one commune's days")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="--daily: first day")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="--daily: last day")] = None,
 ) -> None:
-    """The campaign report: per commune and for the province."""
+    """The campaign report: per commune and for the province (cases, targets, submissions)."""
     from shared import report_html  # noqa: PLC0415
     from shared.cli import report_view  # noqa: PLC0415
 
-    rows = asyncio.run(_report_rows(Settings()))
+    if output not in {"table", "csv", "json", "html"}:
+        raise typer.BadParameter("table, csv, json or html", param_hint="--format")
+    settings = Settings()
+    if daily:
+        span = (_day(start, "--from"), _day(end, "--to"))
+        days = asyncio.run(_daily_rows(settings, commune, *span))
+        if output == "csv":
+            typer.echo(report_view.daily_csv(days), nl=False)
+        elif output == "json":
+            typer.echo(report_view.daily_json(days))
+        else:
+            Console(width=max(Console().width, 100)).print(report_view.daily_table(days))
+        return
+    bundle = asyncio.run(_report_bundle(settings, with_days=output == "html" or bool(screenshot)))
     if screenshot is not None:
         from shared.browser import BrowserError, render_png  # noqa: PLC0415
 
         try:
-            screenshot.write_bytes(asyncio.run(render_png(report_html.page(rows))))
+            screenshot.write_bytes(
+                asyncio.run(
+                    render_png(
+                        report_html.page(bundle.rows, days=bundle.days, window=bundle.window)
+                    )
+                )
+            )
         except BrowserError as e:
             _err.print(f"[red]No screenshot:[/] {e}", markup=True)
             raise typer.Exit(2) from e
         _err.print(f"Wrote {screenshot}")
     elif output == "html":
-        typer.echo(report_html.page(rows), nl=False)
+        typer.echo(report_html.page(bundle.rows, days=bundle.days, window=bundle.window), nl=False)
     elif output == "csv":
-        typer.echo(report_view.as_csv(rows), nl=False)
+        typer.echo(report_view.as_csv(bundle.rows), nl=False)
     elif output == "json":
-        typer.echo(report_view.as_json(rows))
-    elif output == "table":
-        console = Console(width=max(Console().width, 130))
-        console.print(report_view.table(rows))
-        console.print(report_view.reasons_table(rows))
+        typer.echo(report_view.as_json(bundle.rows))
     else:
-        raise typer.BadParameter("table, csv, json or html", param_hint="--format")
+        console = Console(width=max(Console().width, 130))
+        console.print(report_view.table(bundle.rows))
+        console.print(report_view.reasons_table(bundle.rows))
 
 
-async def _report_rows(settings: Settings) -> list[Row]:
+def _day(text: str | None, option: str) -> date | None:
+    try:
+        return None if text is None else date.fromisoformat(text)
+    except ValueError as e:
+        raise typer.BadParameter("a date, YYYY-MM-DD", param_hint=option) from e
+
+
+async def _report_bundle(settings: Settings, *, with_days: bool) -> ReportBundle:
     conn = await asyncpg.connect(settings.dsn)
     try:
-        return await campaign(conn)
+        return await report_bundle(conn, settings, with_days=with_days)
+    finally:
+        await conn.close()
+
+
+async def _daily_rows(
+    settings: Settings, commune: str | None, start: date | None, end: date | None
+) -> list[Day]:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        today = today_in(settings.campaign_timezone)
+        return await daily_figures(
+            conn, timezone=settings.campaign_timezone, today=today, commune=commune,
+            start=start, end=end,
+        )  # fmt: skip
     finally:
         await conn.close()
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
+from shared.daily import Day
 from shared.report import Row
 from shared.synthetic import communes
 
@@ -17,15 +18,29 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+_COLUMNS = (
+    "commune", "cases", "cleaned", "open", "case clean rate", "case sync rate", "target",
+    "of target", "received", "rejected", "dead-lettered", "duplicates", "corrections",
+    "clean rate", "sync rate",
+)  # fmt: skip
+
+
 def table(rows: list[Row]) -> Table:
     """The report as a rich table, with commune names and the province total last."""
     names = dict(communes())
-    out = Table(title="Campaign progress", title_justify="left")
-    for column in ("commune", "received", "accepted", "synced", "rejected", "dead-lettered"):
+    province = rows[-1] if rows else None
+    left = (
+        ""
+        if province is None or province.days_left is None
+        else f" · {province.days_left} days left"
+    )
+    out = Table(title=f"Campaign progress{left}", title_justify="left")
+    for column in _COLUMNS:
         out.add_column(column, justify="left" if column == "commune" else "right")
-    out.add_column("duplicates", justify="right")
-    out.add_column("clean rate", justify="right")
-    out.add_column("sync rate", justify="right")
     for row in rows:
         label = (
             "[bold]Province[/]"
@@ -34,39 +49,49 @@ def table(rows: list[Row]) -> Table:
         )
         out.add_row(
             label,
-            f"{row.received:,}",
-            f"{row.accepted:,}",
-            f"{row.synced:,}",
-            f"{row.rejected:,}",
-            f"{row.dead_lettered:,}",
-            f"{row.duplicates:,}",
+            _count(row.cases),
+            _count(row.cases_cleaned),
+            _count(row.cases_open),
+            _rate(row.case_clean_rate),
+            _rate(row.case_sync_rate),
+            _count(row.target_plots),
+            _rate(row.target_rate),
+            _count(row.received),
+            _count(row.rejected),
+            _count(row.dead_lettered),
+            _count(row.duplicates),
+            _count(row.corrections),
             _rate(row.clean_rate),
             _rate(row.sync_rate),
-            end_section=row.commune_code is not None and row is rows[-2],
+            end_section=row.commune_code is not None and len(rows) > 1 and row is rows[-2],
         )
     return out
 
 
 def reasons_table(rows: list[Row]) -> Table:
-    """The province's rejected and dead-lettered records by reason."""
+    """The province's open cases, rejected and dead-lettered records, by reason."""
     province = next((r for r in rows if r.commune_code is None), None)
-    out = Table(title="Not through, by reason (a record may have several)", title_justify="left")
-    out.add_column("outcome")
+    out = Table(
+        title="Not through, by reason (a record or case may have several)", title_justify="left"
+    )
+    out.add_column("what")
     out.add_column("reason")
-    out.add_column("records", justify="right")
+    out.add_column("count", justify="right")
     if province is not None:
-        for outcome, counts in (
-            ("rejected", province.rejected_by_reason),
-            ("dead-lettered", province.dead_lettered_by_reason),
+        for what, counts in (
+            ("open cases", province.open_by_reason),
+            ("rejected records", province.rejected_by_reason),
+            ("dead-lettered records", province.dead_lettered_by_reason),
         ):
             for code, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-                out.add_row(outcome, code, f"{n:,}")
+                out.add_row(what, code, f"{n:,}")
     return out
 
 
 def _flat(row: Row) -> dict[str, Any]:
     flat = {k: v for k, v in row.as_dict().items() if not k.endswith("_by_reason")}
     flat["commune_code"] = row.commune_code or "province"
+    flat.update({f"open:{c}": n for c, n in row.open_by_reason.items()})
     flat.update({f"rejected:{c}": n for c, n in row.rejected_by_reason.items()})
     flat.update({f"dead_lettered:{c}": n for c, n in row.dead_lettered_by_reason.items()})
     return flat
@@ -80,6 +105,7 @@ def as_csv(rows: list[Row]) -> str:
         fields += [k for k in flat if k not in fields]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields or ["commune_code"], restval=0)
+    # A missing figure (no target, no window) is an empty cell; a reason not seen is 0.
     writer.writeheader()
     writer.writerows(flats)
     return buffer.getvalue()
@@ -95,3 +121,34 @@ def as_json(rows: list[Row]) -> str:
         },
         ensure_ascii=False,
     )
+
+
+def daily_csv(days: list[Day]) -> str:
+    """Daily figures as CSV, one line a day."""
+    buffer = io.StringIO()
+    fields = list(Day.__dataclass_fields__)
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows({**d.as_dict(), "commune_code": d.commune_code or "province"} for d in days)
+    return buffer.getvalue()
+
+
+def daily_json(days: list[Day]) -> str:
+    """Daily figures as CONTRACT §6's JSON: ``{"days": [...]}``."""
+    return json.dumps({"days": [d.as_dict() for d in days]}, ensure_ascii=False)
+
+
+def daily_table(days: list[Day]) -> Table:
+    """Daily figures for the terminal."""
+    where = days[0].commune_code if days else None
+    out = Table(title=f"Cases per day · {where or 'province'}", title_justify="left")
+    for column in ("date", "received", "cleaned", "synced", "received total", "cleaned total",
+                   "synced total"):  # fmt: skip
+        out.add_column(column, justify="left" if column == "date" else "right")
+    for d in days:
+        out.add_row(
+            d.date.isoformat(),
+            *(f"{n:,}" for n in (d.received, d.cleaned, d.synced)),
+            *(f"{n:,}" for n in (d.received_total, d.cleaned_total, d.synced_total)),
+        )
+    return out

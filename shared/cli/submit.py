@@ -85,7 +85,7 @@ async def wait_decided(
             while decided < len(record_ids) and time.monotonic() < deadline:
                 decided = await conn.fetchval(
                     "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
-                    " AND status <> 'received'",
+                    " AND decision <> 'received'",
                     record_ids,
                 )
                 bar.update(task, completed=decided)

@@ -12,13 +12,21 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x4C414E44
 
 
-def pending(applied: set[str]) -> list[Path]:
-    """The migration files not yet applied, in the order to apply them."""
-    return [p for p in sorted(MIGRATIONS_DIR.glob("*.sql")) if p.stem not in applied]
+def pending(applied: set[str], before: str | None = None) -> list[Path]:
+    """The migration files not yet applied, in order; with ``before``, those sorting before it."""
+    return [
+        p
+        for p in sorted(MIGRATIONS_DIR.glob("*.sql"))
+        if p.stem not in applied and (before is None or p.stem < before)
+    ]
 
 
-async def apply_migrations(dsn: str) -> list[str]:
-    """Apply every pending migration; safe to call concurrently and repeatedly."""
+async def apply_migrations(dsn: str, *, before: str | None = None) -> list[str]:
+    """Apply every pending migration; safe to call concurrently and repeatedly.
+
+    ``before`` stops at the first file whose name does not sort before it (tests of a migration
+    start from the schema just before it).
+    """
     conn = await asyncpg.connect(dsn)
     try:
         # The advisory lock makes concurrent callers (up + a test session) apply each file once.
@@ -29,7 +37,7 @@ async def apply_migrations(dsn: str) -> list[str]:
         )
         rows = await conn.fetch("SELECT version FROM schema_migrations")
         done: list[str] = []
-        for path in pending({r["version"] for r in rows}):
+        for path in pending({r["version"] for r in rows}, before):
             async with conn.transaction():
                 await conn.execute(path.read_text(encoding="utf-8"))
                 await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", path.stem)

@@ -9,6 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.states import reasons_sql, status_sql
+
 
 @dataclass(frozen=True)
 class StoredImport:
@@ -56,13 +58,17 @@ async def fetch(pool: asyncpg.Pool[Any], import_id: UUID) -> StoredImport | None
     return StoredImport(**values)
 
 
+# The status and reasons CONTRACT §2 shows, derived from the decision and sync's progress.
+_DECISIONS = f"""
+SELECT record_id::text AS record_id, submission_id, {status_sql()} AS status,
+       ({reasons_sql()})::text AS reasons
+FROM records WHERE record_id = ANY($1::uuid[])
+"""  # noqa: S608 - built from constants; the ids are a parameter
+
+
 async def decisions(pool: asyncpg.Pool[Any], record_ids: list[str]) -> dict[str, dict[str, Any]]:
     """The current status and reasons of the records, by record id."""
-    rows = await pool.fetch(
-        "SELECT record_id::text AS record_id, submission_id, status, reasons::text AS reasons"
-        " FROM records WHERE record_id = ANY($1::uuid[])",
-        record_ids,
-    )
+    rows = await pool.fetch(_DECISIONS, record_ids)
     return {
         r["record_id"]: {
             "submission_id": r["submission_id"],

@@ -12,10 +12,12 @@ import orjson
 from shared.generate.facts import CertificateRow, Person
 from shared.reference.parse import CERTIFICATE_COLUMNS, RESIDENT_COLUMNS
 
-#: Files of each phase. Phase 2 certificates are a delta: rows changed or added.
-FILES = {
+#: Files of each phase. Phase 2 certificates are a delta: rows changed or added. The
+#: corrections (the communes' fixes of rejected phase-1 records) come with no certificates.
+FILES: dict[int | str, tuple[str | None, str, str]] = {
     1: ("certificates.csv", "records.jsonl", "truth.jsonl"),
     2: ("certificates.phase2.csv", "records.phase2.jsonl", "truth.phase2.jsonl"),
+    "corrections": (None, "records.corrections.jsonl", "truth.corrections.jsonl"),
 }
 
 
@@ -31,8 +33,9 @@ class Output:
         self._records = {}
         self._truth = {}
         for phase, (certificates, records, truth) in FILES.items():
-            self._certificates[phase] = csv.writer(self._open(out_dir / certificates))
-            self._certificates[phase].writerow(CERTIFICATE_COLUMNS)
+            if certificates is not None:
+                self._certificates[phase] = csv.writer(self._open(out_dir / certificates))
+                self._certificates[phase].writerow(CERTIFICATE_COLUMNS)
             self._records[phase] = self._open(out_dir / records, binary=True)
             self._truth[phase] = self._open(out_dir / truth, binary=True)
 
@@ -68,7 +71,7 @@ class Output:
         )  # fmt: skip
 
     def records(
-        self, labelled: list[tuple[dict[str, Any], Any, list[str]]], phase: int = 1
+        self, labelled: list[tuple[dict[str, Any], Any, list[str]]], phase: int | str = 1
     ) -> None:
         """Append records and their truth lines, in the same order."""
         records, truth = self._records[phase], self._truth[phase]

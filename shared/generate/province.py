@@ -38,6 +38,8 @@ class Summary:
     outcomes: dict[str, int] = field(default_factory=dict)
     phase2_records: int = 0
     phase2_outcomes: dict[str, int] = field(default_factory=dict)
+    corrections: int = 0
+    correction_outcomes: dict[str, int] = field(default_factory=dict)
 
 
 def split(total: int, parts: int, rng: random.Random) -> list[int]:
@@ -190,19 +192,47 @@ def _drafts(
     commune: Commune,
     plots: list[Plot],
     next_id: Callable[[], str],
-) -> list[tuple[dict[str, Any], list[str]]]:
-    """One record per plot, with at most one injected error each."""
+) -> tuple[list[tuple[dict[str, Any], list[str]]], dict[int, dict[str, Any]]]:
+    """One record per plot, with at most one injected error each.
+
+    Also, by ``id()`` of each record given an error, the record as it was before: what a
+    correction resubmits.
+    """
     drafts: list[tuple[dict[str, Any], list[str]]] = []
+    clean: dict[int, dict[str, Any]] = {}
     for plot in plots:
         record = form01(rng, plot, commune, next_id())
         scene = Scene(rng, plot, record, run.registry, run.ids, run.serials)
         error = draw_error(rng, run.rates)
+        before = _copy(record, record["submission_id"]) if error else None
         injected = [error] if error and INJECTIONS[error](scene) else []
+        if before is not None and injected:
+            clean[id(record)] = before
         if any(prefix_mismatch(p.personal_id, p.date_of_birth, p.sex) for p, _ in plot.holders):
             injected.append("id_prefix_mismatch")
         run.added.extend(scene.added_residents)
         drafts.append((record, injected))
-    return drafts
+    return drafts, clean
+
+
+def corrections(
+    rng: random.Random, labelled: Labelled, clean: dict[int, dict[str, Any]], share: float
+) -> list[tuple[dict[str, Any], list[str]]]:
+    """The commune's fixes of a ``share`` of its rejected records.
+
+    Each is the record without its error, under a new submission_id; a fix of a wrong parcel
+    number names the record it corrects in ``corrects``.
+    """
+    out: list[tuple[dict[str, Any], list[str]]] = []
+    for record, verdict, injected in labelled:
+        original = clean.get(id(record))
+        if verdict.outcome != "rejected" or original is None or rng.random() >= share:
+            continue
+        fixed = _copy(original, f"{record['submission_id']}-fix")
+        if "wrong_parcel" in injected:
+            fixed["corrects"] = record["submission_id"]
+        out.append((fixed, [f"correction:{e}" for e in injected]))
+    return out
 
 
 def _commune(run: _Run, commune: Commune, households: list[Household]) -> None:
@@ -211,7 +241,7 @@ def _commune(run: _Run, commune: Commune, households: list[Household]) -> None:
     rng = random.Random(f"{seed}:land:{commune.code}")  # noqa: S311 - reproducible, not secret
     plots = plots_of(rng, serials, commune, households)
     next_id = _ids(f"{slug(commune.name)}-2025").__next__
-    drafts = _drafts(run, rng, commune, plots, next_id)
+    drafts, clean = _drafts(run, rng, commune, plots, next_id)
     rows = _rows(plots)
     certificates = Certificates()
     for row in rows:
@@ -227,6 +257,23 @@ def _commune(run: _Run, commune: Commune, households: list[Household]) -> None:
     summary.records += len(labelled)
     for _, verdict, _ in labelled:
         summary.outcomes[verdict.outcome] = summary.outcomes.get(verdict.outcome, 0) + 1
+    # Labelled against the first phase's facts, on a copy of the parcel states: the parcels
+    # they fix were never accepted, so the second phase (which re-issues accepted parcels'
+    # certificates) neither sees nor changes them. Their own random stream keeps the second
+    # phase the same bytes as before corrections existed.
+    fix_rng = random.Random(f"{seed}:corrections:{commune.code}")  # noqa: S311 - reproducible
+    fixes = label_all(
+        corrections(fix_rng, labelled, clean, rates.correction),
+        registry,
+        certificates,
+        dict(states),
+    )
+    output.records(fixes, phase="corrections")
+    summary.corrections += len(fixes)
+    for _, verdict, _ in fixes:
+        summary.correction_outcomes[verdict.outcome] = (
+            summary.correction_outcomes.get(verdict.outcome, 0) + 1
+        )
     changed, later = second_phase(rng, commune, plots, labelled, states, serials, next_id, rates)
     known = {id(r) for r in rows}
     for row in changed:

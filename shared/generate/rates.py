@@ -41,6 +41,8 @@ class Rates:
     duplicate_conflict: float = 0.003
     # Second phase, per accepted parcel: certificate replaced, then the parcel re-submitted.
     reissue: float = 0.01
+    # Corrections, per rejected record with an injected error: the commune fixes and resubmits.
+    correction: float = 0.6
 
     @classmethod
     def names(cls) -> list[str]:

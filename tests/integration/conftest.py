@@ -39,7 +39,7 @@ async def every_202_is_decided(db: asyncpg.Pool[Any]) -> AsyncIterator[None]:
 
     async def stuck() -> list[str]:
         rows = await db.fetch(
-            "SELECT record_id::text FROM records WHERE status = 'received'"
+            "SELECT record_id::text FROM records WHERE decision = 'received'"
             " AND received_at < now() - interval '5 seconds' LIMIT 20"
         )
         return [r["record_id"] for r in rows]

@@ -15,6 +15,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared.settings import Settings
+from shared.states import reasons_sql, status_sql
 from shared.topics import Topic
 from tests.support import make_record, parcel_key_of
 
@@ -53,7 +54,7 @@ def plot_of(record: dict[str, Any], *, version: int) -> Plot:
 
 
 async def accept(db: asyncpg.Pool[Any], settings: Settings, plots: Sequence[Plot]) -> list[Plot]:
-    """Write the plots' ledger rows as accepted, then publish them keyed by parcel."""
+    """Write the plots' ledger rows (and cases) as accepted, then publish them keyed by parcel."""
     rows = []
     for p in plots:
         record = orjson.loads(p.value)
@@ -69,9 +70,15 @@ async def accept(db: asyncpg.Pool[Any], settings: Settings, plots: Sequence[Plot
         )
     await db.executemany(
         "INSERT INTO records (record_id, submission_id, content_hash, commune_code, parcel_key,"
-        " record, status, decided_at) VALUES ($1, $2, $3, $4, $5, $6, 'accepted', now())"
+        " record, decision, decided_at) VALUES ($1, $2, $3, $4, $5, $6, 'accepted', now())"
         " ON CONFLICT (record_id) DO NOTHING",
         rows,
+    )
+    # As reconcile's decision transaction would: the parcel's case is cleaned.
+    await db.executemany(
+        "INSERT INTO cases (parcel_key, commune_code, state, record_id, decided_at, cleaned_at)"
+        " VALUES ($1, $2, 'cleaned', $3, now(), now()) ON CONFLICT (parcel_key) DO NOTHING",
+        [(r[4], r[3], r[0]) for r in rows],
     )
     return await publish(settings, plots)
 
@@ -102,9 +109,9 @@ async def publish(settings: Settings, plots: Sequence[Plot]) -> list[Plot]:
 async def ledger(db: asyncpg.Pool[Any], plots: Sequence[Plot]) -> dict[str, Any]:
     """The ledger rows of the plots, by record id."""
     rows = await db.fetch(
-        "SELECT record_id::text AS id, status, sync_state, national_id, sync_attempts,"
-        " sync_last_error, synced_at, updated_at, reasons"
-        " FROM records WHERE record_id = ANY($1::uuid[])",
+        f"SELECT record_id::text AS id, {status_sql()} AS status, sync_state, national_id,"
+        " sync_attempts, sync_last_error, synced_at, updated_at,"
+        f" {reasons_sql()} AS reasons FROM records WHERE record_id = ANY($1::uuid[])",
         [p.record_id for p in plots],
     )
     return {r["id"]: r for r in rows}

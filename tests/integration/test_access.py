@@ -68,6 +68,16 @@ MATRIX: list[tuple[str, str, Call, dict[Caller, int]]] = [
         {"submitter": 200, "foreign submitter": 200, "viewer": 200, "operator": 200},
     ),
     (
+        "GET", "/v1/reports/campaign/daily",
+        lambda c, h, _: c.get(f"/v1/reports/campaign/daily?commune={COMMUNE}", headers=h),
+        {"submitter": 200, "foreign submitter": 403, "viewer": 200, "operator": 200},
+    ),
+    (
+        "GET", "/v1/records",
+        lambda c, h, _: c.get(f"/v1/records?commune={COMMUNE}", headers=h),
+        {"submitter": 200, "foreign submitter": 403, "viewer": 200, "operator": 200},
+    ),
+    (
         "GET", "/v1/dlq/{queue}",
         lambda c, h, _: c.get("/v1/dlq/owner-unresolved", headers=h),
         {"submitter": 403, "foreign submitter": 403, "viewer": 403, "operator": 200},

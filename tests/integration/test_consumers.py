@@ -40,7 +40,7 @@ async def test_a_sigterm_mid_stream_loses_nothing_and_publishes_nothing_twice(
     async def decided() -> int:
         count: int = await db.fetchval(
             "SELECT count(*) FROM records"
-            " WHERE record_id = ANY($1::uuid[]) AND status IN ('accepted', 'synced')",
+            " WHERE record_id = ANY($1::uuid[]) AND decision = 'accepted'",
             ids,
         )
         return count

@@ -63,7 +63,7 @@ async def _dead_lettered(db: asyncpg.Pool[Any], record_id: str) -> None:
         return bool(
             await db.fetchval(
                 "SELECT true FROM records WHERE record_id = $1::uuid"
-                " AND status = 'dead_lettered' AND published_at IS NOT NULL",
+                " AND decision = 'dead_lettered' AND published_at IS NOT NULL",
                 record_id,
             )
         )

@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared.settings import Settings
+from shared.states import reasons_sql, status_sql
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.support import eventually, fresh_owner, make_record, parcel_key_of, register
@@ -132,7 +133,7 @@ async def test_submission_ids_are_per_commune_and_another_communes_id_looks_fres
 
 async def _decided(db: asyncpg.Pool[Any], record_ids: list[str]) -> bool:
     undecided: int = await db.fetchval(
-        "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[]) AND status = 'received'",
+        "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[]) AND decision = 'received'",
         record_ids,
     )
     return undecided == 0
@@ -159,7 +160,7 @@ async def _a_bug_for(db: asyncpg.Pool[Any]) -> AsyncIterator[str]:
         f"""
         CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'a bug these records trigger'; END $$;
-        CREATE TRIGGER {name} BEFORE UPDATE OF status ON records FOR EACH ROW
+        CREATE TRIGGER {name} BEFORE UPDATE OF decision ON records FOR EACH ROW
         WHEN (NEW.submission_id LIKE '{mark}%'
               AND NOT NEW.reasons @> '[{{"code": "unprocessable"}}]')
         EXECUTE FUNCTION {name}();
@@ -186,7 +187,9 @@ async def test_records_the_consumer_gives_up_on_end_dead_lettered_and_cost_littl
         mixed_seconds, ids = await _seconds_to_decide(intake, db, key, mixed)
 
     rows = await db.fetch(
-        "SELECT submission_id, status, reasons FROM records WHERE record_id = ANY($1::uuid[])", ids
+        f"SELECT submission_id, {status_sql()} AS status, {reasons_sql()} AS reasons FROM records"
+        " WHERE record_id = ANY($1::uuid[])",
+        ids,
     )
     given_up = {r["submission_id"] for r in rows if r["status"] == "dead_lettered"}
     assert given_up == {r["submission_id"] for r in bad}
@@ -216,6 +219,12 @@ async def test_an_undecodable_message_of_a_ledger_record_ends_it_dead_lettered(
         parcel_key_of(record),
         orjson.dumps(record).decode(),
     )
+    # and its case, as intake writes it with the parcel's first record
+    await db.execute(
+        "INSERT INTO cases (parcel_key, commune_code) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        parcel_key_of(record),
+        COMMUNE,
+    )
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
     await producer.start()
     try:
@@ -230,7 +239,8 @@ async def test_an_undecodable_message_of_a_ledger_record_ends_it_dead_lettered(
 
     async def final() -> Any:
         return await db.fetchrow(
-            "SELECT status, reasons FROM records WHERE record_id = $1 AND status <> 'received'",
+            f"SELECT {status_sql()} AS status, {reasons_sql()} AS reasons FROM records"
+            " WHERE record_id = $1 AND decision <> 'received'",
             record_id,
         )
 
@@ -390,7 +400,7 @@ async def test_a_bug_met_by_every_record_stops_reconcile_at_the_guard_until_it_i
         await asyncio.sleep(3)  # stopped, it dead-letters nothing more meanwhile
         poisoned = await db.fetchval(
             "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
-            " AND status = 'dead_lettered'",
+            " AND decision = 'dead_lettered'",
             ids,
         )
         gauge = (await probe.get("/metrics")).text

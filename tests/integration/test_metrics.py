@@ -50,7 +50,7 @@ async def test_decisions_are_counted_and_the_lag_returns_to_zero(
         async def decided() -> bool:
             n = await db.fetchval(
                 "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
-                " AND status <> 'received' AND published_at IS NOT NULL",
+                " AND decision <> 'received' AND published_at IS NOT NULL",
                 ids,
             )
             return bool(n == len(ids))

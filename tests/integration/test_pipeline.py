@@ -41,9 +41,9 @@ async def _submit_and_wait(
 
     async def decided() -> dict[str, asyncpg.Record] | None:
         rows = await db.fetch(
-            "SELECT submission_id, record_id::text AS record_id, commune_code, status, reasons,"
-            " warnings"
-            " FROM records WHERE submission_id = ANY($1::text[]) AND status <> 'received'"
+            "SELECT submission_id, record_id::text AS record_id, commune_code,"
+            " decision AS status, reasons, warnings"
+            " FROM records WHERE submission_id = ANY($1::text[]) AND decision <> 'received'"
             " AND published_at IS NOT NULL",
             ids,
         )
@@ -54,12 +54,9 @@ async def _submit_and_wait(
 
 
 def _as_truth(row: asyncpg.Record) -> tuple[str, list[str], list[str]]:
-    later = {"sync_rejected", "sync_exhausted"}
-    reasons = sorted(r["code"] for r in row["reasons"] if r["code"] not in later)
-    outcome = "accepted" if row["status"] == "synced" or (
-        row["status"] == "dead_lettered" and not reasons
-    ) else row["status"]  # fmt: skip
-    return outcome, reasons, sorted(w["code"] for w in row["warnings"])
+    # The ledger's decision is reconcile's alone: sync's progress does not change it.
+    reasons = sorted(r["code"] for r in row["reasons"])
+    return row["status"], reasons, sorted(w["code"] for w in row["warnings"])
 
 
 def _mismatches(truth: list[dict[str, Any]], ledger: dict[str, asyncpg.Record]) -> list[str]:
@@ -151,3 +148,32 @@ async def test_the_second_phase_accepts_updates_under_replacement_certificates(
 
     assert _mismatches(truth, ledger) == []
     assert any("supersedes_previous" in t["warnings"] for t in truth)
+
+
+async def test_the_communes_corrections_clean_their_cases_as_the_truth_says(
+    commune: Path,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    settings: Settings,
+    new_key: KeyFactory,
+    tmp_path: Path,
+) -> None:
+    truth = _lines(commune / "truth.corrections.jsonl")
+    records = _lines(commune / "records.corrections.jsonl")
+    key = await new_key("submitter", sorted({r["commune_code"] for r in records}))
+
+    ledger = await _submit_and_wait(intake, db, key, commune / "records.corrections.jsonl")
+    both = tmp_path / "truth.both.jsonl"
+    both.write_bytes(
+        (commune / "truth.jsonl").read_bytes() + (commune / "truth.corrections.jsonl").read_bytes()
+    )
+    scored = landsync(settings, "evaluate", "--truth", str(both), "--json")
+
+    assert truth, "the generator wrote corrections"
+    assert _mismatches(truth, ledger) == []
+    assert any(r.get("corrects") for r in records), "a fixed parcel number names what it fixes"
+    assert scored.returncode == 0, scored.stderr
+    cases = orjson.loads(scored.stdout)["cases"]
+    assert cases["case_clean_rate"] == cases["expected_case_clean_rate"]
+    assert cases["agree"] == cases["cases"]
+    assert cases["cleaned"] > cases["cases"] * 0.9

@@ -21,7 +21,7 @@ COMMUNE = "07339"
 @pytest.mark.parametrize(
     ("topic", "group", "done"),
     [
-        (Topic.SUBMITTED, "landsync-reconcile", "status IN ('accepted', 'synced')"),
+        (Topic.SUBMITTED, "landsync-reconcile", "decision = 'accepted'"),
         (Topic.ACCEPTED, "landsync-sync", "sync_state IS NOT NULL"),
     ],
     ids=["reconcile", "sync"],

@@ -38,9 +38,9 @@ async def _submit(intake: httpx.AsyncClient, key: str, *records: dict[str, Any])
 async def _decided(db: asyncpg.Pool[Any], record_ids: list[str]) -> dict[str, asyncpg.Record]:
     async def all_decided() -> dict[str, asyncpg.Record] | None:
         rows = await db.fetch(
-            "SELECT record_id::text AS id, status, reasons, warnings, plot_version, decided_at,"
-            " published_at FROM records"
-            " WHERE record_id = ANY($1::uuid[]) AND status <> 'received'"
+            "SELECT record_id::text AS id, decision AS status, reasons, warnings, plot_version,"
+            " decided_at, published_at FROM records"
+            " WHERE record_id = ANY($1::uuid[]) AND decision <> 'received'"
             " AND published_at IS NOT NULL",
             record_ids,
         )

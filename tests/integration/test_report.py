@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from shared.report import campaign
+from shared.states import status_sql
 from tests.conftest import KeyFactory
 from tests.integration.report_data import COMMUNES, Counts, ledger_counts, submit_campaign
 from tests.support import eventually, make_record, register
@@ -33,7 +34,7 @@ async def test_the_report_matches_a_direct_count_of_the_ledger(
     async def decided() -> bool:
         n = await db.fetchval(
             "SELECT count(*) FROM records"
-            " WHERE record_id = ANY($1::uuid[]) AND status <> 'received'",
+            " WHERE record_id = ANY($1::uuid[]) AND decision <> 'received'",
             ids,
         )
         return bool(n == len(ids))
@@ -42,7 +43,9 @@ async def test_the_report_matches_a_direct_count_of_the_ledger(
     # One snapshot for both reads: earlier tests' records are still being synced meanwhile.
     async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         rows = await campaign(conn)
-        records = await conn.fetch("SELECT commune_code, status, sync_state, reasons FROM records")
+        records = await conn.fetch(
+            f"SELECT commune_code, {status_sql()} AS status, sync_state, reasons FROM records"
+        )
 
     province = rows[-1]
     assert province.commune_code is None

@@ -24,9 +24,15 @@ def _rate(part: int, whole: int) -> str:
 
 def _shown(counts: Counts) -> list[str]:
     """A table row's figures as the page should show them."""
-    numbers = [f"{n:,}" for n in counts.numbers]
-    rates = [_rate(counts.accepted, counts.decided), _rate(counts.synced, counts.accepted)]
-    return numbers + rates
+    c = counts
+    cases = [f"{n:,}" for n in (c.cases, c.cases_cleaned, c.cases_synced, c.cases_open)]
+    cases += [_rate(c.cases_cleaned, c.cases), _rate(c.cases_synced, c.cases_cleaned)]
+    target = "—" if c.target_plots is None else f"{c.target_plots:,}"
+    cases += [target, _rate(c.cases, c.target_plots or 0)]
+    numbers = [c.received, c.accepted, c.synced, c.rejected, c.dead_lettered, c.duplicates]
+    submissions = [f"{n:,}" for n in (*numbers, c.corrections)]
+    rates = [_rate(c.accepted, c.decided), _rate(c.synced, c.accepted)]
+    return cases + submissions + rates
 
 
 def _row(lines: list[str], first: str) -> list[str]:
@@ -71,6 +77,13 @@ async def test_the_report_page_shows_each_communes_figures_as_the_ledger_counts_
     async with HeadlessChromium(width=1200) as browser:
         status, text, counts = await _open_when_settled(browser, db, url, viewer)
         title = await browser.evaluate("document.title")
+        chart = await browser.evaluate(
+            "Array.from(document.querySelectorAll('#burn-up polyline title'))"
+            ".map(t => t.textContent)"
+        )
+        chart_width = await browser.evaluate(
+            "document.querySelector('#burn-up').getBoundingClientRect().width"
+        )
         png = await browser.screenshot()
         fetched = {u for u in browser.requests if not u.startswith("data:")}
         assert await browser.open(url) == 401  # no key, no report
@@ -97,6 +110,15 @@ async def test_the_report_page_shows_each_communes_figures_as_the_ledger_counts_
     assert province.dead_lettered_by_reason["mortgaged"] >= len(COMMUNES)
     assert _by_reason(lines, "Dead-lettered, by reason") == province.dead_lettered_by_reason
     assert _by_reason(lines, "Rejected, by reason") == province.rejected_by_reason
+    assert _by_reason(lines, "Open cases, by reason") == province.open_by_reason
+    assert ["Case clean rate", _rate(province.cases_cleaned, province.cases)] in [
+        lines[i : i + 2] for i in range(len(lines) - 1)
+    ]
+    received, cleaned, synced = chart
+    assert received == f"cases received to date: {province.cases:,}"
+    assert cleaned == f"cases cleaned to date: {province.cases_cleaned:,}"
+    assert synced == f"cases synced to date: {province.cases_synced:,}"
+    assert chart_width > 0, "the burn-up chart is drawn"
 
 
 def _undated(html: str) -> str:

@@ -385,7 +385,7 @@ def test_probe_problems_catches_a_wrong_path_or_port() -> None:
     assert probe_problems("services.reconcile", "/ready", 18081, {}) == [
         "services.reconcile serves no GET /ready"
     ]
-    assert probe_problems("services.intake", "/v1/records", 18080, {})  # POST only
+    assert probe_problems("services.intake", "/v1/records:ndjson", 18080, {})  # POST only
     assert probe_problems("services.sync", "/healthz", 18081, {}) == [
         "services.sync listens on 18082, the probe asks 18081"
     ]

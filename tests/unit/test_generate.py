@@ -25,6 +25,8 @@ _FILES = (
     "certificates.phase2.csv",
     "records.phase2.jsonl",
     "truth.phase2.jsonl",
+    "records.corrections.jsonl",
+    "truth.corrections.jsonl",
 )
 
 
@@ -170,3 +172,20 @@ def test_default_rates_accept_about_95_percent_of_decided_records(province: Path
     decided = outcomes["accepted"] + outcomes["rejected"] + outcomes["dead_lettered"]
     assert 0.93 < outcomes["accepted"] / decided < 0.97
     assert outcomes["duplicate"] > 0
+
+
+def test_corrections_fix_rejected_records_and_are_accepted(province: Path) -> None:
+    first = {t["submission_id"]: t for t in _lines(province / "truth.jsonl")}
+    records = _lines(province / "records.corrections.jsonl")
+    truth = _lines(province / "truth.corrections.jsonl")
+    assert records
+    assert [r["submission_id"] for r in records] == [t["submission_id"] for t in truth]
+    for record, line in zip(records, truth, strict=True):
+        fixed = record["submission_id"].removesuffix("-fix")
+        assert first[fixed]["outcome"] == "rejected"
+        assert line["injected"] == [f"correction:{e}" for e in first[fixed]["injected"]]
+        Form01Record.model_validate_json(json.dumps(record))
+        if "correction:wrong_parcel" in line["injected"]:
+            assert record["corrects"] == fixed
+    outcomes = [t["outcome"] for t in truth]
+    assert outcomes.count("accepted") > 0.8 * len(outcomes)

@@ -28,5 +28,7 @@ CREATE TABLE audit_events (
 );
 
 -- The registry probe guard counts each key's owner_unresolved decisions of the last hour.
+-- (`decision`: 0011 renamed `status`, and sorts first on a new ledger; on a ledger that applied
+-- this file before 0011, the rename carries the index's predicate along.)
 CREATE INDEX records_dead_lettered_by_key ON records (submitted_by, decided_at)
-    WHERE status = 'dead_lettered';
+    WHERE decision = 'dead_lettered';
