@@ -233,7 +233,10 @@ class BatchConsumer(Generic[M]):
                     partial(self._dead_letter, poison, PoisonReason.UNDECODABLE), limit=1
                 )
             if batch:
-                await self._retrying(partial(self._process, batch), limit=1)
+                # Records dead-lettered by an earlier try of this batch are not tried again: their
+                # letters are sent, and a try that skips them must not pass for a success.
+                given_up: set[tuple[int, int]] = set()
+                await self._retrying(partial(self._process, batch, given_up), limit=1)
         except BaseException:
             await msg.nack()  # rewind: FastStream moves on, and nothing may be committed past this
             raise
@@ -256,13 +259,17 @@ class BatchConsumer(Generic[M]):
             if highwater is not None:
                 LAG.labels(self._topic, str(partition), self._group_id).set(highwater - offset - 1)
 
-    async def _process(self, batch: list[Incoming[M]]) -> None:
+    async def _process(self, batch: list[Incoming[M]], given_up: set[tuple[int, int]]) -> None:
         """The whole batch; where it fails for a reason other than an outage, its halves.
 
         Splitting goes on down to single records; one that fails alone is dead-lettered as
-        ``unprocessable``: a bug met by one record must not stop its partition for ever, nor
-        drag its batch down with it. Halves run in order, so each parcel's records stay in order.
+        ``unprocessable`` (and its (partition, offset) added to ``given_up``): a bug met by one
+        record must not stop its partition for ever, nor drag its batch down with it. Halves run
+        in order, so each parcel's records stay in order.
         """
+        batch = [m for m in batch if (m.origin.partition, m.origin.offset) not in given_up]
+        if not batch:
+            return
         if await self._succeeds(batch):
             self._guard.processed((m.origin.topic, m.origin.partition) for m in batch)
             GUARD_TRIPPED.labels(self._topic, self._group_id).set(0)
@@ -270,13 +277,14 @@ class BatchConsumer(Generic[M]):
         if len(batch) > 1:
             log.warning("batch failing; splitting it", topic=self._topic, size=len(batch))
             middle = len(batch) // 2
-            await self._process(batch[:middle])
-            await self._process(batch[middle:])
+            await self._process(batch[:middle], given_up)
+            await self._process(batch[middle:], given_up)
             return
         [item] = batch
         log.error("record unprocessable", topic=self._topic, offset=item.origin.offset)
         detail = f"{type(self._last_error).__name__} while processing"
         await self._dead_letter([(item.origin, detail)], PoisonReason.UNPROCESSABLE)
+        given_up.add((item.origin.partition, item.origin.offset))
 
     async def _succeeds(self, batch: list[Incoming[M]]) -> bool:
         """Whether the processor handled ``batch``; outages are waited out, not counted.

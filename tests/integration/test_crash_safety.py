@@ -119,25 +119,29 @@ async def test_intake_answers_503_while_the_database_is_down_and_recovers_after(
     assert after.status_code == 202
 
 
-def _relay_pid(stack: Stack) -> int:
-    """Intake's relay process."""
+async def _relay_pid(stack: Stack) -> int:
+    """Intake's relay process, once it runs (an earlier test's outage may be restarting it)."""
     intake_pid = live_pid(stack.pidfile("intake"))
     assert intake_pid is not None
-    [pid] = [p for p, name in descendants(intake_pid).items() if name == RELAY_NAME]
-    return pid
+
+    async def relay() -> list[int]:
+        return [p for p, name in descendants(intake_pid).items() if name == RELAY_NAME]
+
+    [pid] = await eventually(relay, timeout=20)
+    return int(pid)
 
 
 async def test_a_killed_relay_process_is_started_again_and_publishes_what_waited(
     stack: Stack, intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
-    killed = _relay_pid(stack)
+    killed = await _relay_pid(stack)
     os.kill(killed, signal.SIGKILL)
 
     ids = await _post(intake, key, 40)  # 202 while no relay runs: they wait in the outbox
 
     assert await _all_published(settings, ids) == ids
-    assert _relay_pid(stack) != killed
+    assert await _relay_pid(stack) != killed
     ready = await intake.get("/readyz")
     assert ready.json()["checks"]["relay"] is True
 

@@ -38,14 +38,20 @@ _ROWS: list[tuple[str, int, str, str | None, list[dict[str, str]]]] = [
 @pytest.fixture
 async def old_ledger(db: asyncpg.Pool[Any], settings: Settings) -> AsyncIterator[str]:
     """A database of its own at the schema before 0011, deleted afterwards."""
+    # The application role may not create databases (least privilege): the cluster's superuser
+    # makes the scratch one, and owns what its migrations create.
     name = f"landsync_m0011_{uuid.uuid4().hex[:8]}"
-    await db.execute(f'CREATE DATABASE "{name}"')
-    dsn = settings.dsn.rsplit("/", 1)[0] + f"/{name}"
+    admin = await asyncpg.connect(settings.local_dsn("postgres", "postgres"))
     try:
-        await apply_migrations(dsn, before="0011")
-        yield dsn
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        dsn = settings.local_dsn("postgres", name)
+        try:
+            await apply_migrations(dsn, before="0011")
+            yield dsn
+        finally:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
-        await db.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 async def _write_old_rows(conn: asyncpg.Connection[Any]) -> dict[str, uuid.UUID]:
