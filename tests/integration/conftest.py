@@ -50,3 +50,16 @@ async def every_202_is_decided(db: asyncpg.Pool[Any]) -> AsyncIterator[None]:
         await asyncio.sleep(1)
         left = await stuck()
     assert not left, f"records answered 202 but never decided: {left}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def every_synced_case_is_stamped(db: asyncpg.Pool[Any]) -> AsyncIterator[None]:
+    """After the whole suite: a parcel with a record in the national database has its case's
+    ``synced_at`` set, so the report's synced cases are the ledger's (CONTRACT §6)."""
+    yield
+    rows = await db.fetch(
+        "SELECT c.parcel_key FROM cases c WHERE c.synced_at IS NULL AND EXISTS"
+        " (SELECT 1 FROM records r WHERE r.parcel_key = c.parcel_key AND r.sync_state = 'synced')"
+        " LIMIT 20"
+    )
+    assert not rows, f"cases synced but not stamped: {[r['parcel_key'] for r in rows]}"
