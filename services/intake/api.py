@@ -11,6 +11,7 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -20,7 +21,7 @@ from prometheus_client import (
 )
 from starlette.responses import Response
 
-from services.intake import bodies, ledger, metrics, service
+from services.intake import bodies, ledger, metrics, schemas, service
 from services.intake.errors import ApiError
 from services.intake.keys import KeyVerifier
 from services.intake.pipeline import Pipeline
@@ -57,9 +58,20 @@ def deps(request: Request) -> Deps:
     return found
 
 
-async def caller(request: Request, d: Annotated[Deps, Depends(deps)]) -> ApiKey:
+#: The OpenAPI's security scheme: ``/docs`` asks for the key once and sends it on every call.
+bearer = HTTPBearer(
+    auto_error=False,  # a missing key is answered 401 in the error envelope, as a wrong one is
+    scheme_name="apiKey",
+    description="An API key from `landsync keys create`, sent as `Authorization: Bearer <key>`.",
+)
+
+
+async def caller(
+    d: Annotated[Deps, Depends(deps)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ApiKey:
     """The verified API key of the request, or 401."""
-    key = await d.keys.verify(request.headers.get("authorization"))
+    key = await d.keys.verify(credentials.credentials if credentials else None)
     if key is None:
         raise ApiError(401, "unauthenticated", "a valid API key is required: Bearer <key>")
     return key
@@ -122,7 +134,25 @@ def _answer(
     return JsonResponse(outcome.body(), status)
 
 
-@router.post("/v1/records", status_code=202, openapi_extra=_BATCH_DOC, tags=["records"])
+_SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": schemas.BatchAnswer, "description": "At least one record is in the ledger."},
+    403: {
+        "model": schemas.ErrorBody | schemas.BatchAnswer,
+        "description": "The key may not submit (the envelope), or may not submit for any of the"
+        " batch's communes (the batch's answer, each record refused).",
+    },
+    422: {"model": schemas.BatchAnswer, "description": "Every record of the batch was refused."},
+    **schemas.errors(400, 401, 408, 413, 429, 503),
+}
+
+
+@router.post(
+    "/v1/records",
+    status_code=202,
+    openapi_extra=_BATCH_DOC,
+    tags=["records"],
+    responses=_SUBMIT_RESPONSES,
+)
 async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Submit one record (a JSON object) or up to the batch limit (a JSON array)."""
     started = time.perf_counter()
@@ -137,7 +167,13 @@ async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
     return _answer(outcome, key, "json", started)
 
 
-@router.post("/v1/records:ndjson", status_code=202, openapi_extra=_NDJSON_DOC, tags=["records"])
+@router.post(
+    "/v1/records:ndjson",
+    status_code=202,
+    openapi_extra=_NDJSON_DOC,
+    tags=["records"],
+    responses=_SUBMIT_RESPONSES,
+)
 async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Submit records as NDJSON, one per line, streamed and stored in chunks as they arrive."""
     started = time.perf_counter()
@@ -171,7 +207,14 @@ async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Resp
     return _answer(outcome, key, "ndjson", started)
 
 
-@router.get("/v1/records/{record_id}", tags=["records"])
+@router.get(
+    "/v1/records/{record_id}",
+    tags=["records"],
+    responses={
+        200: {"model": schemas.RecordStatus, "description": "The record's status."},
+        **schemas.errors(401, 403, 404, 422, 503),
+    },
+)
 async def get_record(record_id: UUID, d: DepsDep, key: KeyDep) -> Response:
     """A record's status, reasons, warnings and timestamps."""
     row = await ledger.fetch_status(d.pool, record_id)
@@ -189,12 +232,19 @@ async def get_record(record_id: UUID, d: DepsDep, key: KeyDep) -> Response:
 
 
 @router.get("/healthz", tags=["operations"])
-async def healthz() -> dict[str, str]:
+async def healthz() -> schemas.Health:
     """Liveness: the process answers."""
-    return {"status": "ok"}
+    return schemas.Health(status="ok")
 
 
-@router.get("/readyz", tags=["operations"])
+@router.get(
+    "/readyz",
+    tags=["operations"],
+    responses={
+        200: {"model": schemas.Readiness, "description": "Ready."},
+        503: {"model": schemas.Readiness, "description": "Not ready: the failing checks."},
+    },
+)
 async def readyz(d: DepsDep) -> Response:
     """Readiness: the database and the broker are reachable, and the outbox relay runs."""
     checks: dict[str, bool] = {}
@@ -208,7 +258,12 @@ async def readyz(d: DepsDep) -> Response:
     return JsonResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
 
 
-@router.get("/metrics", tags=["operations"])
+@router.get(
+    "/metrics",
+    tags=["operations"],
+    response_class=Response,
+    responses={200: schemas.binary("text/plain", "Prometheus text exposition.")},
+)
 async def prometheus_metrics(d: DepsDep) -> Response:
     """Prometheus text exposition, summed over the worker processes."""
     registry = REGISTRY

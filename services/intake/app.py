@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from pydantic import TypeAdapter
 from tenacity import AsyncRetrying, wait_exponential_jitter
 
@@ -15,6 +16,7 @@ from services.intake import dlq_routes, errors, import_routes, report_routes, wo
 from services.intake.api import Deps, router
 from services.intake.keys import KeyVerifier
 from services.intake.probe_guard import ProbeGuard
+from services.intake.query_guard import known_query_only
 from services.intake.relay_process import RelayProcess
 from services.intake.validation import Validator
 from shared.db.pool import create_pool
@@ -69,11 +71,14 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
             validator.close()
             log.info("intake stopped")
 
-    app = FastAPI(
+    # Swagger UI's and ReDoc's assets are served by intake itself: provincial networks are often
+    # offline, and /docs was a blank page without the CDN.
+    app = FastAPIOffline(
         title="LandSync intake",
         version="1.0",
         summary="Receives Form 01 land records and publishes them for reconciliation.",
         lifespan=lifespan,
+        dependencies=[Depends(known_query_only)],
     )
     errors.install(app)
     app.include_router(router)

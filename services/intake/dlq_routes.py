@@ -7,35 +7,39 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import ValidationError
 from starlette.responses import Response
 
-from services.intake import bodies
+from services.intake import bodies, schemas
 from services.intake.api import Deps, DepsDep, KeyDep
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
+from services.intake.schemas import ReplayRequest
 from shared.auth import ApiKey
 from shared.dlq import replay, service
 from shared.dlq.model import BadFilterError, Filter, UnknownQueueError, parse_filter, queue_topic
 
 router = APIRouter(prefix="/v1/dlq", tags=["dead letters"])
 _MAX_BODY = 64 * 1024
-_MAX_LIMIT = 10_000
-
-
-class ReplayRequest(BaseModel):
-    """The body of a replay: the list filters and ``dry_run``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    commune: str | None = None
-    reason: str | None = None
-    since: str | None = None
-    record_id: str | None = None
-    limit: Annotated[int | None, Field(ge=1, le=_MAX_LIMIT)] = None
-    all: bool = False  # replay the whole queue: must be said, never implied by an empty body
-    dry_run: bool = False
+_MAX_LIMIT = schemas.MAX_REPLAY_LIMIT
+# The queue is documented as an enum; at run time an unknown one is a 404, as an unknown path is.
+QueueDep = Annotated[
+    str,
+    Path(
+        description="the queue's short name",
+        json_schema_extra={"enum": [q.value for q in schemas.Queue]},
+    ),
+]
+# The replay body is read with intake's bounds (size, idle time), then checked by its model: the
+# OpenAPI documents that model as the body.
+_REPLAY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": ReplayRequest.model_json_schema()}},
+    }
+}
+_LIST_ERRORS = schemas.errors(401, 403, 404, 422, 503)
 
 
 def _operator(key: ApiKey, d: Deps, queue: str) -> None:
@@ -64,9 +68,12 @@ async def _broker_errors() -> AsyncIterator[None]:
         raise ApiError(503, "unavailable", f"Kafka is unavailable; retry later ({exc})") from None
 
 
-@router.get("/{queue}")
+@router.get(
+    "/{queue}",
+    responses=schemas.ok(schemas.DeadLetters, "The dead letters.", 200) | _LIST_ERRORS,
+)
 async def list_dead_letters(  # noqa: PLR0917 - FastAPI passes each parameter by name
-    queue: str,
+    queue: QueueDep,
     d: DepsDep,
     key: KeyDep,
     commune: str | None = None,
@@ -92,9 +99,13 @@ async def list_dead_letters(  # noqa: PLR0917 - FastAPI passes each parameter by
     return JsonResponse(listing.as_json(reveal=reveal))
 
 
-@router.get("/{queue}/{record_id}")
+@router.get(
+    "/{queue}/{record_id}",
+    responses=schemas.ok(schemas.RecordDeadLetters, "The record's dead letters.", 200)
+    | _LIST_ERRORS,
+)
 async def show_dead_letter(
-    queue: str, record_id: str, d: DepsDep, key: KeyDep, reveal: bool = False
+    queue: QueueDep, record_id: str, d: DepsDep, key: KeyDep, reveal: bool = False
 ) -> Response:
     """Every dead letter of one record in the queue, replayed ones included, oldest first."""
     _operator(key, d, queue)
@@ -108,8 +119,15 @@ async def show_dead_letter(
     return JsonResponse({"record_id": record_id, **listing.as_json(reveal=reveal)})
 
 
-@router.post("/{queue}/replay")
-async def replay_dead_letters(queue: str, request: Request, d: DepsDep, key: KeyDep) -> Response:
+@router.post(
+    "/{queue}/replay",
+    openapi_extra=_REPLAY_DOC,
+    responses=schemas.ok(schemas.ReplayAnswer, "What was replayed.", 200)
+    | schemas.errors(400, 401, 403, 404, 408, 413, 422, 503),
+)
+async def replay_dead_letters(
+    queue: QueueDep, request: Request, d: DepsDep, key: KeyDep
+) -> Response:
     """Publish the matching dead letters again; answers how many were (would be) replayed."""
     _operator(key, d, queue)
     asked = await _replay_request(request, d.settings.body_timeout_seconds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,16 +27,23 @@ class ApiError(Exception):
     """An expected refusal: its status and code reach the client as ``{"error": {...}}``."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.errors = errors  # invalid_request: each parameter at fault
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+def error_body(code: str, message: str) -> dict[str, dict[str, Any]]:
     """The JSON body of every error response."""
     return {"error": {"code": code, "message": message}}
 
@@ -45,15 +54,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JsonResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        return JsonResponse(
-            error_body(exc.code, exc.message), exc.status, headers={**headers, **exc.headers}
-        )
+        body = error_body(exc.code, exc.message)
+        if exc.errors is not None:
+            body["error"]["errors"] = exc.errors
+        return JsonResponse(body, exc.status, headers={**headers, **exc.headers})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JsonResponse:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
         body = error_body("invalid_request", "the request parameters are invalid")
-        return JsonResponse({**body, "errors": errors}, 422)
+        body["error"]["errors"] = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return JsonResponse(body, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JsonResponse:

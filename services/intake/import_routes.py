@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.intake import bodies, service
+from services.intake import bodies, schemas, service
 from services.intake.api import Deps, DepsDep, KeyDep
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
@@ -96,7 +96,20 @@ async def _receive(d: Deps, key: ApiKey, parsed: Parsed) -> service.BatchOutcome
     return outcome
 
 
-@router.post("/v1/imports/form01", status_code=202, openapi_extra=_DOC)
+@router.post(
+    "/v1/imports/form01",
+    status_code=202,
+    openapi_extra=_DOC,
+    responses=schemas.ok(schemas.ImportAnswer, "The rows that became records.", 202)
+    | schemas.errors(400, 401, 403, 408, 413, 429, 503)
+    | {
+        422: {
+            "model": schemas.ErrorBody,
+            "description": "The file is not a Form 01 this service knows (`form_structure`, with"
+            " the column at fault) or not a workbook at all (`bad_file`); nothing was imported.",
+        },
+    },
+)
 async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Import a Form 01 workbook (.xlsx) or CSV: its rows become records, as JSON ones do."""
     started = time.perf_counter()
@@ -181,7 +194,11 @@ async def _readable(d: Deps, key: ApiKey, import_id: uuid.UUID) -> store.StoredI
     return found
 
 
-@router.get("/v1/imports/{import_id}")
+@router.get(
+    "/v1/imports/{import_id}",
+    responses=schemas.ok(schemas.ImportStatus, "The import's rows.", 200)
+    | schemas.errors(401, 403, 404, 422, 503),
+)
 async def get_import(import_id: uuid.UUID, d: DepsDep, key: KeyDep) -> Response:
     """The import's rows with their records' current status and reasons."""
     found = await _readable(d, key, import_id)
@@ -224,7 +241,12 @@ def _annotate(found: store.StoredImport, decisions: dict[str, dict[str, Any]]) -
         return annotated(path, template, found.header_row, result, found.sheet_name)
 
 
-@router.get("/v1/imports/{import_id}/annotated.xlsx")
+@router.get(
+    "/v1/imports/{import_id}/annotated.xlsx",
+    response_class=Response,
+    responses=schemas.errors(401, 403, 404, 422, 503)
+    | {200: schemas.binary(XLSX, "The annotated workbook.")},
+)
 async def get_annotated(import_id: uuid.UUID, d: DepsDep, key: KeyDep) -> Response:
     """The commune's workbook with each row's status and reasons written in."""
     found = await _readable(d, key, import_id)

@@ -77,11 +77,11 @@ class KeyVerifier:
         self._pool = pool
         self.cache = KeyCache(ttl)
 
-    async def verify(self, authorization: str | None) -> ApiKey | None:
-        """The key behind a ``Bearer`` header, if it is valid, not revoked and not expired."""
-        if not authorization or authorization[:7].lower() != "bearer ":
+    async def verify(self, token: str | None) -> ApiKey | None:
+        """The key a ``Bearer`` token names, if it is valid, not revoked and not expired."""
+        if not token:
             return None
-        parts = split_key(authorization[7:].strip())
+        parts = split_key(token.strip())
         if parts is None:  # not shaped like a key: no lookup, no cache entry
             return None
         key_id, secret = parts

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from services.intake import schemas
 from services.intake.api import DepsDep, KeyDep
 from services.intake.errors import ApiError
 from shared.cli.report_view import as_csv, as_json, daily_csv, daily_json
@@ -22,14 +23,21 @@ DailyFormat = Literal["json", "csv"]
 _DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The report: JSON by default, CSV or an HTML page by `format`.",
-        "content": {"application/json": {}, "text/csv": {}, "text/html": {}},
-    }
+        "model": schemas.CampaignReport,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+        },
+    },
+    **schemas.errors(401, 422, 503),
 }
 _DAILY_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Cases received, cleaned and synced per day: JSON, or CSV by `format`.",
-        "content": {"application/json": {}, "text/csv": {}},
-    }
+        "model": schemas.DailyFigures,
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    },
+    **schemas.errors(401, 403, 422, 503),
 }
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from services.intake import schemas
 from services.intake.api import DepsDep, KeyDep
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
@@ -17,7 +18,11 @@ from shared.states import Status
 router = APIRouter(tags=["records"])
 
 
-@router.get("/v1/records")
+@router.get(
+    "/v1/records",
+    responses=schemas.ok(schemas.Worklist, "A page of the worklist.", 200)
+    | schemas.errors(401, 403, 422, 503),
+)
 async def list_records(  # noqa: PLR0917 - CONTRACT §2's query parameters
     d: DepsDep,
     key: KeyDep,

@@ -1,4 +1,6 @@
-"""Intake under a schema fuzzer: whatever schemathesis sends from its OpenAPI, never a 5xx.
+"""Intake under a schema fuzzer: whatever schemathesis sends from its OpenAPI, never a 5xx, and
+every answer is one the OpenAPI documents (its status, content type and body schema); a request
+the schema says is wrong is refused.
 
 Bounded in examples and in time, so the suite stays short; ``LANDSYNC_FUZZ_SECONDS`` and
 ``LANDSYNC_FUZZ_EXAMPLES`` run longer. Each operation gets its share, so every one is reached.
@@ -18,7 +20,15 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from shared.settings import Settings
 from tests.conftest import KeyFactory
@@ -32,6 +42,15 @@ COMMUNE = "07339"
 def _ndjson(_context: Any, value: Any) -> bytes:
     # The NDJSON endpoint documents one record per line: a generated body is one line.
     return json.dumps(value).encode()
+
+
+_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 def _prober(
@@ -60,15 +79,22 @@ def _prober(
             return
         response = case.call(base_url=base_url, headers=headers, timeout=60)
         reached.add(operation_name)
-        if response.status_code >= 500:
-            errors.append(f"{case.method} {case.formatted_path}: {response.status_code}")
+        try:
+            case.validate_response(response, checks=_CHECKS, headers=headers)
+        except (Failure, FailureGroup) as failed:
+            found = failed.exceptions if isinstance(failed, FailureGroup) else [failed]
+            errors.extend(
+                f"{case.method} {case.formatted_path} -> {response.status_code}: {f.title}"
+                f" ({f.message[:300]})"
+                for f in found
+            )
 
     return probe
 
 
 def _fuzz(base_url: str, key: str, mode: GenerationMode) -> tuple[set[str], list[str]]:
     """Fuzz every operation but a real replay, each in turn with a share of the time budget:
-    the operations reached, and the 5xx answers met."""
+    the operations reached, and the failed checks."""
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json").exclude(
         path="/v1/dlq/{queue}/replay"  # would replay other tests' dead letters for real
     )
@@ -89,14 +115,14 @@ def _fuzz(base_url: str, key: str, mode: GenerationMode) -> tuple[set[str], list
 
 @pytest.mark.parametrize("role", ["submitter", "operator"])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
-async def test_no_fuzzed_request_gets_a_server_error(
+async def test_every_fuzzed_request_gets_a_documented_answer_never_a_server_error(
     settings: Settings, new_key: KeyFactory, role: str, mode: GenerationMode
 ) -> None:
     key = await new_key(role, [COMMUNE] if role == "submitter" else [])
 
     reached, errors = await asyncio.to_thread(_fuzz, settings.service_url("intake"), key, mode)
 
-    assert errors == []
+    assert errors == [], "\n".join(errors)
     assert {"POST /v1/records", "GET /v1/records/{record_id}", "GET /v1/dlq/{queue}"} <= reached
     if mode == GenerationMode.POSITIVE:
         assert len(reached) >= 10  # every route the OpenAPI documents, or nearly

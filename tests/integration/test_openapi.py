@@ -1,0 +1,91 @@
+"""Intake's OpenAPI as a client uses it: /docs works offline, errors come in one envelope, and a
+query parameter the route does not take is refused rather than ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+
+from services.intake.schemas import ErrorBody, Worklist
+from shared.browser import HeadlessChromium
+from shared.settings import Settings
+from tests.conftest import KeyFactory
+from tests.support import eventually
+
+COMMUNE = "07339"
+
+
+async def test_the_docs_page_works_with_nothing_but_intake(settings: Settings) -> None:
+    base = settings.service_url("intake")
+    spec = httpx.get(f"{base}/openapi.json").json()
+    operations = sum(len(ops) for ops in spec["paths"].values())
+
+    async with HeadlessChromium(width=1200) as browser:
+        assert await browser.open(f"{base}/docs") == 200
+
+        async def rendered() -> bool:
+            shown = await browser.evaluate("document.querySelectorAll('.opblock').length")
+            return bool(shown == operations)
+
+        await eventually(rendered, timeout=30)
+        authorize = await browser.evaluate("document.querySelectorAll('.btn.authorize').length")
+        fetched = {u for u in browser.requests if not u.startswith("data:")}
+
+    # Swagger UI's script and style come from intake itself: no CDN on an offline network.
+    assert fetched, "the page loaded something"
+    assert all(u.startswith(base) for u in fetched), sorted(fetched)
+    assert f"{base}/openapi.json" in fetched
+    assert authorize == 1, "the API key can be given once for every call"
+
+
+async def test_a_misspelt_filter_is_refused_not_ignored(
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    operator = {"Authorization": f"Bearer {await new_key('operator')}"}
+
+    misspelt = await intake.get("/v1/records", params={"comune": COMMUNE}, headers=operator)
+    right = await intake.get("/v1/records", params={"commune": COMMUNE}, headers=operator)
+    report = await intake.get("/v1/reports/campaign", params={"fromat": "csv"}, headers=operator)
+
+    # Ignored, the typo would have listed every commune's records to an operator.
+    assert misspelt.status_code == 422
+    error = ErrorBody.model_validate(misspelt.json()).error
+    assert error.code == "invalid_request"
+    assert "comune" in error.message
+    assert error.errors is not None
+    assert [e.loc for e in error.errors] == [["query", "comune"]]
+    assert "commune" in error.errors[0].msg  # the parameters it does take
+    assert right.status_code == 200
+    Worklist.model_validate(right.json())
+    assert report.status_code == 422
+    assert "fromat" in report.json()["error"]["message"]
+
+
+async def test_every_refusal_has_the_same_envelope(
+    intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    viewer = {"Authorization": f"Bearer {await new_key('viewer')}"}
+    operator = {"Authorization": f"Bearer {await new_key('operator')}"}
+
+    refusals = {
+        "unauthenticated": await intake.get("/v1/reports/campaign"),
+        "forbidden_role": await intake.post("/v1/records", json={}, headers=viewer),
+        "not_found": await intake.get(
+            f"/v1/records/{'0' * 8}-0000-4000-8000-{'0' * 12}", headers=viewer
+        ),
+        "unknown_queue": await intake.get("/v1/dlq/nowhere", headers=operator),
+        "invalid_request": await intake.get("/v1/records", params={"limit": "x"}, headers=viewer),
+        "invalid_filter": await intake.get(
+            "/v1/reports/campaign/daily",
+            params={"from": "2025-09-02", "to": "2025-09-01"},
+            headers=viewer,
+        ),
+    }
+
+    for code, response in refusals.items():
+        assert 400 <= response.status_code < 500, (code, response.status_code)
+        assert response.headers["content-type"] == "application/json"
+        assert ErrorBody.model_validate(response.json()).error.code == code
+    assert refusals["unauthenticated"].headers["www-authenticate"] == "Bearer"
