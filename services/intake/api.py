@@ -29,6 +29,7 @@ from services.intake.probe_guard import ProbeGuard
 from services.intake.relay_process import RelayProcess
 from services.intake.responses import JsonResponse
 from services.intake.validation import Checked, Line, Validator
+from shared import asyncapi
 from shared.auth import ApiKey
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
@@ -271,3 +272,19 @@ async def prometheus_metrics(d: DepsDep) -> Response:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=d.metrics_dir)  # type: ignore[no-untyped-call]
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get(
+    "/asyncapi.yaml",
+    tags=["operations"],
+    response_class=Response,
+    responses={200: schemas.binary("application/yaml", "The AsyncAPI 3.0 document.")},
+)
+async def asyncapi_document() -> Response:
+    """The Kafka topics, their keys, payloads and headers: docs/asyncapi.yaml."""
+    return Response(_asyncapi_text(), media_type="application/yaml")
+
+
+@functools.cache
+def _asyncapi_text() -> str:
+    return asyncapi.as_yaml()

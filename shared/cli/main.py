@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from shared.cli import (
+    asyncapi_command,
     bench_commands,
     campaign_commands,
     data_commands,
@@ -49,6 +50,7 @@ form01_commands.register(app)
 bench_app.command("import")(form01_commands.bench_import)
 campaign_commands.register(app)
 records_commands.register(app)
+asyncapi_command.register(app)
 app.command("evaluate")(evaluate_command)
 app.command("submit")(submit_command)
 

@@ -107,7 +107,7 @@ MATRIX: list[tuple[str, str, Call, dict[Caller, int]]] = [
         {"submitter": 404, "foreign submitter": 404, "viewer": 404, "operator": 404},
     ),
 ]  # fmt: skip
-OPEN = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")
+OPEN = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/asyncapi.yaml")
 
 
 @pytest.fixture(scope="module")

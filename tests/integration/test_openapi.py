@@ -10,7 +10,7 @@ import httpx
 
 from services.intake.schemas import ErrorBody, Worklist
 from shared.browser import HeadlessChromium
-from shared.settings import Settings
+from shared.settings import PROJECT_ROOT, Settings
 from tests.conftest import KeyFactory
 from tests.support import eventually
 
@@ -89,3 +89,11 @@ async def test_every_refusal_has_the_same_envelope(
         assert response.headers["content-type"] == "application/json"
         assert ErrorBody.model_validate(response.json()).error.code == code
     assert refusals["unauthenticated"].headers["www-authenticate"] == "Bearer"
+
+
+async def test_intake_serves_the_asyncapi_document(intake: httpx.AsyncClient) -> None:
+    served = await intake.get("/asyncapi.yaml")
+
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("application/yaml")
+    assert served.text == (PROJECT_ROOT / "docs" / "asyncapi.yaml").read_text(encoding="utf-8")
