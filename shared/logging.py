@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
@@ -57,13 +58,35 @@ def _dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
 
 
+def add_process(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Structlog processor: the pid, since a service's processes share one log file."""
+    event["pid"] = os.getpid()
+    return event
+
+
+def drop_colours(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Structlog processor: uvicorn's ``color_message`` repeats the event with ANSI codes."""
+    event.pop("color_message", None)
+    return event
+
+
 def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Send every log line of this process, ours and libraries', to stdout as masked JSON."""
+    """Send every log line of this process, ours and libraries', to stdout as masked JSON.
+
+    Python warnings go the same way (``py.warnings``), as does an exception nothing caught.
+    """
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        structlog.stdlib.add_logger_name,
+        add_process,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        drop_colours,
         mask_personal_data,
     ]
     structlog.configure(
@@ -91,8 +114,14 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     # Library chatter at INFO (every request line, every rebalance step) drowns our own events.
     for noisy in ("aiokafka", "uvicorn.access", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    logging.captureWarnings(capture=True)
+    sys.excepthook = _log_uncaught
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+    logging.getLogger("landsync").critical("uncaught exception", exc_info=(kind, error, trace))
 
 
 def bound_record(record_id: object, submission_id: str | None = None) -> Any:

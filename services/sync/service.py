@@ -120,7 +120,14 @@ class PlotSender:
             log.warning("plot dead-lettered", record_id=str(d.pending.record_id), reason=d.reason)
         if outcome.retry:
             metrics.PLOTS.labels("retry_later").inc(len(outcome.retry))
-            log.info("plots taken aside for a later retry", count=len(outcome.retry))
+        # One line per settled batch, as reconcile logs one per batch reconciled.
+        if outcome.synced or outcome.dead or outcome.retry:
+            log.info(
+                "batch settled",
+                synced=len(outcome.synced),
+                dead_lettered=len(outcome.dead),
+                retry_later=len(outcome.retry),
+            )
 
 
 def _synced_rows(outcome: Settlement) -> list[tuple[UUID, str, int]]:

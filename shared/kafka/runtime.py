@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Awaitable, Callable
@@ -96,6 +97,8 @@ class ConsumerRuntime:
         """The ASGI app: the broker's lifecycle plus ``/healthz`` and ``/metrics``."""
         return AsgiFastStream(
             self.broker,
+            # FastStream's own lines ("app starting") through our JSON pipeline, not coloured text.
+            logger=logging.getLogger("landsync.faststream"),
             asgi_routes=[
                 ("/healthz", get(self._health)),
                 ("/readyz", get(self._ready)),

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -80,8 +81,15 @@ def spawn(argv: list[str], *, log: Path, cwd: Path, env: dict[str, str] | None =
     """Start a detached process (own session) with stdout+stderr appended to ``log``."""
     with open_log(log) as out:
         # Logs are appended across runs: mark where this run starts, so a tail is not misread.
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        out.write(f"--- landsync: starting {' '.join(argv[:3])} at {stamp} ---\n".encode())
+        # A JSON line like the services' own, so their logs stay one JSON object a line.
+        mark = {
+            "event": "landsync: starting",
+            "command": " ".join(argv[:3]),
+            "logger": "landsync.stack",
+            "level": "info",
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        out.write(json.dumps(mark).encode() + b"\n")
         out.flush()
         child = subprocess.Popen(
             argv,

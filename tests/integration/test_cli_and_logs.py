@@ -91,3 +91,45 @@ async def test_no_personal_id_or_name_reaches_a_service_log(
         assert name not in text
         outside_record_ids = _UUID.sub("", text)  # a record id may end in twelve digits
         assert not re.findall(r"(?<!\d)\d{12}(?!\d)", outside_record_ids), f"an ID in {service}.log"
+
+
+async def test_every_line_of_a_service_log_is_one_json_object(
+    settings: Settings, stack: Stack, intake: httpx.AsyncClient, db: asyncpg.Pool[Any],
+    new_key: KeyFactory,
+) -> None:  # fmt: skip
+    key = await new_key("submitter", [COMMUNE])
+    record = make_record(COMMUNE)
+    await register(db, record)
+    posted = await intake.post(
+        "/v1/records", json=record, headers={"Authorization": f"Bearer {key}"}
+    )
+    record_id = posted.json()["results"][0]["record_id"]
+
+    async def synced() -> bool:
+        state = await db.fetchval(
+            "SELECT sync_state FROM records WHERE record_id = $1::uuid", record_id
+        )
+        return state is not None
+
+    await eventually(synced, timeout=60)
+    for service in ("intake", "reconcile", "sync", "national-db"):
+        lines = stack.log(service).read_text(encoding="utf-8").splitlines()
+        loggers, events = set(), set()
+        for n, line in enumerate(lines, 1):
+            where = f"{service}.log line {n}: {line[:160]}"
+            assert "\x1b" not in line, f"ANSI colour codes in {where}"
+            event = json.loads(line)  # a banner or FastStream's own text would fail here
+            assert isinstance(event, dict), where
+            assert {"event", "level", "timestamp", "logger"} <= set(event), where
+            if event["logger"] != "landsync.stack":  # the stack's own start mark
+                assert isinstance(event["pid"], int), where
+                assert (
+                    event["service"] == service.replace("-", "_") or event["service"] == service
+                ), where
+            loggers.add(event["logger"])
+            events.add(event["event"])
+        assert len(lines) > 3, service
+        if service in {"reconcile", "sync"}:
+            assert "landsync.faststream" in loggers, (
+                f"FastStream's lines reach {service}.log as JSON"
+            )
