@@ -110,8 +110,7 @@ async def _submitter(key: ApiKey, d: Deps) -> None:
 async def _store(d: Deps, key: ApiKey, checked: Checked) -> service.BatchOutcome:
     if not checked:
         return service.BatchOutcome(errors=list(checked.errors))
-    async with d.pool.acquire() as conn:
-        return await service.receive(conn, checked, key)
+    return await service.store(d.pool, checked, key)
 
 
 def _answer(

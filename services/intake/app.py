@@ -35,7 +35,9 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # No connection at start (min_size=0): a worker starting during a database outage must
         # come up and answer 503, not fail, which makes uvicorn stop every worker.
-        pool = await create_pool(settings.dsn, min_size=0, max_size=10)
+        pool = await create_pool(
+            settings.dsn, min_size=0, max_size=10, application_name="landsync-intake"
+        )
         # This producer is for dead-letter replays and the readiness check; records reach Kafka
         # through the relay process. It connects in the background, with retries: intake takes
         # records (202) even while the broker is down.

@@ -13,7 +13,7 @@ from services.intake.responses import JsonResponse
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-_UNAVAILABLE: tuple[type[Exception], ...] = (
+UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,  # connection refused or reset
     TimeoutError,
     asyncpg.PostgresConnectionError,
@@ -76,7 +76,7 @@ def install(app: FastAPI) -> None:
         body = error_body("unavailable", "the ledger database is unavailable; retry later")
         return JsonResponse(body, 503, headers={"Retry-After": "5"})
 
-    for unavailable in _UNAVAILABLE:
+    for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _unavailable)
 
     @app.exception_handler(Exception)

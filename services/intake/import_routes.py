@@ -91,8 +91,7 @@ async def _receive(d: Deps, key: ApiKey, parsed: Parsed) -> service.BatchOutcome
         if not checked:
             outcome.extend(service.BatchOutcome(errors=list(checked.errors)))
             continue
-        async with d.pool.acquire() as conn:
-            outcome.extend(await service.receive(conn, checked, key))
+        outcome.extend(await service.store(d.pool, checked, key))
     return outcome
 
 

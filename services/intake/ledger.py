@@ -75,7 +75,11 @@ class Existing:
 async def store(
     conn: Conn, records: list[NewRecord], *, key_id: str
 ) -> tuple[set[UUID], dict[SubmissionKey, Existing]]:
-    """Store new records; return the ids inserted and, for the others, what the ledger holds."""
+    """Store new records; return the ids inserted and, for the others, what the ledger holds.
+
+    Everything is read before the commit: once it is done the answer is known, and nothing
+    that happens to the connection afterwards can change it (see ``service.store``).
+    """
     async with conn.transaction():
         rows = await conn.fetch(
             _STORE,
@@ -87,19 +91,19 @@ async def store(
             [r.record_json for r in records],
             key_id,
         )
-    inserted = {row["record_id"] for row in rows}
-    others = [r for r in records if r.record_id not in inserted]
-    existing: dict[SubmissionKey, Existing] = {}
-    if others:
-        for row in await conn.fetch(
-            "SELECT r.commune_code, r.submission_id, r.record_id, r.content_hash FROM records r"
-            " JOIN unnest($1::text[], $2::text[]) AS o(commune_code, submission_id)"
-            " USING (submission_id, commune_code)",
-            [r.commune_code for r in others],
-            [r.submission_id for r in others],
-        ):
-            key = (row["commune_code"], row["submission_id"])
-            existing[key] = Existing(row["record_id"], bytes(row["content_hash"]))
+        inserted = {row["record_id"] for row in rows}
+        others = [r for r in records if r.record_id not in inserted]
+        existing: dict[SubmissionKey, Existing] = {}
+        if others:
+            for row in await conn.fetch(
+                "SELECT r.commune_code, r.submission_id, r.record_id, r.content_hash"
+                " FROM records r JOIN unnest($1::text[], $2::text[])"
+                " AS o(commune_code, submission_id) USING (submission_id, commune_code)",
+                [r.commune_code for r in others],
+                [r.submission_id for r in others],
+            ):
+                key = (row["commune_code"], row["submission_id"])
+                existing[key] = Existing(row["record_id"], bytes(row["content_hash"]))
     return inserted, existing
 
 

@@ -48,7 +48,9 @@ def run(settings: Settings, parent: int) -> None:
 async def _relay(settings: Settings) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(STOP, stop.set)
-    pool = await create_pool(settings.dsn, min_size=0, max_size=2)
+    pool = await create_pool(
+        settings.dsn, min_size=0, max_size=2, application_name="landsync-intake-relay"
+    )
     producer = Producer(settings, client_id="landsync-intake-relay")
     relay = OutboxRelay(
         pool,

@@ -6,7 +6,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import asyncpg
+
 from services.intake import ledger
+from services.intake.errors import UNAVAILABLE, ApiError
 from services.intake.validation import Checked
 from shared.auth import ApiKey
 from shared.db.pool import Conn
@@ -54,6 +57,39 @@ class BatchOutcome:
 
 
 _CONFLICT = "submission_id was already used for a record with different content"
+
+
+async def store(pool: asyncpg.Pool[Any], checked: Checked, key: ApiKey) -> BatchOutcome:
+    """``receive`` on a pooled connection, answering what the commit decided.
+
+    After the commit the records are stored: an error releasing the connection (PostgreSQL
+    killed at that moment) is logged and the answer stays 202. Before it, an error nothing else
+    classified is a 503 with Retry-After (resubmitting is safe: ``submission_id`` is the key),
+    never a bare 500. A commit whose acknowledgement was lost is such a 503: the records may be
+    stored, and the retry then answers them ``duplicate_submission``.
+    """
+    outcome: BatchOutcome | None = None
+    try:
+        async with pool.acquire() as conn:
+            outcome = await receive(conn, checked, key)
+    except ApiError:
+        raise
+    except Exception as exc:
+        if outcome is not None:
+            log.warning(
+                "connection lost after the commit; the batch is stored", error=type(exc).__name__
+            )
+            return outcome
+        if isinstance(exc, UNAVAILABLE):
+            raise  # answered 503 by the handler, as on every route
+        log.exception("storing a batch failed before the commit", error=type(exc).__name__)
+        raise ApiError(
+            503,
+            "unavailable",
+            "the records could not be stored; nothing was answered 202, retry later",
+            headers={"Retry-After": "5"},
+        ) from exc
+    return outcome
 
 
 async def receive(conn: Conn, checked: Checked, key: ApiKey) -> BatchOutcome:

@@ -17,10 +17,16 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     await conn.set_type_codec("jsonb", encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool[Any]:
-    """A pool whose connections read and write jsonb as Python values."""
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, application_name: str | None = None
+) -> asyncpg.Pool[Any]:
+    """A pool whose connections read and write jsonb as Python values.
+
+    ``application_name`` names its connections in ``pg_stat_activity`` (and to a proxy).
+    """
+    settings = {"application_name": application_name} if application_name else None
     pool: asyncpg.Pool[Any] = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, server_settings=settings
     )
     return pool
 

@@ -76,7 +76,9 @@ class ConsumerRuntime:
     async def _open(self) -> None:
         # Connections are opened on first use: a service started during a database outage
         # comes up and waits it out in its retry loop instead of failing to start.
-        self._pool = await create_pool(self.settings.dsn, min_size=0, max_size=10)
+        self._pool = await create_pool(
+            self.settings.dsn, min_size=0, max_size=10, application_name=f"landsync-{self.name}"
+        )
         await self.producer.start()
         for callback in self._on_open:
             await callback()

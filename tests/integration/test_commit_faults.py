@@ -1,0 +1,150 @@
+"""A 202 is never a lie, and a refusal never hides a stored batch: PostgreSQL's connection is cut
+at each moment of intake's COMMIT (a proxy that reads the wire protocol), not left to timing."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.settings import PROJECT_ROOT, Settings
+from shared.stack.services import child_env
+from tests.conftest import KeyFactory
+from tests.integration.pg_proxy import CommitCutter, Moment
+from tests.support import eventually, make_record
+
+COMMUNE = "07339"
+
+
+@pytest.fixture(scope="module")
+async def cutter(settings: Settings) -> AsyncIterator[CommitCutter]:
+    async with CommitCutter(settings.postgres_port, "landsync-intake") as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+async def proxied_intake(
+    settings: Settings, cutter: CommitCutter, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A second intake whose database connections go through the proxy."""
+    state = tmp_path_factory.mktemp("proxied-intake")
+    port = settings.intake_port + 7
+    env = child_env(settings, "intake") | {
+        "LANDSYNC_DATABASE_URL": settings.dsn.replace(
+            f":{settings.postgres_port}/", f":{cutter.port}/"
+        ),
+        "LANDSYNC_INTAKE_PORT": str(port),
+        "LANDSYNC_STATE_DIR": str(state),
+    }
+    log = (state / "intake.log").open("wb")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "services.intake"], env=env, cwd=PROJECT_ROOT, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+
+            async def ready() -> bool:
+                try:
+                    return (await client.get("/readyz")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            await eventually(ready, timeout=60)
+            yield client
+    finally:
+        child.terminate()
+        # Not child.wait(): the proxy runs on this loop, and intake's shutdown goes through it.
+        await asyncio.to_thread(child.wait, 60)
+        log.close()
+
+
+async def _stored(db: asyncpg.Pool[Any], submission_id: str) -> uuid.UUID | None:
+    found: uuid.UUID | None = await db.fetchval(
+        "SELECT record_id FROM records WHERE commune_code = $1 AND submission_id = $2",
+        COMMUNE,
+        submission_id,
+    )
+    return found
+
+
+async def _post(
+    client: httpx.AsyncClient, records: list[dict[str, Any]], key: str
+) -> httpx.Response:
+    return await client.post(
+        "/v1/records", json=records, headers={"Authorization": f"Bearer {key}"}
+    )
+
+
+async def test_a_commit_acknowledged_is_a_202_whatever_happens_to_the_connection(
+    db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter,
+    new_key: KeyFactory,
+) -> None:  # fmt: skip
+    key = await new_key("submitter", [COMMUNE])
+    earlier = make_record(COMMUNE)
+    assert (await _post(proxied_intake, [earlier], key)).status_code == 202
+    fresh = make_record(COMMUNE)
+
+    cutter.arm(Moment.AFTER_COMMIT)
+    # With a resubmitted record in the batch, intake has to look the earlier one up too.
+    answer = await _post(proxied_intake, [fresh, earlier], key)
+
+    assert cutter.cut.is_set(), "the proxy cut the connection after the COMMIT"
+    assert answer.status_code == 202, answer.text
+    statuses = [r["status"] for r in answer.json()["results"]]
+    assert statuses == ["received", "duplicate_submission"]
+    assert await _stored(db, fresh["submission_id"]) == uuid.UUID(
+        answer.json()["results"][0]["record_id"]
+    )
+    # and the connection's loss costs nothing after: the next batch is taken as usual
+    assert (await _post(proxied_intake, [make_record(COMMUNE)], key)).status_code == 202
+
+
+async def test_a_commit_never_acknowledged_is_a_503_and_the_retry_finds_the_records(
+    db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter,
+    new_key: KeyFactory,
+) -> None:  # fmt: skip
+    key = await new_key("submitter", [COMMUNE])
+    record = make_record(COMMUNE)
+
+    cutter.arm(Moment.COMMIT_UNACKED)
+    answer = await _post(proxied_intake, [record], key)
+
+    assert cutter.cut.is_set()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"]
+    assert answer.json()["error"]["code"] == "unavailable"
+    stored = await _stored(db, record["submission_id"])
+    assert stored is not None, "the server committed it: it is in the ledger"
+    again = await _post(proxied_intake, [record], key)
+    assert again.status_code == 202
+    assert again.json()["results"] == [
+        {"index": 0, "record_id": str(stored), "status": "duplicate_submission"}
+    ]
+
+
+async def test_a_batch_cut_before_its_commit_is_a_503_and_nothing_is_stored(
+    db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter,
+    new_key: KeyFactory,
+) -> None:  # fmt: skip
+    key = await new_key("submitter", [COMMUNE])
+    record = make_record(COMMUNE)
+
+    cutter.arm(Moment.BEFORE_COMMIT)
+    answer = await _post(proxied_intake, [record], key)
+
+    assert cutter.cut.is_set()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"]
+    await asyncio.sleep(0.5)  # the server rolls the transaction back when the socket closes
+    assert await _stored(db, record["submission_id"]) is None
+    again = await _post(proxied_intake, [record], key)
+    assert again.status_code == 202
+    assert [r["status"] for r in again.json()["results"]] == ["received"]
