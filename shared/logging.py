@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+import time
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TextIO
 
 import orjson
@@ -56,6 +58,52 @@ def mask_personal_data(
 
 def _dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
+
+
+_SUPPRESSED_HOOKS: list[Callable[[str], None]] = []
+
+
+def on_suppressed(hook: Callable[[str], None]) -> None:
+    """Call ``hook(library)`` for each line the rate limit leaves out (a metric counts them).
+
+    A hook, not a metric here: this module is imported before intake may import
+    prometheus_client (which picks its multiprocess mode when first imported).
+    """
+    _SUPPRESSED_HOOKS.append(hook)
+
+
+class RateLimit(logging.Filter):
+    """Lets one line per (logger, message template) through per ``window`` seconds.
+
+    Only for the named libraries: their messages repeat per reconnect attempt, ours are
+    per record or per batch and must all be written.
+    """
+
+    def __init__(self, prefixes: tuple[str, ...], window: float = 30.0) -> None:
+        super().__init__()
+        self._prefixes = prefixes
+        self._window = window
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether to write the line."""
+        if not record.name.startswith(self._prefixes):
+            return True
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        last, left_out = self._seen.get(key, (float("-inf"), 0))
+        if now - last < self._window:
+            self._seen[key] = (last, left_out + 1)
+            for hook in _SUPPRESSED_HOOKS:
+                hook(record.name.split(".")[0])
+            return False
+        if left_out:
+            record.suppressed = left_out  # written by structlog's ExtraAdder
+        self._seen[key] = (now, 0)
+        if len(self._seen) > 1_000:  # templates, not values: this stays small; a guard anyway
+            with contextlib.suppress(KeyError):
+                del self._seen[next(iter(self._seen))]
+        return True
 
 
 def add_process(
@@ -108,6 +156,8 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     )
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(formatter)
+    # aiokafka writes a line per reconnect attempt: thousands in a 20 s broker outage.
+    handler.addFilter(RateLimit(("aiokafka", "kafka")))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

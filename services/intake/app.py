@@ -20,6 +20,7 @@ from services.intake.query_guard import known_query_only
 from services.intake.relay_process import RelayProcess
 from services.intake.validation import Validator
 from shared.db.pool import create_pool
+from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.records import Form01Record
@@ -59,6 +60,8 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         tasks = [
             asyncio.create_task(relay.watch(), name="relay-watch"),
             asyncio.create_task(_connect(producer), name="producer-connect"),
+            asyncio.create_task(Dependency(KAFKA).watch(producer.ping), name="kafka"),
+            asyncio.create_task(Dependency(POSTGRES).watch(lambda: pool_answers(pool)), name="pg"),
         ]
         log.info("intake started", port=settings.intake_port)
         try:

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -88,6 +88,10 @@ class Simulator:
 async def _body_items(request: Request) -> list[Any] | Response:
     try:
         body = orjson.loads(await request.body())
+    except ClientDisconnect:
+        # The client (sync, killed or timed out) went away mid-body: nobody to answer.
+        log.info("client went away before its body arrived")
+        return Response(status_code=400)
     except orjson.JSONDecodeError:
         return _error(400, "invalid_json", "the body is not JSON")
     items = body.get("items") if isinstance(body, dict) else None

@@ -22,6 +22,7 @@ from services.sync.client import NationalDbClient
 from services.sync.retries import RetryWorker
 from services.sync.service import PlotSender
 from services.sync.settle import Pending
+from shared.dependencies import NATIONAL_DB, Dependency
 from shared.kafka.consumer import BatchConsumer, GivenUp, Incoming
 from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.runtime import ConsumerRuntime
@@ -125,14 +126,20 @@ def _pending(message: Incoming[AcceptedPlot]) -> Pending:
     return Pending(plot.record_id, plot.parcel_key, plot.version, plot.commune_code, message.origin)
 
 
+_NATIONAL_DB = Dependency(NATIONAL_DB)
+
+
 def _breaker_changed(state: State) -> None:
     metrics.BREAKER_STATE.set(state)
     log.warning("national database circuit breaker", state=state.name.lower())
+    # Up while the breaker lets requests through; an open breaker is the database gone.
+    _NATIONAL_DB.report(ok=state != State.OPEN, error="circuit breaker open")
 
 
 def build(settings: Settings) -> ConsumerRuntime:
     """Wire the sync service."""
     runtime = ConsumerRuntime("sync", settings, settings.sync_port)
+    _NATIONAL_DB.report(ok=True)  # the breaker starts closed: requests go through
     sync = PlotSync(runtime)
     consumer = BatchConsumer(
         runtime.broker,

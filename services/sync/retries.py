@@ -18,7 +18,7 @@ import asyncpg
 
 from services.sync import ledger
 from services.sync.service import PlotSender
-from shared.kafka.consumer import ShuttingDownError
+from shared.kafka.consumer import ShuttingDownError, is_transient
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -59,8 +59,10 @@ class RetryWorker:
                 wait = await self._round()
             except ShuttingDownError:
                 return
-            except Exception:
-                log.exception("retry round failed; trying again")
+            except Exception as exc:
+                # An outage is said once by the runtime's dependency check, not every round.
+                if not is_transient(exc):
+                    log.exception("retry round failed; trying again")
                 wait = self._poll
             if wait > 0:
                 with contextlib.suppress(TimeoutError):

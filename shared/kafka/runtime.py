@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -18,6 +19,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app, multiprocess
 
 from shared.db.pool import create_pool
+from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
 from shared.kafka.broker import make_broker
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
@@ -49,6 +51,8 @@ class ConsumerRuntime:
         self._on_open: list[Callable[[], Awaitable[None]]] = []
         self._on_close: list[Callable[[], Awaitable[None]]] = []
         self._stopped_because: list[Callable[[], str | None]] = []
+        self.dependencies = {KAFKA: Dependency(KAFKA), POSTGRES: Dependency(POSTGRES)}
+        self._watches: list[asyncio.Task[None]] = []
 
     @property
     def pool(self) -> asyncpg.Pool[Any]:
@@ -80,6 +84,12 @@ class ConsumerRuntime:
             self.settings.dsn, min_size=0, max_size=10, application_name=f"landsync-{self.name}"
         )
         await self.producer.start()
+        self._watches = [
+            asyncio.create_task(self.dependencies[KAFKA].watch(self.producer.ping), name="kafka"),
+            asyncio.create_task(
+                self.dependencies[POSTGRES].watch(lambda: pool_answers(self.pool)), name="pg"
+            ),
+        ]
         for callback in self._on_open:
             await callback()
 
@@ -88,6 +98,9 @@ class ConsumerRuntime:
             callback()
 
     async def _close(self) -> None:
+        for watch in self._watches:
+            watch.cancel()
+        await asyncio.gather(*self._watches, return_exceptions=True)
         for callback in self._on_close:
             await callback()
         await self.producer.stop()
