@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.cases import CaseState
-from shared.daily import Day, daily
+from shared.daily import Day, progress
 from shared.db.pool import Conn
 from shared.settings import Settings
 from shared.states import DecisionState, Status, reasons_sql, status_condition, status_sql
@@ -216,11 +216,12 @@ _CASE_FIELDS = ("cases", "cases_cleaned", "cases_synced", "cases_open", "cases_p
 
 @dataclass(frozen=True)
 class ReportBundle:
-    """What the report page shows: the rows, the province's days and the window."""
+    """What the report page shows: the rows, the days (province, each commune) and the window."""
 
     rows: list[Row]
     days: list[Day]
     window: Window | None
+    by_commune: dict[str, list[Day]] = field(default_factory=dict)
 
 
 async def report_bundle(
@@ -230,13 +231,13 @@ async def report_bundle(
     *,
     with_days: bool = True,
 ) -> ReportBundle:
-    """The rows, the days (for the page's chart) and the window, read in one snapshot."""
+    """The rows, the days (for the page's charts) and the window, read in one snapshot."""
     today = today_in(settings.campaign_timezone)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         rows = await campaign(conn, communes, today=today)
-        days = (
-            await daily(conn, timezone=settings.campaign_timezone, today=today, communes=communes)
-            if with_days
-            else []
+        if not with_days:
+            return ReportBundle(rows, [], await window(conn))
+        days = await progress(
+            conn, timezone=settings.campaign_timezone, today=today, communes=communes
         )
-        return ReportBundle(rows, days, await window(conn))
+        return ReportBundle(rows, days.days, await window(conn), days.by_commune)
