@@ -72,10 +72,10 @@ class ReportResult:
         return max(self.forms, key=lambda m: m.median)
 
 
-async def load(settings: Settings, total: int, communes: int, seed: int) -> Loaded:
+async def load(owner_dsn: str, total: int, communes: int, seed: int) -> Loaded:
     """Empty the ledger, COPY a made-up one in, set targets and the window; VACUUM ANALYZE."""
     now = datetime.now(UTC)
-    conn = await asyncpg.connect(settings.migration_dsn)  # TRUNCATE and VACUUM are the owner's
+    conn = await asyncpg.connect(owner_dsn)  # TRUNCATE and VACUUM are the owner's
     started = time.perf_counter()
     records = cases = count = 0
     try:
@@ -159,9 +159,11 @@ _CEILINGS: list[tuple[str, str]] = [
 ]
 
 
-async def measure(settings: Settings, rounds: int) -> tuple[list[Measure], list[Measure], int]:
+async def measure(
+    settings: Settings, dsn: str, rounds: int
+) -> tuple[list[Measure], list[Measure], int]:
     """Alternate ceilings and forms for ``rounds`` rounds; and the HTML page's size in bytes."""
-    conn = await asyncpg.connect(settings.dsn)  # the application's role, as the API reads
+    conn = await asyncpg.connect(dsn)
     ceilings: dict[str, list[float]] = {name: [] for name, _ in _CEILINGS}
     forms = _forms(settings)
     timings: dict[str, list[float]] = {name: [] for name, _ in forms}
@@ -188,11 +190,22 @@ async def measure(settings: Settings, rounds: int) -> tuple[list[Measure], list[
 
 
 async def run(
-    settings: Settings, *, records: int, communes: int, rounds: int, seed: int = 1
+    settings: Settings,
+    *,
+    records: int,
+    communes: int,
+    rounds: int,
+    seed: int = 1,
+    owner_dsn: str | None = None,
+    reader_dsn: str | None = None,
 ) -> ReportResult:
-    """Load the ledger, then measure; the bench stack's PostgreSQL must be up."""
-    loaded = await load(settings, records, communes, seed)
-    ceilings, forms, page_bytes = await measure(settings, rounds)
+    """Load the ledger, then measure; the bench stack's PostgreSQL must be up.
+
+    The owner's connection loads (it truncates and vacuums); the reader's, the application
+    role's by default, reads the report as the API does.
+    """
+    loaded = await load(owner_dsn or settings.migration_dsn, records, communes, seed)
+    ceilings, forms, page_bytes = await measure(settings, reader_dsn or settings.dsn, rounds)
     return ReportResult(
         Loaded(loaded.records, loaded.cases, loaded.communes, loaded.seconds, page_bytes),
         ceilings,
