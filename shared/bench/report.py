@@ -151,11 +151,8 @@ def _forms(settings: Settings) -> list[tuple[str, Timed]]:
 
 
 _CEILINGS: list[tuple[str, str]] = [
-    (
-        "SELECT count(*) FROM records (one bare pass over the ledger)",
-        "SELECT count(*) FROM records",
-    ),
-    ("SELECT count(*) FROM cases", "SELECT count(*) FROM cases"),
+    ("bare pass over the ledger: SELECT count(*) FROM records", "SELECT count(*) FROM records"),
+    ("bare pass over the cases: SELECT count(*) FROM cases", "SELECT count(*) FROM cases"),
 ]
 
 

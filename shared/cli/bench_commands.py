@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -284,7 +285,7 @@ def _show_report(result: ReportResult, rounds: int) -> None:
         table.add_column(column, justify="left" if column == "measure" else "right")
     for m in result.ceilings:
         table.add_row(
-            f"{m.name} (ceiling)", f"{m.median:.3f}", f"{m.median / ceiling.median:.2f}",
+            f"ceiling, {m.name}", f"{m.median:.3f}", f"{m.median / ceiling.median:.2f}",
             f"{min(m.seconds):.3f}", f"{max(m.seconds):.3f}",
         )  # fmt: skip
     for m in result.forms:
@@ -293,11 +294,12 @@ def _show_report(result: ReportResult, rounds: int) -> None:
             f"{min(m.seconds):.3f}", f"{max(m.seconds):.3f}",
         )  # fmt: skip
     Console(width=max(Console().width, 120)).print(table)
-    slowest = result.slowest
+    slowest, load = result.slowest, os.getloadavg()[0]
     verdict = "within" if slowest.median <= LIMIT_SECONDS else "OVER"
     _err.print(
         f"Slowest form: {slowest.median:.3f} s, {verdict} the {LIMIT_SECONDS:.0f} s of issue #12;"
-        f" the HTML page is {loaded.html_bytes / 1000:,.0f} kB"
+        f" the HTML page is {loaded.html_bytes / 1000:,.0f} kB; load average {load:.1f}"
+        f" on {os.cpu_count()} cores (a busy machine slows the ceiling too: compare ratios)"
     )
     typer.echo(
         json.dumps({
@@ -307,7 +309,7 @@ def _show_report(result: ReportResult, rounds: int) -> None:
             "forms_s": {m.name.split(" (")[0]: round(m.median, 4) for m in result.forms},
             "slowest_s": round(slowest.median, 4),
             "slowest_ratio": round(slowest.median / ceiling.median, 2),
-            "html_bytes": loaded.html_bytes,
+            "html_bytes": loaded.html_bytes, "load_average": round(load, 2),
         }, ensure_ascii=False)
     )  # fmt: skip
 
