@@ -181,6 +181,8 @@ def _burnup(days: Sequence[Day], target: int | None, window: Window | None) -> s
         (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{_BURN_W}" height="{_BURN_H}" '
             'role="img" aria-label="Cases to date against the target" id="burn-up" '
+            # a province's 6-digit count is wider than the left margin: let it show
+            'style="overflow:visible" '
             'font-family="DejaVu Sans,Arial,sans-serif" font-size="11">'
         ),
         f'<line x1="{_PAD}" y1="{_PAD + h}" x2="{_PAD + w}" y2="{_PAD + h}" stroke="#adb5bd"/>',
