@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from html import escape
 
 from shared.daily import Day
-from shared.report import Row, Window
+from shared.report import ReportBundle, Row, Window
 from shared.synthetic import communes
 
 # The page loads nothing: a saved copy looks the same offline, and a stray URL in data can't leak.
@@ -26,6 +27,11 @@ th{text-align:left;background:#f1f3f5} td.n{text-align:right;font-variant-numeri
 tfoot td{font-weight:bold;border-top:2px solid #adb5bd}
 .reasons{display:flex;gap:40px;flex-wrap:wrap;align-items:flex-start}
 .key{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
+.communes{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:10px}
+.communes figure{margin:0;border:1px solid #dee2e6;border-radius:6px;padding:6px}
+.communes figcaption{font-size:11px;line-height:1.3} .communes b{font-size:12px}
+.communes svg{display:block;width:100%;height:auto;background:#f8f9fa}
+.communes polyline{fill:none;stroke-width:1.5} .communes line{stroke-dasharray:4 3}
 """
 # (attribute, label, is a rate): the province tiles and the table's columns, in order.
 _CASE_FIGURES = (
@@ -50,8 +56,17 @@ _SUBMISSION_FIGURES = (
     ("sync_rate", "Sync rate", True),
 )
 _FIGURES = _CASE_FIGURES + _SUBMISSION_FIGURES
+# The charts' lines: (Day attribute, colour, what it counts).
+_LINES = (
+    ("received_total", _RECEIVED, "received"),
+    ("cleaned_total", _CLEAN, "cleaned"),
+    ("synced_total", _SYNC, "synced"),
+)
+_STYLE += "".join(f".communes .{name}{{stroke:{colour}}}" for _, colour, name in _LINES)
+_STYLE += f".communes .target{{stroke:{_TARGET}}} .communes .deadline{{stroke:{_DEADLINE}}}\n"
 _LABEL_W, _BAR_W, _ROW_H = 230, 560, 30
 _BURN_W, _BURN_H, _PAD = 760, 260, 48
+_SMALL_W, _SMALL_H = 188, 72  # one commune's chart, in user units (it scales to its cell)
 
 
 def _e(value: object) -> str:
@@ -166,6 +181,8 @@ def _burnup(days: Sequence[Day], target: int | None, window: Window | None) -> s
         (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{_BURN_W}" height="{_BURN_H}" '
             'role="img" aria-label="Cases to date against the target" id="burn-up" '
+            # a province's 6-digit count is wider than the left margin: let it show
+            'style="overflow:visible" '
             'font-family="DejaVu Sans,Arial,sans-serif" font-size="11">'
         ),
         f'<line x1="{_PAD}" y1="{_PAD + h}" x2="{_PAD + w}" y2="{_PAD + h}" stroke="#adb5bd"/>',
@@ -194,11 +211,7 @@ def _burnup(days: Sequence[Day], target: int | None, window: Window | None) -> s
             f'<text x="{dx:.1f}" y="{_PAD - 14}" text-anchor="end" fill="{_DEADLINE}">'
             f"deadline {_e(window.ends_on.isoformat())}</text>"
         )
-    for attr, colour, label in (
-        ("received_total", _RECEIVED, "received"),
-        ("cleaned_total", _CLEAN, "cleaned"),
-        ("synced_total", _SYNC, "synced"),
-    ):
+    for attr, colour, label in _LINES:
         points = " ".join(f"{x(d.date):.1f},{y(getattr(d, attr)):.1f}" for d in days)
         now = getattr(days[-1], attr) if days else 0
         parts.append(
@@ -209,18 +222,131 @@ def _burnup(days: Sequence[Day], target: int | None, window: Window | None) -> s
     return "".join(parts)
 
 
+Point = tuple[float, float]
+
+
+def _simplified(points: Sequence[Point], tolerance: float = 0.5) -> list[tuple[int, int]]:
+    """The points a line needs to stay within ``tolerance`` units of them all (Douglas-Peucker).
+
+    A running total rises nearly straight between bends, so most days cost no point at all:
+    what keeps a page of 200 communes' charts small.
+    """
+    keep = [False] * len(points)
+    if points:
+        keep[0] = keep[-1] = True
+    spans = [(0, len(points) - 1)] if points else []
+    while spans:
+        first, last = spans.pop()
+        (ax, ay), (bx, by) = points[first], points[last]
+        length = math.hypot(bx - ax, by - ay) or 1.0
+        far, distance = first, 0.0
+        for i in range(first + 1, last):
+            px, py = points[i]
+            d = abs((bx - ax) * (ay - py) - (ax - px) * (by - ay)) / length
+            if d > distance:
+                far, distance = i, d
+        if distance > tolerance:
+            keep[far] = True
+            spans += [(first, far), (far, last)]
+    kept = ((round(px), round(py)) for (px, py), k in zip(points, keep, strict=True) if k)
+    return list(dict.fromkeys(kept))
+
+
+def commune_chart(
+    days: Sequence[Day], target: int | None, window: Window | None, label: str
+) -> str:
+    """One commune's cases received, cleaned and synced to date (its own scale), and its target.
+
+    x spans the same days as the province's chart (the days given, and the window), so the
+    communes' charts line up. A line starts at its total before the first day and has a point
+    at the end of each day, so even one day's cases draw a line; its ``<title>`` holds its final
+    figure.
+    """
+    first = min([d.date for d in days[:1]] + ([window.starts_on] if window else []), default=None)
+    last = max([d.date for d in days[-1:]] + ([window.ends_on] if window else []), default=None)
+    if first is None or last is None:
+        return ""
+    span = (last - first).days + 1  # whole days, the last one included
+    top = max([target or 0] + [d.received_total for d in days] + [1])
+    w, h = _SMALL_W - 2, _SMALL_H - 2  # a pixel's margin, so a line at 0 or at the top shows
+
+    def x(day: date, *, end: bool = True) -> float:
+        return 1 + w * ((day - first).days + end) / span
+
+    def y(n: int) -> float:
+        return 1 + h - h * n / top
+
+    # Colours and strokes come from the page's style sheet: 200 charts repeat no attribute.
+    parts = [
+        (
+            f'<svg viewBox="0 0 {_SMALL_W} {_SMALL_H}" width="{_SMALL_W}" height="{_SMALL_H}" '
+            f'role="img" aria-label="{_e(label)}: cases to date">'
+        )
+    ]
+    if target:
+        ty = round(y(target))
+        parts.append(
+            f'<line class="target" x1="0" y1="{ty}" x2="{_SMALL_W}" y2="{ty}">'
+            f"<title>target {target:,} cases</title></line>"
+        )
+    if window is not None:
+        dx = round(x(window.ends_on))  # the end of its last day
+        parts.append(f'<line class="deadline" x1="{dx}" y1="0" x2="{dx}" y2="{_SMALL_H}"/>')
+    for attr, _, name in _LINES:
+        today = attr.removesuffix("_total")  # the day's own count
+        start = [(x(d.date, end=False), y(getattr(d, attr) - getattr(d, today))) for d in days[:1]]
+        points = _simplified(start + [(x(d.date), y(getattr(d, attr))) for d in days])
+        now = getattr(days[-1], attr) if days else 0
+        parts.append(
+            f'<polyline class="{name}" points="{" ".join(f"{a},{b}" for a, b in points)}">'
+            f"<title>cases {name} to date: {now:,}</title></polyline>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _communes(
+    rows: list[Row],
+    by_commune: Mapping[str, Sequence[Day]],
+    window: Window | None,
+    names: Mapping[str, str],
+) -> str:
+    """A grid of small charts, one per commune, each captioned with its figures."""
+    figures = []
+    for row in rows:
+        code = row.commune_code or ""
+        label = f"{code} {names.get(code, '')}".strip()
+        days = by_commune.get(code, ())
+        target = (
+            ""
+            if row.target_plots is None
+            else f"<br>target {row.target_plots:,} · {_rate(row.target_rate)}"
+        )
+        figures.append(
+            f'<figure id="commune-{_e(code)}" data-commune="{_e(code)}">'
+            f"{commune_chart(days, row.target_plots, window, label)}"
+            f"<figcaption><b>{_e(label)}</b><br>{row.cases:,} cases · "
+            f"{row.cases_cleaned:,} cleaned · {row.cases_synced:,} synced{target}</figcaption>"
+            "</figure>"
+        )
+    if not figures:
+        return '<p class="note">No communes yet.</p>'
+    return f'<div class="communes" id="commune-charts">{"".join(figures)}</div>'
+
+
 def page(
     rows: Iterable[Row],
     *,
     days: Sequence[Day] = (),
     window: Window | None = None,
+    by_commune: Mapping[str, Sequence[Day]] | None = None,
     names: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
 ) -> str:
     """The whole page.
 
-    From ``shared.report.campaign`` rows (communes, then the province) and the province's
-    ``shared.daily`` days.
+    From ``shared.report.campaign`` rows (communes, then the province), the province's
+    ``shared.daily`` days and each commune's (``by_commune``, by commune code).
     """
     rows = list(rows)
     names = dict(communes()) if names is None else names
@@ -251,6 +377,8 @@ def page(
         f"<h2>Province: cases</h2>{_tiles(province, _CASE_FIGURES)}"
         f"<h2>Province: submissions</h2>{_tiles(province, _SUBMISSION_FIGURES)}"
         f"<h2>Cases to date</h2>{burn_legend}{_burnup(days, province.target_plots, window)}"
+        f"<h2>Cases to date, by commune</h2>{burn_legend}"
+        f"{_communes(per_commune, by_commune or {}, window, names)}"
         f"<h2>Case clean rate and sync rate by commune</h2>{legend}{_chart(per_commune, names)}"
         f"<h2>By commune</h2>{_table(per_commune, province, names)}"
         '<h2>Not through, by reason</h2><p class="note">A case or record may carry several '
@@ -261,3 +389,8 @@ def page(
         + _reasons("Rejected, by reason", "rejected", province.rejected_by_reason)
         + "</div></body></html>\n"
     )
+
+
+def render(bundle: ReportBundle) -> str:
+    """The page of a :func:`shared.report.report_bundle`."""
+    return page(bundle.rows, days=bundle.days, window=bundle.window, by_commune=bundle.by_commune)

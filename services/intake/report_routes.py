@@ -14,7 +14,7 @@ from services.intake.errors import ApiError
 from shared.cli.report_view import as_csv, as_json, daily_csv, daily_json
 from shared.daily import daily
 from shared.report import report_bundle, today_in
-from shared.report_html import CONTENT_SECURITY_POLICY, page
+from shared.report_html import CONTENT_SECURITY_POLICY, render
 
 router = APIRouter(tags=["reports"])
 Format = Literal["json", "csv", "html"]
@@ -57,7 +57,7 @@ async def campaign_report(
         return Response(as_csv(bundle.rows), media_type="text/csv; charset=utf-8", headers=headers)
     if output == "html":
         headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
-        html = page(bundle.rows, days=bundle.days, window=bundle.window)
+        html = render(bundle)
         return Response(html, media_type="text/html; charset=utf-8", headers=headers)
     return Response(as_json(bundle.rows), media_type="application/json")
 

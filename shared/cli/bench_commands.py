@@ -1,19 +1,23 @@
-"""``landsync bench intake|reconcile|sync|registry``: each measure beside its raw ceiling."""
+"""``landsync bench intake|reconcile|sync|registry|report``: each measure beside its ceiling."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shared.stack import Stack
+
+if TYPE_CHECKING:
+    from shared.bench.report import ReportResult
 
 _err = Console(stderr=True)
 DataDir = Annotated[
@@ -238,6 +242,78 @@ def bench_latency(
     )  # fmt: skip
 
 
+def bench_report(
+    records: Annotated[int, typer.Option(help="records in the made-up ledger")] = 700_000,
+    communes: Annotated[int, typer.Option(help="communes they are spread over")] = 200,
+    rounds: Annotated[int, typer.Option(help="alternating rounds of every form (medians)")] = 5,
+    keep: Annotated[bool, typer.Option(help="leave the bench PostgreSQL running")] = False,
+) -> None:
+    """The campaign report in each form on a big ledger (bulk-loaded by COPY), in seconds."""
+    from shared.bench import report  # noqa: PLC0415
+    from shared.bench.stack import bench_settings  # noqa: PLC0415
+
+    settings = bench_settings()
+    stack = Stack(settings, _err)
+    was_running = stack.is_running("postgres")
+    stack.start_postgres()  # only PostgreSQL: the ledger is copied in, not sent through Kafka
+    try:
+        _err.print(
+            f"Loading {records:,} made-up records of {communes:,} communes over"
+            f" {report.DAYS} days into {settings.state_dir}'s PostgreSQL by COPY"
+            " (records and cases directly, not through intake, Kafka, reconcile or sync)"
+        )
+        result = asyncio.run(
+            report.run(settings, records=records, communes=communes, rounds=rounds)
+        )
+    finally:
+        if not keep and not was_running:
+            stack.stop_postgres()
+    _show_report(result, rounds)
+
+
+def _show_report(result: ReportResult, rounds: int) -> None:
+    """Seconds per form with its ratio to a bare pass over ``records``, then one JSON line."""
+    from shared.bench.report import LIMIT_SECONDS  # noqa: PLC0415
+
+    loaded, (ceiling, *_) = result.loaded, result.ceilings
+    table = Table(
+        title=f"bench report: {loaded.records:,} records, {loaded.cases:,} cases,"
+        f" {loaded.communes:,} communes (COPY + VACUUM ANALYZE {loaded.seconds:,.0f} s);"
+        f" {rounds} rounds, medians"
+    )
+    for column in ("measure", "seconds", "÷ raw ceiling", "fastest", "slowest"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    for m in result.ceilings:
+        table.add_row(
+            f"ceiling, {m.name}", f"{m.median:.3f}", f"{m.median / ceiling.median:.2f}",
+            f"{min(m.seconds):.3f}", f"{max(m.seconds):.3f}",
+        )  # fmt: skip
+    for m in result.forms:
+        table.add_row(
+            m.name, f"{m.median:.3f}", f"{m.median / ceiling.median:.2f}",
+            f"{min(m.seconds):.3f}", f"{max(m.seconds):.3f}",
+        )  # fmt: skip
+    Console(width=max(Console().width, 120)).print(table)
+    slowest, load = result.slowest, os.getloadavg()[0]
+    verdict = "within" if slowest.median <= LIMIT_SECONDS else "OVER"
+    _err.print(
+        f"Slowest form: {slowest.median:.3f} s, {verdict} the {LIMIT_SECONDS:.0f} s of issue #12;"
+        f" the HTML page is {loaded.html_bytes / 1000:,.0f} kB; load average {load:.1f}"
+        f" on {os.cpu_count()} cores (a busy machine slows the ceiling too: compare ratios)"
+    )
+    typer.echo(
+        json.dumps({
+            "bench": "report", "records": loaded.records, "cases": loaded.cases,
+            "communes": loaded.communes, "load_s": round(loaded.seconds, 1), "rounds": rounds,
+            "ceiling_s": {m.name.split(": ")[1]: round(m.median, 4) for m in result.ceilings},
+            "forms_s": {m.name.split(" (")[0]: round(m.median, 4) for m in result.forms},
+            "slowest_s": round(slowest.median, 4),
+            "slowest_ratio": round(slowest.median / ceiling.median, 2),
+            "html_bytes": loaded.html_bytes, "load_average": round(load, 2),
+        }, ensure_ascii=False)
+    )  # fmt: skip
+
+
 def register(bench: typer.Typer) -> None:
     """Add the benchmarks to ``landsync bench``."""
     bench.command("intake")(bench_intake)
@@ -246,3 +322,4 @@ def register(bench: typer.Typer) -> None:
     bench.command("registry")(bench_registry)
     bench.command("province")(bench_province)
     bench.command("latency")(bench_latency)
+    bench.command("report")(bench_report)

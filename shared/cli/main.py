@@ -105,19 +105,13 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
         from shared.browser import BrowserError, render_png  # noqa: PLC0415
 
         try:
-            screenshot.write_bytes(
-                asyncio.run(
-                    render_png(
-                        report_html.page(bundle.rows, days=bundle.days, window=bundle.window)
-                    )
-                )
-            )
+            screenshot.write_bytes(asyncio.run(render_png(report_html.render(bundle))))
         except BrowserError as e:
             _err.print(f"[red]No screenshot:[/] {e}", markup=True)
             raise typer.Exit(2) from e
         _err.print(f"Wrote {screenshot}")
     elif output == "html":
-        typer.echo(report_html.page(bundle.rows, days=bundle.days, window=bundle.window), nl=False)
+        typer.echo(report_html.render(bundle), nl=False)
     elif output == "csv":
         typer.echo(report_view.as_csv(bundle.rows), nl=False)
     elif output == "json":

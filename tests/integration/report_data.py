@@ -109,7 +109,8 @@ def _count_cases(records: list[Any], counts: dict[str | None, Counts]) -> None:
     closed_at: dict[str, Any] = {}
     for r in records:
         old = by_id.get(r["corrects_record_id"])
-        if old is not None and old["parcel_key"] != r["parcel_key"]:
+        # (an undecided correction has closed nothing yet: reconcile closes it on deciding)
+        if old is not None and old["parcel_key"] != r["parcel_key"] and r["decided_at"]:
             closed_at[old["parcel_key"]] = r["decided_at"]
     for parcel, rs in by_parcel.items():
         decided = [r for r in rs if r["decision"] != "received"]

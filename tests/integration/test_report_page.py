@@ -67,10 +67,37 @@ async def _open_when_settled(
     return loaded
 
 
+# What each commune's small chart says, as Chromium has drawn it.
+_COMMUNE_CHARTS = """
+Array.from(document.querySelectorAll('#commune-charts figure')).map(f => ({
+  code: f.dataset.commune,
+  width: f.querySelector('svg').getBoundingClientRect().width,
+  drawn: Array.from(f.querySelectorAll('polyline')).map(p => p.getBoundingClientRect().width),
+  lines: Array.from(f.querySelectorAll('polyline title')).map(t => t.textContent),
+  target: (f.querySelector('line.target title') || {}).textContent || null,
+  caption: f.querySelector('figcaption').innerText,
+}))
+"""
+
+
+async def _target(settings: Settings, tmp_path: Path, commune: str, plots: int) -> None:
+    targets = tmp_path / "targets.csv"
+    targets.write_text(f"commune_code,target_plots\n{commune},{plots}\n")
+    loaded = await asyncio.to_thread(
+        landsync, settings, "campaign", "targets", "load", str(targets)
+    )
+    assert loaded.returncode == 0, loaded.stderr
+
+
 async def test_the_report_page_shows_each_communes_figures_as_the_ledger_counts_them(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory, settings: Settings
+    db: asyncpg.Pool[Any],
+    intake: httpx.AsyncClient,
+    new_key: KeyFactory,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     await submit_campaign(db, intake, new_key)
+    await _target(settings, tmp_path, COMMUNES[1], 40)  # the other commune has none
     viewer = await new_key("viewer")
     url = f"{settings.service_url('intake')}/v1/reports/campaign?format=html"
 
@@ -84,6 +111,7 @@ async def test_the_report_page_shows_each_communes_figures_as_the_ledger_counts_
         chart_width = await browser.evaluate(
             "document.querySelector('#burn-up').getBoundingClientRect().width"
         )
+        small = {c["code"]: c for c in await browser.evaluate(_COMMUNE_CHARTS)}
         png = await browser.screenshot()
         fetched = {u for u in browser.requests if not u.startswith("data:")}
         assert await browser.open(url) == 401  # no key, no report
@@ -120,6 +148,21 @@ async def test_the_report_page_shows_each_communes_figures_as_the_ledger_counts_
     assert cleaned == f"cases cleaned to date: {province.cases_cleaned:,}"
     assert synced == f"cases synced to date: {province.cases_synced:,}"
     assert chart_width > 0, "the burn-up chart is drawn"
+    assert set(COMMUNES) <= set(small), "a small chart for every commune"
+    for code in COMMUNES:
+        mine, drawn = counts[code], small[code]
+        assert drawn["lines"] == [
+            f"cases received to date: {mine.cases:,}",
+            f"cases cleaned to date: {mine.cases_cleaned:,}",
+            f"cases synced to date: {mine.cases_synced:,}",
+        ]
+        totals = f"{mine.cases:,} cases · {mine.cases_cleaned:,} cleaned · {mine.cases_synced:,}"
+        assert drawn["caption"].startswith(f"{code} {names[code]}\n{totals} synced")
+        assert drawn["width"] > 0, f"{code}'s chart is drawn"
+        assert min(drawn["drawn"]) > 0, f"{code}'s lines are drawn"
+        target = None if mine.target_plots is None else f"target {mine.target_plots:,} cases"
+        assert drawn["target"] == target
+    assert counts[COMMUNES[1]].target_plots == 40
 
 
 def _undated(html: str) -> str:
