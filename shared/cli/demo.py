@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from rich.console import Console
 
 from shared import worklist
 from shared.auth import create_key
+from shared.cli.failures import CommandError, Status
 from shared.cli.records_commands import records_table
 from shared.cli.report_view import reasons_table, table
 from shared.cli.submit import post_lines, progress, wait_decided
@@ -72,7 +74,7 @@ async def _submit_and_report(
     conn = await asyncpg.connect(settings.dsn)
     try:
         key, _ = await create_key(conn, "submitter", communes, label="demo")
-        before = await _pass(settings, console, conn, key, lines)
+        before = await submission_pass(settings, console, conn, key, lines)
         items, _ = await worklist.page(conn, worklist.Query([communes[0]], limit=10))
         console.print(f"\nWhat {communes[0]} has to fix (the first {len(items)} open cases):")
         console.print(records_table(items))
@@ -80,7 +82,7 @@ async def _submit_and_report(
             f"\nThe communes send {len(fixes):,} corrections (landsync generate's"
             " records.corrections.jsonl)"
         )
-        after = await _pass(settings, console, conn, key, fixes) if fixes else before
+        after = await submission_pass(settings, console, conn, key, fixes) if fixes else before
         console.print(
             f"Case clean rate {_rate(before.case_clean_rate)} → {_rate(after.case_clean_rate)}"
             f" after the corrections ({after.corrections:,} records corrected an open case)"
@@ -89,17 +91,29 @@ async def _submit_and_report(
         await conn.close()
 
 
-async def _pass(
+async def submission_pass(
     settings: Settings, console: Console, conn: asyncpg.Connection[Any], key: str,
     lines: list[bytes],
 ) -> Row:  # fmt: skip
-    statuses, record_ids = await post_lines(settings, console, key, lines)
-    console.print(
-        "Intake answered: "
-        + ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in statuses.most_common())
-    )
-    await wait_decided(settings, console, record_ids)
-    await _wait_synced(conn, console, record_ids)
+    """Submit the lines, wait for their decisions and sync, print the report; refused: fail."""
+    sent = await post_lines(settings, console, key, lines)
+    console.print(f"Intake answered: {sent.summary()}")
+    if sent.refused:
+        # The report would show what the ledger held before, as if it were this demo's.
+        kinds = Counter(str(errors[0].get("type", "refused")) for _, errors in sent.refused)
+        why = ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in kinds.most_common())
+        hint = (
+            "the stack holds other records under the same submission ids"
+            if "submission_conflict" in kinds
+            else "`landsync submit --errors FILE` writes them with the reasons"
+        )
+        raise CommandError(
+            f"intake refused {len(sent.refused):,} of the demo's {len(lines):,} records ({why}):"
+            f" {hint}; run the demo with a fresh LANDSYNC_STATE_DIR",
+            Status.REFUSED,
+        )
+    await wait_decided(settings, console, sent.record_ids)
+    await _wait_synced(conn, console, sent.record_ids)
     console.print()
     rows = await campaign(conn)
     console.print(table(rows))
