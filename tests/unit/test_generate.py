@@ -61,6 +61,24 @@ def test_the_same_seed_gives_identical_files_and_another_seed_different_ones(
     assert other["records.jsonl"] != _digest(province)["records.jsonl"]
 
 
+def _submission_ids(directory: Path) -> set[str]:
+    names = ("records.jsonl", "records.phase2.jsonl", "records.corrections.jsonl")
+    return {r["submission_id"] for name in names for r in _lines(directory / name)}
+
+
+def test_generations_with_other_seeds_or_sizes_share_no_submission_id(tmp_path: Path) -> None:
+    # A demo with another seed on a used stack must not send other records under used ids.
+    first = _submission_ids(_make(tmp_path / "seed1", seed=1, plots=300))
+    again = _submission_ids(_make(tmp_path / "seed1-again", seed=1, plots=300))
+    other_seed = _submission_ids(_make(tmp_path / "seed2", seed=2, plots=300))
+    other_size = _submission_ids(_make(tmp_path / "seed1-200", seed=1, plots=200))
+
+    assert len(first) > 300
+    assert again == first
+    assert not first & other_seed
+    assert not first & other_size
+
+
 def test_every_record_of_both_phases_passes_intake_validation(province: Path) -> None:
     for name in ("records.jsonl", "records.phase2.jsonl"):
         lines = (province / name).read_text(encoding="utf-8").splitlines()
