@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import asyncpg
 import typer
@@ -110,7 +110,9 @@ def demo(
 
 @app.command()
 def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
-    output: Annotated[str, typer.Option("--format", help="table, csv, json or html")] = "table",
+    output: Annotated[
+        Literal["table", "csv", "json", "html"], typer.Option("--format", help="how to print it")
+    ] = "table",
     screenshot: Annotated[
         Path | None, typer.Option(help="write a PNG of the HTML page here (headless Chromium)")
     ] = None,
@@ -125,8 +127,6 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
     from shared import report_html  # noqa: PLC0415
     from shared.cli import report_view  # noqa: PLC0415
 
-    if output not in {"table", "csv", "json", "html"}:
-        raise typer.BadParameter("table, csv, json or html", param_hint="--format")
     settings = Settings()
     if daily:
         span = (_day(start, "--from"), _day(end, "--to"))

@@ -38,6 +38,14 @@ async def test_a_key_made_by_the_cli_submits_for_its_commune_only(
     ).status_code == 403
 
 
+def test_keys_create_says_which_key_it_made_with_the_right_article(settings: Settings) -> None:
+    made = landsync(settings, "keys", "create", "--role", "operator")
+
+    assert made.returncode == 0, made.stderr
+    assert "Created an operator key for all communes." in made.stderr
+    assert made.stdout.startswith("lsk_")
+
+
 def test_a_submitter_key_without_a_commune_is_refused(settings: Settings) -> None:
     made = landsync(settings, "keys", "create", "--role", "submitter")
 
