@@ -20,6 +20,7 @@ from shared.cli.failures import CommandError, Status
 from shared.cli.records_commands import records_table
 from shared.cli.report_view import reasons_table, table
 from shared.cli.submit import post_lines, progress, wait_decided
+from shared.db.pool import connect
 from shared.report import Row, campaign
 from shared.settings import Settings
 from shared.stack import Stack
@@ -71,7 +72,7 @@ async def _submit_and_report(
 ) -> None:
     """The first pass, the commune's worklist, its corrections, and the report after each."""
     communes = sorted({orjson.loads(line)["commune_code"] for line in lines})
-    conn = await asyncpg.connect(settings.dsn)
+    conn = await connect(settings.dsn)  # the worklist reads reasons as jsonb values
     try:
         key, _ = await create_key(conn, "submitter", communes, label="demo")
         before = await submission_pass(settings, console, conn, key, lines)

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shared import worklist
 from shared.cli.tables import add_id_column
+from shared.db.pool import connect
 from shared.settings import Settings
 from shared.states import Status
 
@@ -101,7 +101,7 @@ def records_table(items: list[dict[str, Any]]) -> Table:
 
 
 async def _collect(settings: Settings, query: worklist.Query, *, every_page: bool) -> list[Any]:
-    conn = await asyncpg.connect(settings.dsn)
+    conn = await connect(settings.dsn)  # the worklist reads reasons as jsonb values
     try:
         if every_page:
             return [item async for item in worklist.every_item(conn, query)]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
+from typing import get_args
 
 import pytest
 from rich.console import Console
@@ -22,6 +23,7 @@ from shared.cli.records_commands import records_table
 from shared.cli.report_view import CSV_COLUMNS, as_csv
 from shared.report import Row
 from shared.synthetic import communes
+from shared.topics import DLQ_QUEUES, DlqQueue
 
 RECORD_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 SUBMISSION_ID = "tan-yen-2025-3fa91c-000123"
@@ -50,6 +52,10 @@ def _help(*command: str) -> str:
 )
 def test_the_help_shows_the_choices_of_an_option(command: list[str], choices: str) -> None:
     assert choices in _help(*command)
+
+
+def test_the_queue_choices_are_the_dead_letter_queues() -> None:
+    assert get_args(DlqQueue) == tuple(DLQ_QUEUES)
 
 
 def test_a_value_outside_the_choices_is_refused_naming_them() -> None:
