@@ -21,6 +21,8 @@ from shared.cli.records_commands import records_table
 from shared.cli.report_view import reasons_table, table
 from shared.cli.submit import post_lines, progress, wait_decided
 from shared.db.pool import connect
+from shared.generate.province import generation_tag
+from shared.generate.rates import Rates
 from shared.report import Row, campaign
 from shared.settings import Settings
 from shared.stack import Stack
@@ -47,20 +49,59 @@ def _landsync(settings: Settings, console: Console, *args: str) -> None:
 def run(settings: Settings, console: Console, *, communes: int, plots: int, seed: int) -> None:
     """The main job of the README, start to finish."""
     Stack(settings, console).up()
-    data = settings.state_dir.resolve() / f"demo-province-{communes}-{plots}-{seed}"
+    tag = generation_tag(seed, communes, plots, Rates())
+    data = settings.state_dir.resolve() / f"demo-province-{communes}-{plots}-{seed}-{tag}"
     if not (data / "truth.corrections.jsonl").exists():
         console.print(f"\nGenerating a synthetic commune: {plots:,} Form 01 records (seed {seed})")
         _landsync(settings, console, "generate", "--communes", str(communes), "--plots", str(plots),
                   "--seed", str(seed), "--out", str(data))  # fmt: skip
+    lines = _lines(data / "records.jsonl")
+    fixes = _lines(data / "records.corrections.jsonl")
+    asyncio.run(refuse_other_generations(settings, lines))
     console.print("Loading the population registry and the certificates")
     _landsync(settings, console, "registry", "load", "residents", str(data / "residents.csv"))
     _landsync(settings, console, "registry", "load", "certificates", str(data / "certificates.csv"))
-    lines = _lines(data / "records.jsonl")
-    fixes = _lines(data / "records.corrections.jsonl")
     asyncio.run(_submit_and_report(settings, console, lines, fixes))
     truth = data / "truth.jsonl"
     console.print(f"\nCompare with the generator's truth file: landsync evaluate --truth {truth}")
     console.print(f"(and the corrections': {data / 'truth.corrections.jsonl'})")
+
+
+def id_prefixes(lines: list[bytes]) -> dict[str, str]:
+    """Each commune's submission-id prefix in generated records (``tan-yen-2025-3fa91c``)."""
+    prefixes: dict[str, str] = {}
+    for line in lines:
+        record = orjson.loads(line)
+        prefixes.setdefault(record["commune_code"], record["submission_id"].rsplit("-", 1)[0])
+    return prefixes
+
+
+async def refuse_other_generations(settings: Settings, lines: list[bytes]) -> None:
+    """Fail when the ledger holds other records of the demo's communes.
+
+    Another seed or size generates other records for the same parcels: they would be decided
+    against the earlier ones (duplicate_conflict) and the report would mix both demos.
+    """
+    conn = await connect(settings.dsn)
+    try:
+        for commune, prefix in id_prefixes(lines).items():
+            others = await conn.fetchval(
+                "SELECT count(*) FROM records WHERE commune_code = $1"
+                " AND submission_id NOT LIKE $2",
+                commune,
+                f"{prefix}-%",
+            )
+            if others:
+                raise CommandError(
+                    f"the ledger already holds {others:,} records of commune {commune} that"
+                    " this demo did not generate (another --seed or --plots, or other"
+                    " submissions): its parcels would be decided against them and the report"
+                    " would mix both; run the demo with a fresh LANDSYNC_STATE_DIR, or the same"
+                    " --seed and --plots as before",
+                    Status.REFUSED,
+                )
+    finally:
+        await conn.close()
 
 
 def _lines(path: Path) -> list[bytes]:

@@ -128,3 +128,22 @@ async def test_the_demo_stops_before_its_report_when_intake_refuses_its_records(
     assert refused.value.status == Status.REFUSED
     assert "1 submission conflict" in str(refused.value)
     assert "Campaign progress" not in shown.getvalue()
+
+
+async def test_the_demo_refuses_a_ledger_holding_another_generations_records_of_its_commune(
+    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    commune = "08422"  # no other test's records
+    auth = {"Authorization": f"Bearer {await new_key('submitter', [commune])}"}
+    earlier = make_record(commune, submission_id="xa-08422-2025-aaaaaa-000001")
+    assert (await intake.post("/v1/records", json=earlier, headers=auth)).status_code == 202
+    ours = make_record(commune, submission_id="xa-08422-2025-bbbbbb-000001")
+
+    with pytest.raises(CommandError) as refused:
+        await demo.refuse_other_generations(settings, [orjson.dumps(ours)])
+    # The same generation again is no other generation: its records come back as duplicates.
+    await demo.refuse_other_generations(settings, [orjson.dumps(earlier)])
+
+    assert refused.value.status == Status.REFUSED
+    assert "already holds 1 records of commune 08422" in str(refused.value)
+    assert "fresh LANDSYNC_STATE_DIR" in str(refused.value)

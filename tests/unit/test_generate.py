@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from shared.cli.demo import id_prefixes
 from shared.generate.ids import prefix_mismatch
 from shared.generate.province import generate
 from shared.generate.rates import Rates
@@ -77,6 +78,16 @@ def test_generations_with_other_seeds_or_sizes_share_no_submission_id(tmp_path: 
     assert again == first
     assert not first & other_seed
     assert not first & other_size
+
+
+def test_the_demo_finds_each_communes_id_prefix_in_generated_records(province: Path) -> None:
+    lines = (province / "records.jsonl").read_bytes().splitlines()
+    prefixes = id_prefixes(lines)
+
+    assert len(prefixes) == 3
+    for line in lines:
+        record = json.loads(line)
+        assert record["submission_id"].startswith(f"{prefixes[record['commune_code']]}-")
 
 
 def test_every_record_of_both_phases_passes_intake_validation(province: Path) -> None:
