@@ -22,7 +22,7 @@ class Status(IntEnum):
     REFUSED = 1  # done, but not all of it: records or rows refused, nothing found, declined
     USAGE = 2  # a wrong option or argument, or an input file that cannot be used at all
     CONFIG = 3  # a LANDSYNC_* variable whose value is not valid, or a login refused
-    UNREACHABLE = 4  # PostgreSQL, Kafka or a service of the stack is not reachable
+    UNREACHABLE = 4  # PostgreSQL, Kafka or a service is not reachable, or would not start
     SERVICE = 5  # reachable, but it refused or failed the request
     INTERNAL = 6  # a bug of LandSync: `landsync --debug …` shows where
 
@@ -30,7 +30,7 @@ class Status(IntEnum):
 EPILOG = (
     "Exit status: 0 done; 1 done in part (records or rows refused, nothing found, declined);"
     " 2 wrong usage or an unusable input file; 3 a LANDSYNC_* variable is not valid;"
-    " 4 PostgreSQL, Kafka or a service is not reachable (run `landsync up`);"
+    " 4 PostgreSQL, Kafka or a service is not reachable (run `landsync up`), or would not start;"
     " 5 a service refused or failed the request; 6 an internal error."
     " Every failure is one line on stderr; --debug adds the traceback."
 )
@@ -80,7 +80,8 @@ def _ours(exc: BaseException, _: Settings | None) -> CommandError | None:
 
 def _stack(exc: BaseException, _: Settings | None) -> CommandError | None:
     if isinstance(exc, StackError):
-        return CommandError(f"the local stack did not start: {exc}", Status.UNREACHABLE)
+        # Several lines on purpose: the component's log tail says why it would not start.
+        return CommandError(f"the local stack: {exc}", Status.UNREACHABLE)
     return None
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from shared.cli.failures import Status, explain
 from shared.settings import Settings, unknown_variables
+from shared.stack import StackError
 from shared.stack.services import child_env
 from tests.support import make_record
 
@@ -204,6 +205,13 @@ def test_the_exit_statuses_are_documented_in_the_help(stopped: Settings) -> None
     assert "Exit status: 0 done; 1 done in part" in text
     assert "4 PostgreSQL, Kafka or a service is not reachable" in text
     assert "--debug adds the traceback" in text
+
+
+def test_a_stack_that_would_not_start_keeps_the_log_lines_that_say_why() -> None:
+    error = explain(StackError("Kafka exited during startup; kafka.log ends with:\n[x] bind"), None)
+
+    assert error.status == Status.UNREACHABLE
+    assert str(error).endswith("kafka.log ends with:\n[x] bind")
 
 
 def test_an_unexpected_error_is_an_internal_error_that_points_to_debug() -> None:
