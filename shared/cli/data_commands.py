@@ -43,6 +43,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=_err,
         transient=True,
+        disable=not _err.is_terminal,  # piped or captured, it would leave empty lines
     )
 
 

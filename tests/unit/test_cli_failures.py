@@ -77,6 +77,18 @@ def test_a_command_against_a_stopped_stack_says_postgresql_is_down_in_one_line(
     )
 
 
+def test_a_registry_load_against_a_stopped_stack_is_one_line_too(
+    stopped: Settings, tmp_path: Path
+) -> None:
+    residents = tmp_path / "residents.csv"
+    residents.write_text("personal_id,full_name\n", encoding="utf-8")
+
+    done = _landsync(child_env(stopped), "registry", "load", "residents", str(residents))
+
+    assert done.returncode == Status.UNREACHABLE
+    assert _one_line(done).startswith(f"PostgreSQL at 127.0.0.1:{stopped.postgres_port} is not")
+
+
 def test_submit_to_a_stopped_intake_names_intake_and_its_address(
     stopped: Settings, tmp_path: Path
 ) -> None:
@@ -185,6 +197,18 @@ def test_a_json_line_that_is_no_object_is_refused(stopped: Settings, tmp_path: P
 
     assert done.returncode == Status.USAGE
     assert "line 1 is a JSON list, not an object" in _one_line(done)
+
+
+def test_evaluate_given_a_file_that_is_no_truth_file_names_the_line(
+    stopped: Settings, tmp_path: Path
+) -> None:
+    truth = tmp_path / "records.jsonl"
+    truth.write_bytes(orjson.dumps(make_record()) + b"\n")  # records, not their truth
+
+    done = _landsync(child_env(stopped), "evaluate", "--truth", str(truth))
+
+    assert done.returncode == Status.USAGE
+    assert _one_line(done).startswith(f"{truth} line 1 is no truth line (KeyError")
 
 
 def test_a_wrong_option_value_is_one_line_with_where_to_look(stopped: Settings) -> None:
