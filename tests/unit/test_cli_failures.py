@@ -244,3 +244,19 @@ def test_an_unexpected_error_is_an_internal_error_that_points_to_debug() -> None
     assert error.status == Status.INTERNAL
     assert "KeyError" in str(error)
     assert "--debug" in str(error)
+
+
+def test_a_service_logs_an_unknown_landsync_variable_at_start(stopped: Settings) -> None:
+    env = {**child_env(stopped), "LANDSYNC_NATIONAL_DB_TOKN": "typo"}
+    code = "from shared.process import prepare_process; prepare_process('sync', Settings())"
+    started = subprocess.run(
+        [sys.executable, "-c", f"from shared.settings import Settings; {code}"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert started.returncode == 0, started.stderr
+    [line] = [orjson.loads(x) for x in started.stdout.splitlines() if "LANDSYNC_" in x]
+    assert line["level"] == "warning"
+    assert line["variable"] == "LANDSYNC_NATIONAL_DB_TOKN"
+    assert line["did_you_mean"] == "LANDSYNC_NATIONAL_DB_TOKEN"
+    assert "typo" not in started.stdout  # the name only, never the value
