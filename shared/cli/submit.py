@@ -192,13 +192,11 @@ async def submit_file(
     settings: Settings, console: Console, lines: list[bytes], key: str | None, *, wait: bool
 ) -> Sent:
     """Submit records (JSON lines); optionally wait until all are decided."""
-    communes: set[str] = set()
-    for line in lines:
-        record: dict[str, Any] = orjson.loads(line)
-        communes.add(str(record.get("commune_code")))
     if key is None and settings.api_key is not None:
         key = settings.api_key.get_secret_value()
-    key = key or await _local_key(settings, console, communes)
+    if key is None:  # a new key, for the communes of the file
+        communes = {str(orjson.loads(line).get("commune_code")) for line in lines}
+        key = await _local_key(settings, console, communes)
     sent = await post_lines(settings, console, key, lines)
     if wait:
         await wait_decided(settings, console, sent.record_ids)
