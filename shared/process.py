@@ -7,13 +7,21 @@ import gc
 import os
 import signal
 
-from shared.logging import configure_logging
-from shared.settings import Settings
+from shared.logging import configure_logging, get_logger
+from shared.settings import Settings, unknown_variables
 
 
 def prepare_process(service: str, settings: Settings) -> None:
-    """Configure logging and the garbage collector for a service process."""
+    """Configure logging and the garbage collector for a service process.
+
+    A ``LANDSYNC_*`` variable no setting reads is logged as a warning: a typo in a deployment's
+    environment would otherwise leave the default in force without a word.
+    """
     configure_logging(service, settings.log_level)
+    for name, close in unknown_variables(os.environ).items():
+        get_logger(__name__).warning(
+            "unknown LANDSYNC_ variable ignored", variable=name, did_you_mean=close
+        )
     # Batches keep thousands of records alive at once; with CPython's default threshold (700)
     # the collector re-scans them over and over, which measured as half of validation time.
     gc.set_threshold(50_000, 20, 20)

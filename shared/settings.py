@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from difflib import get_close_matches
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -14,12 +16,22 @@ from shared.topics import Topics
 
 #: The repository checkout this package runs from: deploy/ files and the jar cache live here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PREFIX = "LANDSYNC_"
+#: ``LANDSYNC_*`` variables that are not settings: the test suite's own (README, Tests).
+NOT_SETTINGS = frozenset(
+    {
+        "LANDSYNC_TEST_PORT_BASE",
+        "LANDSYNC_TEST_TOPIC_PREFIX",
+        "LANDSYNC_FUZZ_SECONDS",
+        "LANDSYNC_FUZZ_EXAMPLES",
+    }
+)
 
 
 class Settings(BaseSettings):
     """Every knob of LandSync; defaults give a working local stack on loopback."""
 
-    model_config = SettingsConfigDict(env_prefix="LANDSYNC_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=_PREFIX, extra="ignore", frozen=True)
 
     # Local stack
     state_dir: Path = Field(default=PROJECT_ROOT / ".landsync")
@@ -200,6 +212,21 @@ class Settings(BaseSettings):
             "national-db": self.national_db_port,
         }
         return f"http://127.0.0.1:{ports[service]}"
+
+
+def unknown_variables(environ: Mapping[str, str]) -> dict[str, str | None]:
+    """The ``LANDSYNC_*`` names in ``environ`` that no setting reads, each with a close setting.
+
+    pydantic-settings ignores them, so a typo (``LANDSYNC_INTAKE_PROT``) would silently leave
+    the default in force.
+    """
+    known = [f"{_PREFIX}{name.upper()}" for name in Settings.model_fields]
+    return {
+        name: next(iter(get_close_matches(name.upper(), known, n=1, cutoff=0.8)), None)
+        for name in sorted(environ)
+        # Settings match names in any case, as pydantic-settings does by default.
+        if name.upper().startswith(_PREFIX) and name.upper() not in {*known, *NOT_SETTINGS}
+    }
 
 
 def isolated(base: int, state_dir: Path, **overrides: Any) -> Settings:

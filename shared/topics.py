@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 
 class Topic(StrEnum):
@@ -24,6 +25,8 @@ class Topic(StrEnum):
 
 
 #: Short queue names used by the operator CLI and API (CONTRACT §5).
+#: The dead-letter queues by their short names (CONTRACT §5), as the CLI offers them.
+DlqQueue = Literal["owner-unresolved", "mortgaged", "sync-failed", "poison"]
 DLQ_QUEUES: dict[str, Topic] = {
     "owner-unresolved": Topic.DLQ_OWNER_UNRESOLVED,
     "mortgaged": Topic.DLQ_MORTGAGED,

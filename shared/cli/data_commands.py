@@ -8,21 +8,22 @@ import time
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from shared.reference.parse import Kind
 from shared.settings import Settings
 
 if TYPE_CHECKING:
-    from shared.reference.parse import Kind, ParseResult
+    from shared.reference.parse import ParseResult
     from shared.reference.store import Loaded
 
 _err = Console(stderr=True)
-_KINDS = ("residents", "certificates")
+GenerateFormat = Literal["jsonl", "xlsx"]
 _BIG_FILE = 20_000_000  # bytes: below this a progress bar would only flicker
 # The rates that are not a share of all records (see shared/generate/rates.py).
 _RATE_HELP = {
@@ -42,19 +43,17 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=_err,
         transient=True,
+        disable=not _err.is_terminal,  # piped or captured, it would leave empty lines
     )
 
 
 def registry_load(
-    kind: Annotated[str, typer.Argument(help="residents or certificates")],
+    kind: Annotated[Kind, typer.Argument(help="which reference data", show_default=False)],
     file: Annotated[Path, typer.Argument(help="the CSV file (CONTRACT §8)", exists=True)],
 ) -> None:
     """Bulk-load reference data: new rows inserted, changed rows updated, others left alone."""
     from shared.reference.parse import ParseResult, UnusableFileError  # noqa: PLC0415
 
-    if kind not in _KINDS:
-        raise typer.BadParameter("residents or certificates", param_hint="KIND")
-    kind = cast("Kind", kind)
     started = time.perf_counter()
     result = ParseResult()
     with _progress() as progress:
@@ -166,7 +165,7 @@ def _generate_signature() -> inspect.Signature:
     from shared.generate.rates import Rates  # noqa: PLC0415
 
     def option(
-        name: str, kind: type, default: Any, help_text: str, *flags: str
+        name: str, kind: Any, default: Any, help_text: str, *flags: str
     ) -> inspect.Parameter:
         return inspect.Parameter(
             name,
@@ -180,7 +179,7 @@ def _generate_signature() -> inspect.Signature:
         option("plots", int, 5_000, "plots in all (the province has 684,245)"),
         option("seed", int, 1, "the same seed gives the same files"),
         option("out", Path, Path("province"), "output directory"),
-        option("output_format", str, "jsonl", "jsonl, or xlsx: Form 01 workbooks too", "--format"),
+        option("output_format", GenerateFormat, "jsonl", "xlsx: Form 01 workbooks too", "--format"),
     ]
     per_error = [
         option(f"rate_{f.name}", float, f.default, _RATE_HELP.get(f.name, "share of records"))
@@ -191,8 +190,6 @@ def _generate_signature() -> inspect.Signature:
 
 def _generate_command(**options: Any) -> None:
     rates = {k.removeprefix("rate_"): v for k, v in options.items() if k.startswith("rate_")}
-    if options["output_format"] not in ("jsonl", "xlsx"):
-        raise typer.BadParameter("jsonl or xlsx", param_hint="--format")
     generate(
         options["communes"],
         options["plots"],

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,13 @@ from rich.console import Console
 
 from shared import worklist
 from shared.auth import create_key
+from shared.cli.failures import CommandError, Status
 from shared.cli.records_commands import records_table
 from shared.cli.report_view import reasons_table, table
 from shared.cli.submit import post_lines, progress, wait_decided
+from shared.db.pool import connect
+from shared.generate.province import generation_tag
+from shared.generate.rates import Rates
 from shared.report import Row, campaign
 from shared.settings import Settings
 from shared.stack import Stack
@@ -44,20 +49,59 @@ def _landsync(settings: Settings, console: Console, *args: str) -> None:
 def run(settings: Settings, console: Console, *, communes: int, plots: int, seed: int) -> None:
     """The main job of the README, start to finish."""
     Stack(settings, console).up()
-    data = settings.state_dir.resolve() / f"demo-province-{communes}-{plots}-{seed}"
+    tag = generation_tag(seed, communes, plots, Rates())
+    data = settings.state_dir.resolve() / f"demo-province-{communes}-{plots}-{seed}-{tag}"
     if not (data / "truth.corrections.jsonl").exists():
         console.print(f"\nGenerating a synthetic commune: {plots:,} Form 01 records (seed {seed})")
         _landsync(settings, console, "generate", "--communes", str(communes), "--plots", str(plots),
                   "--seed", str(seed), "--out", str(data))  # fmt: skip
+    lines = _lines(data / "records.jsonl")
+    fixes = _lines(data / "records.corrections.jsonl")
+    asyncio.run(refuse_other_generations(settings, lines))
     console.print("Loading the population registry and the certificates")
     _landsync(settings, console, "registry", "load", "residents", str(data / "residents.csv"))
     _landsync(settings, console, "registry", "load", "certificates", str(data / "certificates.csv"))
-    lines = _lines(data / "records.jsonl")
-    fixes = _lines(data / "records.corrections.jsonl")
     asyncio.run(_submit_and_report(settings, console, lines, fixes))
     truth = data / "truth.jsonl"
     console.print(f"\nCompare with the generator's truth file: landsync evaluate --truth {truth}")
     console.print(f"(and the corrections': {data / 'truth.corrections.jsonl'})")
+
+
+def id_prefixes(lines: list[bytes]) -> dict[str, str]:
+    """Each commune's submission-id prefix in generated records (``tan-yen-2025-3fa91c``)."""
+    prefixes: dict[str, str] = {}
+    for line in lines:
+        record = orjson.loads(line)
+        prefixes.setdefault(record["commune_code"], record["submission_id"].rsplit("-", 1)[0])
+    return prefixes
+
+
+async def refuse_other_generations(settings: Settings, lines: list[bytes]) -> None:
+    """Fail when the ledger holds other records of the demo's communes.
+
+    Another seed or size generates other records for the same parcels: they would be decided
+    against the earlier ones (duplicate_conflict) and the report would mix both demos.
+    """
+    conn = await connect(settings.dsn)
+    try:
+        for commune, prefix in id_prefixes(lines).items():
+            others = await conn.fetchval(
+                "SELECT count(*) FROM records WHERE commune_code = $1"
+                " AND submission_id NOT LIKE $2",
+                commune,
+                f"{prefix}-%",
+            )
+            if others:
+                raise CommandError(
+                    f"the ledger already holds {others:,} records of commune {commune} that"
+                    " this demo did not generate (another --seed or --plots, or other"
+                    " submissions): its parcels would be decided against them and the report"
+                    " would mix both; run the demo with a fresh LANDSYNC_STATE_DIR, or the same"
+                    " --seed and --plots as before",
+                    Status.REFUSED,
+                )
+    finally:
+        await conn.close()
 
 
 def _lines(path: Path) -> list[bytes]:
@@ -69,10 +113,10 @@ async def _submit_and_report(
 ) -> None:
     """The first pass, the commune's worklist, its corrections, and the report after each."""
     communes = sorted({orjson.loads(line)["commune_code"] for line in lines})
-    conn = await asyncpg.connect(settings.dsn)
+    conn = await connect(settings.dsn)  # the worklist reads reasons as jsonb values
     try:
         key, _ = await create_key(conn, "submitter", communes, label="demo")
-        before = await _pass(settings, console, conn, key, lines)
+        before = await submission_pass(settings, console, conn, key, lines)
         items, _ = await worklist.page(conn, worklist.Query([communes[0]], limit=10))
         console.print(f"\nWhat {communes[0]} has to fix (the first {len(items)} open cases):")
         console.print(records_table(items))
@@ -80,7 +124,7 @@ async def _submit_and_report(
             f"\nThe communes send {len(fixes):,} corrections (landsync generate's"
             " records.corrections.jsonl)"
         )
-        after = await _pass(settings, console, conn, key, fixes) if fixes else before
+        after = await submission_pass(settings, console, conn, key, fixes) if fixes else before
         console.print(
             f"Case clean rate {_rate(before.case_clean_rate)} → {_rate(after.case_clean_rate)}"
             f" after the corrections ({after.corrections:,} records corrected an open case)"
@@ -89,17 +133,29 @@ async def _submit_and_report(
         await conn.close()
 
 
-async def _pass(
+async def submission_pass(
     settings: Settings, console: Console, conn: asyncpg.Connection[Any], key: str,
     lines: list[bytes],
 ) -> Row:  # fmt: skip
-    statuses, record_ids = await post_lines(settings, console, key, lines)
-    console.print(
-        "Intake answered: "
-        + ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in statuses.most_common())
-    )
-    await wait_decided(settings, console, record_ids)
-    await _wait_synced(conn, console, record_ids)
+    """Submit the lines, wait for their decisions and sync, print the report; refused: fail."""
+    sent = await post_lines(settings, console, key, lines)
+    console.print(f"Intake answered: {sent.summary()}")
+    if sent.refused:
+        # The report would show what the ledger held before, as if it were this demo's.
+        kinds = Counter(str(errors[0].get("type", "refused")) for _, errors in sent.refused)
+        why = ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in kinds.most_common())
+        hint = (
+            "the stack holds other records under the same submission ids"
+            if "submission_conflict" in kinds
+            else "`landsync submit --errors FILE` writes them with the reasons"
+        )
+        raise CommandError(
+            f"intake refused {len(sent.refused):,} of the demo's {len(lines):,} records ({why}):"
+            f" {hint}; run the demo with a fresh LANDSYNC_STATE_DIR",
+            Status.REFUSED,
+        )
+    await wait_decided(settings, console, sent.record_ids)
+    await _wait_synced(conn, console, sent.record_ids)
     console.print()
     rows = await campaign(conn)
     console.print(table(rows))

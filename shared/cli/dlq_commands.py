@@ -14,10 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.cli.tables import add_id_column
 from shared.dlq import model
 from shared.dlq.model import BadFilterError, Filter, UnknownQueueError
 from shared.logging import configure_logging
 from shared.settings import Settings
+from shared.topics import DlqQueue
 
 dlq_app = typer.Typer(
     help="Dead letters: list them, show one, replay them once the cause is fixed.",
@@ -25,7 +27,7 @@ dlq_app = typer.Typer(
 )
 _err = Console(stderr=True)
 
-Queue = Annotated[str, typer.Argument(help="owner-unresolved, mortgaged, sync-failed or poison")]
+Queue = Annotated[DlqQueue, typer.Argument(help="the dead-letter queue", show_default=False)]
 Commune = Annotated[str | None, typer.Option(help="only this commune code")]
 Reason = Annotated[str | None, typer.Option(help="only dead letters carrying this reason code")]
 Since = Annotated[
@@ -75,7 +77,7 @@ def list_command(  # noqa: PLR0917 - typer passes each option by name
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False))
         return
-    Console(width=max(Console().width, 130)).print(_table(body))
+    Console(width=max(Console().width, 130)).print(dead_letters_table(body))
     _err.print(f"{body['count']:,} shown from {body['topic']}")
 
 
@@ -97,9 +99,11 @@ def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _table(body: dict[str, Any]) -> Table:
+def dead_letters_table(body: dict[str, Any]) -> Table:
+    """The dead letters for the terminal; record ids whole, never wrapped."""
     table = Table(title=f"Dead letters — {body['queue']}", title_justify="left")
-    for column in ("record id", "commune", "reasons", "replays", "dead-lettered at", "detail"):
+    add_id_column(table, "record id", (d["record_id"] or "—" for d in body["dead_letters"]))
+    for column in ("commune", "reasons", "replays", "dead-lettered at", "detail"):
         table.add_column(column, overflow="fold")
     for d in body["dead_letters"]:
         table.add_row(

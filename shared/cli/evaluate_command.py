@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.cli.failures import CommandError, Status
 from shared.evaluate import Actual, CaseScore, Evaluation, Expected, evaluate, score_cases
 from shared.settings import Settings
 
@@ -19,17 +20,25 @@ _CHUNK = 50_000
 
 
 def read_truth(path: Path) -> dict[str, Expected]:
-    """truth.jsonl by submission id."""
+    """truth.jsonl by submission id; a line that is no truth line fails the command."""
     truth: dict[str, Expected] = {}
     with path.open("rb") as lines:
-        for line in lines:
-            if line.strip():
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
                 row = orjson.loads(line)
                 truth[row["submission_id"]] = Expected(
                     row["outcome"],
                     frozenset(row.get("reasons", ())),
                     frozenset(row.get("warnings", ())),
                 )
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+                raise CommandError(
+                    f"{path} line {number} is no truth line ({type(exc).__name__}: {exc}):"
+                    " give a truth.jsonl of `landsync generate`",
+                    Status.USAGE,
+                ) from exc
     return truth
 
 

@@ -84,14 +84,14 @@ def import_command(
     try:
         parsed = read_form(file_path, limits)
     except FormRefused as refused:
-        console.print(f"[red]File refused ({refused.code}):[/] {refused.message}")
+        console.print(f"[red]File refused ({refused.code}):[/] {refused.message}", soft_wrap=True)
         raise typer.Exit(2) from refused
     if commune is not None:
         _only_commune(parsed, commune)
     try:
         outcome = asyncio.run(_submit(settings, console, parsed, key))
     except IntakeError as exc:
-        console.print(f"[red]Intake refused the import:[/] {exc}")
+        console.print(f"[red]Intake refused the import:[/] {exc}", soft_wrap=True)
         raise typer.Exit(2) from exc
     _summary(console, parsed, outcome)
     if annotated_out is not None:

@@ -22,6 +22,7 @@ from shared.auth import (
     revoke_key,
     split_key,
 )
+from shared.cli.tables import add_id_column
 from shared.settings import Settings
 
 keys_app = typer.Typer(help="API keys for the intake API.", no_args_is_help=True)
@@ -74,7 +75,7 @@ def key_options(
         raise KeyOptionError("a submitter key needs at least one --commune")
     if role != "submitter" and communes:
         raise KeyOptionError(
-            f"--commune applies to submitter keys only: an {role} key reads every commune"
+            f"--commune applies to submitter keys only: {a_key(role)} reads every commune"
             " and submits for none, so it would be ignored"
         )
     if bad := [c for c in communes if not _COMMUNE.match(c)]:
@@ -90,6 +91,11 @@ def key_options(
             raise KeyOptionError(f"--expires {expires} is in the past")
     checked = next(r for r in ROLES if r == role)
     return checked, sorted(set(communes)), expires_at
+
+
+def a_key(role: str) -> str:
+    """``a submitter key``, ``an operator key``: the article as the role's first sound needs."""
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role} key"
 
 
 async def _connect(settings: Settings) -> asyncpg.Connection[Any]:
@@ -114,7 +120,7 @@ async def _create(
 
 @keys_app.command("create")
 def create_command(  # noqa: PLR0917 - typer passes each option by name
-    role: Annotated[str, typer.Option(help="submitter, operator or viewer")],
+    role: Annotated[Role, typer.Option(help="what the key may do (CONTRACT §2)")],
     commune: Annotated[
         list[str] | None,
         typer.Option(help="a commune code a submitter key may submit for (repeatable)"),
@@ -143,7 +149,7 @@ def create_command(  # noqa: PLR0917 - typer passes each option by name
             json.dumps({"key": key, "role": checked, "communes": communes, "expires_at": until})
         )
         return
-    _err.print(f"[green]Created a {checked} key[/] for {', '.join(communes) or 'all communes'}.")
+    _err.print(f"[green]Created {a_key(checked)}[/] for {', '.join(communes) or 'all communes'}.")
     if until:
         _err.print(f"It expires at {until}.")
     _err.print("Store it now: it is not shown again.")
@@ -192,7 +198,15 @@ def list_command(
     if as_json:
         typer.echo(json.dumps({"keys": [listing_json(k) for k in keys]}))
         return
-    table = Table("key id", "role", "communes", "label", "created", "expires", "revoked")
+    Console(width=max(Console().width, 130)).print(keys_table(keys))
+
+
+def keys_table(keys: list[KeyListing]) -> Table:
+    """The keys for the terminal; key ids whole, never wrapped."""
+    table = Table()
+    add_id_column(table, "key id", (k.key_id for k in keys))
+    for column in ("role", "communes", "label", "created", "expires", "revoked"):
+        table.add_column(column)
     for k in keys:
         table.add_row(
             k.key_id,
@@ -203,7 +217,7 @@ def list_command(
             _stamp(k.expires_at) or "never",
             _stamp(k.revoked_at) or "",
         )
-    Console(width=max(Console().width, 130)).print(table)
+    return table
 
 
 async def _revoke(settings: Settings, key_id: str) -> datetime | None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sys
 from datetime import date
+from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import asyncpg
 import typer
 from rich.console import Console
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from shared.cli import (
     asyncapi_command,
@@ -25,15 +30,18 @@ from shared.cli import (
     stack_commands,
 )
 from shared.cli.evaluate_command import evaluate_command
+from shared.cli.failures import EPILOG, Status
+from shared.cli.failures import report as failure_report
 from shared.cli.submit import submit_command
 from shared.daily import Day
 from shared.daily import daily as daily_figures
 from shared.report import ReportBundle, report_bundle, today_in
-from shared.settings import Settings
+from shared.settings import Settings, unknown_variables
 
 app = typer.Typer(
     name="landsync",
     help="LandSync: clean and synchronise a province's land records.",
+    epilog=EPILOG,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold keys and personal data
 )
@@ -56,6 +64,38 @@ app.command("submit")(submit_command)
 
 # Wide enough for the report table even when output is piped (rich falls back to 80 columns).
 _err = Console(stderr=True, width=max(Console(stderr=True).width, 130))
+_debug = {"on": False}  # set by --debug, read by main() once the command has failed
+
+
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"landsync {installed_version('landsync')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="on a failure, print the traceback too")
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """LandSync: clean and synchronise a province's land records."""
+    _debug["on"] = debug
+    # Libraries' own warnings (aiokafka's "Unable connect to …") would be lines beside the one
+    # a failure prints; --debug shows them.
+    if debug:
+        logging.basicConfig(level=logging.WARNING)
+    else:
+        logging.getLogger().addHandler(logging.NullHandler())
+    for name, close in unknown_variables(os.environ).items():
+        hint = f" (did you mean {close}?)" if close else ""
+        _err.print(f"warning: {name} is no LandSync setting; it is ignored{hint}", markup=False)
 
 
 @app.command()
@@ -72,7 +112,9 @@ def demo(
 
 @app.command()
 def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
-    output: Annotated[str, typer.Option("--format", help="table, csv, json or html")] = "table",
+    output: Annotated[
+        Literal["table", "csv", "json", "html"], typer.Option("--format", help="how to print it")
+    ] = "table",
     screenshot: Annotated[
         Path | None, typer.Option(help="write a PNG of the HTML page here (headless Chromium)")
     ] = None,
@@ -87,8 +129,6 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
     from shared import report_html  # noqa: PLC0415
     from shared.cli import report_view  # noqa: PLC0415
 
-    if output not in {"table", "csv", "json", "html"}:
-        raise typer.BadParameter("table, csv, json or html", param_hint="--format")
     settings = Settings()
     if daily:
         span = (_day(start, "--from"), _day(end, "--to"))
@@ -151,5 +191,31 @@ async def _daily_rows(
         await conn.close()
 
 
+def main() -> None:
+    """The ``landsync`` command: every failure one line on stderr and an exit status (EPILOG)."""
+    try:
+        code = app(prog_name="landsync", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        code = Status.USAGE
+    except ClickException as exc:
+        context = getattr(exc, "ctx", None)
+        where = context.command_path if context is not None else "landsync"
+        _say(f"{where}: {exc.format_message()} (see {where} --help)")
+        code = exc.exit_code
+    except typer.Abort:
+        _say("Aborted.")
+        code = Status.REFUSED
+    except Exception as exc:  # the one place a failure becomes a line and an exit status
+        line, code = failure_report(exc, debug=_debug["on"])
+        _say(line)
+    sys.exit(code or 0)
+
+
+def _say(line: str) -> None:
+    # Not markup, no wrapping: messages carry [brackets] and paths that must stay whole.
+    _err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 if __name__ == "__main__":
-    app()
+    main()

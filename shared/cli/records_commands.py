@@ -9,14 +9,15 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shared import worklist
+from shared.cli.tables import add_id_column
+from shared.db.pool import connect
 from shared.settings import Settings
 from shared.states import Status
 
@@ -24,7 +25,7 @@ records_app = typer.Typer(
     help="The correction worklist: what each commune has to fix, and how.", no_args_is_help=True
 )
 _err = Console(stderr=True)
-_FORMATS = ("table", "csv", "jsonl")
+Format = Literal["table", "csv", "jsonl"]
 _CSV_FIELDS = (
     "record_id", "submission_id", "commune_code", "parcel_key", "certificate_serial", "status",
     "reason_codes", "reasons_vi", "reasons_en", "what_to_do_vi", "what_to_do_en", "received_at",
@@ -32,9 +33,7 @@ _CSV_FIELDS = (
 )  # fmt: skip
 
 Commune = Annotated[str, typer.Option(help="the commune code")]
-StatusOption = Annotated[
-    str | None, typer.Option("--status", help="rejected, dead_lettered, accepted, synced, …")
-]
+StatusOption = Annotated[Status | None, typer.Option("--status", help="only records in this state")]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="only this reason code")]
 Since = Annotated[str | None, typer.Option(help="decided since (ISO date or time)")]
 AllCases = Annotated[
@@ -42,12 +41,12 @@ AllCases = Annotated[
 ]
 
 
-def _query(commune: str, status: str | None, reason: str | None, since: str | None, *,
+def _query(commune: str, status: Status | None, reason: str | None, since: str | None, *,
            every: bool, limit: int) -> worklist.Query:  # fmt: skip
     try:
         query = worklist.Query(
             [commune],
-            None if status is None else Status(status),
+            status,
             reason,
             None if since is None else datetime.fromisoformat(since),
             not every,
@@ -81,7 +80,9 @@ def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
 def records_table(items: list[dict[str, Any]]) -> Table:
     """Worklist rows for the terminal: the record, why, in both languages, and what to do."""
     out = Table(title="Worklist", title_justify="left", show_lines=True)
-    for column in ("submission", "parcel", "serial", "status", "why", "what to do"):
+    add_id_column(out, "submission", (i["submission_id"] for i in items))
+    add_id_column(out, "parcel", (i["parcel_key"] for i in items))
+    for column in ("serial", "status", "why", "what to do"):
         out.add_column(column)
     for item in items:
         out.add_row(
@@ -100,7 +101,7 @@ def records_table(items: list[dict[str, Any]]) -> Table:
 
 
 async def _collect(settings: Settings, query: worklist.Query, *, every_page: bool) -> list[Any]:
-    conn = await asyncpg.connect(settings.dsn)
+    conn = await connect(settings.dsn)  # the worklist reads reasons as jsonb values
     try:
         if every_page:
             return [item async for item in worklist.every_item(conn, query)]
@@ -110,7 +111,7 @@ async def _collect(settings: Settings, query: worklist.Query, *, every_page: boo
         await conn.close()
 
 
-def _print(items: list[dict[str, Any]], output: str) -> None:
+def _print(items: list[dict[str, Any]], output: Format) -> None:
     if output == "jsonl":
         for item in items:
             sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -124,7 +125,7 @@ def _print(items: list[dict[str, Any]], output: str) -> None:
         Console(width=max(Console().width, 160)).print(records_table(items))
 
 
-def _command(*, every_page: bool, default_format: str) -> Callable[..., None]:
+def _command(*, every_page: bool, default_format: Format) -> Callable[..., None]:
     def run(  # noqa: PLR0917 - typer passes options by keyword
         commune: Commune,
         status: StatusOption = None,
@@ -132,12 +133,10 @@ def _command(*, every_page: bool, default_format: str) -> Callable[..., None]:
         since: Since = None,
         every: AllCases = False,
         limit: Annotated[int, typer.Option(help="rows (list) or rows a page (export)")] = 100,
-        output: Annotated[str, typer.Option("--format", help="table, csv or jsonl")] = (
+        output: Annotated[Format, typer.Option("--format", help="how to print them")] = (
             default_format
         ),
     ) -> None:
-        if output not in _FORMATS:
-            raise typer.BadParameter("table, csv or jsonl", param_hint="--format")
         query = _query(commune, status, reason, since, every=every, limit=limit)
         items = asyncio.run(_collect(Settings(), query, every_page=every_page))
         _print(items, output)

@@ -10,6 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from shared.daily import Day
+from shared.reasons import REJECTING, PoisonReason, Reason
 from shared.report import Row
 from shared.synthetic import communes
 
@@ -88,26 +89,51 @@ def reasons_table(rows: list[Row]) -> Table:
     return out
 
 
-def _flat(row: Row) -> dict[str, Any]:
+# The reason columns of the CSV, in CONTRACT §4's order: every code each count can hold, so the
+# columns are the same whatever the data (a spreadsheet's formulas point at them).
+_REJECTED_CODES = [r.value for r in Reason if r in REJECTING]
+_DEAD_LETTERED_CODES = [
+    *(r.value for r in Reason if r not in REJECTING and r is not Reason.DUPLICATE),
+    *(r.value for r in PoisonReason),
+]
+_REASON_COLUMNS = {
+    "open": [*_REJECTED_CODES, *_DEAD_LETTERED_CODES],
+    "rejected": _REJECTED_CODES,
+    "dead_lettered": _DEAD_LETTERED_CODES,
+}
+#: Every column of the report's CSV, in order.
+CSV_COLUMNS = (
+    "commune_code",
+    "commune_name",
+    *(k for k in Row(None).as_dict() if k != "commune_code" and not k.endswith("_by_reason")),
+    *(f"{what}:{code}" for what, codes in _REASON_COLUMNS.items() for code in [*codes, "other"]),
+)
+
+
+def _flat(row: Row, names: dict[str, str]) -> dict[str, Any]:
     flat = {k: v for k, v in row.as_dict().items() if not k.endswith("_by_reason")}
     flat["commune_code"] = row.commune_code or "province"
-    flat.update({f"open:{c}": n for c, n in row.open_by_reason.items()})
-    flat.update({f"rejected:{c}": n for c, n in row.rejected_by_reason.items()})
-    flat.update({f"dead_lettered:{c}": n for c, n in row.dead_lettered_by_reason.items()})
+    flat["commune_name"] = names.get(row.commune_code, "") if row.commune_code else ""
+    for what, counts in (
+        ("open", row.open_by_reason),
+        ("rejected", row.rejected_by_reason),
+        ("dead_lettered", row.dead_lettered_by_reason),
+    ):
+        known = _REASON_COLUMNS[what]
+        flat.update({f"{what}:{code}": counts.get(code, 0) for code in known})
+        # A code outside the list (a newer one) is counted, not dropped, and moves no column.
+        flat[f"{what}:other"] = sum(n for code, n in counts.items() if code not in known)
     return flat
 
 
 def as_csv(rows: list[Row]) -> str:
-    """The report as CSV, one line per commune and a ``province`` line; a column per reason."""
-    flats = [_flat(r) for r in rows]
-    fields: list[str] = []
-    for flat in flats:
-        fields += [k for k in flat if k not in fields]
+    """The report as CSV: one line per commune and a ``province`` line, always CSV_COLUMNS."""
+    names = dict(communes())
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields or ["commune_code"], restval=0)
-    # A missing figure (no target, no window) is an empty cell; a reason not seen is 0.
+    # A missing figure (no target, no window) is an empty cell.
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    writer.writerows(flats)
+    writer.writerows(_flat(r, names) for r in rows)
     return buffer.getvalue()
 
 

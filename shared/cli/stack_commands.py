@@ -10,19 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.settings import Settings
-from shared.stack import Stack, StackError
+from shared.stack import Stack
 
 _err = Console(stderr=True)
 
 
 def _stack() -> Stack:
     return Stack(Settings(), console=_err)
-
-
-def _fail(command: str, exc: StackError) -> None:
-    _err.print(f"[red]landsync {command} failed:[/]")
-    # Not markup: the message carries log lines whose [brackets] rich would try to parse.
-    _err.print(str(exc), markup=False, highlight=False)
 
 
 def _address(name: str, entry: dict[str, Any]) -> str:
@@ -44,11 +38,7 @@ def _table(status: dict[str, Any]) -> Table:
 
 def up() -> None:
     """Provision what is missing and start the whole local system in the background."""
-    try:
-        status = _stack().up()
-    except StackError as exc:
-        _fail("up", exc)
-        raise typer.Exit(1) from exc
+    status = _stack().up()  # a StackError is main()'s to report, with the log's last lines
     console = Console()
     console.print("\n[bold]LandSync is up[/]")
     for name, entry in status["services"].items():
@@ -59,11 +49,7 @@ def up() -> None:
 
 def down() -> None:
     """Stop exactly what ``landsync up`` started."""
-    try:
-        _stack().down()
-    except StackError as exc:
-        _fail("down", exc)
-        raise typer.Exit(1) from exc
+    _stack().down()
 
 
 def status(

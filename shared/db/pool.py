@@ -17,6 +17,13 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     await conn.set_type_codec("jsonb", encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
 
 
+async def connect(dsn: str) -> asyncpg.Connection[Any]:
+    """One connection with the pools' codecs: shared code reads jsonb as Python values."""
+    conn: asyncpg.Connection[Any] = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, application_name: str | None = None
 ) -> asyncpg.Pool[Any]:

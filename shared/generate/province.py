@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,17 @@ def _remeasured(rng: random.Random, record: dict[str, Any], submission_id: str) 
     return copy
 
 
+def generation_tag(seed: int, communes_count: int, plots: int, rates: Rates) -> str:
+    """Six hex digits that name one generation: its seed and every option that shapes it.
+
+    Part of every submission id, so two generations never send different records under the
+    same id (intake would refuse them as ``submission_conflict``), while the same seed and
+    options give the same ids again (then intake answers ``duplicate_submission``).
+    """
+    shape = repr((seed, communes_count, plots, astuple(rates))).encode()
+    return hashlib.blake2b(shape, digest_size=3).hexdigest()
+
+
 def _ids(prefix: str) -> Iterator[str]:
     n = 0
     while True:
@@ -155,7 +167,8 @@ def generate(
     summary = Summary()
     added: list[Person] = []
     with Output(out_dir) as output:
-        run = _Run(seed, rates, ids, serials, registry, added, output, summary)
+        tag = generation_tag(seed, communes_count, plots, rates)
+        run = _Run(seed, tag, rates, ids, serials, registry, added, output, summary)
         for commune, households in zip(chosen, population, strict=True):
             run.commune(commune, households)
             if progress is not None:
@@ -173,6 +186,7 @@ class _Run:
     """The province-wide state one commune after another adds to."""
 
     seed: int
+    tag: str  # generation_tag(): part of every submission id
     rates: Rates
     ids: IdAllocator
     serials: SerialAllocator
@@ -240,7 +254,7 @@ def _commune(run: _Run, commune: Commune, households: list[Household]) -> None:
     output, summary = run.output, run.summary
     rng = random.Random(f"{seed}:land:{commune.code}")  # noqa: S311 - reproducible, not secret
     plots = plots_of(rng, serials, commune, households)
-    next_id = _ids(f"{slug(commune.name)}-2025").__next__
+    next_id = _ids(f"{slug(commune.name)}-2025-{run.tag}").__next__
     drafts, clean = _drafts(run, rng, commune, plots, next_id)
     rows = _rows(plots)
     certificates = Certificates()

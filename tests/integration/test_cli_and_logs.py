@@ -38,6 +38,41 @@ async def test_a_key_made_by_the_cli_submits_for_its_commune_only(
     ).status_code == 403
 
 
+def test_keys_create_says_which_key_it_made_with_the_right_article(settings: Settings) -> None:
+    made = landsync(settings, "keys", "create", "--role", "operator")
+
+    assert made.returncode == 0, made.stderr
+    assert "Created an operator key for all communes." in made.stderr
+    assert made.stdout.startswith("lsk_")
+
+
+async def test_records_list_and_export_show_a_rejected_record_with_its_reason(
+    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    commune = "08421"  # no other test's records: the worklist lists the oldest decisions first
+    key = await new_key("submitter", [commune])
+    wrong = make_record(commune, scan_file="IMG_0001.pdf")
+    auth = {"Authorization": f"Bearer {key}"}
+    posted = await intake.post("/v1/records", json=wrong, headers=auth)
+    record_id = posted.json()["results"][0]["record_id"]
+
+    async def rejected() -> bool:
+        status = await intake.get(f"/v1/records/{record_id}", headers=auth)
+        return bool(status.json()["status"] == "rejected")
+
+    await eventually(rejected, timeout=90)
+    listed = landsync(settings, "records", "list", "--commune", commune, "--format", "jsonl")
+    exported = landsync(settings, "records", "export", "--commune", commune)
+    table = landsync(settings, "records", "list", "--commune", commune)
+
+    assert listed.returncode == exported.returncode == table.returncode == 0, listed.stderr
+    [item] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert item["submission_id"] == wrong["submission_id"]
+    assert "scan_name_mismatch" in [r["code"] for r in item["reasons"]]
+    assert "scan_name_mismatch" in exported.stdout
+    assert wrong["submission_id"] in table.stdout
+
+
 def test_a_submitter_key_without_a_commune_is_refused(settings: Settings) -> None:
     made = landsync(settings, "keys", "create", "--role", "submitter")
 

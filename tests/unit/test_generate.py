@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from shared.cli.demo import id_prefixes
 from shared.generate.ids import prefix_mismatch
 from shared.generate.province import generate
 from shared.generate.rates import Rates
@@ -59,6 +60,34 @@ def test_the_same_seed_gives_identical_files_and_another_seed_different_ones(
     assert _digest(_make(tmp_path / "again")) == _digest(province)
     other = _digest(_make(tmp_path / "other", seed=8))
     assert other["records.jsonl"] != _digest(province)["records.jsonl"]
+
+
+def _submission_ids(directory: Path) -> set[str]:
+    names = ("records.jsonl", "records.phase2.jsonl", "records.corrections.jsonl")
+    return {r["submission_id"] for name in names for r in _lines(directory / name)}
+
+
+def test_generations_with_other_seeds_or_sizes_share_no_submission_id(tmp_path: Path) -> None:
+    # A demo with another seed on a used stack must not send other records under used ids.
+    first = _submission_ids(_make(tmp_path / "seed1", seed=1, plots=300))
+    again = _submission_ids(_make(tmp_path / "seed1-again", seed=1, plots=300))
+    other_seed = _submission_ids(_make(tmp_path / "seed2", seed=2, plots=300))
+    other_size = _submission_ids(_make(tmp_path / "seed1-200", seed=1, plots=200))
+
+    assert len(first) > 300
+    assert again == first
+    assert not first & other_seed
+    assert not first & other_size
+
+
+def test_the_demo_finds_each_communes_id_prefix_in_generated_records(province: Path) -> None:
+    lines = (province / "records.jsonl").read_bytes().splitlines()
+    prefixes = id_prefixes(lines)
+
+    assert len(prefixes) == 3
+    for line in lines:
+        record = json.loads(line)
+        assert record["submission_id"].startswith(f"{prefixes[record['commune_code']]}-")
 
 
 def test_every_record_of_both_phases_passes_intake_validation(province: Path) -> None:

@@ -1,0 +1,149 @@
+"""The CLI against the running stack: refused records exit 1 and are written out; Kafka down."""
+
+from __future__ import annotations
+
+import io
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+from rich.console import Console
+
+from shared.cli import demo
+from shared.cli.failures import CommandError, Status
+from shared.settings import Settings
+from shared.stack.services import child_env
+from tests.conftest import KeyFactory
+from tests.support import landsync, make_record
+
+COMMUNE = "07339"
+
+
+def _negative_area(record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, "parcel": {**record["parcel"], "area_m2": -5}}
+
+
+async def test_submit_exits_1_and_writes_the_refused_records_with_their_line_and_errors(
+    settings: Settings, tmp_path: Path, new_key: KeyFactory
+) -> None:
+    good, bad, also_good = make_record(COMMUNE), make_record(COMMUNE), make_record(COMMUNE)
+    records = tmp_path / "records.jsonl"
+    records.write_bytes(b"\n".join(orjson.dumps(r) for r in (good, _negative_area(bad), also_good)))
+    refused = tmp_path / "refused.jsonl"
+    key = await new_key("submitter", [COMMUNE])
+
+    done = landsync(
+        settings, "submit", str(records), "--key", key, "--no-wait", "--errors", str(refused)
+    )
+
+    assert done.returncode == Status.REFUSED, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "2 received" in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"1 records refused: written to {refused}"
+    [entry] = [orjson.loads(line) for line in refused.read_bytes().splitlines()]
+    assert entry["line"] == 2
+    assert entry["submission_id"] == bad["submission_id"]
+    assert entry["record"] == _negative_area(bad)
+    assert any("area_m2" in map(str, e["loc"]) for e in entry["errors"])
+
+
+async def test_submit_exits_0_when_every_record_is_received(
+    settings: Settings, tmp_path: Path, new_key: KeyFactory
+) -> None:
+    records = tmp_path / "records.jsonl"
+    records.write_bytes(orjson.dumps(make_record(COMMUNE)) + b"\n")
+    refused = tmp_path / "refused.jsonl"
+
+    done = landsync(
+        settings, "submit", str(records), "--key", await new_key("submitter", [COMMUNE]),
+        "--no-wait", "--errors", str(refused),
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert refused.read_bytes() == b""
+
+
+def test_submit_with_a_wrong_key_says_intake_refused_it_and_what_to_do(
+    settings: Settings, tmp_path: Path
+) -> None:
+    records = tmp_path / "records.jsonl"
+    records.write_bytes(orjson.dumps(make_record(COMMUNE)) + b"\n")
+
+    done = landsync(settings, "submit", str(records), "--key", "lsk_000000000000_wrong")
+
+    assert done.returncode == Status.SERVICE
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("intake refused the records: 401")
+    assert "--key or LANDSYNC_API_KEY" in line
+
+
+def test_a_dead_letter_listing_with_kafka_unreachable_says_so_in_one_line(
+    settings: Settings,
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**child_env(settings), "LANDSYNC_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.cli.main", "dlq", "list", "poison"],
+        env={**env, "COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == Status.UNREACHABLE, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"Kafka at 127.0.0.1:{port} is not reachable: check")
+
+
+async def test_the_demo_stops_before_its_report_when_intake_refuses_its_records(
+    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    key = await new_key("submitter", [COMMUNE])
+    earlier = make_record(COMMUNE)
+    auth = {"Authorization": f"Bearer {key}"}
+    assert (await intake.post("/v1/records", json=earlier, headers=auth)).status_code == 202
+    # Another generation's record under the same submission id: a conflict, refused.
+    other = {**earlier, "scan_file": "XX000001.pdf"}
+    shown = io.StringIO()
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        with pytest.raises(CommandError) as refused:
+            await demo.submission_pass(
+                settings, Console(file=shown), conn, key, [orjson.dumps(other)]
+            )
+    finally:
+        await conn.close()
+
+    assert refused.value.status == Status.REFUSED
+    assert "1 submission conflict" in str(refused.value)
+    assert "Campaign progress" not in shown.getvalue()
+
+
+async def test_the_demo_refuses_a_ledger_holding_another_generations_records_of_its_commune(
+    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    commune = "08422"  # no other test's records
+    auth = {"Authorization": f"Bearer {await new_key('submitter', [commune])}"}
+    earlier = make_record(commune, submission_id="xa-08422-2025-aaaaaa-000001")
+    assert (await intake.post("/v1/records", json=earlier, headers=auth)).status_code == 202
+    ours = make_record(commune, submission_id="xa-08422-2025-bbbbbb-000001")
+
+    with pytest.raises(CommandError) as refused:
+        await demo.refuse_other_generations(settings, [orjson.dumps(ours)])
+    # The same generation again is no other generation: its records come back as duplicates.
+    await demo.refuse_other_generations(settings, [orjson.dumps(earlier)])
+
+    assert refused.value.status == Status.REFUSED
+    assert "already holds 1 records of commune 08422" in str(refused.value)
+    assert "fresh LANDSYNC_STATE_DIR" in str(refused.value)
