@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     reconcile_workers: int = 2  # reconcile processes, each a member of the consumer group
     reconcile_members: int = 2  # consumer-group members inside each reconcile process
     graceful_timeout_seconds: float = 20.0
+    # The local stack's supervisor (shared/stack/supervisor.py): restart with doubling backoff,
+    # give up on a component restarted this many times within the window.
+    supervisor_max_restarts: int = 5
+    supervisor_window_seconds: float = 600.0
+    supervisor_backoff_initial_seconds: float = 1.0
+    supervisor_backoff_max_seconds: float = 30.0
     # The dead-letter guard (shared/kafka/dlq_guard.py): a consumer stops, rather than send more
     # to land.dlq.poison, after this many in a row, or over this share of a partition's last 1,000
     dlq_guard_max_run: int = 100

@@ -1,4 +1,4 @@
-"""Unknown query parameters are refused: a misspelt filter must not quietly widen an answer.
+"""Unknown or repeated query parameters are refused: a misspelt filter must not widen an answer.
 
 ``GET /v1/records?comune=07339`` would otherwise list every commune's records. The parameters
 known to a route are the ones its OpenAPI documents, so the docs and the check cannot disagree.
@@ -35,6 +35,13 @@ async def known_query_only(request: Request) -> None:
     if known is None:  # not in the OpenAPI (the docs pages): nothing to check against
         return
     for name in request.query_params:
+        if len(request.query_params.getlist(name)) > 1:  # none takes a list: which one counts?
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"query parameter {name!r} is given more than once",
+                errors=[{"loc": ["query", name], "msg": "give it once"}],
+            )
         if name not in known:
             takes = ", ".join(sorted(known)) or "none"
             raise ApiError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -67,8 +66,8 @@ async def campaign_daily(  # noqa: PLR0917 - the query's parameters
     d: DepsDep,
     key: KeyDep,
     commune: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[schemas.IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[schemas.IsoDate | None, Query(alias="to")] = None,
     output: Annotated[DailyFormat, Query(alias="format")] = "json",
 ) -> Response:
     """Per day: cases received, cleaned, synced, and their running totals (CONTRACT §6).

@@ -7,13 +7,14 @@ fuzz test checks live responses against them), and parse the one JSON body a rou
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from shared.daily import Day
 from shared.report import Row
@@ -23,6 +24,26 @@ from shared.topics import DLQ_QUEUES
 #: The dead-letter queues by their short names (CONTRACT §5).
 Queue = StrEnum("Queue", {name.replace("-", "_"): name for name in DLQ_QUEUES})  # type: ignore[misc]
 MAX_REPLAY_LIMIT = 10_000
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9:]+)?)?")
+
+
+def _iso(pattern: re.Pattern[str], what: str) -> Any:
+    def check(value: Any) -> Any:
+        # pydantic would also take 0.0 or 1756684800 as a time since 1970: a query parameter
+        # is written by people, and a number there is a mistake, not an epoch.
+        if isinstance(value, str) and not pattern.fullmatch(value.strip()):
+            raise ValueError(f"must be an ISO 8601 {what}, e.g. 2025-09-01")
+        return value
+
+    return BeforeValidator(check)
+
+
+#: A query parameter's date or time: ISO 8601 text only.
+IsoDate = Annotated[date, _iso(_ISO_DATE, "date")]
+IsoDateTime = Annotated[datetime, _iso(_ISO_DATETIME, "date or time")]
 
 
 class _Body(BaseModel):

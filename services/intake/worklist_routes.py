@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -29,7 +28,7 @@ async def list_records(  # noqa: PLR0917 - CONTRACT §2's query parameters
     commune: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     status: Status | None = None,
     reason: str | None = None,
-    since: datetime | None = None,
+    since: schemas.IsoDateTime | None = None,
     open_: Annotated[bool, Query(alias="open")] = True,
     limit: Annotated[int, Query(ge=1, le=worklist.MAX_LIMIT)] = 100,
     cursor: str | None = None,

@@ -48,7 +48,7 @@ def _landsync(settings: Settings, console: Console, *args: str) -> None:
 
 def run(settings: Settings, console: Console, *, communes: int, plots: int, seed: int) -> None:
     """The main job of the README, start to finish."""
-    Stack(settings, console).up()
+    Stack(settings, console).up(supervise=True)  # the stack stays up after the demo: keep it so
     tag = generation_tag(seed, communes, plots, Rates())
     data = settings.state_dir.resolve() / f"demo-province-{communes}-{plots}-{seed}-{tag}"
     if not (data / "truth.corrections.jsonl").exists():

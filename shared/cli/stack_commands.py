@@ -29,16 +29,44 @@ def _table(status: dict[str, Any]) -> Table:
     table.add_column("address", overflow="fold")
     table.add_column("state")
     table.add_column("pid", justify="right")
+    table.add_column("restarts", justify="right")
+    table.add_column("last exit")
+    watched = status.get("supervisor", {})
+    records = watched.get("components", {})
     for name, entry in status["services"].items():
+        record = records.get(name, {})
         state = "[green]running[/]" if entry["running"] else "[dim]stopped[/]"
+        if record.get("gave_up"):
+            state = "[red]given up[/]"  # a crash loop: the supervisor stopped restarting it
         pid = entry.get("pid")
-        table.add_row(name, _address(name, entry), state, "" if pid is None else str(pid))
+        table.add_row(
+            name,
+            _address(name, entry),
+            state,
+            "" if pid is None else str(pid),
+            str(record.get("restarts", "")),
+            record.get("last_exit") or "",
+        )
+    table.caption = (
+        f"supervisor: running (pid {watched['pid']})"
+        if watched.get("running")
+        else "supervisor: not running (nothing is restarted)"
+    )
     return table
 
 
-def up() -> None:
+def up(
+    supervise: Annotated[
+        bool,
+        typer.Option(
+            "--supervise/--no-supervise",
+            help="Restart a component that dies (with backoff; gives up on a crash loop).",
+        ),
+    ] = True,
+) -> None:
     """Provision what is missing and start the whole local system in the background."""
-    status = _stack().up()  # a StackError is main()'s to report, with the log's last lines
+    # A StackError is main()'s to report, with the log's last lines.
+    status = _stack().up(supervise=supervise)
     console = Console()
     console.print("\n[bold]LandSync is up[/]")
     for name, entry in status["services"].items():

@@ -33,10 +33,21 @@ def start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
+# Exit codes of reaped children, until asked for (the supervisor says how a component died).
+_EXITED: dict[int, int] = {}
+
+
 def _reap(pid: int) -> None:
     child = _CHILDREN.get(pid)
     if child is not None and child.poll() is not None:
         del _CHILDREN[pid]
+        _EXITED[pid] = child.returncode
+
+
+def exit_code(pid: int) -> int | None:
+    """How a child of this process ended (negative: the signal), or None if not our child."""
+    _reap(pid)
+    return _EXITED.pop(pid, None)
 
 
 def read_pidfile(path: Path) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from shared.db.migrate import apply_migrations
 from shared.kafka.security import client_options
 from shared.settings import PROJECT_ROOT, Settings
-from shared.stack import kafka, postgres, privacy, secrets
+from shared.stack import kafka, postgres, privacy, secrets, supervisor
 from shared.stack import processes as proc
 from shared.stack.processes import StackError
 from shared.stack.services import SERVICES, child_env, wait_ready
@@ -23,6 +23,7 @@ from shared.topics import Topics
 
 T = TypeVar("T")
 INFRA = ("kafka", "postgres")
+SUPERVISOR = "supervisor"
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -58,14 +59,20 @@ class Stack:
 
     def is_running(self, name: str) -> bool:
         """Whether the process the component's pid file names is alive (same start time)."""
-        if name not in SERVICES and name not in INFRA:
+        if name not in SERVICES and name not in INFRA and name != SUPERVISOR:
             raise ValueError(f"unknown component {name!r}")
         return proc.live_pid(self.pidfile(name)) is not None
 
     # --- whole stack -------------------------------------------------------------------------
 
-    def up(self, services: Iterable[str] | None = None) -> dict[str, Any]:
-        """Start Kafka, PostgreSQL and the services (None: every one present); return status()."""
+    def up(
+        self, services: Iterable[str] | None = None, *, supervise: bool = False
+    ) -> dict[str, Any]:
+        """Start Kafka, PostgreSQL and the services (None: every one present); return status().
+
+        With ``supervise``, then the supervisor, which restarts whatever dies (a fresh start:
+        what it had given up on is tried again).
+        """
         names = self._resolve(services)
         kafka_pid = self._spawn_kafka()  # the JVM boots while PostgreSQL is prepared
         self.start_postgres()
@@ -75,10 +82,28 @@ class Stack:
             self._await_service(name, pid)
         # Once more, now that the services wrote their pid files and first files.
         privacy.make_private(self.state_dir, postgres.data_dir(self.state_dir))
+        if supervise:
+            self.supervise()
         return self.status()
 
+    def supervise(self) -> None:
+        """Start the supervisor (shared/stack/supervisor.py) afresh."""
+        self.stop_supervisor()
+        (self.run_dir / supervisor.STATE_FILE).unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "shared.stack"]  # its __main__: the supervisor
+        pid = proc.spawn(
+            argv, log=self.log(SUPERVISOR), cwd=PROJECT_ROOT, env=child_env(self.settings)
+        )
+        proc.write_pidfile(self.pidfile(SUPERVISOR), pid)
+        self._say(SUPERVISOR, "watching (restarts what dies)")
+
+    def stop_supervisor(self) -> None:
+        """Stop the supervisor, first, so nothing stopped deliberately is started again."""
+        proc.terminate([self.pidfile(SUPERVISOR)], timeout=10.0)
+
     def down(self) -> None:
-        """Stop exactly what the pid files name: services, then Kafka, then PostgreSQL."""
+        """Stop exactly what the pid files name: the supervisor, services, Kafka, PostgreSQL."""
+        self.stop_supervisor()
         running = [n for n in SERVICES if self.is_running(n)]
         proc.terminate([self.pidfile(n) for n in SERVICES], timeout=20.0)
         for name in running:
@@ -97,7 +122,14 @@ class Stack:
         out["kafka"] = {"bootstrap": s.bootstrap, "running": pid is not None, "pid": pid}
         pid = proc.live_pid(self.pidfile("postgres"))
         out["postgres"] = {"dsn": s.dsn, "running": pid is not None, "pid": pid}
-        return {"state_dir": str(self.state_dir), "services": out}
+        pid = proc.live_pid(self.pidfile(SUPERVISOR))
+        watched = supervisor.read_state(self.run_dir).get("components", {})
+        return {
+            "state_dir": str(self.state_dir),
+            "services": out,
+            # An addition to CONTRACT §5's object: restarts, last exit, given up.
+            SUPERVISOR: {"running": pid is not None, "pid": pid, "components": watched},
+        }
 
     def _resolve(self, services: Iterable[str] | None) -> list[str]:
         if services is None:

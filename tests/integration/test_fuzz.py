@@ -84,7 +84,7 @@ def _prober(
         except (Failure, FailureGroup) as failed:
             found = failed.exceptions if isinstance(failed, FailureGroup) else [failed]
             errors.extend(
-                f"{case.method} {case.formatted_path} -> {response.status_code}: {f.title}"
+                f"{case.method} {response.request.url} -> {response.status_code}: {f.title}"
                 f" ({f.message[:300]})"
                 for f in found
             )

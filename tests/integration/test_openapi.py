@@ -63,6 +63,30 @@ async def test_a_misspelt_filter_is_refused_not_ignored(
     assert "fromat" in report.json()["error"]["message"]
 
 
+async def test_a_repeated_parameter_or_a_number_for_a_date_is_refused(
+    intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    viewer = {"Authorization": f"Bearer {await new_key('viewer')}"}
+
+    # Which commune would count? FastAPI alone takes the last one.
+    twice = await intake.get(
+        "/v1/records", params=[("commune", COMMUNE), ("commune", "08201")], headers=viewer
+    )
+    # pydantic alone takes a number as seconds since 1970.
+    epoch = await intake.get("/v1/reports/campaign/daily", params={"from": "0.0"}, headers=viewer)
+    since = await intake.get("/v1/records", params={"since": "1756684800"}, headers=viewer)
+    dated = await intake.get(
+        "/v1/reports/campaign/daily", params={"from": "2025-09-01"}, headers=viewer
+    )
+
+    assert twice.status_code == 422
+    assert "more than once" in twice.json()["error"]["message"]
+    assert epoch.status_code == 422
+    assert "ISO 8601" in epoch.text
+    assert since.status_code == 422
+    assert dated.status_code == 200
+
+
 async def test_every_refusal_has_the_same_envelope(
     intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
