@@ -16,6 +16,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services tests
+	$(BIN)/lint-imports
 
 fmt: venv
 	$(BIN)/ruff format .

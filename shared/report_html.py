@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from html import escape
 
+from shared.communes import commune_names
 from shared.daily import Day
 from shared.report import ReportBundle, Row, Window
-from shared.synthetic import communes
 
 # The page loads nothing: a saved copy looks the same offline, and a stray URL in data can't leak.
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -349,7 +349,7 @@ def page(
     ``shared.daily`` days and each commune's (``by_commune``, by commune code).
     """
     rows = list(rows)
-    names = dict(communes()) if names is None else names
+    names = commune_names() if names is None else names
     province = _province(rows)
     per_commune = [r for r in rows if r.commune_code is not None]
     stamp = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")

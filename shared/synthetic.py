@@ -6,13 +6,12 @@ certificates, the campaign's errors and a truth file is ``landsync generate`` (s
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from shared.generate.land import COMMUNES_CSV
+from shared.communes import province_communes
 
 # Surnames weighted roughly as in the population (Nguyễn about 38 %).
 _SURNAMES = {
@@ -29,8 +28,7 @@ _SERIAL_LETTERS = "ABCDĐEGHKLMNPQRSTUVXY"
 
 def communes() -> list[tuple[str, str]]:
     """(code, name) of the province's communes."""
-    with COMMUNES_CSV.open(encoding="utf-8") as f:
-        return [(row["commune_code"], row["name"]) for row in csv.DictReader(f)]
+    return [(c.code, c.name) for c in province_communes()]
 
 
 def _personal_id(rng: random.Random, born: date, sex: str) -> str:

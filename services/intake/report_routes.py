@@ -10,9 +10,9 @@ from starlette.responses import Response
 from services.intake import schemas
 from services.intake.api import DepsDep, KeyDep
 from services.intake.errors import ApiError
-from shared.cli.report_view import as_csv, as_json, daily_csv, daily_json
 from shared.daily import daily
 from shared.report import report_bundle, today_in
+from shared.report_formats import as_csv, as_json, daily_csv, daily_json
 from shared.report_html import CONTENT_SECURITY_POLICY, render
 
 router = APIRouter(tags=["reports"])

@@ -24,6 +24,7 @@ from rich.console import Console
 from shared.bench.ledger import CASE_COLUMNS, DAYS, RECORD_COLUMNS, ledger, start_of
 
 __all__ = ["DAYS", "LIMIT_SECONDS", "ReportResult", "run"]
+from shared import report_formats
 from shared.cli import report_view
 from shared.daily import daily
 from shared.report import report_bundle, today_in
@@ -121,16 +122,16 @@ def _forms(settings: Settings) -> list[tuple[str, Timed]]:
     timezone = settings.campaign_timezone
 
     async def as_json(conn: asyncpg.Connection[Any]) -> str:
-        return report_view.as_json((await report_bundle(conn, settings, with_days=False)).rows)
+        return report_formats.as_json((await report_bundle(conn, settings, with_days=False)).rows)
 
     async def as_csv(conn: asyncpg.Connection[Any]) -> str:
-        return report_view.as_csv((await report_bundle(conn, settings, with_days=False)).rows)
+        return report_formats.as_csv((await report_bundle(conn, settings, with_days=False)).rows)
 
     async def as_html(conn: asyncpg.Connection[Any]) -> str:
         return render(await report_bundle(conn, settings))
 
     async def days(conn: asyncpg.Connection[Any]) -> str:
-        return report_view.daily_json(
+        return report_formats.daily_json(
             await daily(conn, timezone=timezone, today=today_in(timezone))
         )
 

@@ -126,7 +126,7 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
     end: Annotated[str | None, typer.Option("--to", help="--daily: last day")] = None,
 ) -> None:
     """The campaign report: per commune and for the province (cases, targets, submissions)."""
-    from shared import report_html  # noqa: PLC0415
+    from shared import report_formats, report_html  # noqa: PLC0415
     from shared.cli import report_view  # noqa: PLC0415
 
     settings = Settings()
@@ -134,9 +134,9 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
         span = (_day(start, "--from"), _day(end, "--to"))
         days = asyncio.run(_daily_rows(settings, commune, *span))
         if output == "csv":
-            typer.echo(report_view.daily_csv(days), nl=False)
+            typer.echo(report_formats.daily_csv(days), nl=False)
         elif output == "json":
-            typer.echo(report_view.daily_json(days))
+            typer.echo(report_formats.daily_json(days))
         else:
             Console(width=max(Console().width, 100)).print(report_view.daily_table(days))
         return
@@ -153,9 +153,9 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
     elif output == "html":
         typer.echo(report_html.render(bundle), nl=False)
     elif output == "csv":
-        typer.echo(report_view.as_csv(bundle.rows), nl=False)
+        typer.echo(report_formats.as_csv(bundle.rows), nl=False)
     elif output == "json":
-        typer.echo(report_view.as_json(bundle.rows))
+        typer.echo(report_formats.as_json(bundle.rows))
     else:
         console = Console(width=max(Console().width, 130))
         console.print(report_view.table(bundle.rows))

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
+from shared.communes import province_communes
 from shared.generate.facts import CertificateRow, Person
 from shared.generate.households import Household
 from shared.generate.serials import SerialAllocator, book_number, issue_date
 
-COMMUNES_CSV = Path(__file__).resolve().parent.parent / "data" / "bac-ninh-communes.csv"
 BANKS = ("Agribank", "BIDV", "Vietinbank", "Vietcombank", "MB", "Techcombank", "LienVietPostBank")
 VILLAGES = (
     "Đồng Lạc", "Tiền Phong", "Quyết Tiến", "Hòa Bình", "Đông Hương", "Trung Đồng", "Yên Lễ",
@@ -41,14 +39,13 @@ def communes(count: int) -> list[Commune]:
     The merged old communes get the free codes between this code and the next one, stepping by
     3 as the national code list does; the new commune reuses the first old code (DOMAIN.md).
     """
-    with COMMUNES_CSV.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    codes = [int(r["commune_code"]) for r in rows]
+    rows = province_communes()
+    codes = [int(r.code) for r in rows]
     out = []
     for i, row in enumerate(rows):
         nxt = codes[i + 1] if i + 1 < len(rows) else codes[i] + 30
         old = tuple(f"{c:05d}" for c in range(codes[i] + 3, nxt, 3))[:2]
-        out.append(Commune(row["commune_code"], row["name"], row["kind"], old))
+        out.append(Commune(row.code, row.name, row.kind, old))
     step = len(out) / max(1, min(count, len(out)))
     return [out[int(i * step)] for i in range(min(count, len(out)))]
 

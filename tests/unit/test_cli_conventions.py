@@ -20,8 +20,8 @@ from shared.cli.dlq_commands import dead_letters_table
 from shared.cli.key_commands import a_key, key_options, keys_table
 from shared.cli.main import app
 from shared.cli.records_commands import records_table
-from shared.cli.report_view import CSV_COLUMNS, as_csv
 from shared.report import Row
+from shared.report_formats import CSV_COLUMNS, as_csv
 from shared.synthetic import communes
 from shared.topics import DLQ_QUEUES, DlqQueue
 
