@@ -78,7 +78,7 @@ class Dependency:
         while True:
             try:
                 ok, error = await check(), None
-            except Exception as exc:  # a check that raises is a failed check
+            except Exception as exc:  # noqa: BLE001 - a check that raises is a failed check
                 ok, error = False, exc
             if ok or self.up is not None or time.monotonic() - started >= grace:
                 self.report(ok=ok, error=error)

@@ -206,7 +206,7 @@ def main() -> None:
     except typer.Abort:
         _say("Aborted.")
         code = Status.REFUSED
-    except Exception as exc:  # the one place a failure becomes a line and an exit status
+    except Exception as exc:  # noqa: BLE001 - the one place a failure becomes a line and a status
         line, code = failure_report(exc, debug=_debug["on"])
         _say(line)
     sys.exit(code or 0)

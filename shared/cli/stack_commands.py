@@ -23,7 +23,7 @@ def _address(name: str, entry: dict[str, Any]) -> str:
     return str(entry.get("url") or entry.get("bootstrap") or entry.get("dsn") or name)
 
 
-def _table(status: dict[str, Any]) -> Table:
+def _table(status: dict[str, Any], watched: dict[str, Any]) -> Table:
     table = Table(title=f"LandSync — {status['state_dir']}", title_justify="left")
     table.add_column("component")
     table.add_column("address", overflow="fold")
@@ -31,7 +31,6 @@ def _table(status: dict[str, Any]) -> Table:
     table.add_column("pid", justify="right")
     table.add_column("restarts", justify="right")
     table.add_column("last exit")
-    watched = status.get("supervisor", {})
     records = watched.get("components", {})
     for name, entry in status["services"].items():
         record = records.get(name, {})
@@ -84,11 +83,12 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object for scripts.")] = False,
 ) -> None:
     """Show what is running, where, with which pid."""
-    result = _stack().status()
+    stack = _stack()
+    result = stack.status()
     if as_json:
-        typer.echo(json.dumps(result))
+        typer.echo(json.dumps(result))  # CONTRACT §5's object, exactly
     else:
-        Console().print(_table(result))
+        Console().print(_table(result, stack.supervision()))
 
 
 def register(app: typer.Typer) -> None:

@@ -128,7 +128,7 @@ class ConsumerRuntime:
         broker_ok = bool(await self.broker.ping(timeout=2))
         try:
             database_ok = bool(await self.pool.fetchval("SELECT true", timeout=2))
-        except Exception:
+        except Exception:  # noqa: BLE001 - health: any failure is "unhealthy"
             database_ok = False
         ok = broker_ok and database_ok
         body = orjson.dumps(

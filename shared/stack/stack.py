@@ -122,14 +122,16 @@ class Stack:
         out["kafka"] = {"bootstrap": s.bootstrap, "running": pid is not None, "pid": pid}
         pid = proc.live_pid(self.pidfile("postgres"))
         out["postgres"] = {"dsn": s.dsn, "running": pid is not None, "pid": pid}
+        return {"state_dir": str(self.state_dir), "services": out}
+
+    def supervision(self) -> dict[str, Any]:
+        """The supervisor: whether it runs, and per component its restarts and last exit.
+
+        Apart from ``status()``, whose object CONTRACT §5 fixes.
+        """
         pid = proc.live_pid(self.pidfile(SUPERVISOR))
         watched = supervisor.read_state(self.run_dir).get("components", {})
-        return {
-            "state_dir": str(self.state_dir),
-            "services": out,
-            # An addition to CONTRACT §5's object: restarts, last exit, given up.
-            SUPERVISOR: {"running": pid is not None, "pid": pid, "components": watched},
-        }
+        return {"running": pid is not None, "pid": pid, "components": watched}
 
     def _resolve(self, services: Iterable[str] | None) -> list[str]:
         if services is None:

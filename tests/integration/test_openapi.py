@@ -17,9 +17,11 @@ from tests.support import eventually
 COMMUNE = "07339"
 
 
-async def test_the_docs_page_works_with_nothing_but_intake(settings: Settings) -> None:
+async def test_the_docs_page_works_with_nothing_but_intake(
+    settings: Settings, intake: httpx.AsyncClient
+) -> None:
     base = settings.service_url("intake")
-    spec = httpx.get(f"{base}/openapi.json").json()
+    spec = (await intake.get("/openapi.json")).json()
     operations = sum(len(ops) for ops in spec["paths"].values())
 
     async with HeadlessChromium(width=1200) as browser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 async def _submit_and_wait(
     intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, path: Path
 ) -> dict[str, asyncpg.Record]:
-    body = path.read_bytes()
+    body = await asyncio.to_thread(path.read_bytes)
     response = await intake.post(
         "/v1/records:ndjson",
         content=body,

@@ -68,17 +68,25 @@ async def test_under_errors_rate_limits_an_outage_and_refusals_every_plot_is_syn
     published = await accept(db, settings, waves[0])
     await sim.faults(rate_limit_rate=0.6, retry_after_s=2)  # a burst of 429s
     published += await accept(db, settings, waves[1])
-    await asyncio.sleep(3)
+
+    async def rate_limited() -> bool:
+        return delta(before, await sim.stats())["rate_limited"] > 0
+
+    await eventually(rate_limited, timeout=30)  # the burst of 429s has bitten
     await sim.faults(rate_limit_rate=0, outage_s=20)
     published += await accept(db, settings, waves[2])
-    await asyncio.sleep(5)
-    metrics = httpx.get(f"{settings.service_url('sync')}/metrics").text
+
+    async def breaker_open() -> bool:
+        async with httpx.AsyncClient(timeout=5) as client:
+            metrics = (await client.get(f"{settings.service_url('sync')}/metrics")).text
+        return "landsync_sync_breaker_state 2.0" in metrics
+
+    await eventually(breaker_open, timeout=20)  # the outage opens the breaker, or this fails
     committed_during_outage = await _committed(settings)
     rows_during_outage = await ledger(db, published)
 
     rows = await _all_settled(db, published, timeout=150)
 
-    assert "landsync_sync_breaker_state 2.0" in metrics, "the outage should open the breaker"
     for plot in published:  # nothing committed past a plot that was not settled or set aside
         if plot.offset < committed_during_outage.get(plot.partition, 0):
             assert rows_during_outage[plot.record_id]["sync_state"] is not None, plot

@@ -20,6 +20,7 @@ from shared.kafka.dlq_guard import DlqGuard, GuardLimits, GuardTrippedError
 from shared.kafka.producer import Outgoing, Producer
 from shared.settings import Settings
 from shared.topics import Topic, Topics
+from tests.support import eventually
 
 
 class Item(BaseModel):
@@ -214,8 +215,11 @@ async def test_a_processor_failing_on_every_record_stops_at_the_guard_and_resume
     batch = Batch(_values(*range(500)))
 
     handling = asyncio.create_task(consumer.handle(batch))  # type: ignore[arg-type]
-    while consumer.tripped is None:
-        await asyncio.sleep(0)
+
+    async def tripped() -> bool:
+        return consumer.tripped is not None
+
+    await eventually(tripped, timeout=10, interval=0)
     await asyncio.sleep(0.05)  # it keeps retrying, and dead-letters nothing more
     poisoned = len(producer.sent)
     fixed = True
