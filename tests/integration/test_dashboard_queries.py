@@ -1,0 +1,164 @@
+"""Every query of the Grafana dashboard shows data from a real Prometheus scraping the stack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.settings import PROJECT_ROOT, Settings
+from shared.stack import Stack
+from tests.conftest import KeyFactory
+from tests.prometheus import SCRAPE_SECONDS, Prometheus
+from tests.support import eventually, make_record, register
+
+DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "landsync-dashboard.json"
+COMMUNE = "07246"  # no other test decides records of this commune: its counters are ours
+JOBS = ("intake", "reconcile", "sync")
+# Grafana's $__rate_interval is max($__interval + scrape interval, 4 * scrape interval); a little
+# more here, so that a window always holds two scrapes of a slow /metrics.
+BUILT_INS = {"__rate_interval": f"{8 * SCRAPE_SECONDS}s", "__interval": "2s", "__range": "1h"}
+
+
+def _dashboard() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from _panels(panel.get("panels", []))
+
+
+def _variables(dashboard: dict[str, Any]) -> dict[str, str]:
+    """What Grafana puts for each variable: a query variable's "All" value, then built-ins."""
+    chosen = {
+        v["name"]: v.get("allValue", ".*")
+        for v in dashboard["templating"]["list"]
+        if v["type"] == "query"
+    }
+    return chosen | BUILT_INS
+
+
+def _substitute(expr: str, variables: dict[str, str]) -> str:
+    # $name and ${name}; an unknown variable raises KeyError, naming it.
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: variables[m.group(1) or m.group(2)], expr)
+
+
+def _queries() -> list[tuple[str, str]]:
+    """(panel title and refId, PromQL) of every target of every panel, variables substituted."""
+    dashboard = _dashboard()
+    variables = _variables(dashboard)
+    return [
+        (f"{panel['title']} [{target['refId']}]", _substitute(target["expr"], variables))
+        for panel in _panels(dashboard["panels"])
+        for target in panel.get("targets", [])
+    ]
+
+
+@pytest.fixture(scope="module")
+def prometheus(stack: Stack, settings: Settings) -> Iterator[Prometheus]:
+    """Prometheus scraping the test stack's services every second, on base port + 95."""
+    server = Prometheus(settings, port=settings.national_db_port + 5)
+    server.up()
+    try:
+        yield server
+    finally:
+        server.down()
+
+
+async def _query(client: httpx.AsyncClient, expr: str) -> list[dict[str, Any]]:
+    answer = await client.get("/api/v1/query", params={"query": expr})
+    body = answer.json()
+    assert body["status"] == "success", f"{expr}: {body}"
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+async def _value(client: httpx.AsyncClient, expr: str) -> float:
+    """The value of a query that returns one series (``sum(...)``), or 0 with none."""
+    result = await _query(client, expr)
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+async def test_every_dashboard_query_returns_series_after_a_small_batch(
+    prometheus: Prometheus,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    new_key: KeyFactory,
+) -> None:
+    async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
+
+        async def all_up() -> bool:
+            targets = (await client.get("/api/v1/targets")).json()["data"]["activeTargets"]
+            health = {t["labels"]["job"]: t["health"] for t in targets}
+            return health == dict.fromkeys(JOBS, "up")
+
+        await eventually(all_up, timeout=30)
+        published = "sum(landsync_intake_outbox_published_total)"
+        before = await _value(client, published)
+
+        key = await new_key("submitter", [COMMUNE])
+        records = [make_record(COMMUNE) for _ in range(6)]
+        records[4]["collection_status"] = "owner_absent"  # dead-lettered
+        rejected = records[5]  # a serial no certificate has
+        rejected["certificate"] = {**rejected["certificate"], "serial": "ZZ 000002"}
+        rejected["scan_file"] = "ZZ000002.pdf"
+        await register(db, *records[:5])
+        posted = await intake.post(
+            "/v1/records", json=records, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert posted.status_code == 202, posted.text
+        ids = [r["record_id"] for r in posted.json()["results"]]
+
+        async def decided() -> bool:
+            n = await db.fetchval(
+                "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
+                " AND decision <> 'received' AND published_at IS NOT NULL",
+                ids,
+            )
+            return bool(n == len(ids))
+
+        await eventually(decided, timeout=60)
+
+        decisions = f'landsync_reconcile_decisions_total{{commune="{COMMUNE}"}}'
+
+        async def scraped() -> bool:
+            # Prometheus sees the decisions one scrape after reconcile counted them.
+            outcomes = {
+                r["metric"]["outcome"]: float(r["value"][1])
+                for r in await _query(client, f"sum by (outcome) ({decisions})")
+            }
+            return outcomes.get("accepted") == 4 and outcomes.get("dead_lettered", 0) >= 1
+
+        await eventually(scraped, timeout=30)
+        # The relay counts what it published: six records, and nothing else is in flight here
+        # unless another test runs alongside, which can only add to it.
+        assert await _value(client, published) - before >= len(records)
+        for job in JOBS:
+            memory = await _value(client, f'sum(process_resident_memory_bytes{{job="{job}"}})')
+            assert memory > 20e6, f"{job} reports {memory} bytes of resident memory"
+
+        # A series born in this batch needs two scrapes in a window before rate() shows it.
+        empty: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            empty = [title for title, expr in _queries() if not await _query(client, expr)]
+            if not empty:
+                break
+            await asyncio.sleep(SCRAPE_SECONDS)
+        assert empty == [], f"dashboard panels with no series: {empty}"
+
+        communes = await client.get(
+            "/api/v1/label/commune/values",
+            params={"match[]": "landsync_reconcile_decisions_total"},
+        )
+        assert COMMUNE in communes.json()["data"], "the commune variable does not offer it"
