@@ -11,11 +11,19 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 from tenacity import AsyncRetrying, wait_exponential_jitter
 
-from services.intake import dlq_routes, errors, import_routes, report_routes, worklist_routes
+from services.intake import (
+    backlog,
+    dlq_routes,
+    errors,
+    import_routes,
+    report_routes,
+    worklist_routes,
+)
 from services.intake.api import Deps, router
 from services.intake.keys import KeyVerifier
 from services.intake.probe_guard import ProbeGuard
 from services.intake.relay_process import RelayProcess
+from services.intake.response_metrics import ResponseCounter
 from services.intake.validation import Validator
 from shared.db.pool import create_pool
 from shared.kafka.producer import Producer
@@ -55,6 +63,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         tasks = [
             asyncio.create_task(relay.watch(), name="relay-watch"),
             asyncio.create_task(_connect(producer), name="producer-connect"),
+            asyncio.create_task(backlog.sample_forever(pool), name="backlog-metrics"),
         ]
         log.info("intake started", port=settings.intake_port)
         try:
@@ -76,6 +85,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(ResponseCounter)
     app.include_router(router)
     app.include_router(report_routes.router)
     app.include_router(dlq_routes.router)

@@ -1,4 +1,4 @@
-"""Every query of the Grafana dashboard shows data from a real Prometheus scraping the stack."""
+"""A real Prometheus scraping the stack: every dashboard query shows data, every alert evaluates."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import yaml
 
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import Stack
@@ -20,8 +21,11 @@ from tests.prometheus import SCRAPE_SECONDS, Prometheus
 from tests.support import eventually, make_record, register
 
 DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "landsync-dashboard.json"
+ALERTS = PROJECT_ROOT / "deploy" / "prometheus" / "alerts.yml"
 COMMUNE = "07246"  # no other test decides records of this commune: its counters are ours
 JOBS = ("intake", "reconcile", "sync")
+BATCH = 6
+PUBLISHED = "sum(landsync_intake_outbox_published_total)"
 # Grafana's $__rate_interval is max($__interval + scrape interval, 4 * scrape interval); a little
 # more here, so that a window always holds two scrapes of a slow /metrics.
 BUILT_INS = {"__rate_interval": f"{8 * SCRAPE_SECONDS}s", "__interval": "2s", "__range": "1h"}
@@ -89,12 +93,14 @@ async def _value(client: httpx.AsyncClient, expr: str) -> float:
     return float(result[0]["value"][1]) if result else 0.0
 
 
-async def test_every_dashboard_query_returns_series_after_a_small_batch(
-    prometheus: Prometheus,
-    intake: httpx.AsyncClient,
-    db: asyncpg.Pool[Any],
-    new_key: KeyFactory,
-) -> None:
+@pytest.fixture(scope="module")
+async def batch(
+    prometheus: Prometheus, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+) -> float:
+    """Six records submitted, decided and scraped: accepted, rejected and dead-lettered.
+
+    Returns the outbox counter's sum before they were submitted.
+    """
     async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
 
         async def all_up() -> bool:
@@ -103,11 +109,10 @@ async def test_every_dashboard_query_returns_series_after_a_small_batch(
             return health == dict.fromkeys(JOBS, "up")
 
         await eventually(all_up, timeout=30)
-        published = "sum(landsync_intake_outbox_published_total)"
-        before = await _value(client, published)
+        before = await _value(client, PUBLISHED)
 
         key = await new_key("submitter", [COMMUNE])
-        records = [make_record(COMMUNE) for _ in range(6)]
+        records = [make_record(COMMUNE) for _ in range(BATCH)]
         records[4]["collection_status"] = "owner_absent"  # dead-lettered
         rejected = records[5]  # a serial no certificate has
         rejected["certificate"] = {**rejected["certificate"], "serial": "ZZ 000002"}
@@ -140,9 +145,16 @@ async def test_every_dashboard_query_returns_series_after_a_small_batch(
             return outcomes.get("accepted") == 4 and outcomes.get("dead_lettered", 0) >= 1
 
         await eventually(scraped, timeout=30)
+    return before
+
+
+async def test_every_dashboard_query_returns_series_after_a_small_batch(
+    prometheus: Prometheus, batch: float
+) -> None:
+    async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
         # The relay counts what it published: six records, and nothing else is in flight here
         # unless another test runs alongside, which can only add to it.
-        assert await _value(client, published) - before >= len(records)
+        assert await _value(client, PUBLISHED) - batch >= BATCH
         for job in JOBS:
             memory = await _value(client, f'sum(process_resident_memory_bytes{{job="{job}"}})')
             assert memory > 20e6, f"{job} reports {memory} bytes of resident memory"
@@ -162,3 +174,68 @@ async def test_every_dashboard_query_returns_series_after_a_small_batch(
             params={"match[]": "landsync_reconcile_decisions_total"},
         )
         assert COMMUNE in communes.json()["data"], "the commune variable does not offer it"
+
+
+async def test_every_alert_evaluates_on_metrics_the_stack_exposes(
+    prometheus: Prometheus, batch: float
+) -> None:
+    # After the batch: the metrics that appear only once records flow exist.
+    rules = [
+        r for g in yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"] for r in g["rules"]
+    ]
+    async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
+
+        async def evaluated() -> dict[str, str] | None:
+            groups = (await client.get("/api/v1/rules")).json()["data"]["groups"]
+            health = {r["name"]: r["health"] for g in groups for r in g["rules"]}
+            return health if "unknown" not in health.values() else None
+
+        health = await eventually(evaluated, timeout=30)
+        assert health == dict.fromkeys((r["alert"] for r in rules), "ok")
+        # An alert on a metric nobody exposes is never raised: each one it reads has series.
+        names = {n for r in rules for n in re.findall(r"\blandsync_\w+", r["expr"])}
+        missing = [n for n in sorted(names) if not await _query(client, f"count({n})")]
+        assert missing == [], f"alerts read metrics with no series: {missing}"
+
+
+async def test_with_reconcile_stopped_the_undecided_record_shows_and_service_down_pends(
+    prometheus: Prometheus,
+    batch: float,
+    stack: Stack,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    new_key: KeyFactory,
+) -> None:
+    # The backlog is measured in the ledger by intake, so it shows exactly when reconcile, which
+    # would report its own lag, is gone.
+    key = await new_key("submitter", [COMMUNE])
+    record = make_record(COMMUNE)
+    await register(db, record)
+    async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
+        stack.stop_service("reconcile")
+        try:
+            posted = await intake.post(
+                "/v1/records", json=[record], headers={"Authorization": f"Bearer {key}"}
+            )
+            assert posted.status_code == 202, posted.text
+
+            async def seen() -> bool:
+                undecided = await _value(client, "max(landsync_records_undecided)")
+                oldest = await _value(client, "max(landsync_records_undecided_oldest_seconds)")
+                alerts = (await client.get("/api/v1/alerts")).json()["data"]["alerts"]
+                down = {
+                    a["state"]
+                    for a in alerts
+                    if a["labels"]["alertname"] == "LandSyncServiceDown"
+                    and a["labels"]["job"] == "reconcile"
+                }
+                return undecided >= 1 and oldest >= 1 and down == {"pending"}  # for: 2m
+
+            await eventually(seen, timeout=30)
+        finally:
+            stack.start_service("reconcile")
+
+        async def caught_up() -> bool:
+            return await _value(client, "max(landsync_records_undecided)") == 0
+
+        await eventually(caught_up, timeout=60)
