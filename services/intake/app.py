@@ -20,6 +20,7 @@ from services.intake import (
     worklist_routes,
 )
 from services.intake.api import Deps, router
+from services.intake.group_lag import GroupLag
 from services.intake.keys import KeyVerifier
 from services.intake.probe_guard import ProbeGuard
 from services.intake.relay_process import RelayProcess
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         await validator.start()
         relay = RelayProcess(settings)
         relay.start()
+        group_lag = GroupLag(settings)
         app.state.deps = Deps(
             settings=settings,
             pool=pool,
@@ -64,6 +66,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
             asyncio.create_task(relay.watch(), name="relay-watch"),
             asyncio.create_task(_connect(producer), name="producer-connect"),
             asyncio.create_task(backlog.sample_forever(pool), name="backlog-metrics"),
+            asyncio.create_task(group_lag.sample_forever(), name="group-lag-metrics"),
         ]
         log.info("intake started", port=settings.intake_port)
         try:
@@ -72,6 +75,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await group_lag.close()
             await relay.stop(settings.graceful_timeout_seconds)
             await producer.stop()
             await pool.close()

@@ -61,3 +61,10 @@ UNDECIDED_OLDEST = Gauge(
     "Age of the oldest record answered 202 and not decided yet (0 when there is none).",
     multiprocess_mode="livemostrecent",
 )
+GROUP_LAG = Gauge(
+    "landsync_consumer_group_lag_messages",
+    "Messages a consumer group has not committed behind a partition's end, measured by intake"
+    " from outside the consumers (group_lag.py): it keeps growing while the consumer is dead.",
+    ["topic", "partition", "group"],
+    multiprocess_mode="livemostrecent",
+)

@@ -198,7 +198,7 @@ async def test_every_alert_evaluates_on_metrics_the_stack_exposes(
         assert missing == [], f"alerts read metrics with no series: {missing}"
 
 
-async def test_with_reconcile_stopped_the_undecided_record_shows_and_service_down_pends(
+async def test_with_reconcile_stopped_its_backlog_and_lag_show_and_service_down_pends(
     prometheus: Prometheus,
     batch: float,
     stack: Stack,
@@ -206,8 +206,8 @@ async def test_with_reconcile_stopped_the_undecided_record_shows_and_service_dow
     db: asyncpg.Pool[Any],
     new_key: KeyFactory,
 ) -> None:
-    # The backlog is measured in the ledger by intake, so it shows exactly when reconcile, which
-    # would report its own lag, is gone.
+    # The backlog (in the ledger) and the group's lag (its committed offsets) are measured by
+    # intake, so they show exactly when reconcile, which reports its own lag, is gone.
     key = await new_key("submitter", [COMMUNE])
     record = make_record(COMMUNE)
     await register(db, record)
@@ -229,7 +229,12 @@ async def test_with_reconcile_stopped_the_undecided_record_shows_and_service_dow
                     if a["labels"]["alertname"] == "LandSyncServiceDown"
                     and a["labels"]["job"] == "reconcile"
                 }
-                return undecided >= 1 and oldest >= 1 and down == {"pending"}  # for: 2m
+                behind = await _value(
+                    client,
+                    'sum(landsync_consumer_group_lag_messages{group="landsync-reconcile"})',
+                )
+                # for: 2m, so pending
+                return undecided >= 1 and oldest >= 1 and behind >= 1 and down == {"pending"}
 
             await eventually(seen, timeout=30)
         finally:
