@@ -53,14 +53,14 @@ def _sample_forever(directory: Path) -> None:
     cpu = 0.0
     while True:
         try:
-            cpu = _sample(reader, cpu)
+            cpu = sample(reader, cpu)
             forget_dead_processes(directory)
         except Exception as exc:  # never let a metrics thread take a service down
             log.warning("process metrics not sampled", error=repr(exc))
         time.sleep(_INTERVAL_SECONDS)
 
 
-def _sample(reader: ProcessCollector, counted: float) -> float:
+def sample(reader: ProcessCollector, counted: float) -> float:
     """Set the gauge and add the CPU used since ``counted``; returns the new CPU total."""
     values = {s.name: s.value for family in reader.collect() for s in family.samples}
     if "process_resident_memory_bytes" in values:
