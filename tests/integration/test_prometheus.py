@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,6 +17,7 @@ import yaml
 
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import Stack
+from shared.stack import processes as proc
 from tests.conftest import KeyFactory
 from tests.prometheus import SCRAPE_SECONDS, Prometheus
 from tests.support import eventually, make_record, register
@@ -148,8 +150,15 @@ async def batch(
     return before
 
 
+def _resident_bytes(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    kilobytes = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    assert kilobytes is not None
+    return int(kilobytes.group(1)) * 1024
+
+
 async def test_every_dashboard_query_returns_series_after_a_small_batch(
-    prometheus: Prometheus, batch: float
+    prometheus: Prometheus, batch: float, stack: Stack
 ) -> None:
     async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
         # The relay counts what it published: six records, and nothing else is in flight here
@@ -158,6 +167,11 @@ async def test_every_dashboard_query_returns_series_after_a_small_batch(
         for job in JOBS:
             memory = await _value(client, f'sum(process_resident_memory_bytes{{job="{job}"}})')
             assert memory > 20e6, f"{job} reports {memory} bytes of resident memory"
+        # Intake's figure is its HTTP process's, its outbox relay's and its validators' summed.
+        intake_pid = proc.live_pid(stack.pidfile("intake"))
+        assert intake_pid is not None
+        memory = await _value(client, 'sum(process_resident_memory_bytes{job="intake"})')
+        assert memory > 1.5 * _resident_bytes(intake_pid)
 
         # A series born in this batch needs two scrapes in a window before rate() shows it.
         empty: list[str] = []
