@@ -47,7 +47,8 @@ async def sample_forever(pool: asyncpg.Pool[Any], interval: float = INTERVAL_SEC
         try:
             await sample(pool)
             failing = False
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        # A database outage, or anything else: a gauge is not worth this task's death.
+        except Exception as exc:
             if not failing:  # once per outage, not every few seconds
                 log.warning("backlog not sampled", error=repr(exc))
             failing = True

@@ -8,11 +8,11 @@ reads each group's committed offsets and its topic's end offsets every few secon
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 
 from services.intake import metrics
 from shared.kafka.security import client_options
@@ -47,20 +47,23 @@ class GroupLag:
         self._offsets: AIOKafkaConsumer | None = None  # no group: it only reads offsets
 
     async def _connect(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
-        if self._admin is None or self._offsets is None:
-            await self.close()  # what a failed connect left half-open
-            options = client_options(self._settings)
-            bootstrap = self._settings.bootstrap
-            client_id = "landsync-intake-lag"
-            self._admin = AIOKafkaAdminClient(
-                bootstrap_servers=bootstrap, client_id=client_id, **options
-            )
-            self._offsets = AIOKafkaConsumer(
-                bootstrap_servers=bootstrap, client_id=client_id, group_id=None, **options
-            )
-            await self._admin.start()
-            await self._offsets.start()
-        return self._admin, self._offsets
+        if self._admin is not None and self._offsets is not None:
+            return self._admin, self._offsets
+        options = client_options(self._settings)
+        bootstrap, client_id = self._settings.bootstrap, "landsync-intake-lag"
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, **options)
+        offsets = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, client_id=client_id, group_id=None, **options
+        )
+        try:
+            await admin.start()
+            await offsets.start()
+        except BaseException:
+            await offsets.stop()  # release the half-open clients before the next try
+            await admin.close()
+            raise
+        self._admin, self._offsets = admin, offsets
+        return admin, offsets
 
     async def sample(self) -> None:
         """Read every group's lag once and set the gauge."""
@@ -83,11 +86,13 @@ class GroupLag:
             try:
                 await self.sample()
                 failing = False
-            except (KafkaError, OSError, TimeoutError) as exc:
+            # A broker outage, or anything else: a gauge is not worth this task's death.
+            except Exception as exc:
                 if not failing:  # once per outage, not every few seconds
                     log.warning("consumer group lag not sampled", error=repr(exc))
                 failing = True
-                await self.close()
+                with contextlib.suppress(Exception):
+                    await self.close()
             await asyncio.sleep(interval)
 
     async def close(self) -> None:
