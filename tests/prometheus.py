@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -80,9 +79,3 @@ class Prometheus:
     def down(self) -> None:
         """Stop the server if it runs."""
         proc.terminate([self._pidfile], timeout=10)
-
-
-def rule_files() -> list[Path]:
-    """The alerting rule files the shipped config loads."""
-    config: dict[str, Any] = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    return [CONFIG.parent / f for f in config.get("rule_files", [])]
