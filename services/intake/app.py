@@ -27,10 +27,11 @@ from services.intake.relay_process import RelayProcess
 from services.intake.response_metrics import ResponseCounter
 from services.intake.validation import Validator
 from shared.db.pool import create_pool
-from shared.kafka.producer import Producer
+from shared.kafka.producer import Producer, count_from_zero
 from shared.logging import get_logger
 from shared.records import Form01Record
 from shared.settings import Settings
+from shared.topics import Topic
 
 log = get_logger(__name__)
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         # through the relay process. It connects in the background, with retries: intake takes
         # records (202) even while the broker is down.
         producer = Producer(settings, client_id="landsync-intake")
+        count_from_zero(settings.topics, [Topic.SUBMITTED, Topic.ACCEPTED])  # replays
         validator = Validator(settings.intake_validators)
         await validator.start()
         relay = RelayProcess(settings)

@@ -24,6 +24,7 @@ from services.sync.service import PlotSender
 from services.sync.settle import Pending
 from shared.kafka.consumer import BatchConsumer, GivenUp, Incoming
 from shared.kafka.dlq_guard import GuardLimits
+from shared.kafka.producer import count_from_zero
 from shared.kafka.runtime import ConsumerRuntime
 from shared.logging import get_logger
 from shared.records import AcceptedPlot
@@ -133,6 +134,7 @@ def _breaker_changed(state: State) -> None:
 def build(settings: Settings) -> ConsumerRuntime:
     """Wire the sync service."""
     runtime = ConsumerRuntime("sync", settings, settings.sync_port)
+    count_from_zero(settings.topics, [Topic.DLQ_SYNC_FAILED])
     sync = PlotSync(runtime)
     consumer = BatchConsumer(
         runtime.broker,

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import yaml
 
+from shared.reasons import PoisonReason
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
@@ -210,6 +211,13 @@ async def test_every_alert_evaluates_on_metrics_the_stack_exposes(
         names = {n for r in rules for n in re.findall(r"\blandsync_\w+", r["expr"])}
         missing = [n for n in sorted(names) if not await _query(client, f"count({n})")]
         assert missing == [], f"alerts read metrics with no series: {missing}"
+        # No poison in this batch, yet its series exist at 0 in both consumers, or the poison
+        # alert's increase() would miss a service's first poison message.
+        poison = 'landsync_dead_letters_published_total{topic=~".*land[.]dlq[.]poison"}'
+        series = await _query(client, poison)
+        assert {(s["metric"]["job"], s["metric"]["reason"]) for s in series} >= {
+            (job, reason) for job in ("reconcile", "sync") for reason in PoisonReason
+        }
 
 
 async def test_with_reconcile_stopped_its_backlog_and_lag_show_and_service_down_pends(

@@ -12,7 +12,9 @@ from typing import Any
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
+from shared.reasons import DEAD_LETTER_REASONS
 from shared.settings import PROJECT_ROOT, Settings
+from shared.topics import Topic
 
 DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "landsync-dashboard.json"
 PROMETHEUS = PROJECT_ROOT / "deploy" / "prometheus" / "prometheus.yml"
@@ -114,3 +116,8 @@ def test_the_readme_names_the_files_and_shows_a_small_report_screenshot() -> Non
     for path in (DASHBOARD, PROMETHEUS):
         assert str(path.relative_to(PROJECT_ROOT)) in readme
     assert Path(PROJECT_ROOT / "docs" / "report.png").stat().st_size < 300_000
+
+
+def test_every_dead_letter_topic_has_its_reasons_for_the_series_made_at_zero() -> None:
+    assert set(DEAD_LETTER_REASONS) == {t for t in Topic if t.is_dead_letter}
+    assert all(DEAD_LETTER_REASONS.values())
