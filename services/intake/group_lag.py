@@ -22,6 +22,7 @@ from shared.topics import Topic
 
 log = get_logger(__name__)
 INTERVAL_SECONDS = 5.0
+OUTAGE_RETRY_SECONDS = 30.0
 #: Each consumer group of LandSync and the topic it consumes (services/*/app.py GROUP_ID).
 GROUPS: dict[str, Topic] = {
     "landsync-reconcile": Topic.SUBMITTED,
@@ -93,7 +94,8 @@ class GroupLag:
                 failing = True
                 with contextlib.suppress(Exception):
                     await self.close()
-            await asyncio.sleep(interval)
+            # Each try opens new connections: during an outage, try seldom.
+            await asyncio.sleep(OUTAGE_RETRY_SECONDS if failing else interval)
 
     async def close(self) -> None:
         """Disconnect; the next sample connects again."""
