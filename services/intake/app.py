@@ -27,11 +27,10 @@ from services.intake.relay_process import RelayProcess
 from services.intake.response_metrics import ResponseCounter
 from services.intake.validation import Validator
 from shared.db.pool import create_pool
-from shared.kafka.producer import Producer, count_from_zero
+from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.records import Form01Record
 from shared.settings import Settings
-from shared.topics import Topic
 
 log = get_logger(__name__)
 
@@ -48,7 +47,6 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         # through the relay process. It connects in the background, with retries: intake takes
         # records (202) even while the broker is down.
         producer = Producer(settings, client_id="landsync-intake")
-        count_from_zero(settings.topics, [Topic.SUBMITTED, Topic.ACCEPTED])  # replays
         validator = Validator(settings.intake_validators)
         await validator.start()
         relay = RelayProcess(settings)
@@ -65,10 +63,10 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
             metrics_dir=metrics_dir,
         )
         tasks = [
-            asyncio.create_task(relay.watch(), name="relay-watch"),
-            asyncio.create_task(_connect(producer), name="producer-connect"),
             asyncio.create_task(backlog.sample_forever(pool), name="backlog-metrics"),
             asyncio.create_task(group_lag.sample_forever(), name="group-lag-metrics"),
+            asyncio.create_task(relay.watch(), name="relay-watch"),
+            asyncio.create_task(_connect(producer), name="producer-connect"),
         ]
         log.info("intake started", port=settings.intake_port)
         try:

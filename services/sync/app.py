@@ -134,7 +134,6 @@ def _breaker_changed(state: State) -> None:
 def build(settings: Settings) -> ConsumerRuntime:
     """Wire the sync service."""
     runtime = ConsumerRuntime("sync", settings, settings.sync_port)
-    count_from_zero(settings.topics, [Topic.DLQ_SYNC_FAILED])
     sync = PlotSync(runtime)
     consumer = BatchConsumer(
         runtime.broker,
@@ -162,4 +161,5 @@ def build(settings: Settings) -> ConsumerRuntime:
     runtime.not_ready_while(lambda: consumer.tripped)
     runtime.on_stop(sync.stop)
     runtime.on_close(sync.close)
+    count_from_zero(settings.topics, [Topic.DLQ_SYNC_FAILED])
     return runtime
