@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml deploy/bootstrap.sh
 	bash deploy/bootstrap.sh "$(PYTHON)" "$(VENV)"
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@

@@ -13,6 +13,9 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 # Headless Chromium for the report page's browser test and `landsync report --screenshot`; the
 # DejaVu fonts carry Vietnamese diacritics.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+# Prometheus and promtool for the monitoring tests: a real Prometheus scrapes the test stack and
+# evaluates every dashboard query; promtool checks and unit-tests the alerting rules.
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]} with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive

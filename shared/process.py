@@ -26,6 +26,18 @@ def prepare_process(service: str, settings: Settings) -> None:
     # the collector re-scans them over and over, which measured as half of validation time.
     gc.set_threshold(50_000, 20, 20)
     gc.freeze()  # objects from start-up (modules, settings) are never garbage: skip them
+    report_process_metrics()
+
+
+def report_process_metrics() -> None:
+    """In multiprocess mode, count this process's memory and CPU in its service's ``/metrics``."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return  # one process: prometheus_client's default ProcessCollector reports it
+    # Imported only now: prometheus_client picks multiprocess mode when it is first imported,
+    # and a service's supervisor sets the variable after its own prepare_process.
+    from shared import process_metrics  # noqa: PLC0415
+
+    process_metrics.start()
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h

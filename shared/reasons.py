@@ -73,3 +73,12 @@ def outcome_of(reasons: frozenset[Reason]) -> tuple[Outcome, Topic | None]:
     if Reason.MORTGAGED in reasons:
         return "dead_lettered", Topic.DLQ_MORTGAGED
     return "accepted", Topic.ACCEPTED
+
+
+#: The ``dlq.reason`` codes each dead-letter topic's letters can carry.
+DEAD_LETTER_REASONS: dict[Topic, frozenset[str]] = {
+    Topic.DLQ_OWNER_UNRESOLVED: frozenset(OWNER),
+    Topic.DLQ_MORTGAGED: frozenset({Reason.MORTGAGED}),
+    Topic.DLQ_SYNC_FAILED: frozenset({Reason.SYNC_REJECTED, Reason.SYNC_EXHAUSTED}),
+    Topic.DLQ_POISON: frozenset(PoisonReason),
+}

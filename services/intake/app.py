@@ -12,12 +12,21 @@ from fastapi_offline import FastAPIOffline
 from pydantic import TypeAdapter
 from tenacity import AsyncRetrying, wait_exponential_jitter
 
-from services.intake import dlq_routes, errors, import_routes, report_routes, worklist_routes
+from services.intake import (
+    backlog,
+    dlq_routes,
+    errors,
+    import_routes,
+    report_routes,
+    worklist_routes,
+)
 from services.intake.api import Deps, router
+from services.intake.group_lag import GroupLag
 from services.intake.keys import KeyVerifier
 from services.intake.probe_guard import ProbeGuard
 from services.intake.query_guard import known_query_only
 from services.intake.relay_process import RelayProcess
+from services.intake.response_metrics import ResponseCounter
 from services.intake.validation import Validator
 from shared.db.pool import create_pool
 from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
@@ -47,6 +56,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         await validator.start()
         relay = RelayProcess(settings)
         relay.start()
+        group_lag = GroupLag(settings)
         app.state.deps = Deps(
             settings=settings,
             pool=pool,
@@ -58,6 +68,8 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
             metrics_dir=metrics_dir,
         )
         tasks = [
+            asyncio.create_task(backlog.sample_forever(pool), name="backlog-metrics"),
+            asyncio.create_task(group_lag.sample_forever(), name="group-lag-metrics"),
             asyncio.create_task(relay.watch(), name="relay-watch"),
             asyncio.create_task(_connect(producer), name="producer-connect"),
             asyncio.create_task(Dependency(KAFKA).watch(producer.ping), name="kafka"),
@@ -70,6 +82,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await group_lag.close()
             await relay.stop(settings.graceful_timeout_seconds)
             await producer.stop()
             await pool.close()
@@ -86,6 +99,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         dependencies=[Depends(known_query_only)],
     )
     errors.install(app)
+    app.add_middleware(ResponseCounter)
     app.include_router(router)
     app.include_router(report_routes.router)
     app.include_router(dlq_routes.router)

@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
+from services.intake import metrics
 from shared.kafka.producer import Outgoing, Producer
 from shared.logging import get_logger
 from shared.records import submitted_message
@@ -136,6 +137,9 @@ class OutboxRelay:
                 self._producer.publish_all(messages, batched=batched), self._publish_timeout
             )
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
+        # Counted once the delete is committed: a batch rolled back is published again, and
+        # counted then.
+        metrics.OUTBOX_PUBLISHED.inc(len(rows))
         log.debug("outbox drained", count=len(rows))
         return len(rows)
 

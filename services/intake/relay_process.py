@@ -22,7 +22,7 @@ from multiprocessing.process import BaseProcess
 
 from services.intake.relay import OutboxRelay
 from shared.db.pool import create_pool
-from shared.kafka.producer import Producer
+from shared.kafka.producer import Producer, count_from_zero
 from shared.logging import get_logger
 from shared.process import die_with_parent, name_process, prepare_process
 from shared.settings import Settings
@@ -52,6 +52,7 @@ async def _relay(settings: Settings) -> None:
         settings.dsn, min_size=0, max_size=2, application_name="landsync-intake-relay"
     )
     producer = Producer(settings, client_id="landsync-intake-relay")
+    count_from_zero(settings.topics, [Topic.SUBMITTED])
     relay = OutboxRelay(
         pool,
         producer,

@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.logging import get_logger
-from shared.process import die_with_parent, name_process
+from shared.process import die_with_parent, name_process, report_process_metrics
 from shared.records import Form01Record
 
 log = get_logger(__name__)
@@ -85,6 +85,7 @@ def _prepare_validator(parent: int) -> None:
     # As in every LandSync process (shared.process): a chunk keeps thousands of objects alive.
     gc.set_threshold(50_000, 20, 20)
     gc.freeze()
+    report_process_metrics()  # validation is most of intake's CPU: count it in /metrics
 
 
 class Validator:

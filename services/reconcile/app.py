@@ -8,6 +8,7 @@ from services.reconcile import repository
 from services.reconcile.service import Reconciler
 from shared.kafka.consumer import BatchConsumer, GivenUp
 from shared.kafka.dlq_guard import GuardLimits
+from shared.kafka.producer import count_from_zero
 from shared.kafka.runtime import ConsumerRuntime
 from shared.records import SubmittedRecord
 from shared.settings import Settings
@@ -19,6 +20,10 @@ GROUP_ID = "landsync-reconcile"
 def build(settings: Settings) -> ConsumerRuntime:
     """Wire the reconcile service."""
     runtime = ConsumerRuntime("reconcile", settings, settings.reconcile_port)
+    count_from_zero(
+        settings.topics,
+        [Topic.ACCEPTED, Topic.REJECTED, Topic.DLQ_OWNER_UNRESOLVED, Topic.DLQ_MORTGAGED],
+    )
 
     async def give_up(given_up: Sequence[GivenUp]) -> None:
         await repository.give_up(runtime.pool, given_up)

@@ -25,6 +25,7 @@ from services.sync.settle import Pending
 from shared.dependencies import NATIONAL_DB, Dependency
 from shared.kafka.consumer import BatchConsumer, GivenUp, Incoming
 from shared.kafka.dlq_guard import GuardLimits
+from shared.kafka.producer import count_from_zero
 from shared.kafka.runtime import ConsumerRuntime
 from shared.logging import get_logger
 from shared.records import AcceptedPlot
@@ -167,4 +168,5 @@ def build(settings: Settings) -> ConsumerRuntime:
     runtime.not_ready_while(lambda: consumer.tripped)
     runtime.on_stop(sync.stop)
     runtime.on_close(sync.close)
+    count_from_zero(settings.topics, [Topic.DLQ_SYNC_FAILED])
     return runtime

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-REPLAYED = Counter(
-    "landsync_dlq_replayed_total",
-    "Dead letters published again by a replay (dry runs not counted).",
-    ["queue"],  # owner-unresolved | mortgaged | sync-failed | poison
+from shared.metrics import with_labels
+from shared.topics import DLQ_QUEUES
+
+REPLAYED = with_labels(
+    Counter(
+        "landsync_dlq_replayed_total",
+        "Dead letters published again by a replay (dry runs not counted).",
+        ["queue"],
+    ),
+    DLQ_QUEUES,
 )

@@ -53,7 +53,7 @@ from tenacity.wait import wait_base
 
 from shared.kafka.dead_letters import Origin, dead_letter
 from shared.kafka.dlq_guard import DlqGuard, GuardLimits, GuardTrippedError
-from shared.kafka.producer import Producer
+from shared.kafka.producer import Producer, count_from_zero
 from shared.logging import get_logger
 from shared.reasons import PoisonReason
 from shared.topics import Topic, Topics
@@ -187,6 +187,7 @@ class BatchConsumer(Generic[M]):
         self._guard = DlqGuard(guard or GuardLimits())
         self._topics = topics
         self._topic = topics.name(topic)
+        count_from_zero(topics, [Topic.DLQ_POISON])  # every consumer may give a message up
         self._group_id = group_id
         self._model = model
         self._processor = processor

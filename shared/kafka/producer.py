@@ -19,7 +19,9 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter as MetricCounter
 
 from shared.kafka.security import client_options
+from shared.reasons import DEAD_LETTER_REASONS
 from shared.settings import Settings
+from shared.topics import Topic, Topics
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,19 @@ DEAD_LETTERS = MetricCounter(
     "Dead letters published and acknowledged, by topic and dlq.reason code.",
     ["topic", "reason"],
 )
+
+
+def count_from_zero(topics: Topics, published: Iterable[Topic]) -> None:
+    """Create, at 0, the series of the topics a service publishes to and of their dead letters.
+
+    As shared/metrics.py explains: without them a panel shows no data, and ``increase()`` misses
+    a service's first dead letter, which a poison alert must not.
+    """
+    for topic in published:
+        name = topics.name(topic)
+        PUBLISHED.labels(name)
+        for reason in DEAD_LETTER_REASONS.get(topic, ()):
+            DEAD_LETTERS.labels(name, reason)
 
 
 class Producer:
