@@ -55,7 +55,7 @@ def _sample_forever(directory: Path) -> None:
         try:
             cpu = sample(reader, cpu)
             forget_dead_processes(directory)
-        except Exception as exc:  # never let a metrics thread take a service down
+        except Exception as exc:  # noqa: BLE001 - never let a metrics thread take a service down
             log.warning("process metrics not sampled", error=repr(exc))
         time.sleep(_INTERVAL_SECONDS)
 

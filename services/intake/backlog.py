@@ -48,7 +48,7 @@ async def sample_forever(pool: asyncpg.Pool[Any], interval: float = INTERVAL_SEC
             await sample(pool)
             failing = False
         # A database outage, or anything else: a gauge is not worth this task's death.
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - see the comment above
             if not failing:  # once per outage, not every few seconds
                 log.warning("backlog not sampled", error=repr(exc))
             failing = True

@@ -88,7 +88,7 @@ class GroupLag:
                 await self.sample()
                 failing = False
             # A broker outage, or anything else: a gauge is not worth this task's death.
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - see the comment above
                 if not failing:  # once per outage, not every few seconds
                     log.warning("consumer group lag not sampled", error=repr(exc))
                 failing = True
