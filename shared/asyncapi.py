@@ -18,6 +18,7 @@ from shared.events import (
     PARCEL_KEY,
     RECORD_HEADERS,
     REPLAYED_HEADERS,
+    TRACE_HEADERS,
     RejectedRecord,
 )
 from shared.records import AcceptedPlot, SubmittedRecord
@@ -62,7 +63,7 @@ def _headers(*groups: dict[str, str], required: bool = True) -> dict[str, Any]:
     properties = {name: {"type": "string", "description": text} for name, text in merged.items()}
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
-        schema["required"] = sorted(set(merged) - set(REPLAYED_HEADERS))
+        schema["required"] = sorted(set(merged) - set(REPLAYED_HEADERS) - set(TRACE_HEADERS))
     return schema
 
 
@@ -84,7 +85,7 @@ def _ref(model: str) -> dict[str, str]:
 
 
 def _messages() -> dict[str, Any]:
-    record_headers = _headers(RECORD_HEADERS, REPLAYED_HEADERS)
+    record_headers = _headers(RECORD_HEADERS, REPLAYED_HEADERS, TRACE_HEADERS)
     dead = (DEAD_LETTER_HEADERS,)
     return {
         "SubmittedRecord": {
@@ -112,7 +113,7 @@ def _messages() -> dict[str, Any]:
             "title": "A dead-lettered record",
             "summary": "The submitted record unchanged; the reasons travel in the headers.",
             "payload": _ref("SubmittedRecord"),
-            "headers": _headers(*dead, DECISION_DEAD_LETTER_HEADERS),
+            "headers": _headers(*dead, DECISION_DEAD_LETTER_HEADERS, TRACE_HEADERS),
             "bindings": _parcel_key(),
         },
         "SyncDeadLetter": {

@@ -47,6 +47,10 @@ RECORD_HEADERS: dict[str, str] = {
 REPLAYED_HEADERS: dict[str, str] = {
     "dlq.replay.count": "how many times an operator replayed this record from a dead-letter queue",
 }
+#: While tracing is on (shared/tracing.py): the record's trace, W3C Trace Context.
+TRACE_HEADERS: dict[str, str] = {
+    "traceparent": "the record's trace (W3C Trace Context), while tracing is on",
+}
 
 #: Headers of a dead letter (UTF-8 text, numbers as decimal text), in the style of Kafka Connect.
 DEAD_LETTER_HEADERS: dict[str, str] = {

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import orjson
 import structlog
+from opentelemetry import trace
 
 #: Keys whose values are personal data wherever they appear in an event.
 PERSONAL_KEYS = frozenset(
@@ -106,6 +107,17 @@ class RateLimit(logging.Filter):
         return True
 
 
+def add_trace_ids(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Structlog processor: a line written inside a span carries its trace and span ids."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:  # never while tracing is off (shared/tracing.py)
+        event["trace_id"] = format(span_context.trace_id, "032x")
+        event["span_id"] = format(span_context.span_id, "016x")
+    return event
+
+
 def add_process(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -132,6 +144,7 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
         structlog.processors.add_log_level,
         structlog.stdlib.add_logger_name,
         add_process,
+        add_trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         drop_colours,

@@ -9,6 +9,7 @@ import signal
 
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, unknown_variables
+from shared.tracing import configure_tracing
 
 
 def prepare_process(service: str, settings: Settings) -> None:
@@ -18,6 +19,7 @@ def prepare_process(service: str, settings: Settings) -> None:
     environment would otherwise leave the default in force without a word.
     """
     configure_logging(service, settings.log_level)
+    configure_tracing(service, settings)
     for name, close in unknown_variables(os.environ).items():
         get_logger(__name__).warning(
             "unknown LANDSYNC_ variable ignored", variable=name, did_you_mean=close

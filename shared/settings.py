@@ -64,6 +64,11 @@ class Settings(BaseSettings):
 
     # Services
     log_level: str = "INFO"
+    # Tracing (shared/tracing.py): off unless asked; spans to an OTLP/HTTP collector
+    # (e.g. http://127.0.0.1:4318/v1/traces) and/or to JSON-lines files in a directory.
+    tracing: bool = False
+    otlp_endpoint: str | None = None
+    trace_dir: Path | None = None
     bind_host: str = "127.0.0.1"
     intake_port: int = 18080
     intake_workers: int = 1  # uvicorn worker processes (see README)

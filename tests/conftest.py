@@ -26,9 +26,12 @@ def _test_settings() -> Settings:
     base = int(os.environ.get("LANDSYNC_TEST_PORT_BASE", "29000"))
     prefix = os.environ.get("LANDSYNC_TEST_TOPIC_PREFIX") or f"t{uuid.uuid4().hex[:8]}."
     suffix = "" if base == 29000 else f"-{base}"
+    state_dir = PROJECT_ROOT / f".landsync-test{suffix}"
     return isolated(
         base,
-        PROJECT_ROOT / f".landsync-test{suffix}",
+        state_dir,
+        tracing=True,  # every service writes its spans where tests/integration/test_tracing reads
+        trace_dir=state_dir / "traces",
         topic_prefix=prefix,
         topic_partitions=3,
         dlq_partitions=1,

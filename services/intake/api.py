@@ -29,7 +29,7 @@ from services.intake.probe_guard import ProbeGuard
 from services.intake.relay_process import RelayProcess
 from services.intake.responses import JsonResponse
 from services.intake.validation import Checked, Line, Validator
-from shared import asyncapi
+from shared import asyncapi, tracing
 from shared.auth import ApiKey
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
@@ -107,10 +107,12 @@ async def _submitter(key: ApiKey, d: Deps) -> None:
     await d.probes.check(key)
 
 
-async def _store(d: Deps, key: ApiKey, checked: Checked) -> service.BatchOutcome:
+async def _store(
+    d: Deps, key: ApiKey, checked: Checked, traceparent: str | None = None
+) -> service.BatchOutcome:
     if not checked:
         return service.BatchOutcome(errors=list(checked.errors))
-    return await service.store(d.pool, checked, key)
+    return await service.store(d.pool, checked, key, traceparent)
 
 
 def _answer(
@@ -155,16 +157,17 @@ _SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Submit one record (a JSON object) or up to the batch limit (a JSON array)."""
-    started = time.perf_counter()
-    await _submitter(key, d)
-    bodies.require_content_type(request, "application/json")
-    body = await bodies.read_body(
-        request, d.settings.max_body_bytes, idle=d.settings.body_timeout_seconds
-    )
-    lines, outcome = bodies.parse_json_batch(body, d.settings.max_batch_records)
-    if lines:
-        outcome.extend(await _store(d, key, await d.validator.check(lines)))
-    return _answer(outcome, key, "json", started)
+    with tracing.request_span("intake.receive", request.headers, endpoint="json") as tp:
+        started = time.perf_counter()
+        await _submitter(key, d)
+        bodies.require_content_type(request, "application/json")
+        body = await bodies.read_body(
+            request, d.settings.max_body_bytes, idle=d.settings.body_timeout_seconds
+        )
+        lines, outcome = bodies.parse_json_batch(body, d.settings.max_batch_records)
+        if lines:
+            outcome.extend(await _store(d, key, await d.validator.check(lines), tp))
+        return _answer(outcome, key, "json", started)
 
 
 @router.post(
@@ -176,35 +179,36 @@ async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
 )
 async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Submit records as NDJSON, one per line, streamed and stored in chunks as they arrive."""
-    started = time.perf_counter()
-    await _submitter(key, d)
-    bodies.require_content_type(request, "application/x-ndjson", "application/jsonl")
-    pipeline = Pipeline(d.validator, functools.partial(_store, d, key))
-    chunk: list[Line] = []
-    lines = 0
-    refused = service.BatchOutcome()  # lines over the size of one record
-    try:
-        async for line in bodies.ndjson_lines(
-            request,
-            d.settings.max_ndjson_bytes,
-            d.settings.max_record_bytes,
-            refused,
-            idle=d.settings.body_timeout_seconds,
-        ):
-            lines += 1
-            chunk.append(line)
-            if len(chunk) >= d.settings.ndjson_chunk_records:
+    with tracing.request_span("intake.receive", request.headers, endpoint="ndjson") as tp:
+        started = time.perf_counter()
+        await _submitter(key, d)
+        bodies.require_content_type(request, "application/x-ndjson", "application/jsonl")
+        pipeline = Pipeline(d.validator, functools.partial(_store, d, key, traceparent=tp))
+        chunk: list[Line] = []
+        lines = 0
+        refused = service.BatchOutcome()  # lines over the size of one record
+        try:
+            async for line in bodies.ndjson_lines(
+                request,
+                d.settings.max_ndjson_bytes,
+                d.settings.max_record_bytes,
+                refused,
+                idle=d.settings.body_timeout_seconds,
+            ):
+                lines += 1
+                chunk.append(line)
+                if len(chunk) >= d.settings.ndjson_chunk_records:
+                    await pipeline.add(chunk)
+                    chunk = []
+            if chunk:
                 await pipeline.add(chunk)
-                chunk = []
-        if chunk:
-            await pipeline.add(chunk)
-        outcome = await pipeline.finish()
-    finally:
-        pipeline.cancel()
-    outcome.extend(refused)
-    if not lines and not refused.errors:
-        raise ApiError(400, "empty_body", "the body holds no records")
-    return _answer(outcome, key, "ndjson", started)
+            outcome = await pipeline.finish()
+        finally:
+            pipeline.cancel()
+        outcome.extend(refused)
+        if not lines and not refused.errors:
+            raise ApiError(400, "empty_body", "the body holds no records")
+        return _answer(outcome, key, "ndjson", started)
 
 
 @router.get(

@@ -28,8 +28,8 @@ WITH input AS (
     ON CONFLICT (submission_id, commune_code) DO NOTHING
     RETURNING record_id
 ), queued AS (
-    INSERT INTO outbox (record_id)
-    SELECT i.record_id FROM input i JOIN inserted USING (record_id)
+    INSERT INTO outbox (record_id, traceparent)
+    SELECT i.record_id, $8 FROM input i JOIN inserted USING (record_id)
     ORDER BY i.ord
 ), cased AS (
     -- A parcel's first record opens its case (pending until decided); in key order, so two
@@ -73,7 +73,7 @@ class Existing:
 
 
 async def store(
-    conn: Conn, records: list[NewRecord], *, key_id: str
+    conn: Conn, records: list[NewRecord], *, key_id: str, traceparent: str | None = None
 ) -> tuple[set[UUID], dict[SubmissionKey, Existing]]:
     """Store new records; return the ids inserted and, for the others, what the ledger holds.
 
@@ -90,6 +90,7 @@ async def store(
             [r.parcel_key for r in records],
             [r.record_json for r in records],
             key_id,
+            traceparent,  # the request's trace, which the relay puts on the records' messages
         )
         inserted = {row["record_id"] for row in rows}
         others = [r for r in records if r.record_id not in inserted]

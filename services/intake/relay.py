@@ -26,6 +26,7 @@ from services.intake import metrics
 from shared.kafka.producer import Outgoing, Producer
 from shared.logging import get_logger
 from shared.records import submitted_message
+from shared.tracing import with_trace
 
 log = get_logger(__name__)
 _LOCK_KEY = 0x4F555442  # "OUTB"
@@ -34,7 +35,7 @@ _LOCKED = -1  # drain_once: another relay is draining
 _BUSY_RETRY_SECONDS = 0.02
 _PACK_FROM = 1_000  # messages in a drain from which the relay packs record batches itself
 _PENDING = """
-SELECT o.id, o.record_id, r.record::text AS record, r.parcel_key, r.commune_code
+SELECT o.id, o.record_id, o.traceparent, r.record::text AS record, r.parcel_key, r.commune_code
 FROM outbox o JOIN records r USING (record_id)
 ORDER BY o.id
 LIMIT $1
@@ -149,5 +150,8 @@ class OutboxRelay:
             self._topic,
             submitted_message(row["record"], row["record_id"]),
             row["parcel_key"].encode(),
-            {"record.id": record_id, "commune.code": row["commune_code"]},
+            with_trace(
+                (("record.id", record_id), ("commune.code", row["commune_code"])),
+                row["traceparent"],
+            ),
         )

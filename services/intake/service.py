@@ -59,7 +59,9 @@ class BatchOutcome:
 _CONFLICT = "submission_id was already used for a record with different content"
 
 
-async def store(pool: asyncpg.Pool[Any], checked: Checked, key: ApiKey) -> BatchOutcome:
+async def store(
+    pool: asyncpg.Pool[Any], checked: Checked, key: ApiKey, traceparent: str | None = None
+) -> BatchOutcome:
     """``receive`` on a pooled connection, answering what the commit decided.
 
     After the commit the records are stored: an error releasing the connection (PostgreSQL
@@ -71,7 +73,7 @@ async def store(pool: asyncpg.Pool[Any], checked: Checked, key: ApiKey) -> Batch
     outcome: BatchOutcome | None = None
     try:
         async with pool.acquire() as conn:
-            outcome = await receive(conn, checked, key)
+            outcome = await receive(conn, checked, key, traceparent)
     except ApiError:
         raise
     except Exception as exc:
@@ -92,7 +94,9 @@ async def store(pool: asyncpg.Pool[Any], checked: Checked, key: ApiKey) -> Batch
     return outcome
 
 
-async def receive(conn: Conn, checked: Checked, key: ApiKey) -> BatchOutcome:
+async def receive(
+    conn: Conn, checked: Checked, key: ApiKey, traceparent: str | None = None
+) -> BatchOutcome:
     """Store the valid records this key may submit; answer each one, and each error, by index."""
     outcome = BatchOutcome(errors=list(checked.errors))
     first: dict[ledger.SubmissionKey, ledger.NewRecord] = {}  # in request order
@@ -124,7 +128,7 @@ async def receive(conn: Conn, checked: Checked, key: ApiKey) -> BatchOutcome:
     if not first:
         return outcome
     kept = list(first.values())
-    inserted, stored = await ledger.store(conn, kept, key_id=key.key_id)
+    inserted, stored = await ledger.store(conn, kept, key_id=key.key_id, traceparent=traceparent)
     for new in kept:
         if new.record_id in inserted:
             outcome.results.append(_result(indexes[new.record_id], new.record_id, "received"))

@@ -28,6 +28,7 @@ from services.national_db.faults import FaultKind, Faults
 from services.national_db.journal import Journal
 from services.national_db.registry import Registry, counted
 from shared.logging import get_logger
+from shared.tracing import request_span
 
 log = get_logger(__name__)
 
@@ -115,6 +116,12 @@ def _unauthenticated() -> Response:
 
 async def batch_upsert(request: Request) -> Response:
     """``POST /v1/parcels:batchUpsert``: faults first, then refusals, then the upsert."""
+    # The national database's side of the trace, child of sync's request (shared/tracing.py).
+    with request_span("national_db.batch_upsert", request.headers):
+        return await _batch_upsert(request)
+
+
+async def _batch_upsert(request: Request) -> Response:
     sim = _sim(request)
     sim.registry.stats.requests += 1
     if not sim.authorised(request):

@@ -15,6 +15,7 @@ rebalance: see ``repository.partitions_locked``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,11 +29,13 @@ from services.reconcile.repository import FactQuery, LedgerState, Stored, as_row
 from shared.cases import Corrected, Decided, advance
 from shared.kafka.consumer import Incoming
 from shared.kafka.dead_letters import REPLAY_COUNT
+from shared.kafka.producer import Outgoing
 from shared.kafka.runtime import ConsumerRuntime
 from shared.logging import debug_record, get_logger
 from shared.normalize import fold_name, serial_key
 from shared.records import SubmittedRecord
 from shared.states import DecisionState
+from shared.tracing import BatchSpans
 
 log = get_logger(__name__)
 Message = Incoming[SubmittedRecord]
@@ -162,6 +165,10 @@ class Reconciler:
 
     async def process(self, batch: Sequence[Message]) -> None:
         """Decide, store, publish and mark the batch (see the module docstring for the order)."""
+        with BatchSpans("reconcile.decide", [m.origin.headers for m in batch]) as spans:
+            await self._process(batch, spans)
+
+    async def _process(self, batch: Sequence[Message], spans: BatchSpans) -> None:
         pool = self._runtime.pool
         partitions = {(m.origin.topic, m.origin.partition) for m in batch}
         clock = _Clock()
@@ -195,7 +202,8 @@ class Reconciler:
             fresh = [(m, s) for m, s in decisions if s.record_id in stored]
             sends = fresh + [(m, _from_ledger(m, state)) for m, state in work.to_resend]
             outgoing = [
-                output(s, m.value, m.origin, self._topics, self._group_id) for m, s in sends
+                traced(output(s, m.value, m.origin, self._topics, self._group_id), spans, m)
+                for m, s in sends
             ]
             await self._runtime.producer.publish_all(o for o in outgoing if o is not None)
             clock.lap("publish")
@@ -234,3 +242,11 @@ class Reconciler:
                 outcome=decision.outcome,
             )
         return decided, accepted
+
+
+def traced(out: Outgoing | None, spans: BatchSpans, message: Message) -> Outgoing | None:
+    """The output sent on under its record's trace (a child of this batch's span of it)."""
+    extra = spans.headers_for(message.origin.headers)
+    if out is None or not extra:
+        return out
+    return dataclasses.replace(out, headers={**out.headers, **extra})

@@ -31,6 +31,7 @@ from shared.logging import get_logger
 from shared.records import AcceptedPlot
 from shared.settings import Settings
 from shared.topics import Topic
+from shared.tracing import BatchSpans
 
 GROUP_ID = "landsync-sync"
 log = get_logger(__name__)
@@ -110,10 +111,12 @@ class PlotSync:
                 conn, [p.record_id for p in pending], list({p.parcel_key for p in pending})
             )
         todo = [p for p in pending if p.record_id not in done]
-        await self._sender.queue([p for p in todo if p.parcel_key in parked])
-        await self._sender.sync(
-            [p for p in todo if p.parcel_key not in parked], self._settings.sync_inline_attempts
-        )
+        with BatchSpans("sync.send", [m.origin.headers for m in batch]) as spans, spans.current():
+            await self._sender.queue([p for p in todo if p.parcel_key in parked])
+            await self._sender.sync(
+                [p for p in todo if p.parcel_key not in parked],
+                self._settings.sync_inline_attempts,
+            )
 
     async def give_up(self, given_up: Sequence[GivenUp]) -> None:
         """Plots dead-lettered as poison end failed in the ledger, with the poison reason."""
