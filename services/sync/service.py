@@ -55,16 +55,16 @@ class PlotSender:
     async def _sync_one(self, group: Sequence[Pending], budget: int, bisect: bool) -> None:
         outcomes = await self._client.send(_items(group), budget, bisect_failures=bisect)
         pairs = list(zip(group, outcomes, strict=True))
-        await self.record(
+        await self.settle(
             settle(pairs, max_attempts=self._settings.sync_max_attempts, backoff=self._backoff)
         )
 
     async def queue(self, pending: Sequence[Pending]) -> None:
         """Put plots straight into the retry table, behind their parcel's earlier versions."""
         reason = "waiting behind an earlier version of the parcel"
-        await self.record(Settlement(retry=[Retry(p, reason, 0, p.failures, 0.0) for p in pending]))
+        await self.settle(Settlement(retry=[Retry(p, reason, 0, p.failures, 0.0) for p in pending]))
 
-    async def record(self, outcome: Settlement) -> None:
+    async def settle(self, outcome: Settlement) -> None:
         """Dead letters first (acknowledged), then one transaction for the ledger and retries.
 
         A crash between the two re-sends the plot later and may dead-letter it twice; it never

@@ -73,5 +73,7 @@ async def test_one_records_path_is_one_trace_across_the_services(
     assert request["parent_id"] == sent["span_id"]
     assert applied["parent_id"] == request["span_id"]
     # and intake's log lines of that request carry the trace id
-    lines = [json.loads(line) for line in stack.log("intake").read_text().splitlines()]
+    text = stack.log("intake").read_text(encoding="utf-8")
+    # (after the crash tests a killed intake's resource tracker leaves a plain-text warning)
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert any(e.get("trace_id") == trace_id and e["event"] == "records answered" for e in lines)
