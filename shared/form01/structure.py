@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 
 from openpyxl.utils import get_column_letter
 
@@ -55,12 +55,7 @@ def check(sheet: Sheet, limits: Limits) -> Form:
     first = next(rows, None)
     if first is None:
         raise FormRefused("no rows under the header: nothing to import")
-    return Form(template, header_index + 1, _chain(first, rows))
-
-
-def _chain(first: Row, rest: Iterator[Row]) -> Iterator[Row]:
-    yield first
-    yield from rest
+    return Form(template, header_index + 1, chain((first,), rows))
 
 
 def _header_index(top: list[list[Value]]) -> int:
@@ -161,21 +156,28 @@ def _check_formulas(sheet: Sheet, header_index: int) -> None:
 def _data_rows(
     template: Template, buffered: list[list[Value]], rest: Iterator[list[Value]], first: int
 ) -> Iterator[Row]:
+    """The non-empty rows under the header, each exactly the form's width."""
     width = len(template.columns)
+    padding = [""] * width
     number = first
-    for cells in _rows(buffered, rest):
-        for j in range(width, len(cells)):
-            if text(cells[j]):
-                raise FormRefused(
-                    f"cell {_letter(j)}{number} holds '{first_cell_text(cells[j])}' right of the "
-                    f"form's last column {_letter(width - 1)}",
-                    column=_letter(j),
-                )
-        if any(text(v) for v in cells[:width]):
-            yield number, cells[:width]
+    for row in chain(buffered, rest):
+        cells, size = row, len(row)
+        if size > width:
+            for j in range(width, size):
+                if text(cells[j]):
+                    raise FormRefused(
+                        f"cell {_letter(j)}{number} holds '{first_cell_text(cells[j])}' right "
+                        f"of the form's last column {_letter(width - 1)}",
+                        column=_letter(j),
+                    )
+            cells = cells[:width]
+        elif size < width:  # a short CSV line
+            cells = cells + padding[size:]
+        first_cell = cells[0]  # the commune code: when filled, the row is not blank
+        if (
+            (first_cell.__class__ is str and first_cell and not first_cell.isspace())
+            or (first_cell.__class__ is not str and first_cell is not None)
+            or any(text(v) for v in cells)
+        ):
+            yield number, cells
         number += 1
-
-
-def _rows(buffered: list[list[Value]], rest: Iterator[list[Value]]) -> Iterator[list[Value]]:
-    yield from buffered
-    yield from rest
