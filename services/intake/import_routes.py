@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -83,7 +82,7 @@ def _parse(data: bytes, name: str | None, limits: Limits) -> Parsed:
 
 async def _receive(d: Deps, key: ApiKey, parsed: Parsed) -> service.BatchOutcome:
     """The records through the same validation and ledger as ``POST /v1/records``."""
-    lines = [(i, orjson.dumps(record)) for i, (_, record) in enumerate(parsed.records)]
+    lines = [(i, g.record) for i, g in enumerate(parsed.submitted) if g.record is not None]
     outcome = service.BatchOutcome()
     batch = d.settings.max_batch_records
     for start in range(0, len(lines), batch):
@@ -126,9 +125,9 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
     _forbidden_only(received)
     result = outcomes(parsed, received["results"], received["errors"])
     import_id = uuid.uuid4()
-    submitted = parsed.records  # a list built per call: once here, not once per result
+    submitted = parsed.submitted  # a list built per call: once here, not once per result
     record_ids = {
-        row: r["record_id"] for r in received["results"] for row in submitted[r["index"]][0].rows
+        row: r["record_id"] for r in received["results"] for row in submitted[r["index"]].rows
     }
     await store.insert(
         d.pool,
@@ -177,11 +176,9 @@ def _forbidden_only(received: dict[str, Any]) -> None:
         )
 
 
-def _communes(
-    submitted: list[tuple[Group, dict[str, Any]]], results: list[dict[str, Any]], key: ApiKey
-) -> list[str]:
+def _communes(submitted: list[Group], results: list[dict[str, Any]], key: ApiKey) -> list[str]:
     """Whose import it is: the communes of the records received, else the key's own."""
-    received = {submitted[r["index"]][1]["commune_code"] for r in results}
+    received = {submitted[r["index"]].commune_code or "" for r in results}
     return sorted(received or key.communes)
 
 

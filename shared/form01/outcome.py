@@ -50,18 +50,18 @@ def outcomes(parsed: Parsed, results: list[dict[str, Any]], intake_errors: list[
     """Combine the local row errors with intake's answer for the submitted records.
 
     ``results`` and ``intake_errors`` are intake's ``results`` and ``errors``, their ``index``
-    counted over ``parsed.records``.
+    counted over ``parsed.submitted``.
     """
     headers = {parsed.template.letter(i): c.header for i, c in enumerate(parsed.template.columns)}
     out = Outcomes(results=results)
-    submitted = parsed.records
+    submitted = parsed.submitted
     for result in results:
-        group = submitted[result["index"]][0]
+        group = submitted[result["index"]]
         status = ALREADY if result["status"] == "duplicate_submission" else RECEIVED
         for row in group.rows:
             out.rows[row] = RowOutcome(status)
     for refused in intake_errors:
-        group = submitted[refused["index"]][0]
+        group = submitted[refused["index"]]
         for error in refused["errors"]:
             _refuse_group(out, group, _intake_error(parsed.template, group, error))
     for error in parsed.loose:
