@@ -67,3 +67,29 @@ def test_intake_refusals_are_written_on_the_records_rows(tmp_path: Path) -> None
     assert result.rows[3].status == "Bị từ chối / refused"
     assert result.rows[3].reasons[0].startswith("khóa API không được gửi hồ sơ của xã này")
     assert [e.as_json()["field"] for e in result.errors] == ["commune_code"]
+
+
+def test_the_annotated_copy_fixed_in_place_imports_again_with_the_same_ids(
+    tmp_path: Path,
+) -> None:
+    # The commune officer's path: import, fix the yellow cell in the annotated copy, import it.
+    path = form_file(tmp_path / "f.xlsx", [make_record(), make_record()])
+    workbook, sheet = edit(path)
+    sheet["L4"] = "32/13/1985"
+    workbook.save(path)
+    first = read_form(path)
+    results = [{"index": 0, "record_id": "r1", "status": "received"}]
+    checked = tmp_path / "f.checked.xlsx"
+    checked.write_bytes(
+        annotated(path, first.template, 2, outcomes(first, results, []), "Biểu mẫu 01")
+    )
+    workbook, sheet = edit(checked)
+    sheet["L4"] = "12/05/1985"
+    workbook.save(checked)
+
+    again = read_form(checked)
+
+    assert again.errors == []
+    ids = [r["submission_id"] for _, r in again.records]
+    assert ids[0] == first.records[0][1]["submission_id"]  # unchanged: "already received"
+    assert len(ids) == 2  # the fixed row is a record now
