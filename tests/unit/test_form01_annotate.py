@@ -6,9 +6,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from shared.form01.annotate import REASONS_HEADER, REFUSED_FILL, STATUS_HEADER, annotated
+from shared.form01.annotate import REFUSED_FILL, annotated
 from shared.form01.outcome import outcomes
 from shared.form01.reader import read_form
+from shared.form01.template import REASONS_HEADER, STATUS_HEADER
 from tests.form01_files import cells_of, edit, form_file
 from tests.support import make_record
 
