@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -25,7 +24,7 @@ from shared.form01.errors import FormRefused
 from shared.form01.limits import Limits
 from shared.form01.outcome import outcomes
 from shared.form01.reader import read_form
-from shared.form01.rows import Parsed
+from shared.form01.rows import Group, Parsed
 from shared.logging import get_logger
 
 router = APIRouter(tags=["imports"])
@@ -83,7 +82,7 @@ def _parse(data: bytes, name: str | None, limits: Limits) -> Parsed:
 
 async def _receive(d: Deps, key: ApiKey, parsed: Parsed) -> service.BatchOutcome:
     """The records through the same validation and ledger as ``POST /v1/records``."""
-    lines = [(i, orjson.dumps(record)) for i, (_, record) in enumerate(parsed.records)]
+    lines = [(i, g.record) for i, g in enumerate(parsed.submitted) if g.record is not None]
     outcome = service.BatchOutcome()
     batch = d.settings.max_batch_records
     for start in range(0, len(lines), batch):
@@ -126,16 +125,15 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
     _forbidden_only(received)
     result = outcomes(parsed, received["results"], received["errors"])
     import_id = uuid.uuid4()
+    submitted = parsed.submitted  # a list built per call: once here, not once per result
     record_ids = {
-        row: r["record_id"]
-        for r in received["results"]
-        for row in parsed.records[r["index"]][0].rows
+        row: r["record_id"] for r in received["results"] for row in submitted[r["index"]].rows
     }
     await store.insert(
         d.pool,
         store.StoredImport(
             import_id=import_id,
-            communes=_communes(parsed, received["results"], key),
+            communes=_communes(submitted, received["results"], key),
             file_name=name,
             template_version=parsed.template.version,
             header_row=parsed.header_row,
@@ -178,9 +176,9 @@ def _forbidden_only(received: dict[str, Any]) -> None:
         )
 
 
-def _communes(parsed: Parsed, results: list[dict[str, Any]], key: ApiKey) -> list[str]:
+def _communes(submitted: list[Group], results: list[dict[str, Any]], key: ApiKey) -> list[str]:
     """Whose import it is: the communes of the records received, else the key's own."""
-    received = {parsed.records[r["index"]][1]["commune_code"] for r in results}
+    received = {submitted[r["index"]].commune_code or "" for r in results}
     return sorted(received or key.communes)
 
 

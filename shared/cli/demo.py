@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,23 +47,36 @@ def _landsync(settings: Settings, console: Console, *args: str) -> None:
         console.print(f"  {summary[-1]}", markup=False)
 
 
-def run(settings: Settings, console: Console, *, communes: int, plots: int, seed: int) -> None:
-    """The main job of the README, start to finish."""
+def run(
+    settings: Settings,
+    console: Console,
+    *,
+    communes: int,
+    plots: int,
+    seed: int,
+    from_excel: bool = False,
+) -> None:
+    """The main job of the README, start to finish; ``from_excel``: the first pass as workbooks."""
     Stack(settings, console).up(supervise=True)  # the stack stays up after the demo: keep it so
     tag = generation_tag(seed, communes, plots, Rates())
     data = settings.state_dir.resolve() / f"demo-province-{communes}-{plots}-{seed}-{tag}"
-    if not (data / "truth.corrections.jsonl").exists():
+    done = data / ("form01/files.txt" if from_excel else "truth.corrections.jsonl")
+    if not done.exists():
         console.print(f"\nGenerating a synthetic commune: {plots:,} Form 01 records (seed {seed})")
+        excel = ("--format", "xlsx") if from_excel else ()
         _landsync(settings, console, "generate", "--communes", str(communes), "--plots", str(plots),
-                  "--seed", str(seed), "--out", str(data))  # fmt: skip
+                  "--seed", str(seed), "--out", str(data), *excel)  # fmt: skip
     lines = _lines(data / "records.jsonl")
     fixes = _lines(data / "records.corrections.jsonl")
-    asyncio.run(refuse_other_generations(settings, lines))
+    # Imported rows get ids of their content (f01-…): the generation tag is not in them.
+    prefixes = {c: f"f01-{c}" for c in id_prefixes(lines)} if from_excel else None
+    asyncio.run(refuse_other_generations(settings, lines, prefixes))
     console.print("Loading the population registry and the certificates")
     _landsync(settings, console, "registry", "load", "residents", str(data / "residents.csv"))
     _landsync(settings, console, "registry", "load", "certificates", str(data / "certificates.csv"))
-    asyncio.run(_submit_and_report(settings, console, lines, fixes))
-    truth = data / "truth.jsonl"
+    first = _workbooks(settings, console, data / "form01") if from_excel else None
+    asyncio.run(_submit_and_report(settings, console, lines, fixes, first))
+    truth = data / ("form01/truth.jsonl" if from_excel else "truth.jsonl")
     console.print(f"\nCompare with the generator's truth file: landsync evaluate --truth {truth}")
     console.print(f"(and the corrections': {data / 'truth.corrections.jsonl'})")
 
@@ -76,7 +90,9 @@ def id_prefixes(lines: list[bytes]) -> dict[str, str]:
     return prefixes
 
 
-async def refuse_other_generations(settings: Settings, lines: list[bytes]) -> None:
+async def refuse_other_generations(
+    settings: Settings, lines: list[bytes], prefixes: dict[str, str] | None = None
+) -> None:
     """Fail when the ledger holds other records of the demo's communes.
 
     Another seed or size generates other records for the same parcels: they would be decided
@@ -84,7 +100,7 @@ async def refuse_other_generations(settings: Settings, lines: list[bytes]) -> No
     """
     conn = await connect(settings.dsn)
     try:
-        for commune, prefix in id_prefixes(lines).items():
+        for commune, prefix in (prefixes or id_prefixes(lines)).items():
             others = await conn.fetchval(
                 "SELECT count(*) FROM records WHERE commune_code = $1"
                 " AND submission_id NOT LIKE $2",
@@ -104,19 +120,58 @@ async def refuse_other_generations(settings: Settings, lines: list[bytes]) -> No
         await conn.close()
 
 
+def _workbooks(
+    settings: Settings, console: Console, folder: Path
+) -> Callable[[asyncpg.Connection[Any], str], Awaitable[Row]]:
+    """The first pass as a commune sends it: each workbook through ``landsync import``."""
+
+    async def first_pass(conn: asyncpg.Connection[Any], key: str) -> Row:
+        names = (folder / "files.txt").read_text().split()
+        console.print(f"\nImporting {len(names)} Form 01 workbooks (landsync import)")
+        for name in names:
+            path = folder / name
+            out = path.with_name(f"{path.stem}.annotated.xlsx")
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "shared.cli.main", "import", str(path),
+                 "--annotated", str(out), "--key", key],
+                env={**child_env(settings), "COLUMNS": "200"},
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode not in (0, 1):  # 1: rows refused, written in the annotated copy
+                console.print(done.stdout, done.stderr, markup=False)
+                raise SystemExit(done.returncode)
+            console.print(f"  {name}: the annotated workbook is {out}", markup=False)
+        truth = [orjson.loads(line) for line in _lines(folder / "truth.jsonl")]
+        ids = await conn.fetch(
+            "SELECT record_id::text FROM records WHERE submission_id = ANY($1::text[])",
+            [t["submission_id"] for t in truth],
+        )
+        return await report_pass(settings, console, conn, [r[0] for r in ids])
+
+    return first_pass
+
+
 def _lines(path: Path) -> list[bytes]:
     return [line for line in path.read_bytes().splitlines() if line.strip()]
 
 
 async def _submit_and_report(
-    settings: Settings, console: Console, lines: list[bytes], fixes: list[bytes]
+    settings: Settings,
+    console: Console,
+    lines: list[bytes],
+    fixes: list[bytes],
+    first: Callable[[asyncpg.Connection[Any], str], Awaitable[Row]] | None = None,
 ) -> None:
     """The first pass, the commune's worklist, its corrections, and the report after each."""
     communes = sorted({orjson.loads(line)["commune_code"] for line in lines})
     conn = await connect(settings.dsn)  # the worklist reads reasons as jsonb values
     try:
         key, _ = await create_key(conn, "submitter", communes, label="demo")
-        before = await submission_pass(settings, console, conn, key, lines)
+        if first is None:
+            before = await submission_pass(settings, console, conn, key, lines)
+        else:
+            before = await first(conn, key)
         items, _ = await worklist.page(conn, worklist.Query([communes[0]], limit=10))
         console.print(f"\nWhat {communes[0]} has to fix (the first {len(items)} open cases):")
         console.print(records_table(items))
@@ -154,8 +209,15 @@ async def submission_pass(
             f" {hint}; run the demo with a fresh LANDSYNC_STATE_DIR",
             Status.REFUSED,
         )
-    await wait_decided(settings, console, sent.record_ids)
-    await _wait_synced(conn, console, sent.record_ids)
+    return await report_pass(settings, console, conn, sent.record_ids)
+
+
+async def report_pass(
+    settings: Settings, console: Console, conn: asyncpg.Connection[Any], record_ids: list[str]
+) -> Row:
+    """Wait for the records' decisions and sync, then print the report."""
+    await wait_decided(settings, console, record_ids)
+    await _wait_synced(conn, console, record_ids)
     console.print()
     rows = await campaign(conn)
     console.print(table(rows))

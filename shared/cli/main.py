@@ -103,11 +103,14 @@ def demo(
     communes: Annotated[int, typer.Option(help="how many communes to simulate")] = 1,
     plots: Annotated[int, typer.Option(help="how many plots (Form 01 records)")] = 3000,
     seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
+    from_excel: Annotated[
+        bool, typer.Option("--from-excel", help="send the first pass as Form 01 workbooks")
+    ] = False,
 ) -> None:
     """Stack up, a synthetic commune submitted through intake, the campaign report printed."""
     from shared.cli import demo as demo_job  # noqa: PLC0415 - keeps `landsync --help` fast
 
-    demo_job.run(Settings(), _err, communes=communes, plots=plots, seed=seed)
+    demo_job.run(Settings(), _err, communes=communes, plots=plots, seed=seed, from_excel=from_excel)
 
 
 @app.command()

@@ -14,10 +14,8 @@ from shared.form01.limits import Limits
 from shared.form01.outcome import REFUSED, Outcomes
 from shared.form01.sniff import sniff
 from shared.form01.sources import open_sheet
-from shared.form01.template import Template
+from shared.form01.template import REASONS_HEADER, STATUS_HEADER, Template
 
-STATUS_HEADER = "Trạng thái / Status"
-REASONS_HEADER = "Lý do / Reasons"
 REFUSED_FILL = PatternFill("solid", fgColor="FFFF00")
 _REFUSED_ROW_FONT = Font(bold=True, color="C00000")
 

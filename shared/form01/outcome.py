@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.form01.rows import Group, Parsed, RowError
+from shared.form01.rows import Group, Parsed, RowError, located
+from shared.form01.template import Template
 
 RECEIVED = "Đã nhận / received"
 ALREADY = "Đã nhận trước đó / already received"
@@ -49,20 +50,20 @@ def outcomes(parsed: Parsed, results: list[dict[str, Any]], intake_errors: list[
     """Combine the local row errors with intake's answer for the submitted records.
 
     ``results`` and ``intake_errors`` are intake's ``results`` and ``errors``, their ``index``
-    counted over ``parsed.records``.
+    counted over ``parsed.submitted``.
     """
     headers = {parsed.template.letter(i): c.header for i, c in enumerate(parsed.template.columns)}
     out = Outcomes(results=results)
-    submitted = parsed.records
+    submitted = parsed.submitted
     for result in results:
-        group = submitted[result["index"]][0]
+        group = submitted[result["index"]]
         status = ALREADY if result["status"] == "duplicate_submission" else RECEIVED
         for row in group.rows:
             out.rows[row] = RowOutcome(status)
     for refused in intake_errors:
-        group = submitted[refused["index"]][0]
+        group = submitted[refused["index"]]
         for error in refused["errors"]:
-            _refuse_group(out, group, _intake_error(group, error))
+            _refuse_group(out, group, _intake_error(parsed.template, group, error))
     for error in parsed.loose:
         _refuse(out, error)
     for group in parsed.groups:
@@ -80,12 +81,15 @@ _INTAKE_VI = {
 }
 
 
-def _intake_error(group: Group, error: dict[str, Any]) -> RowError:
-    loc = error.get("loc") or []
-    field_path = ".".join(str(p) for p in loc) or None
+def _intake_error(template: Template, group: Group, error: dict[str, Any]) -> RowError:
+    """Intake's refusal of a record, on the row and cell its field came from."""
+    loc = list(error.get("loc") or [])
     msg = str(error.get("msg", "refused by intake"))
-    vi = _INTAKE_VI.get(str(error.get("type")), "intake không nhận hồ sơ")
-    return RowError(group.rows[0], None, field_path, msg, vi)
+    kind = str(error.get("type"))
+    if kind in _INTAKE_VI or not loc:
+        vi = _INTAKE_VI.get(kind, "intake không nhận hồ sơ")
+        return RowError(group.rows[0], None, ".".join(str(p) for p in loc) or None, msg, vi)
+    return located(template, group, loc, msg)
 
 
 def _refuse(out: Outcomes, error: RowError) -> None:

@@ -7,11 +7,12 @@ import csv
 import re
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from charset_normalizer import from_bytes
-from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+from python_calamine_plus import CalamineError, CalamineWorkbook, PasswordError
 
 from shared.form01.cells import Value, text
 from shared.form01.errors import bad_file
@@ -21,10 +22,11 @@ from shared.normalize import fold_name
 
 #: Sheets the reader never takes for data: the template's own instructions.
 INSTRUCTION_SHEETS = frozenset({"huong dan", "instructions"})
-_FORMULA = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[\s>/]")
+# Each pattern starts with a literal, which the regex engine searches for fast: a pattern
+# starting at every '<' (thirty a cell) cost more than inflating the sheet.
+_FORMULA = re.compile(rb"f[\s>/]")  # tried only after a '<f' or ':f' found by bytes.find
 _ROW = re.compile(rb'<(?:[A-Za-z0-9_]+:)?row [^>]*?r="(\d+)"')
-# A cell from column HA (209) on: past every template, and rare, so the search fails fast.
-_WIDE_CELL = re.compile(rb'<(?:[A-Za-z0-9_]+:)?c r="([H-Z][A-Z]|[A-Z]{3})\d')
+_MERGE = re.compile(rb'mergeCell [^>]*?ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 _MAX_COLUMNS = 208  # column GZ: whatever is wider is refused
 _CHUNK = 1 << 20
 Range = tuple[int, int, int, int]  # first row, first column, last row, last column (0-based)
@@ -51,54 +53,80 @@ def open_sheet(path: Path, limits: Limits) -> Sheet:
 
 
 def _xlsx_sheet(path: Path, limits: Limits) -> Sheet:
-    # Before calamine, which holds a sheet as a dense grid: one cell at XFD1048576 would cost
-    # gigabytes although the file has a few bytes.
+    # From the sheet's XML bytes first: the row count, width and merged ranges are known before
+    # a row is read, so a huge or ill-formed sheet is refused without reading it.
     scan = _scan(path)
     if scan.rows > limits.max_rows:
         raise bad_file(
             f"the sheet has {scan.rows:,} rows: the limit is {limits.max_rows:,}", status=413
         )
-    if scan.columns > _MAX_COLUMNS:
-        raise bad_file(
-            f"the sheet reaches column {_letters(scan.columns)}: a Form 01 sheet has "
-            f"at most {_MAX_COLUMNS} columns",
-            status=413,
-        )
-    try:
+    with _calamine_errors():
         workbook = CalamineWorkbook.from_path(str(path))
-        found = []
+        found: list[tuple[str, tuple[int, int]]] = []
         for meta in workbook.sheets_metadata:
             if fold_name(meta.name) in INSTRUCTION_SHEETS:
                 continue
-            sheet = workbook.get_sheet_by_name(meta.name)
-            if sheet.start is not None:
-                found.append((meta.name, sheet))
+            first = _first_cell(workbook, meta.name)
+            if first is not None:
+                found.append((meta.name, first[:2]))
+                _check_width(first[2])
+            if len(found) == 2:  # the form's sheet and one more are all the check needs
+                break
+    if not found:
+        raise bad_file("the sheet is empty: no rows to import")
+    name = found[0][0]
+    other = (found[1][0], _cell(*found[1][1])) if len(found) > 1 else None
+    return Sheet(
+        name=name,
+        height=scan.rows,
+        rows=_streamed(workbook, name),
+        merged=scan.merged.get(name, []),
+        other_data=other,
+        path=path,
+        has_formulas=scan.formulas,
+    )
+
+
+@contextmanager
+def _calamine_errors() -> Iterator[None]:
+    """The reader's failures as refusals of the file (they may come from any row)."""
+    try:
+        yield
     except PasswordError as exc:
         raise bad_file(
             "the workbook is password-protected: save a copy without a password"
         ) from exc
     except CalamineError as exc:
         raise bad_file(f"a damaged .xlsx workbook ({exc}): save it again from Excel") from exc
-    if not found:
-        raise bad_file("the sheet is empty: no rows to import")
-    name, sheet = found[0]
-    other = None
-    if len(found) > 1:
-        other_name, other_sheet = found[1]
-        row, col = other_sheet.start or (0, 0)
-        other = (other_name, _cell(row, col))
-    start_col = (sheet.start or (0, 0))[1]
-    rows = (([""] * start_col + row) if start_col else row for row in sheet.iter_rows())
-    merged = [(a, b, c, d) for (a, b), (c, d) in sheet.merged_cell_ranges or []]
-    return Sheet(
-        name=name,
-        height=sheet.end[0] + 1 if sheet.end else 0,
-        rows=rows,
-        merged=merged,
-        other_data=other,
-        path=path,
-        has_formulas=scan.formulas,
-    )
+
+
+def _first_cell(workbook: CalamineWorkbook, name: str) -> tuple[int, int, int] | None:
+    """(row, column) of the sheet's first non-empty cell, and the sheet's width.
+
+    Only as far as that cell is read. The stream pads every row to the sheet's width.
+    """
+    for row, cells in enumerate(workbook.stream_sheet_by_name(name)):
+        for col, value in enumerate(cells):
+            if value != "" and value is not None:
+                return row, col, len(cells)
+    return None
+
+
+def _check_width(width: int) -> None:
+    # A stray cell at XFD1 makes every row 16,384 cells long: refused before rows are read.
+    if width > _MAX_COLUMNS:
+        raise bad_file(
+            f"the sheet reaches column {_letters(width)}: a Form 01 sheet has "
+            f"at most {_MAX_COLUMNS} columns",
+            status=413,
+        )
+
+
+def _streamed(workbook: CalamineWorkbook, name: str) -> Iterator[list[Value]]:
+    # Row by row from the zip: memory stays flat whatever the sheet's height. Rows come from
+    # row 1 and column A, padded to the sheet's width, so their index is the sheet's own.
+    with _calamine_errors():
+        yield from workbook.stream_sheet_by_name(name)
 
 
 def _cell(row: int, col: int) -> str:
@@ -110,8 +138,8 @@ def _cell(row: int, col: int) -> str:
 @dataclass
 class _Scan:
     rows: int = 0
-    columns: int = 0
     formulas: bool = False
+    merged: dict[str, list[Range]] = field(default_factory=dict)  # by sheet name
 
 
 def _letters(n: int) -> str:
@@ -121,28 +149,61 @@ def _letters(n: int) -> str:
 
 
 def _scan(path: Path) -> _Scan:
-    """Rows, columns and formulas of every worksheet, from the XML bytes: cheap and bounded."""
-    from openpyxl.utils import column_index_from_string  # noqa: PLC0415
-
+    """Rows, formulas and merged ranges of every worksheet, from the XML bytes."""
     found = _Scan()
     with zipfile.ZipFile(path) as archive:
+        names = _sheet_names(archive)
         for name in archive.namelist():
             if not name.startswith("xl/worksheets/") or not name.endswith(".xml"):
                 continue
+            merged: set[bytes] = set()
             with archive.open(name) as part:
                 tail = b""
                 while chunk := part.read(_CHUNK):
                     window = tail + chunk
-                    found.formulas = found.formulas or bool(_FORMULA.search(window))
+                    found.formulas = found.formulas or _has_formula(window)
                     # Rows only grow: the chunk's last row element is its highest.
                     last = max(window.rfind(b"<row "), window.rfind(b":row "))
                     if last >= 0 and (row := _ROW.search(window, max(last - 8, 0))):
                         found.rows = max(found.rows, int(row.group(1)))
-                    if wide := _WIDE_CELL.search(window):
-                        letters = wide.group(1).decode()
-                        found.columns = max(found.columns, column_index_from_string(letters))
+                    merged.update(_MERGE.findall(window))
                     tail = chunk[-64:]
+            if merged and name in names:
+                found.merged[names[name]] = sorted(_range(ref.decode()) for ref in merged)
     return found
+
+
+def _has_formula(window: bytes) -> bool:
+    """Whether the XML holds an ``<f>`` element (``<x:f>`` with a namespace prefix too)."""
+    for mark in (b"<f", b":f"):
+        at = window.find(mark)
+        while at >= 0:
+            if _FORMULA.match(window, at + 1):
+                return True
+            at = window.find(mark, at + 2)
+    return False
+
+
+def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part → the sheet's name, from the workbook's own relations."""
+    from openpyxl.reader.workbook import WorkbookParser  # noqa: PLC0415
+
+    parser = WorkbookParser(archive, "xl/workbook.xml")
+    try:
+        parser.parse()
+        return {rel.target.lstrip("/"): sheet.name for sheet, rel in parser.find_sheets()}
+    except Exception:  # a workbook openpyxl cannot map is judged by the reader
+        return {}
+
+
+def _range(ref: str) -> Range:
+    """``C5:C7`` as 0-based (first row, first column, last row, last column)."""
+    from openpyxl.utils import range_boundaries  # noqa: PLC0415
+
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    assert min_col is not None  # a mergeCell names both corners
+    assert min_row is not None
+    return (min_row - 1, min_col - 1, (max_row or min_row) - 1, (max_col or min_col) - 1)
 
 
 def _csv_sheet(path: Path) -> Sheet:

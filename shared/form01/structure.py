@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 
 from openpyxl.utils import get_column_letter
 
@@ -12,11 +12,18 @@ from shared.form01.cells import Value, text
 from shared.form01.errors import FormRefused, bad_file
 from shared.form01.limits import Limits
 from shared.form01.sources import Sheet, first_cell_text
-from shared.form01.template import TEMPLATES, VERSION_PATTERN, Template
+from shared.form01.template import (
+    REASONS_HEADER,
+    STATUS_HEADER,
+    TEMPLATES,
+    VERSION_PATTERN,
+    Template,
+)
 from shared.normalize import fold_name
 
 HEADER_SEARCH_ROWS = 10
 _FIRST_HEADER = fold_name("Mã xã")
+_ANNOTATION = [fold_name(STATUS_HEADER), fold_name(REASONS_HEADER)]
 Row = tuple[int, list[Value]]  # the sheet's row number (1-based) and its cells
 
 
@@ -47,20 +54,24 @@ def check(sheet: Sheet, limits: Limits) -> Form:
         raise bad_file("the sheet is empty: no rows to import")
     header_index = _header_index(top)
     template = _template(top[:header_index])
-    _compare(template, top[header_index], header_index + 1)
+    notes = _annotation_width(template, top[header_index])
+    _compare(template, top[header_index][: len(template.columns)] if notes else top[header_index],
+             header_index + 1)  # fmt: skip
     _check_merged(sheet, header_index)
     if sheet.has_formulas and sheet.path is not None:
         _check_formulas(sheet, header_index)
-    rows = _data_rows(template, top[header_index + 1 :], sheet.rows, header_index + 2)
+    rows = _data_rows(template, top[header_index + 1 :], sheet.rows, header_index + 2, notes)
     first = next(rows, None)
     if first is None:
         raise FormRefused("no rows under the header: nothing to import")
-    return Form(template, header_index + 1, _chain(first, rows))
+    return Form(template, header_index + 1, chain((first,), rows))
 
 
-def _chain(first: Row, rest: Iterator[Row]) -> Iterator[Row]:
-    yield first
-    yield from rest
+def _annotation_width(template: Template, header: list[Value]) -> int:
+    """2 when the header goes on with LandSync's status and reasons columns, else 0."""
+    width = len(template.columns)
+    after = [fold_name(text(v)) for v in header[width : width + 2]]
+    return 2 if after == _ANNOTATION else 0
 
 
 def _header_index(top: list[list[Value]]) -> int:
@@ -159,23 +170,37 @@ def _check_formulas(sheet: Sheet, header_index: int) -> None:
 
 
 def _data_rows(
-    template: Template, buffered: list[list[Value]], rest: Iterator[list[Value]], first: int
+    template: Template,
+    buffered: list[list[Value]],
+    rest: Iterator[list[Value]],
+    first: int,
+    notes: int = 0,
 ) -> Iterator[Row]:
+    """The non-empty rows under the header, each exactly the form's width.
+
+    ``notes``: columns after the form's that hold an earlier import's status and reasons.
+    """
     width = len(template.columns)
+    padding = [""] * width
     number = first
-    for cells in _rows(buffered, rest):
-        for j in range(width, len(cells)):
-            if text(cells[j]):
-                raise FormRefused(
-                    f"cell {_letter(j)}{number} holds '{first_cell_text(cells[j])}' right of the "
-                    f"form's last column {_letter(width - 1)}",
-                    column=_letter(j),
-                )
-        if any(text(v) for v in cells[:width]):
-            yield number, cells[:width]
+    for row in chain(buffered, rest):
+        cells, size = row, len(row)
+        if size > width:
+            for j in range(width + notes, size):
+                if text(cells[j]):
+                    raise FormRefused(
+                        f"cell {_letter(j)}{number} holds '{first_cell_text(cells[j])}' right "
+                        f"of the form's last column {_letter(width - 1)}",
+                        column=_letter(j),
+                    )
+            cells = cells[:width]
+        elif size < width:  # a short CSV line
+            cells = cells + padding[size:]
+        first_cell = cells[0]  # the commune code: when filled, the row is not blank
+        if (
+            (first_cell.__class__ is str and first_cell and not first_cell.isspace())
+            or (first_cell.__class__ is not str and first_cell is not None)
+            or any(text(v) for v in cells)
+        ):
+            yield number, cells
         number += 1
-
-
-def _rows(buffered: list[list[Value]], rest: Iterator[list[Value]]) -> Iterator[list[Value]]:
-    yield from buffered
-    yield from rest

@@ -48,6 +48,12 @@ LAND_USE_CODES = (
 )
 
 
+#: The two columns the annotated workbook adds after the form's last one. A file that has them
+#: (the commune fixed the annotated copy) imports again: they are read as notes, not as data.
+STATUS_HEADER = "Trạng thái / Status"
+REASONS_HEADER = "Lý do / Reasons"
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of a template version."""

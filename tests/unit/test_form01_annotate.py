@@ -6,9 +6,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from shared.form01.annotate import REASONS_HEADER, REFUSED_FILL, STATUS_HEADER, annotated
+from shared.form01.annotate import REFUSED_FILL, annotated
 from shared.form01.outcome import outcomes
 from shared.form01.reader import read_form
+from shared.form01.template import REASONS_HEADER, STATUS_HEADER
 from tests.form01_files import cells_of, edit, form_file
 from tests.support import make_record
 
@@ -67,3 +68,29 @@ def test_intake_refusals_are_written_on_the_records_rows(tmp_path: Path) -> None
     assert result.rows[3].status == "Bị từ chối / refused"
     assert result.rows[3].reasons[0].startswith("khóa API không được gửi hồ sơ của xã này")
     assert [e.as_json()["field"] for e in result.errors] == ["commune_code"]
+
+
+def test_the_annotated_copy_fixed_in_place_imports_again_with_the_same_ids(
+    tmp_path: Path,
+) -> None:
+    # The commune officer's path: import, fix the yellow cell in the annotated copy, import it.
+    path = form_file(tmp_path / "f.xlsx", [make_record(), make_record()])
+    workbook, sheet = edit(path)
+    sheet["L4"] = "32/13/1985"
+    workbook.save(path)
+    first = read_form(path)
+    results = [{"index": 0, "record_id": "r1", "status": "received"}]
+    checked = tmp_path / "f.checked.xlsx"
+    checked.write_bytes(
+        annotated(path, first.template, 2, outcomes(first, results, []), "Biểu mẫu 01")
+    )
+    workbook, sheet = edit(checked)
+    sheet["L4"] = "12/05/1985"
+    workbook.save(checked)
+
+    again = read_form(checked)
+
+    assert again.errors == []
+    ids = [r["submission_id"] for _, r in again.records]
+    assert ids[0] == first.records[0][1]["submission_id"]  # unchanged: "already received"
+    assert len(ids) == 2  # the fixed row is a record now
