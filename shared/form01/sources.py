@@ -192,7 +192,7 @@ def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
     try:
         parser.parse()
         return {rel.target.lstrip("/"): sheet.name for sheet, rel in parser.find_sheets()}
-    except Exception:  # a workbook openpyxl cannot map is judged by the reader
+    except Exception:  # noqa: BLE001 - a workbook openpyxl cannot map is judged by the reader
         return {}
 
 
