@@ -163,8 +163,12 @@ async def test_every_dashboard_query_returns_series_after_a_small_batch(
 ) -> None:
     async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
         # The relay counts what it published: six records, and nothing else is in flight here
-        # unless another test runs alongside, which can only add to it.
-        assert await _value(client, PUBLISHED) - batch >= BATCH
+        # unless another test runs alongside, which can only add to it. Intake's target is
+        # scraped on its own clock (its multiprocess /metrics is the slowest): wait for it.
+        async def counted() -> bool:
+            return await _value(client, PUBLISHED) - batch >= BATCH
+
+        await eventually(counted, timeout=30)
         for job in JOBS:
             memory = await _value(client, f'sum(process_resident_memory_bytes{{job="{job}"}})')
             assert memory > 20e6, f"{job} reports {memory} bytes of resident memory"
