@@ -12,6 +12,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
@@ -59,6 +60,13 @@ def count_from_zero(topics: Topics, published: Iterable[Topic]) -> None:
         PUBLISHED.labels(name)
         for reason in DEAD_LETTER_REASONS.get(topic, ()):
             DEAD_LETTERS.labels(name, reason)
+
+
+class Publisher(Protocol):
+    """The port a service publishes through: :class:`Producer`, or a fake of it in tests."""
+
+    async def publish_all(self, messages: Iterable[Outgoing], *, batched: bool = False) -> None:
+        """Publish every message and await them all; raise if any failed."""
 
 
 class Producer:
