@@ -58,13 +58,11 @@ _CHANNELS = (
 )  # fmt: skip
 
 
-def _headers(*groups: dict[str, str], required: bool = True) -> dict[str, Any]:
+def _headers(*groups: dict[str, str]) -> dict[str, Any]:
     merged = {name: text for group in groups for name, text in group.items()}
     properties = {name: {"type": "string", "description": text} for name, text in merged.items()}
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = sorted(set(merged) - set(REPLAYED_HEADERS) - set(TRACE_HEADERS))
-    return schema
+    optional = set(REPLAYED_HEADERS) | set(TRACE_HEADERS)
+    return {"type": "object", "properties": properties, "required": sorted(set(merged) - optional)}
 
 
 def _parcel_key(description: str = "the parcel key") -> dict[str, Any]:

@@ -31,6 +31,7 @@ from services.intake.responses import JsonResponse
 from services.intake.validation import Checked, Line, Validator
 from shared import asyncapi, tracing
 from shared.auth import ApiKey
+from shared.dependencies import pool_answers
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.settings import Settings
@@ -253,7 +254,7 @@ async def readyz(d: DepsDep) -> Response:
     """Readiness: the database and the broker are reachable, and the outbox relay runs."""
     checks: dict[str, bool] = {}
     try:
-        checks["database"] = await d.pool.fetchval("SELECT true", timeout=2)
+        checks["database"] = await pool_answers(d.pool)
     except Exception:  # noqa: BLE001 - readiness: any failure is "not ready"
         checks["database"] = False
     checks["broker"] = await d.producer.ping(timeout=2)

@@ -127,7 +127,7 @@ class ConsumerRuntime:
     async def _health(self, _scope: Scope) -> AsgiResponse:
         broker_ok = bool(await self.broker.ping(timeout=2))
         try:
-            database_ok = bool(await self.pool.fetchval("SELECT true", timeout=2))
+            database_ok = await pool_answers(self.pool)
         except Exception:  # noqa: BLE001 - health: any failure is "unhealthy"
             database_ok = False
         ok = broker_ok and database_ok

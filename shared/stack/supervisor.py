@@ -64,11 +64,11 @@ class Record:
     last_restart_at: str | None = None
     gave_up: bool = False
     error: str | None = None  # why the last restart failed
-    _times: list[float] = field(default_factory=list)
+    restart_times: list[float] = field(default_factory=list)  # monotonic, for the policy
 
     def public(self) -> dict[str, Any]:
         """The record without its bookkeeping."""
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        return {k: v for k, v in asdict(self).items() if k != "restart_times"}
 
 
 def describe_exit(code: int | None) -> str:
@@ -137,13 +137,13 @@ class Supervisor:
         if name not in self._due:
             if found is not None:
                 record.last_exit = describe_exit(proc.exit_code(found["pid"]))
-            delay = self.policy.delay(record._times, now)  # noqa: SLF001 - our own record
+            delay = self.policy.delay(record.restart_times, now)
             if delay is None:
                 record.gave_up = True
                 log.error(
                     "component keeps dying; supervisor gave up on it",
                     component=name,
-                    restarts=len(record._times),  # noqa: SLF001
+                    restarts=len(record.restart_times),
                     window_s=self.policy.window_seconds,
                     last_exit=record.last_exit,
                     fix="read its log, fix the cause, then run `landsync up`",
@@ -157,7 +157,7 @@ class Supervisor:
         if now < self._due[name]:
             return
         del self._due[name]
-        record._times.append(now)  # noqa: SLF001
+        record.restart_times.append(now)
         record.restarts += 1
         record.last_restart_at = datetime.now(UTC).isoformat()
         try:
