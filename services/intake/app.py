@@ -17,10 +17,12 @@ from services.intake import (
     dlq_routes,
     errors,
     import_routes,
+    operations_routes,
+    record_routes,
     report_routes,
     worklist_routes,
 )
-from services.intake.api import Deps, router
+from services.intake.deps import Deps
 from services.intake.group_lag import GroupLag
 from services.intake.keys import KeyVerifier
 from services.intake.probe_guard import ProbeGuard
@@ -100,7 +102,8 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
     )
     errors.install(app)
     app.add_middleware(ResponseCounter)
-    app.include_router(router)
+    app.include_router(record_routes.router)
+    app.include_router(operations_routes.router)
     app.include_router(report_routes.router)
     app.include_router(dlq_routes.router)
     app.include_router(import_routes.router)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from services.intake import bodies, schemas
-from services.intake.api import Deps, DepsDep, KeyDep
+from services.intake.deps import Deps, DepsDep, KeyDep
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
 from services.intake.schemas import ReplayRequest

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.intake import bodies, schemas, service
-from services.intake.api import Deps, DepsDep, KeyDep
+from services.intake.deps import Deps, DepsDep, KeyDep
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
 from shared.auth import ApiKey

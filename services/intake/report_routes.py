@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from services.intake import schemas
-from services.intake.api import DepsDep, KeyDep
+from services.intake.deps import DepsDep, KeyDep
 from services.intake.errors import ApiError
 from shared.daily import daily
 from shared.report import report_bundle, today_in

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from services.intake import schemas
-from services.intake.api import DepsDep, KeyDep
+from services.intake.deps import DepsDep, KeyDep
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
 from shared import worklist

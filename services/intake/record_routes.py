@@ -1,86 +1,29 @@
-"""Intake's HTTP routes (CONTRACT §2); each decodes the request, calls the service, answers."""
+"""Intake's record routes (CONTRACT §2): submit JSON or NDJSON, and read a record's status."""
 
 from __future__ import annotations
 
 import functools
 import time
 from collections import Counter
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-import asyncpg
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.intake import bodies, ledger, metrics, schemas, service
+from services.intake.deps import Deps, DepsDep, KeyDep
 from services.intake.errors import ApiError
-from services.intake.keys import KeyVerifier
 from services.intake.pipeline import Pipeline
-from services.intake.probe_guard import ProbeGuard
-from services.intake.relay_process import RelayProcess
 from services.intake.responses import JsonResponse
-from services.intake.validation import Checked, Line, Validator
-from shared import asyncapi, tracing
+from services.intake.validation import Checked, Line
+from shared import tracing
 from shared.auth import ApiKey
-from shared.dependencies import pool_answers
-from shared.kafka.producer import Producer
 from shared.logging import get_logger
-from shared.settings import Settings
 
 router = APIRouter()
 log = get_logger(__name__)
 
-
-@dataclass(frozen=True)
-class Deps:
-    """What the routes need, built once by the composition root."""
-
-    settings: Settings
-    pool: asyncpg.Pool[Any]
-    producer: Producer
-    relay: RelayProcess
-    keys: KeyVerifier
-    validator: Validator
-    probes: ProbeGuard
-    metrics_dir: str | None = None  # set when several worker processes share /metrics
-
-
-def deps(request: Request) -> Deps:
-    """The app's dependencies."""
-    found: Deps = request.app.state.deps
-    return found
-
-
-#: The OpenAPI's security scheme: ``/docs`` asks for the key once and sends it on every call.
-bearer = HTTPBearer(
-    auto_error=False,  # a missing key is answered 401 in the error envelope, as a wrong one is
-    scheme_name="apiKey",
-    description="An API key from `landsync keys create`, sent as `Authorization: Bearer <key>`.",
-)
-
-
-async def caller(
-    d: Annotated[Deps, Depends(deps)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> ApiKey:
-    """The verified API key of the request, or 401."""
-    key = await d.keys.verify(credentials.credentials if credentials else None)
-    if key is None:
-        raise ApiError(401, "unauthenticated", "a valid API key is required: Bearer <key>")
-    return key
-
-
-DepsDep = Annotated[Deps, Depends(deps)]
-KeyDep = Annotated[ApiKey, Depends(caller)]
 
 _RECORD_BODY = {"$ref": "#/components/schemas/Form01Record"}
 _BATCH_DOC: dict[str, Any] = {
@@ -234,66 +177,3 @@ async def get_record(record_id: UUID, d: DepsDep, key: KeyDep) -> Response:
     for stamp in ("received_at", "decided_at", "synced_at", "updated_at"):
         body[stamp] = body[stamp].isoformat() if body[stamp] else None
     return JsonResponse(body)
-
-
-@router.get("/healthz", tags=["operations"])
-async def healthz() -> schemas.Health:
-    """Liveness: the process answers."""
-    return schemas.Health(status="ok")
-
-
-@router.get(
-    "/readyz",
-    tags=["operations"],
-    responses={
-        200: {"model": schemas.Readiness, "description": "Ready."},
-        503: {"model": schemas.Readiness, "description": "Not ready: the failing checks."},
-    },
-)
-async def readyz(d: DepsDep) -> Response:
-    """Readiness: the database and the broker are reachable, and the outbox relay runs."""
-    checks: dict[str, bool] = {}
-    try:
-        checks["database"] = await pool_answers(d.pool)
-    except Exception:  # noqa: BLE001 - readiness: any failure is "not ready"
-        checks["database"] = False
-    checks["broker"] = await d.producer.ping(timeout=2)
-    checks["relay"] = d.relay.alive
-    ready = all(checks.values())
-    return JsonResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
-
-
-@router.get(
-    "/metrics",
-    tags=["operations"],
-    response_class=Response,
-    responses={200: schemas.binary("text/plain", "Prometheus text exposition.")},
-)
-async def prometheus_metrics(d: DepsDep) -> Response:
-    """Prometheus text exposition, summed over the worker processes."""
-    registry = REGISTRY
-    if d.metrics_dir:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=d.metrics_dir)  # type: ignore[no-untyped-call]
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-
-@router.get(
-    "/asyncapi.yaml",
-    tags=["operations"],
-    response_class=Response,
-    responses={
-        200: {
-            "description": "The AsyncAPI 3.0 document.",
-            "content": {"application/yaml": {"schema": {"type": "object"}}},
-        }
-    },
-)
-async def asyncapi_document() -> Response:
-    """The Kafka topics, their keys, payloads and headers: docs/asyncapi.yaml."""
-    return Response(_asyncapi_text(), media_type="application/yaml")
-
-
-@functools.cache
-def _asyncapi_text() -> str:
-    return asyncapi.as_yaml()
