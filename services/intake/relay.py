@@ -5,8 +5,8 @@ down at that moment or intake dies right after the commit. The ledger row and it
 committed together; this relay publishes outbox rows in id order and deletes them only after the
 broker acknowledged them, inside one transaction. A crash or a broker error rolls the delete back,
 so the rows are published again later: delivery is at least once, and consumers are idempotent by
-``record_id``. A transaction-scoped advisory lock keeps one relay active at a time (several intake
-replicas may run), which keeps each parcel's records in order.
+``record_id``. One relay is active at a time (several intake replicas may run), which keeps each
+parcel's records in order: the outbox's claim says how (``services/intake/outbox.py``).
 
 The relay wakes on the ``landsync_outbox`` notification, sent by a trigger when outbox rows are
 committed (migration 0008), and on a timer as a safety net for a notification missed while its
@@ -17,29 +17,57 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import NamedTuple, Protocol
 
-import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from services.intake import metrics
-from shared.kafka.producer import Outgoing, Producer
+from shared.kafka.producer import Outgoing, Publisher
 from shared.logging import get_logger
 from shared.records import submitted_message
 from shared.tracing import with_trace
 
 log = get_logger(__name__)
-_LOCK_KEY = 0x4F555442  # "OUTB"
-CHANNEL = "landsync_outbox"
 _LOCKED = -1  # drain_once: another relay is draining
 _BUSY_RETRY_SECONDS = 0.02
 _PACK_FROM = 1_000  # messages in a drain from which the relay packs record batches itself
-_PENDING = """
-SELECT o.id, o.record_id, o.traceparent, r.record::text AS record, r.parcel_key, r.commune_code
-FROM outbox o JOIN records r USING (record_id)
-ORDER BY o.id
-LIMIT $1
-"""
+
+
+class Pending(NamedTuple):
+    """An outbox row with what its message needs from the ledger."""
+
+    id: int
+    record_id: uuid.UUID
+    traceparent: str | None
+    record: str  # the stored record, as JSON text
+    parcel_key: str
+    commune_code: str
+
+
+class Outbox(Protocol):
+    """The relay's port to the outbox: :class:`services.intake.outbox.PgOutbox`, or a fake."""
+
+    async def listen(self, notify: Callable[..., None]) -> None:
+        """Call ``notify`` whenever rows are committed; a no-op if already listening."""
+
+    def claim(self, limit: int) -> AbstractAsyncContextManager[Sequence[Pending] | None]:
+        """The oldest ``limit`` rows in id order, or None while another relay holds them.
+
+        The rows are deleted when the context exits normally, and kept if it raises.
+        """
+
+    async def close(self) -> None:
+        """Stop listening."""
+
+
+class RelayPublisher(Publisher, Protocol):
+    """What the relay publishes through: a :class:`Publisher` it can (re)start after errors."""
+
+    async def start(self) -> None:
+        """Connect; a no-op once connected."""
 
 
 class OutboxRelay:
@@ -47,19 +75,16 @@ class OutboxRelay:
 
     def __init__(
         self,
-        pool: asyncpg.Pool[Any],
-        producer: Producer,
+        outbox: Outbox,
+        publisher: RelayPublisher,
         *,
-        dsn: str,
         topic: str,
         batch_size: int,
         idle_seconds: float,
         publish_timeout: float = 60.0,
     ) -> None:
-        self._pool = pool
-        self._dsn = dsn
-        self._listener: asyncpg.Connection[Any] | None = None
-        self._producer = producer
+        self._outbox = outbox
+        self._publisher = publisher
         self._topic = topic
         self._batch_size = batch_size
         self._idle = idle_seconds
@@ -73,16 +98,8 @@ class OutboxRelay:
         self._wake.set()
 
     def notify(self, *_: object) -> None:
-        """New rows were committed: drain soon. Also the ``landsync_outbox`` listener."""
+        """New rows were committed: drain soon. Also the outbox's listener."""
         self._wake.set()
-
-    async def _listen(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        # Its own connection, outside the pool: a pooled one would be handed to other work.
-        listener: asyncpg.Connection[Any] = await asyncpg.connect(self._dsn)
-        await listener.add_listener(CHANNEL, self.notify)
-        self._listener = listener
 
     async def run(self) -> None:
         """Run until stopped or cancelled; broker or database errors are retried with backoff."""
@@ -98,8 +115,8 @@ class OutboxRelay:
                 ),
             ):
                 with attempt:
-                    await self._producer.start()
-                    await self._listen()
+                    await self._publisher.start()
+                    await self._outbox.listen(self.notify)
                     while (drained := await self.drain_once()) >= self._batch_size:
                         if self._stopping:
                             return
@@ -111,21 +128,14 @@ class OutboxRelay:
             self._wake.clear()
 
     async def close(self) -> None:
-        """Close the listening connection."""
-        if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
+        """Stop listening to the outbox."""
+        await self._outbox.close()
 
     async def drain_once(self) -> int:
         """Publish and delete one batch of outbox rows; how many, or -1 if another relay is."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK_KEY):
+        async with self._outbox.claim(self._batch_size) as rows:
+            if rows is None:
                 return _LOCKED
-            # On a young database the statistics still say "empty", and the planner would join
-            # each outbox row to the ledger by a sequential scan: as slow as the ledger is big.
-            # The primary keys are always the right path here.
-            await conn.execute("SET LOCAL enable_seqscan = off")
-            rows = await conn.fetch(_PENDING, self._batch_size)
             if not rows:
                 return 0
             messages = [self._message(r) for r in rows]
@@ -135,23 +145,22 @@ class OutboxRelay:
             # p99 154-292 ms per message, 524-832 ms packed).
             batched = len(messages) >= _PACK_FROM
             await asyncio.wait_for(
-                self._producer.publish_all(messages, batched=batched), self._publish_timeout
+                self._publisher.publish_all(messages, batched=batched), self._publish_timeout
             )
-            await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
         # Counted once the delete is committed: a batch rolled back is published again, and
         # counted then.
         metrics.OUTBOX_PUBLISHED.inc(len(rows))
         log.debug("outbox drained", count=len(rows))
         return len(rows)
 
-    def _message(self, row: asyncpg.Record) -> Outgoing:
-        record_id = str(row["record_id"])
+    def _message(self, row: Pending) -> Outgoing:
+        record_id = str(row.record_id)
         return Outgoing(
             self._topic,
-            submitted_message(row["record"], row["record_id"]),
-            row["parcel_key"].encode(),
+            submitted_message(row.record, row.record_id),
+            row.parcel_key.encode(),
             with_trace(
-                (("record.id", record_id), ("commune.code", row["commune_code"])),
-                row["traceparent"],
+                (("record.id", record_id), ("commune.code", row.commune_code)),
+                row.traceparent,
             ),
         )

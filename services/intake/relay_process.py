@@ -20,6 +20,7 @@ import os
 import signal
 from multiprocessing.process import BaseProcess
 
+from services.intake.outbox import PgOutbox
 from services.intake.relay import OutboxRelay
 from shared.db.pool import create_pool
 from shared.kafka.producer import Producer, count_from_zero
@@ -54,9 +55,8 @@ async def _relay(settings: Settings) -> None:
     producer = Producer(settings, client_id="landsync-intake-relay")
     count_from_zero(settings.topics, [Topic.SUBMITTED])
     relay = OutboxRelay(
-        pool,
+        PgOutbox(pool, settings.dsn),
         producer,
-        dsn=settings.dsn,
         topic=settings.topics.name(Topic.SUBMITTED),
         batch_size=settings.outbox_batch_size,
         idle_seconds=settings.outbox_idle_seconds,

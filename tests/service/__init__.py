@@ -1,0 +1,1 @@
+"""Service-layer tests: each service object with fakes of its ports, no Kafka or PostgreSQL."""
