@@ -35,7 +35,9 @@ def build(settings: Settings) -> ConsumerRuntime:
         topic=Topic.SUBMITTED,
         group_id=GROUP_ID,
         model=SubmittedRecord,
-        processor=Reconciler(runtime, GROUP_ID).process,
+        processor=Reconciler(
+            repository.PgLedger(lambda: runtime.pool), runtime.producer, settings.topics, GROUP_ID
+        ).process,
         max_records=settings.consumer_batch_size,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
         members=settings.reconcile_members,

@@ -404,3 +404,63 @@ async def mark_published(conn: Conn, record_ids: Sequence[UUID]) -> None:
 def as_rows(findings: Iterable[Any]) -> list[dict[str, str]]:
     """Findings in the ledger's JSON form."""
     return [f.as_json() for f in findings]
+
+
+class PgLedger:
+    """The ledger in PostgreSQL as the reconciler sees it (its ``Ledger`` port)."""
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool[Any]]) -> None:
+        # A getter: the consumer's runtime opens the pool only once the event loop runs.
+        self._pool = pool
+
+    @contextlib.asynccontextmanager
+    async def locked(
+        self, group_id: str, partitions: Iterable[tuple[str, int]]
+    ) -> AsyncIterator[PgLedgerSession]:
+        """A session holding the group's lock on each partition until the block ends."""
+        pool = self._pool()
+        async with pool.acquire() as conn, partitions_locked(conn, group_id, partitions):
+            yield PgLedgerSession(pool, conn)
+
+
+class PgLedgerSession:
+    """One batch's reads (on other pooled connections, at once) and writes (on the locked one)."""
+
+    def __init__(self, pool: asyncpg.Pool[Any], conn: Conn) -> None:
+        self._pool = pool
+        self._conn = conn
+
+    async def ledger_states(self, record_ids: Sequence[UUID]) -> dict[UUID, LedgerState]:
+        """What the ledger holds of each record's decision."""
+        return await ledger_states(self._pool, record_ids)
+
+    async def parcel_states(self, parcel_keys: Iterable[str]) -> dict[str, ParcelState]:
+        """The accepted version of each parcel."""
+        return await parcel_states(self._pool, parcel_keys)
+
+    async def fetch_facts(self, want: FactQuery) -> Facts:
+        """The residents and certificates the batch's records name."""
+        return await fetch_facts(self._pool, want)
+
+    async def case_states(self, parcel_keys: Iterable[str]) -> dict[str, Case]:
+        """The cases of the batch's parcels."""
+        return await case_states(self._pool, parcel_keys)
+
+    async def corrected_records(
+        self, references: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], Corrected]:
+        """The records the batch's ``corrects`` name."""
+        return await corrected_records(self._pool, references)
+
+    async def store_decisions(
+        self,
+        decisions: Sequence[Stored],
+        parcels: dict[str, ParcelState],
+        moves: Callable[[set[UUID]], Moves],
+    ) -> set[UUID]:
+        """Write decisions, parcel versions and cases in one transaction; the ids decided."""
+        return await store_decisions(self._conn, decisions, parcels, moves)
+
+    async def mark_published(self, record_ids: Sequence[UUID]) -> None:
+        """The outputs of these records are acknowledged."""
+        await mark_published(self._conn, record_ids)

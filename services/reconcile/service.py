@@ -17,28 +17,71 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from services.reconcile import metrics, repository
+from services.reconcile import metrics
 from services.reconcile.decision import Decision, decide
 from services.reconcile.facts import Facts, ParcelState
 from services.reconcile.outputs import output
 from services.reconcile.repository import FactQuery, LedgerState, Stored, as_rows
-from shared.cases import Corrected, Decided, advance
+from shared.cases import Case, Corrected, Decided, Moves, advance
 from shared.kafka.consumer import Incoming
 from shared.kafka.dead_letters import REPLAY_COUNT
-from shared.kafka.producer import Outgoing
-from shared.kafka.runtime import ConsumerRuntime
+from shared.kafka.producer import Outgoing, Publisher
 from shared.logging import debug_record, get_logger
 from shared.normalize import fold_name, serial_key
 from shared.records import SubmittedRecord
 from shared.states import DecisionState
+from shared.topics import Topics
 from shared.tracing import BatchSpans
 
 log = get_logger(__name__)
 Message = Incoming[SubmittedRecord]
+
+
+class LedgerSession(Protocol):
+    """One batch's view of the ledger, under the lock of its partitions."""
+
+    async def ledger_states(self, record_ids: Sequence[UUID]) -> dict[UUID, LedgerState]:
+        """What the ledger holds of each record's decision (absent: not in the ledger)."""
+
+    async def parcel_states(self, parcel_keys: Iterable[str]) -> dict[str, ParcelState]:
+        """The accepted version of each parcel."""
+
+    async def fetch_facts(self, want: FactQuery) -> Facts:
+        """The residents and certificates the batch's records name."""
+
+    async def case_states(self, parcel_keys: Iterable[str]) -> dict[str, Case]:
+        """The cases of the batch's parcels."""
+
+    async def corrected_records(
+        self, references: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], Corrected]:
+        """The records that (commune_code, ``corrects``) pairs name."""
+
+    async def store_decisions(
+        self,
+        decisions: Sequence[Stored],
+        parcels: dict[str, ParcelState],
+        moves: Callable[[set[UUID]], Moves],
+    ) -> set[UUID]:
+        """Store decisions of records still undecided, atomically; return the ids stored."""
+
+    async def mark_published(self, record_ids: Sequence[UUID]) -> None:
+        """The outputs of these records are acknowledged: never send them again."""
+
+
+class Ledger(Protocol):
+    """The reconciler's port to the ledger: ``repository.PgLedger``, or a fake in tests."""
+
+    def locked(
+        self, group_id: str, partitions: Iterable[tuple[str, int]]
+    ) -> AbstractAsyncContextManager[LedgerSession]:
+        """A session that holds the group's lock on each (topic, partition) until it ends."""
 
 
 def _replay_count(message: Message) -> int:
@@ -158,9 +201,10 @@ class _Clock:
 class Reconciler:
     """The processor of the reconcile service's batch consumer."""
 
-    def __init__(self, runtime: ConsumerRuntime, group_id: str) -> None:
-        self._runtime = runtime
-        self._topics = runtime.settings.topics
+    def __init__(self, ledger: Ledger, publisher: Publisher, topics: Topics, group_id: str) -> None:
+        self._ledger = ledger
+        self._publisher = publisher
+        self._topics = topics
         self._group_id = group_id
 
     async def process(self, batch: Sequence[Message]) -> None:
@@ -169,31 +213,25 @@ class Reconciler:
             await self._process(batch, spans)
 
     async def _process(self, batch: Sequence[Message], spans: BatchSpans) -> None:
-        pool = self._runtime.pool
         partitions = {(m.origin.topic, m.origin.partition) for m in batch}
         clock = _Clock()
-        async with (
-            pool.acquire() as conn,
-            repository.partitions_locked(conn, self._group_id, partitions),
-        ):
+        async with self._ledger.locked(self._group_id, partitions) as ledger:
             clock.lap("lock")
-            # The lookups do not depend on each other: run them at once, on other connections.
+            # The lookups do not depend on each other: run them at once.
             states, parcels, facts, cases, corrected = await asyncio.gather(
-                repository.ledger_states(pool, [m.value.record_id for m in batch]),
-                repository.parcel_states(pool, (m.value.parcel_key for m in batch)),
-                repository.fetch_facts(pool, _wants(batch)),
-                repository.case_states(pool, (m.value.parcel_key for m in batch)),
-                repository.corrected_records(
-                    pool,
-                    ((m.value.commune_code, m.value.corrects) for m in batch if m.value.corrects),
+                ledger.ledger_states([m.value.record_id for m in batch]),
+                ledger.parcel_states(m.value.parcel_key for m in batch),
+                ledger.fetch_facts(_wants(batch)),
+                ledger.case_states(m.value.parcel_key for m in batch),
+                ledger.corrected_records(
+                    (m.value.commune_code, m.value.corrects) for m in batch if m.value.corrects
                 ),
             )
             clock.lap("lookup")
             work = _sort(batch, states)
             decisions, accepted = self._decide(work.to_decide, facts, parcels)
             clock.lap("decide")
-            stored = await repository.store_decisions(
-                conn,
+            stored = await ledger.store_decisions(
                 [s for _, s in decisions],
                 accepted,
                 lambda ids: advance(cases, _decided(decisions, ids, corrected)),
@@ -205,9 +243,9 @@ class Reconciler:
                 traced(output(s, m.value, m.origin, self._topics, self._group_id), spans, m)
                 for m, s in sends
             ]
-            await self._runtime.producer.publish_all(o for o in outgoing if o is not None)
+            await self._publisher.publish_all(o for o in outgoing if o is not None)
             clock.lap("publish")
-            await repository.mark_published(conn, [s.record_id for _, s in sends])
+            await ledger.mark_published([s.record_id for _, s in sends])
             clock.lap("mark")
         # One line per batch: where its time went, to tell a slow database from a slow broker.
         log.info("batch reconciled", size=len(batch), decided=len(fresh), **clock.ms)
