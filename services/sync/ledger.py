@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import orjson
 
-from services.sync.settle import Pending, Retry
+from services.sync.settle import Pending, Retry, Settlement
 from shared.db.pool import Conn
 from shared.kafka.dead_letters import Origin
 from shared.states import SyncState
@@ -176,3 +177,59 @@ def _pending(row: Any) -> Pending:
         failures=row["failures"],
         first_failed_at=row["first_failed_at"],
     )
+
+
+class PgSyncLedger:
+    """The ledger's sync columns and the retry table as sync sees them (its ``SyncLedger`` port)."""
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool[Any]]) -> None:
+        # A getter: the consumer's runtime opens the pool only once the event loop runs.
+        self._pool = pool
+
+    async def triage(
+        self, record_ids: list[UUID], parcel_keys: list[str]
+    ) -> tuple[set[UUID], set[str]]:
+        """Records already synced, and parcels with a plot waiting in the retry table."""
+        async with self._pool().acquire() as conn:
+            return await triage(conn, record_ids, parcel_keys)
+
+    async def store(self, outcome: Settlement) -> None:
+        """Write a settlement: synced, failed, parked and forgotten plots, in one transaction."""
+        from_table = _from_retry_table(outcome)
+        async with self._pool().acquire() as conn:
+            if not (outcome.dead or outcome.retry or from_table):
+                # The usual case, in one round trip: one statement needs no explicit transaction.
+                await mark_synced(conn, _synced_rows(outcome))
+                return
+            async with conn.transaction():
+                await mark_synced(conn, _synced_rows(outcome))
+                await mark_failed(
+                    conn, [(d.pending.record_id, d.reason, d.detail, d.made) for d in outcome.dead]
+                )
+                await park(conn, outcome.retry)
+                await forget(conn, from_table)
+
+    async def mark_failed(self, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
+        """(record_id, reason, detail, requests made): the plots were dead-lettered."""
+        async with self._pool().acquire() as conn:
+            await mark_failed(conn, rows)
+
+    async def due(self, limit: int) -> list[Pending]:
+        """Plots in the retry table whose next attempt is due."""
+        async with self._pool().acquire() as conn:
+            return await due(conn, limit)
+
+    async def next_due_in(self) -> float | None:
+        """Seconds until the retry table's next attempt is due, or None if it is empty."""
+        async with self._pool().acquire() as conn:
+            return await next_due_in(conn)
+
+
+def _synced_rows(outcome: Settlement) -> list[tuple[UUID, str, int]]:
+    return [(p.record_id, s.national_id, s.made) for p, s in outcome.synced]
+
+
+def _from_retry_table(outcome: Settlement) -> list[UUID]:
+    # Plots read back from the retry table carry the time they first failed; fresh ones do not.
+    settled = [p for p, _ in outcome.synced] + [d.pending for d in outcome.dead]
+    return [p.record_id for p in settled if p.first_failed_at is not None]

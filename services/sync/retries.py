@@ -12,25 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from collections.abc import Sequence
+from typing import Protocol
 
-import asyncpg
-
-from services.sync import ledger
-from services.sync.service import PlotSender
+from services.sync.service import SyncLedger
+from services.sync.settle import Pending
 from shared.kafka.consumer import ShuttingDownError, is_transient
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 
+class Resender(Protocol):
+    """What the worker sends due plots through: ``service.PlotSender``, or a fake in tests."""
+
+    async def sync(
+        self, pending: Sequence[Pending], budget: int, *, bisect_failures: bool = False
+    ) -> None:
+        """Send the plots and settle each (synced, dead-lettered or parked again)."""
+
+
 class RetryWorker:
     """Polls the retry table for due plots; sleeps until the next is due (or ``poll`` at most)."""
 
     def __init__(
-        self, pool: asyncpg.Pool[Any], sender: PlotSender, *, poll: float, batch_size: int
+        self, ledger: SyncLedger, sender: Resender, *, poll: float, batch_size: int
     ) -> None:
-        self._pool = pool
+        self._ledger = ledger
         self._sender = sender
         self._poll = poll
         self._batch_size = batch_size
@@ -69,9 +77,8 @@ class RetryWorker:
                     await asyncio.wait_for(self._stopping.wait(), wait)
 
     async def _round(self) -> float:
-        async with self._pool.acquire() as conn:
-            pending = await ledger.due(conn, self._batch_size)
-            next_in = None if pending else await ledger.next_due_in(conn)
+        pending = await self._ledger.due(self._batch_size)
+        next_in = None if pending else await self._ledger.next_due_in()
         if pending:
             # One charged attempt per round, and failing batches split: the plot at fault is
             # charged alone while the others get through.

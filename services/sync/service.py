@@ -1,45 +1,101 @@
-"""Sync's use case: send pending plots, then settle each one durably (DLQ, ledger, retry table)."""
+"""Sync's use case: send pending plots, then settle each one durably (DLQ, ledger, retry table).
+
+Per batch of ``land.plots.accepted`` (the BatchConsumer commits only after :meth:`PlotSync.process`
+returns): plots the ledger already holds as synced are skipped (a redelivery); plots of a parcel
+with an earlier version in the retry table queue behind it; the rest go out in concurrent requests
+with a few retries each. Each plot is then synced, dead-lettered, or taken aside to the durable
+retry table (see :mod:`services.sync.retries`), so the offset moves on only past plots that are
+settled or durably parked. Dead letters are acknowledged before the ledger is written.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-import asyncpg
-
-from services.sync import ledger, metrics
-from services.sync.client import NationalDbClient, PlotItem
-from services.sync.policy import backoff_delay, chunks
+from services.sync import metrics
+from services.sync.client import PlotItem
+from services.sync.policy import Outcome, backoff_delay, chunks
 from services.sync.settle import Pending, Retry, Settlement, settle
+from shared.kafka.consumer import GivenUp, Incoming
 from shared.kafka.dead_letters import dead_letter
-from shared.kafka.producer import Producer
+from shared.kafka.producer import Publisher
 from shared.logging import debug_record, get_logger
-from shared.settings import Settings
-from shared.topics import Topic
+from shared.records import AcceptedPlot
+from shared.tracing import BatchSpans
 
 log = get_logger(__name__)
 
 
+class NationalDb(Protocol):
+    """The port to the national database: ``client.NationalDbClient``, or a fake in tests."""
+
+    async def send(
+        self, items: Sequence[PlotItem], budget: int, *, bisect_failures: bool = False
+    ) -> list[Outcome]:
+        """One outcome per item, in order; never raises them."""
+
+
+class SyncLedger(Protocol):
+    """The port to the ledger's sync columns and the retry table: ``ledger.PgSyncLedger``."""
+
+    async def triage(
+        self, record_ids: list[UUID], parcel_keys: list[str]
+    ) -> tuple[set[UUID], set[str]]:
+        """Records already synced, and parcels with a plot waiting in the retry table."""
+
+    async def store(self, outcome: Settlement) -> None:
+        """Write a settlement atomically: synced, failed, parked and forgotten plots."""
+
+    async def mark_failed(self, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
+        """(record_id, reason, detail, requests made): the plots were dead-lettered."""
+
+    async def due(self, limit: int) -> list[Pending]:
+        """Plots in the retry table whose next attempt is due, earliest version per parcel."""
+
+    async def next_due_in(self) -> float | None:
+        """Seconds until the next attempt in the retry table, or None if it is empty."""
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """How plots are sent: plots per request, attempts before giving up, the backoff."""
+
+    batch_size: int
+    max_attempts: int
+    backoff_initial: float
+    backoff_max: float
+
+    def backoff(self, failures: int, retry_after: float | None) -> float:
+        """Seconds until a plot that failed ``failures`` times is tried again."""
+        return backoff_delay(
+            failures, initial=self.backoff_initial, cap=self.backoff_max, retry_after=retry_after
+        )
+
+
 class PlotSender:
-    """Sends plots in concurrent requests and records what became of each."""
+    """Sends plots in concurrent requests and settles what became of each."""
 
     def __init__(
         self,
-        client: NationalDbClient,
-        pool: asyncpg.Pool[Any],
-        producer: Producer,
-        settings: Settings,
+        national_db: NationalDb,
+        ledger: SyncLedger,
+        publisher: Publisher,
+        policy: SendPolicy,
+        *,
+        dlq_topic: str,
         group_id: str,
     ) -> None:
-        self._client = client
-        self._pool = pool
-        self._producer = producer
-        self._settings = settings
+        self._national_db = national_db
+        self._ledger = ledger
+        self._publisher = publisher
+        self._policy = policy
+        self._dlq = dlq_topic
         self._group_id = group_id
-        self._dlq = settings.topics.name(Topic.DLQ_SYNC_FAILED)
 
     async def sync(
         self, pending: Sequence[Pending], budget: int, *, bisect_failures: bool = False
@@ -49,14 +105,14 @@ class PlotSender:
         Each request is settled as soon as it is answered, so ledger writes overlap the
         requests still in flight; the caller commits offsets only once all have returned.
         """
-        groups = chunks(pending, self._settings.sync_batch_size, lambda p: p.parcel_key)
+        groups = chunks(pending, self._policy.batch_size, lambda p: p.parcel_key)
         await asyncio.gather(*(self._sync_one(g, budget, bisect_failures) for g in groups))
 
     async def _sync_one(self, group: Sequence[Pending], budget: int, bisect: bool) -> None:
-        outcomes = await self._client.send(_items(group), budget, bisect_failures=bisect)
+        outcomes = await self._national_db.send(_items(group), budget, bisect_failures=bisect)
         pairs = list(zip(group, outcomes, strict=True))
         await self.settle(
-            settle(pairs, max_attempts=self._settings.sync_max_attempts, backoff=self._backoff)
+            settle(pairs, max_attempts=self._policy.max_attempts, backoff=self._policy.backoff)
         )
 
     async def queue(self, pending: Sequence[Pending]) -> None:
@@ -70,7 +126,7 @@ class PlotSender:
         A crash between the two re-sends the plot later and may dead-letter it twice; it never
         loses it. Kafka offsets are committed by the caller only after this returns.
         """
-        await self._producer.publish_all(
+        await self._publisher.publish_all(
             dead_letter(
                 d.pending.origin,
                 topic=self._dlq,
@@ -84,30 +140,8 @@ class PlotSender:
             )
             for d in outcome.dead
         )
-        from_table = _from_retry_table(outcome)
-        async with self._pool.acquire() as conn:
-            if not (outcome.dead or outcome.retry or from_table):
-                # The usual case, in one round trip: one statement needs no explicit transaction.
-                await ledger.mark_synced(conn, _synced_rows(outcome))
-            else:
-                async with conn.transaction():
-                    await ledger.mark_synced(conn, _synced_rows(outcome))
-                    await ledger.mark_failed(
-                        conn,
-                        [(d.pending.record_id, d.reason, d.detail, d.made) for d in outcome.dead],
-                    )
-                    await ledger.park(conn, outcome.retry)
-                    await ledger.forget(conn, from_table)
+        await self._ledger.store(outcome)
         self._count(outcome)
-
-    def _backoff(self, failures: int, retry_after: float | None) -> float:
-        s = self._settings
-        return backoff_delay(
-            failures,
-            initial=s.sync_backoff_initial_seconds,
-            cap=s.sync_backoff_max_seconds,
-            retry_after=retry_after,
-        )
 
     @staticmethod
     def _count(outcome: Settlement) -> None:
@@ -130,14 +164,36 @@ class PlotSender:
             )
 
 
-def _synced_rows(outcome: Settlement) -> list[tuple[UUID, str, int]]:
-    return [(p.record_id, s.national_id, s.made) for p, s in outcome.synced]
+class PlotSync:
+    """The processor of sync's batch consumer: triage a batch, then send or queue its plots."""
+
+    def __init__(self, ledger: SyncLedger, sender: PlotSender, *, inline_attempts: int) -> None:
+        self._ledger = ledger
+        self._sender = sender
+        self._inline_attempts = inline_attempts
+
+    async def process(self, batch: Sequence[Incoming[AcceptedPlot]]) -> None:
+        """Sync one batch; returns once every plot is synced, dead-lettered or parked."""
+        pending = [_pending(m) for m in batch]
+        done, parked = await self._ledger.triage(
+            [p.record_id for p in pending], list({p.parcel_key for p in pending})
+        )
+        todo = [p for p in pending if p.record_id not in done]
+        with BatchSpans("sync.send", [m.origin.headers for m in batch]) as spans, spans.current():
+            await self._sender.queue([p for p in todo if p.parcel_key in parked])
+            await self._sender.sync(
+                [p for p in todo if p.parcel_key not in parked], self._inline_attempts
+            )
+
+    async def give_up(self, given_up: Sequence[GivenUp]) -> None:
+        """Plots dead-lettered as poison end failed in the ledger, with the poison reason."""
+        rows = [(g.record_id, g.reason.value, g.detail, 0) for g in given_up if g.record_id]
+        await self._ledger.mark_failed(rows)
 
 
-def _from_retry_table(outcome: Settlement) -> list[UUID]:
-    # Plots read back from the retry table carry the time they first failed; fresh ones do not.
-    settled = [p for p, _ in outcome.synced] + [d.pending for d in outcome.dead]
-    return [p.record_id for p in settled if p.first_failed_at is not None]
+def _pending(message: Incoming[AcceptedPlot]) -> Pending:
+    plot = message.value
+    return Pending(plot.record_id, plot.parcel_key, plot.version, plot.commune_code, message.origin)
 
 
 def _items(group: Sequence[Pending]) -> list[PlotItem]:
