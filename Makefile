@@ -27,8 +27,9 @@ fmt: venv
 test: lint
 	$(BIN)/pytest -ra
 
+## Unit and service-layer tests: no Kafka, no PostgreSQL.
 unit: venv
-	$(BIN)/pytest -ra tests/unit
+	$(BIN)/pytest -ra tests/unit tests/service
 
 ## The main job: stack up, a synthetic commune submitted, the campaign report printed.
 demo: venv

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from services.intake import (
     dlq_routes,
     errors,
     import_routes,
+    ledger,
     operations_routes,
     record_routes,
     report_routes,
@@ -62,6 +64,7 @@ def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI
         app.state.deps = Deps(
             settings=settings,
             pool=pool,
+            records=functools.partial(ledger.sessions, pool),
             producer=producer,
             relay=relay,
             keys=KeyVerifier(pool, settings.api_key_cache_seconds),

@@ -13,6 +13,7 @@ from services.intake.errors import ApiError
 from services.intake.keys import KeyVerifier
 from services.intake.probe_guard import ProbeGuard
 from services.intake.relay_process import RelayProcess
+from services.intake.service import Sessions
 from services.intake.validation import Validator
 from shared.auth import ApiKey
 from shared.kafka.producer import Producer
@@ -25,6 +26,7 @@ class Deps:
 
     settings: Settings
     pool: asyncpg.Pool[Any]
+    records: Sessions  # the ledger's records, in a session of their own per batch
     producer: Producer
     relay: RelayProcess
     keys: KeyVerifier

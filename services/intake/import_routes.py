@@ -90,7 +90,7 @@ async def _receive(d: Deps, key: ApiKey, parsed: Parsed) -> service.BatchOutcome
         if not checked:
             outcome.extend(service.BatchOutcome(errors=list(checked.errors)))
             continue
-        outcome.extend(await service.store(d.pool, checked, key))
+        outcome.extend(await service.store(d.records, checked, key))
     return outcome
 
 

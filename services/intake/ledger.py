@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -120,3 +122,27 @@ async def fetch_status(pool: asyncpg.Pool[Any], record_id: UUID) -> asyncpg.Reco
     """The ledger row of one record, without the record body."""
     row: asyncpg.Record | None = await pool.fetchrow(_STATUS, record_id)
     return row
+
+
+class PgRecords:
+    """The ledger's records on one connection, as ``service.receive`` stores them (its port)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+
+    async def store(
+        self, records: list[NewRecord], *, key_id: str, traceparent: str | None = None
+    ) -> tuple[set[UUID], dict[SubmissionKey, Existing]]:
+        """Store new records with their outbox rows in one transaction (see :func:`store`)."""
+        return await store(self._conn, records, key_id=key_id, traceparent=traceparent)
+
+
+def sessions(pool: asyncpg.Pool[Any]) -> contextlib.AbstractAsyncContextManager[PgRecords]:
+    """A pooled connection's records, released when the block ends."""
+    return _session(pool)
+
+
+@contextlib.asynccontextmanager
+async def _session(pool: asyncpg.Pool[Any]) -> AsyncIterator[PgRecords]:
+    async with pool.acquire() as conn:
+        yield PgRecords(conn)

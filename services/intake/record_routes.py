@@ -56,7 +56,7 @@ async def _store(
 ) -> service.BatchOutcome:
     if not checked:
         return service.BatchOutcome(errors=list(checked.errors))
-    return await service.store(d.pool, checked, key, traceparent)
+    return await service.store(d.records, checked, key, traceparent)
 
 
 def _answer(

@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import asyncpg
+from typing import Any, Literal, Protocol
 
 from services.intake import ledger
 from services.intake.errors import UNAVAILABLE, ApiError
 from services.intake.validation import Checked
 from shared.auth import ApiKey
-from shared.db.pool import Conn
 from shared.ids import new_ids
 from shared.logging import debug_record, get_logger
 
 Status = Literal["received", "duplicate_submission"]
 log = get_logger(__name__)
+
+
+class Records(Protocol):
+    """Intake's port to the ledger: ``ledger.PgRecords`` on a connection, or a fake in tests."""
+
+    async def store(
+        self, records: list[ledger.NewRecord], *, key_id: str, traceparent: str | None = None
+    ) -> tuple[set[uuid.UUID], dict[ledger.SubmissionKey, ledger.Existing]]:
+        """Store new records, each with its outbox row, in one transaction.
+
+        Returns the ids inserted and, for the others (submitted before), what the ledger holds.
+        """
+
+
+#: A session of the ledger: ``ledger.sessions(pool)`` acquires a connection, releases it on exit.
+Sessions = Callable[[], AbstractAsyncContextManager[Records]]
 
 
 @dataclass
@@ -60,9 +75,9 @@ _CONFLICT = "submission_id was already used for a record with different content"
 
 
 async def store(
-    pool: asyncpg.Pool[Any], checked: Checked, key: ApiKey, traceparent: str | None = None
+    sessions: Sessions, checked: Checked, key: ApiKey, traceparent: str | None = None
 ) -> BatchOutcome:
-    """``receive`` on a pooled connection, answering what the commit decided.
+    """``receive`` in a session of the ledger, answering what the commit decided.
 
     After the commit the records are stored: an error releasing the connection (PostgreSQL
     killed at that moment) is logged and the answer stays 202. Before it, an error nothing else
@@ -72,8 +87,8 @@ async def store(
     """
     outcome: BatchOutcome | None = None
     try:
-        async with pool.acquire() as conn:
-            outcome = await receive(conn, checked, key, traceparent)
+        async with sessions() as records:
+            outcome = await receive(records, checked, key, traceparent)
     except ApiError:
         raise
     except Exception as exc:
@@ -95,7 +110,7 @@ async def store(
 
 
 async def receive(
-    conn: Conn, checked: Checked, key: ApiKey, traceparent: str | None = None
+    records: Records, checked: Checked, key: ApiKey, traceparent: str | None = None
 ) -> BatchOutcome:
     """Store the valid records this key may submit; answer each one, and each error, by index."""
     outcome = BatchOutcome(errors=list(checked.errors))
@@ -128,7 +143,7 @@ async def receive(
     if not first:
         return outcome
     kept = list(first.values())
-    inserted, stored = await ledger.store(conn, kept, key_id=key.key_id, traceparent=traceparent)
+    inserted, stored = await records.store(kept, key_id=key.key_id, traceparent=traceparent)
     for new in kept:
         if new.record_id in inserted:
             outcome.results.append(_result(indexes[new.record_id], new.record_id, "received"))

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from services.intake.ledger import Existing, NewRecord, SubmissionKey
 from services.intake.relay import Pending
 from services.reconcile.facts import Facts, ParcelState
 from services.reconcile.repository import FactQuery, LedgerState, Stored
+from services.sync.client import PlotItem
+from services.sync.policy import Outcome, Synced
+from services.sync.settle import Pending as PendingPlot
+from services.sync.settle import Retry, Settlement
 from shared.cases import Case, Corrected, Moves
 from shared.kafka.producer import Outgoing
 from shared.states import DecisionState
@@ -36,7 +41,7 @@ class FakePublisher:
             raise ConnectionError("broker unavailable")
         self.batches.append(batched)
         self.published.extend(messages)
-        if self.events is not None:
+        if self.events is not None and messages:
             self.events.append(f"publish {len(messages)}")
 
 
@@ -142,3 +147,94 @@ class FakeLedger:
         for i in record_ids:
             self.records[i] = dataclasses.replace(self.records[i], published=True)
         self.events.append(f"mark {len(record_ids)}")
+
+
+@dataclass
+class FakeNationalDb:
+    """Answers each plot by its parcel key from ``answers`` (default: created); logs requests."""
+
+    answers: Mapping[str, Outcome] = field(default_factory=dict)
+    requests: list[tuple[list[PlotItem], int, bool]] = field(default_factory=list)
+
+    async def send(
+        self, items: Sequence[PlotItem], budget: int, *, bisect_failures: bool = False
+    ) -> list[Outcome]:
+        self.requests.append((list(items), budget, bisect_failures))
+        created = Synced("VN-1", "created", 1)
+        return [self.answers.get(i.parcel_key, created) for i in items]
+
+
+@dataclass
+class FakeSyncLedger:
+    """Sync's view of the ledger in memory: synced and failed plots, and the retry table."""
+
+    synced: dict[UUID, str] = field(default_factory=dict)
+    failed: dict[UUID, str] = field(default_factory=dict)
+    retries: dict[UUID, Retry] = field(default_factory=dict)
+    events: list[str] = field(default_factory=list)
+
+    async def triage(
+        self, record_ids: list[UUID], parcel_keys: list[str]
+    ) -> tuple[set[UUID], set[str]]:
+        waiting = {r.pending.parcel_key for r in self.retries.values()}
+        return {i for i in record_ids if i in self.synced}, set(parcel_keys) & waiting
+
+    async def store(self, outcome: Settlement) -> None:
+        for pending, synced in outcome.synced:
+            self.synced[pending.record_id] = synced.national_id
+            self.retries.pop(pending.record_id, None)
+        await self.mark_failed(
+            [(d.pending.record_id, d.reason, d.detail, d.made) for d in outcome.dead]
+        )
+        for retry in outcome.retry:
+            self.retries[retry.pending.record_id] = retry
+        self.events.append("store")
+
+    async def mark_failed(self, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
+        for record_id, reason, _, _ in rows:
+            if record_id not in self.synced:
+                self.failed[record_id] = reason
+                self.retries.pop(record_id, None)
+
+    async def due(self, limit: int) -> list[PendingPlot]:
+        return [r.pending for r in self.retries.values()][:limit]
+
+    async def next_due_in(self) -> float | None:
+        return None
+
+
+@dataclass
+class FakeRecords:
+    """Intake's ledger in memory, keyed by (commune, submission_id) as the real one is.
+
+    ``fail_before_commit`` raises inside the transaction (nothing stored); ``lose_connection``
+    raises as the session ends, after the commit (everything stored), as PostgreSQL killed then.
+    """
+
+    rows: dict[SubmissionKey, Existing] = field(default_factory=dict)
+    outbox: list[UUID] = field(default_factory=list)
+    fail_before_commit: Exception | None = None
+    lose_connection: bool = False
+
+    async def store(
+        self, records: list[NewRecord], *, key_id: str, traceparent: str | None = None
+    ) -> tuple[set[UUID], dict[SubmissionKey, Existing]]:
+        del key_id, traceparent
+        if self.fail_before_commit is not None:
+            raise self.fail_before_commit
+        inserted = set()
+        for r in records:
+            if r.submission_key not in self.rows:
+                self.rows[r.submission_key] = Existing(r.record_id, r.content_hash)
+                self.outbox.append(r.record_id)
+                inserted.add(r.record_id)
+        return inserted, dict(self.rows)
+
+    def session(self) -> contextlib.AbstractAsyncContextManager[FakeRecords]:
+        return self._session()
+
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[FakeRecords]:
+        yield self
+        if self.lose_connection:
+            raise ConnectionResetError("the server closed the connection")
