@@ -8,11 +8,11 @@ import os
 import signal
 
 from shared.logging import configure_logging, get_logger
-from shared.settings import Settings, unknown_variables
+from shared.settings import CommonSettings, unknown_variables
 from shared.tracing import configure_tracing
 
 
-def prepare_process(service: str, settings: Settings) -> None:
+def prepare_process(service: str, settings: CommonSettings) -> None:
     """Configure logging and the garbage collector for a service process.
 
     A ``LANDSYNC_*`` variable no setting reads is logged as a warning: a typo in a deployment's

@@ -16,7 +16,6 @@ from shared import tally
 from shared.cases import CaseState
 from shared.daily import Day, progress
 from shared.db.pool import Conn
-from shared.settings import Settings
 from shared.states import Status, reasons_sql, status_condition
 
 _SCOPE = "($1::text[] IS NULL OR commune_code = ANY($1::text[]))"
@@ -179,18 +178,19 @@ class ReportBundle:
 
 async def report_bundle(
     conn: Conn,
-    settings: Settings,
+    timezone: str,
     communes: Collection[str] | None = None,
     *,
     with_days: bool = True,
 ) -> ReportBundle:
-    """The rows, the days (for the page's charts) and the window, read in one snapshot."""
-    today = today_in(settings.campaign_timezone)
+    """The rows, the days (for the page's charts) and the window, read in one snapshot.
+
+    ``timezone`` is the campaign's (``campaign_timezone``): its days are the report's days.
+    """
+    today = today_in(timezone)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         rows = await campaign(conn, communes, today=today)
         if not with_days:
             return ReportBundle(rows, [], await window(conn))
-        days = await progress(
-            conn, timezone=settings.campaign_timezone, today=today, communes=communes
-        )
+        days = await progress(conn, timezone=timezone, today=today, communes=communes)
         return ReportBundle(rows, days.days, await window(conn), days.by_commune)

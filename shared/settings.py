@@ -28,17 +28,13 @@ NOT_SETTINGS = frozenset(
 )
 
 
-class Settings(BaseSettings):
-    """Every knob of LandSync; defaults give a working local stack on loopback."""
+class CommonSettings(BaseSettings):
+    """What every service reads: where Kafka and PostgreSQL are, topics, logging, tracing."""
 
     model_config = SettingsConfigDict(env_prefix=_PREFIX, extra="ignore", frozen=True)
 
-    # Local stack
     state_dir: Path = Field(default=PROJECT_ROOT / ".landsync")
-    cache_dir: Path = Field(default=PROJECT_ROOT / ".cache")
     kafka_port: int = 19092
-    kafka_controller_port: int = 19093
-    kafka_heap: str = "768m"
     # SASL/SCRAM on Kafka's client listener: off (None) by default. The local stack generates
     # the password into <state_dir>/secrets/kafka.password unless one is given.
     kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
@@ -47,7 +43,6 @@ class Settings(BaseSettings):
     kafka_sasl_tls: bool = False  # SASL_SSL (system CA bundle) instead of SASL_PLAINTEXT
     postgres_port: int = 15432
     postgres_user: str = "landsync"  # the application role: no superuser, owns nothing
-    postgres_migration_user: str = "landsync_migrator"  # owns the schema; migrations run as it
     postgres_db: str = "landsync"
 
     # Connections (derived from the stack ports unless set explicitly). The local stack's
@@ -55,14 +50,12 @@ class Settings(BaseSettings):
     # derived URLs name as their passfile: no password is ever in a URL or an environment.
     kafka_bootstrap: str | None = None
     database_url: str | None = None
-    migration_database_url: str | None = None  # default: database_url when set, else local
 
     # Topics
     topic_prefix: str = ""
     topic_partitions: int = 6
     dlq_partitions: int = 3
 
-    # Services
     log_level: str = "INFO"
     # Tracing (shared/tracing.py): off unless asked; spans to an OTLP/HTTP collector
     # (e.g. http://127.0.0.1:4318/v1/traces) and/or to JSON-lines files in a directory.
@@ -70,105 +63,12 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = None
     trace_dir: Path | None = None
     bind_host: str = "127.0.0.1"
-    intake_port: int = 18080
-    intake_workers: int = 1  # uvicorn worker processes (see README)
-    intake_validators: int = 2  # validator processes per intake worker; 0 validates inline
-    reconcile_port: int = 18081
-    sync_port: int = 18082
-    national_db_port: int = 18090
-    # The simulator's test controls need no token: loopback only, whatever bind_host says.
-    national_db_bind_host: str = "127.0.0.1"
-    national_db_url: str | None = None
-    national_db_token: str = "local-dev-token"  # noqa: S105 - the simulator's dev default
-    # Plain http to a host other than loopback would carry the token in clear: sync refuses it.
-    national_db_allow_insecure: bool = False
-
-    # Intake limits
-    max_batch_records: int = 10_000
-    max_body_bytes: int = 32 * 1024 * 1024
-    max_ndjson_bytes: int = 512 * 1024 * 1024
-    max_record_bytes: int = 1024 * 1024  # one NDJSON line; a record is a few KB
-    ndjson_chunk_records: int = 2_000
-    api_key_cache_seconds: float = 30.0
-    import_max_bytes: int = 50 * 1024 * 1024  # a Form 01 workbook or CSV (docs/form01.md)
-    import_max_rows: int = 200_000
-    max_header_bytes: int = 32 * 1024  # request line + headers; longer gets 431
-    # owner_unresolved decisions a submitter key may have in an hour before its submissions are
-    # refused (probing the population registry; see services/intake/probe_guard.py)
-    registry_misses_per_hour: int = 1000
-    header_timeout_seconds: float = 10.0  # a request's head must arrive whole within this
-    body_timeout_seconds: float = 30.0  # the longest wait for the next part of a body
-    intake_max_connections: int = 1000  # uvicorn's limit_concurrency: over it, 503
-
-    # Clients of intake (landsync submit): the API key they present. Never passed to services.
-    api_key: SecretStr | None = None
-
-    # Outbox relay (intake -> Kafka)
-    outbox_batch_size: int = 5_000
-    outbox_idle_seconds: float = 0.5
-
-    # Consumers
-    consumer_batch_size: int = 2000  # an upper bound: at low rates a batch is what 100 ms brings
-    consumer_batch_timeout_ms: int = 100
-    reconcile_workers: int = 2  # reconcile processes, each a member of the consumer group
-    reconcile_members: int = 2  # consumer-group members inside each reconcile process
     graceful_timeout_seconds: float = 20.0
-    # The local stack's supervisor (shared/stack/supervisor.py): restart with doubling backoff,
-    # give up on a component restarted this many times within the window.
-    supervisor_max_restarts: int = 5
-    supervisor_window_seconds: float = 600.0
-    supervisor_backoff_initial_seconds: float = 1.0
-    supervisor_backoff_max_seconds: float = 30.0
-    # The dead-letter guard (shared/kafka/dlq_guard.py): a consumer stops, rather than send more
-    # to land.dlq.poison, after this many in a row, or over this share of a partition's last 1,000
-    dlq_guard_max_run: int = 100
-    dlq_guard_max_ratio: float = 0.5
-
-    # National database simulator (CONTRACT §7)
-    national_db_data_file: Path | None = (
-        None  # its journal; default <state_dir>/national-db.journal
-    )
-    # Keep the simulator's plots across restarts, as the real database would: otherwise a
-    # restarted stack re-creates synced parcels under new national ids. Off in isolated stacks.
-    national_db_journal: bool = True
-    national_db_faults: str = ""  # a POST /v1/_faults body (JSON) applied at start
-    national_db_seed: int | None = None  # makes the fault draws reproducible
-
-    # Sync (land.plots.accepted -> national database)
-    national_db_timeout_seconds: float = 10.0
-    sync_batch_size: int = 500  # plots per batchUpsert request
-    sync_concurrency: int = 4  # requests in flight
-    sync_members: int = 2  # consumer-group members in the sync process
-    sync_inline_attempts: int = 4  # attempts before a plot is taken aside to the retry table
-    sync_max_attempts: int = 10  # attempts before a plot is dead-lettered as sync_exhausted
-    sync_backoff_initial_seconds: float = 0.2
-    sync_backoff_max_seconds: float = 30.0
-    sync_max_retry_after_seconds: float = 300.0  # the longest Retry-After sync obeys
-    sync_breaker_failures: int = 3  # consecutive failures that open it (< inline attempts)
-    sync_breaker_reset_seconds: float = 1.0  # first wait before a probe; doubles up to the max
-    sync_breaker_max_reset_seconds: float = 8.0
-    # A batch may wait out a national-database outage this long before the group hands its
-    # partitions to another member (aiokafka's max_poll_interval_ms; its default is 5 minutes).
-    sync_max_batch_seconds: float = 3600.0
-    sync_retry_poll_seconds: float = 1.0  # how often the retry table is looked at when idle
-
-    # Dead letters (CONTRACT §5)
-    dlq_max_replays: int = 3  # a dead letter replayed this many times already is refused
-
-    # Campaign report: the days of the daily figures and of days_left are this zone's days
-    campaign_timezone: str = "Asia/Ho_Chi_Minh"
 
     @cached_property
     def bootstrap(self) -> str:
         """Kafka bootstrap servers."""
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
-
-    @cached_property
-    def national_db_journal_file(self) -> Path | None:
-        """Where the simulator journals its state, or None to keep it in memory only."""
-        if self.national_db_data_file is not None:
-            return self.national_db_data_file
-        return self.state_dir / "national-db.journal" if self.national_db_journal else None
 
     @cached_property
     def secret_dir(self) -> Path:
@@ -196,6 +96,140 @@ class Settings(BaseSettings):
         return self.database_url or self.local_dsn(self.postgres_user)
 
     @cached_property
+    def topics(self) -> Topics:
+        """Topic names and partition counts of this deployment."""
+        return Topics(self.topic_prefix, self.topic_partitions, self.dlq_partitions)
+
+
+class IntakeSettings(CommonSettings):
+    """Intake's: its HTTP server, its limits, the outbox relay, the report and dead letters."""
+
+    intake_port: int = 18080
+    intake_workers: int = 1  # uvicorn worker processes (see README)
+    intake_validators: int = 2  # validator processes per intake worker; 0 validates inline
+
+    # Intake limits
+    max_batch_records: int = 10_000
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_ndjson_bytes: int = 512 * 1024 * 1024
+    max_record_bytes: int = 1024 * 1024  # one NDJSON line; a record is a few KB
+    ndjson_chunk_records: int = 2_000
+    api_key_cache_seconds: float = 30.0
+    import_max_bytes: int = 50 * 1024 * 1024  # a Form 01 workbook or CSV (docs/form01.md)
+    import_max_rows: int = 200_000
+    max_header_bytes: int = 32 * 1024  # request line + headers; longer gets 431
+    # owner_unresolved decisions a submitter key may have in an hour before its submissions are
+    # refused (probing the population registry; see services/intake/probe_guard.py)
+    registry_misses_per_hour: int = 1000
+    header_timeout_seconds: float = 10.0  # a request's head must arrive whole within this
+    body_timeout_seconds: float = 30.0  # the longest wait for the next part of a body
+    intake_max_connections: int = 1000  # uvicorn's limit_concurrency: over it, 503
+
+    # Outbox relay (intake -> Kafka)
+    outbox_batch_size: int = 5_000
+    outbox_idle_seconds: float = 0.5
+
+    # Dead letters (CONTRACT §5)
+    dlq_max_replays: int = 3  # a dead letter replayed this many times already is refused
+
+    # Campaign report: the days of the daily figures and of days_left are this zone's days
+    campaign_timezone: str = "Asia/Ho_Chi_Minh"
+
+
+class ConsumerSettings(CommonSettings):
+    """What both batch consumers (reconcile and sync) read: batches and the dead-letter guard."""
+
+    consumer_batch_size: int = 2000  # an upper bound: at low rates a batch is what 100 ms brings
+    consumer_batch_timeout_ms: int = 100
+    # The dead-letter guard (shared/kafka/dlq_guard.py): a consumer stops, rather than send more
+    # to land.dlq.poison, after this many in a row, or over this share of a partition's last 1,000
+    dlq_guard_max_run: int = 100
+    dlq_guard_max_ratio: float = 0.5
+
+
+class ReconcileSettings(ConsumerSettings):
+    """Reconcile's: its port and how many processes and group members it runs."""
+
+    reconcile_port: int = 18081
+    reconcile_workers: int = 2  # reconcile processes, each a member of the consumer group
+    reconcile_members: int = 2  # consumer-group members inside each reconcile process
+
+
+class NationalDbAddress(CommonSettings):
+    """Where the national database is (the simulator locally) and the token it expects."""
+
+    national_db_port: int = 18090
+    national_db_url: str | None = None
+    national_db_token: str = "local-dev-token"  # noqa: S105 - the simulator's dev default
+
+    @cached_property
+    def national_db(self) -> str:
+        """Base URL of the national land database (the simulator locally)."""
+        return self.national_db_url or f"http://127.0.0.1:{self.national_db_port}"
+
+
+class SyncSettings(ConsumerSettings, NationalDbAddress):
+    """Sync's: requests, retries, backoff and the circuit breaker towards the national database."""
+
+    sync_port: int = 18082
+    # Plain http to a host other than loopback would carry the token in clear: sync refuses it.
+    national_db_allow_insecure: bool = False
+    national_db_timeout_seconds: float = 10.0
+    sync_batch_size: int = 500  # plots per batchUpsert request
+    sync_concurrency: int = 4  # requests in flight
+    sync_members: int = 2  # consumer-group members in the sync process
+    sync_inline_attempts: int = 4  # attempts before a plot is taken aside to the retry table
+    sync_max_attempts: int = 10  # attempts before a plot is dead-lettered as sync_exhausted
+    sync_backoff_initial_seconds: float = 0.2
+    sync_backoff_max_seconds: float = 30.0
+    sync_max_retry_after_seconds: float = 300.0  # the longest Retry-After sync obeys
+    sync_breaker_failures: int = 3  # consecutive failures that open it (< inline attempts)
+    sync_breaker_reset_seconds: float = 1.0  # first wait before a probe; doubles up to the max
+    sync_breaker_max_reset_seconds: float = 8.0
+    # A batch may wait out a national-database outage this long before the group hands its
+    # partitions to another member (aiokafka's max_poll_interval_ms; its default is 5 minutes).
+    sync_max_batch_seconds: float = 3600.0
+    sync_retry_poll_seconds: float = 1.0  # how often the retry table is looked at when idle
+
+
+class NationalDbSettings(NationalDbAddress):
+    """The national database simulator's (CONTRACT §7)."""
+
+    # The simulator's test controls need no token: loopback only, whatever bind_host says.
+    national_db_bind_host: str = "127.0.0.1"
+    national_db_data_file: Path | None = (
+        None  # its journal; default <state_dir>/national-db.journal
+    )
+    # Keep the simulator's plots across restarts, as the real database would: otherwise a
+    # restarted stack re-creates synced parcels under new national ids. Off in isolated stacks.
+    national_db_journal: bool = True
+    national_db_faults: str = ""  # a POST /v1/_faults body (JSON) applied at start
+    national_db_seed: int | None = None  # makes the fault draws reproducible
+
+    @cached_property
+    def national_db_journal_file(self) -> Path | None:
+        """Where the simulator journals its state, or None to keep it in memory only."""
+        if self.national_db_data_file is not None:
+            return self.national_db_data_file
+        return self.state_dir / "national-db.journal" if self.national_db_journal else None
+
+
+class StackSettings(CommonSettings):
+    """The local stack's: its Kafka and PostgreSQL servers, migrations, the supervisor."""
+
+    cache_dir: Path = Field(default=PROJECT_ROOT / ".cache")
+    kafka_controller_port: int = 19093
+    kafka_heap: str = "768m"
+    postgres_migration_user: str = "landsync_migrator"  # owns the schema; migrations run as it
+    migration_database_url: str | None = None  # default: database_url when set, else local
+    # The local stack's supervisor (shared/stack/supervisor.py): restart with doubling backoff,
+    # give up on a component restarted this many times within the window.
+    supervisor_max_restarts: int = 5
+    supervisor_window_seconds: float = 600.0
+    supervisor_backoff_initial_seconds: float = 1.0
+    supervisor_backoff_max_seconds: float = 30.0
+
+    @cached_property
     def migration_dsn(self) -> str:
         """PostgreSQL connection string of the migration role (migrations, registry loads)."""
         return (
@@ -204,15 +238,16 @@ class Settings(BaseSettings):
             or self.local_dsn(self.postgres_migration_user)
         )
 
-    @cached_property
-    def national_db(self) -> str:
-        """Base URL of the national land database (the simulator locally)."""
-        return self.national_db_url or f"http://127.0.0.1:{self.national_db_port}"
 
-    @cached_property
-    def topics(self) -> Topics:
-        """Topic names and partition counts of this deployment."""
-        return Topics(self.topic_prefix, self.topic_partitions, self.dlq_partitions)
+class Settings(IntakeSettings, ReconcileSettings, SyncSettings, NationalDbSettings, StackSettings):
+    """Every knob of LandSync, for the CLI and the local stack; defaults give a working stack.
+
+    Each service reads its own group (``IntakeSettings``, ``ReconcileSettings``,
+    ``SyncSettings``, ``NationalDbSettings``), all sharing ``CommonSettings``.
+    """
+
+    # Clients of intake (landsync submit): the API key they present. Never passed to services.
+    api_key: SecretStr | None = None
 
     def service_url(self, service: str) -> str:
         """Base URL of one of the HTTP-serving processes."""

@@ -26,14 +26,14 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from shared.settings import Settings
+from shared.settings import CommonSettings
 
 TRACEPARENT = "traceparent"
 _PROPAGATOR = TraceContextTextMapPropagator()
 _enabled = False
 
 
-def configure_tracing(service: str, settings: Settings) -> None:
+def configure_tracing(service: str, settings: CommonSettings) -> None:
     """Install this process's tracer provider when tracing is on (once per process)."""
     global _enabled  # noqa: PLW0603 - one provider per process, set at start
     if not settings.tracing or _enabled:

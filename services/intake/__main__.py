@@ -9,7 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared.process import prepare_process
-from shared.settings import Settings
+from shared.settings import IntakeSettings
 
 
 def app() -> FastAPI:
@@ -19,14 +19,14 @@ def app() -> FastAPI:
     # in this very process.
     from services.intake.app import create_app  # noqa: PLC0415
 
-    settings = Settings()
+    settings = IntakeSettings()
     prepare_process("intake", settings)
     return create_app(settings, metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
 def main() -> None:
     """Start intake on the configured port, with the configured number of worker processes."""
-    settings = Settings()
+    settings = IntakeSettings()
     prepare_process("intake", settings)
     # Each worker process counts on its own; prometheus_client's multiprocess mode sums their
     # files when /metrics is read. The variable must be set before the workers import it.

@@ -37,12 +37,12 @@ from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.records import Form01Record
-from shared.settings import Settings
+from shared.settings import IntakeSettings
 
 log = get_logger(__name__)
 
 
-def create_app(settings: Settings, *, metrics_dir: str | None = None) -> FastAPI:
+def create_app(settings: IntakeSettings, *, metrics_dir: str | None = None) -> FastAPI:
     """The intake ASGI app; nothing connects until the app starts."""
 
     @contextlib.asynccontextmanager

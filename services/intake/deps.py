@@ -17,14 +17,14 @@ from services.intake.service import Sessions
 from services.intake.validation import Validator
 from shared.auth import ApiKey
 from shared.kafka.producer import Producer
-from shared.settings import Settings
+from shared.settings import IntakeSettings
 
 
 @dataclass(frozen=True)
 class Deps:
     """What the routes need, built once by the composition root."""
 
-    settings: Settings
+    settings: IntakeSettings
     pool: asyncpg.Pool[Any]
     records: Sessions  # the ledger's records, in a session of their own per batch
     producer: Producer

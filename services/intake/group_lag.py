@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.intake import metrics
 from shared.kafka.security import client_options
 from shared.logging import get_logger
-from shared.settings import Settings
+from shared.settings import IntakeSettings
 from shared.topics import Topic
 
 log = get_logger(__name__)
@@ -42,7 +42,7 @@ def lag(
 class GroupLag:
     """Samples every group's lag into ``landsync_consumer_group_lag_messages``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IntakeSettings) -> None:
         self._settings = settings
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None  # no group: it only reads offsets

@@ -14,10 +14,10 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from shared.settings import Settings
+from shared.settings import IntakeSettings
 
 # Read once per worker process: uvicorn builds one protocol object per connection.
-_HEADER_TIMEOUT = Settings().header_timeout_seconds
+_HEADER_TIMEOUT = IntakeSettings().header_timeout_seconds
 
 
 class HeadDeadlineProtocol(HttpToolsProtocol):

@@ -26,7 +26,7 @@ from shared.db.pool import create_pool
 from shared.kafka.producer import Producer, count_from_zero
 from shared.logging import get_logger
 from shared.process import die_with_parent, name_process, prepare_process
-from shared.settings import Settings
+from shared.settings import IntakeSettings
 from shared.topics import Topic
 
 log = get_logger(__name__)
@@ -36,7 +36,7 @@ STOP = signal.SIGUSR1
 RELAY_NAME = "intake-relay"  # the process name ps shows
 
 
-def run(settings: Settings, parent: int) -> None:
+def run(settings: IntakeSettings, parent: int) -> None:
     """The relay process's entry point: relay until SIGUSR1, or until its parent is gone."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -46,7 +46,7 @@ def run(settings: Settings, parent: int) -> None:
     asyncio.run(_relay(settings))
 
 
-async def _relay(settings: Settings) -> None:
+async def _relay(settings: IntakeSettings) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(STOP, stop.set)
     pool = await create_pool(
@@ -83,7 +83,7 @@ async def _relay(settings: Settings) -> None:
 class RelayProcess:
     """The relay process as the HTTP process sees it: start, watch, restart, stop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IntakeSettings) -> None:
         self._settings = settings
         # spawn: a fresh interpreter, not a fork of a process with an event loop and threads.
         self._context = multiprocessing.get_context("spawn")

@@ -49,7 +49,7 @@ async def campaign_report(
     """Per-commune and province progress: cases, targets, submissions, reasons (CONTRACT §6)."""
     async with d.pool.acquire() as conn:
         bundle = await report_bundle(
-            conn, d.settings, key.readable_communes, with_days=output == "html"
+            conn, d.settings.campaign_timezone, key.readable_communes, with_days=output == "html"
         )
     if output == "csv":
         headers = {"Content-Disposition": 'inline; filename="campaign-report.csv"'}

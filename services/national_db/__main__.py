@@ -11,10 +11,10 @@ from services.national_db.app import Simulator, build
 from services.national_db.faults import Faults
 from services.national_db.journal import Journal
 from shared.process import prepare_process
-from shared.settings import Settings
+from shared.settings import NationalDbSettings
 
 
-def simulator(settings: Settings) -> Simulator:
+def simulator(settings: NationalDbSettings) -> Simulator:
     """The simulator as configured: token, data file, faults and seed from ``LANDSYNC_*``."""
     faults = Faults().updated(
         orjson.loads(settings.national_db_faults or "{}"), now=time.monotonic()
@@ -29,7 +29,7 @@ def simulator(settings: Settings) -> Simulator:
 
 def main() -> None:
     """Serve the simulator on the configured host and port until SIGTERM/SIGINT."""
-    settings = Settings()
+    settings = NationalDbSettings()
     prepare_process("national-db", settings)
     uvicorn.run(
         build(simulator(settings)),

@@ -7,19 +7,19 @@ from faststream.asgi import AsgiFastStream
 from services.reconcile.app import build
 from shared.kafka.runtime import serve, serve_workers
 from shared.process import prepare_process
-from shared.settings import Settings
+from shared.settings import ReconcileSettings
 
 
 def app() -> AsgiFastStream:
     """The app factory uvicorn calls in each worker process."""
-    settings = Settings()
+    settings = ReconcileSettings()
     prepare_process("reconcile", settings)
     return build(settings).app()
 
 
 def main() -> None:
     """Start reconcile on the configured port, in the configured number of processes."""
-    settings = Settings()
+    settings = ReconcileSettings()
     prepare_process("reconcile", settings)
     if settings.reconcile_workers <= 1:
         serve(build(settings))

@@ -11,13 +11,13 @@ from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.producer import count_from_zero
 from shared.kafka.runtime import ConsumerRuntime
 from shared.records import SubmittedRecord
-from shared.settings import Settings
+from shared.settings import ReconcileSettings
 from shared.topics import Topic
 
 GROUP_ID = "landsync-reconcile"
 
 
-def build(settings: Settings) -> ConsumerRuntime:
+def build(settings: ReconcileSettings) -> ConsumerRuntime:
     """Wire the reconcile service."""
     runtime = ConsumerRuntime("reconcile", settings, settings.reconcile_port)
     count_from_zero(

@@ -8,12 +8,12 @@ from services.sync.app import build
 from services.sync.transport import insecure_url_problem
 from shared.kafka.runtime import serve
 from shared.process import prepare_process
-from shared.settings import Settings
+from shared.settings import SyncSettings
 
 
 def main() -> None:
     """Start sync on the configured port."""
-    settings = Settings()
+    settings = SyncSettings()
     prepare_process("sync", settings)
     problem = insecure_url_problem(
         settings.national_db, allow_insecure=settings.national_db_allow_insecure

@@ -24,7 +24,7 @@ from shared.kafka.producer import count_from_zero
 from shared.kafka.runtime import ConsumerRuntime
 from shared.logging import get_logger
 from shared.records import AcceptedPlot
-from shared.settings import Settings
+from shared.settings import SyncSettings
 from shared.topics import Topic
 
 GROUP_ID = "landsync-sync"
@@ -41,7 +41,7 @@ class _Stopping:
         return self.now
 
 
-def _http(settings: Settings) -> httpx.AsyncClient:
+def _http(settings: SyncSettings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=settings.national_db,
         # The token lives in the client's default headers only; nothing logs them.
@@ -52,7 +52,7 @@ def _http(settings: Settings) -> httpx.AsyncClient:
 
 
 def _national_db(
-    settings: Settings, http: httpx.AsyncClient, stopping: _Stopping
+    settings: SyncSettings, http: httpx.AsyncClient, stopping: _Stopping
 ) -> NationalDbClient:
     breaker = CircuitBreaker(
         failures_to_open=settings.sync_breaker_failures,
@@ -89,7 +89,7 @@ def _breaker_changed(state: State) -> None:
     _NATIONAL_DB.report(ok=state != State.OPEN, error="circuit breaker open")
 
 
-def build(settings: Settings) -> ConsumerRuntime:
+def build(settings: SyncSettings) -> ConsumerRuntime:
     """Wire the sync service."""
     runtime = ConsumerRuntime("sync", settings, settings.sync_port)
     _NATIONAL_DB.report(ok=True)  # the breaker starts closed: requests go through

@@ -122,13 +122,17 @@ def _forms(settings: Settings) -> list[tuple[str, Timed]]:
     timezone = settings.campaign_timezone
 
     async def as_json(conn: asyncpg.Connection[Any]) -> str:
-        return report_formats.as_json((await report_bundle(conn, settings, with_days=False)).rows)
+        return report_formats.as_json(
+            (await report_bundle(conn, settings.campaign_timezone, with_days=False)).rows
+        )
 
     async def as_csv(conn: asyncpg.Connection[Any]) -> str:
-        return report_formats.as_csv((await report_bundle(conn, settings, with_days=False)).rows)
+        return report_formats.as_csv(
+            (await report_bundle(conn, settings.campaign_timezone, with_days=False)).rows
+        )
 
     async def as_html(conn: asyncpg.Connection[Any]) -> str:
-        return render(await report_bundle(conn, settings))
+        return render(await report_bundle(conn, settings.campaign_timezone))
 
     async def days(conn: asyncpg.Connection[Any]) -> str:
         return report_formats.daily_json(
@@ -136,7 +140,7 @@ def _forms(settings: Settings) -> list[tuple[str, Timed]]:
         )
 
     async def terminal(conn: asyncpg.Connection[Any]) -> str:
-        rows = (await report_bundle(conn, settings, with_days=False)).rows
+        rows = (await report_bundle(conn, settings.campaign_timezone, with_days=False)).rows
         console = Console(file=io.StringIO(), width=130)
         console.print(report_view.table(rows))
         console.print(report_view.reasons_table(rows))

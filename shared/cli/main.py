@@ -175,7 +175,7 @@ def _day(text: str | None, option: str) -> date | None:
 async def _report_bundle(settings: Settings, *, with_days: bool) -> ReportBundle:
     conn = await asyncpg.connect(settings.dsn)
     try:
-        return await report_bundle(conn, settings, with_days=with_days)
+        return await report_bundle(conn, settings.campaign_timezone, with_days=with_days)
     finally:
         await conn.close()
 

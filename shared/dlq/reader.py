@@ -13,10 +13,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.dlq.model import DeadLetter
 from shared.kafka.security import client_options
-from shared.settings import Settings
+from shared.settings import CommonSettings
 
 
-async def _partitions(settings: Settings, topic: str) -> list[int]:
+async def _partitions(settings: CommonSettings, topic: str) -> list[int]:
     """The topic's partition ids; none if it does not exist (a consumer would not know yet)."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.bootstrap,
@@ -34,7 +34,7 @@ async def _partitions(settings: Settings, topic: str) -> list[int]:
 
 
 async def read_dead_letters(
-    settings: Settings, topic: str, timeout: float = 60.0
+    settings: CommonSettings, topic: str, timeout: float = 60.0
 ) -> list[DeadLetter]:
     """Every message of ``topic`` up to the end offsets taken at the start, in partition order.
 

@@ -24,7 +24,7 @@ from shared.dlq import metrics, model, plan, reader, store
 from shared.dlq.model import Filter
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
-from shared.settings import Settings
+from shared.settings import IntakeSettings
 
 log = get_logger(__name__)
 
@@ -53,7 +53,7 @@ class ReplayOutcome:
 
 
 async def replay(
-    settings: Settings,
+    settings: IntakeSettings,
     conn: Conn,
     producer: Producer,
     queue: str,

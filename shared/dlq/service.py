@@ -11,7 +11,7 @@ from shared.db.pool import Conn
 from shared.dlq import model, reader, store
 from shared.dlq.model import DeadLetter, Filter, Position
 from shared.dlq.view import view
-from shared.settings import Settings
+from shared.settings import CommonSettings
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Listing:
 
 
 async def list_dead_letters(
-    settings: Settings, db: Conn | asyncpg.Pool[Any], queue: str, wanted: Filter
+    settings: CommonSettings, db: Conn | asyncpg.Pool[Any], queue: str, wanted: Filter
 ) -> Listing:
     """The queue's dead letters that pass the filter (raises UnknownQueueError first)."""
     topic = model.queue_topic(settings.topics, queue)

@@ -9,11 +9,11 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 
 from shared.kafka.security import broker_security
-from shared.settings import Settings
+from shared.settings import CommonSettings
 
 
 def make_broker(
-    settings: Settings, *, client_id: str, middlewares: Sequence[Any] = ()
+    settings: CommonSettings, *, client_id: str, middlewares: Sequence[Any] = ()
 ) -> KafkaBroker:
     """A broker for subscribers; publishing goes through :mod:`shared.kafka.producer`."""
     return KafkaBroker(

@@ -21,7 +21,7 @@ from prometheus_client import Counter as MetricCounter
 
 from shared.kafka.security import client_options
 from shared.reasons import DEAD_LETTER_REASONS
-from shared.settings import Settings
+from shared.settings import CommonSettings
 from shared.topics import Topic, Topics
 
 
@@ -72,7 +72,7 @@ class Publisher(Protocol):
 class Producer:
     """Publishes keyed messages and returns only once the broker has acknowledged all of them."""
 
-    def __init__(self, settings: Settings, *, client_id: str) -> None:
+    def __init__(self, settings: CommonSettings, *, client_id: str) -> None:
         self._settings = settings
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None  # made in start(): it needs the loop

@@ -23,7 +23,7 @@ from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
 from shared.kafka.broker import make_broker
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
-from shared.settings import Settings
+from shared.settings import CommonSettings
 
 log = get_logger(__name__)
 _MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
@@ -36,7 +36,7 @@ class ConsumerRuntime:
     broker has stopped, which waits for the in-flight batch (``graceful_timeout``).
     """
 
-    def __init__(self, name: str, settings: Settings, port: int) -> None:
+    def __init__(self, name: str, settings: CommonSettings, port: int) -> None:
         self.name = name
         self.settings = settings
         self.port = port
@@ -167,7 +167,9 @@ def serve(runtime: ConsumerRuntime) -> None:
     )
 
 
-def serve_workers(name: str, factory: str, settings: Settings, port: int, workers: int) -> None:
+def serve_workers(
+    name: str, factory: str, settings: CommonSettings, port: int, workers: int
+) -> None:
     """Serve ``workers`` processes of a service on one port; ``factory`` builds each one's app.
 
     Each worker is its own consumer-group member with its own interpreter, so the service uses

@@ -7,10 +7,10 @@ from typing import Any
 from aiokafka.helpers import create_ssl_context
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
-from shared.settings import Settings
+from shared.settings import CommonSettings
 
 
-def sasl_password(settings: Settings) -> str:
+def sasl_password(settings: CommonSettings) -> str:
     """The SCRAM password: the setting, else the local stack's generated file."""
     if settings.kafka_sasl_password is not None:
         return settings.kafka_sasl_password.get_secret_value()
@@ -23,7 +23,7 @@ def sasl_password(settings: Settings) -> str:
         ) from None
 
 
-def client_options(settings: Settings) -> dict[str, Any]:
+def client_options(settings: CommonSettings) -> dict[str, Any]:
     """Keyword arguments for aiokafka's producer, consumer and admin client."""
     if settings.kafka_sasl_mechanism is None:
         return {}
@@ -38,7 +38,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-def broker_security(settings: Settings) -> BaseSecurity | None:
+def broker_security(settings: CommonSettings) -> BaseSecurity | None:
     """FastStream's equivalent of :func:`client_options`, for ``KafkaBroker(security=…)``."""
     if settings.kafka_sasl_mechanism is None:
         return None
