@@ -1,13 +1,11 @@
-"""Reason and warning codes of CONTRACT §4, and which outcome and topic each one leads to."""
+"""Reason and warning codes of CONTRACT §4, and which decision and topic each one leads to."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
 
+from shared.states import DecisionState
 from shared.topics import Topic
-
-Outcome = Literal["accepted", "rejected", "dead_lettered", "duplicate"]
 
 
 class Reason(StrEnum):
@@ -38,7 +36,7 @@ class PoisonReason(StrEnum):
 
 
 class WarningCode(StrEnum):
-    """Noted on a record without changing its outcome."""
+    """Noted on a record without changing its decision."""
 
     ID_PREFIX_MISMATCH = "id_prefix_mismatch"
     NAME_VARIANT = "name_variant"
@@ -62,17 +60,20 @@ OWNER = frozenset(
 )
 
 
-def outcome_of(reasons: frozenset[Reason]) -> tuple[Outcome, Topic | None]:
-    """The outcome of a record carrying ``reasons``, and the topic its output goes to."""
+def route(reasons: frozenset[Reason]) -> tuple[DecisionState, Topic | None]:
+    """The decision on a record carrying ``reasons``, and the topic its output goes to.
+
+    The one routing rule: the decision function and the outputs both ask it.
+    """
     if Reason.DUPLICATE in reasons:
-        return "duplicate", None
+        return DecisionState.DUPLICATE, None
     if reasons & REJECTING:
-        return "rejected", Topic.REJECTED
+        return DecisionState.REJECTED, Topic.REJECTED
     if reasons & OWNER:
-        return "dead_lettered", Topic.DLQ_OWNER_UNRESOLVED
+        return DecisionState.DEAD_LETTERED, Topic.DLQ_OWNER_UNRESOLVED
     if Reason.MORTGAGED in reasons:
-        return "dead_lettered", Topic.DLQ_MORTGAGED
-    return "accepted", Topic.ACCEPTED
+        return DecisionState.DEAD_LETTERED, Topic.DLQ_MORTGAGED
+    return DecisionState.ACCEPTED, Topic.ACCEPTED
 
 
 #: The ``dlq.reason`` codes each dead-letter topic's letters can carry.

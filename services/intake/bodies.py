@@ -10,10 +10,10 @@ import orjson
 from starlette.requests import Request
 
 from services.intake.errors import ApiError
-from services.intake.service import BatchOutcome
+from services.intake.service import BatchAnswer
 from services.intake.validation import Line
 
-Parsed = tuple[list[Line], BatchOutcome]
+Parsed = tuple[list[Line], BatchAnswer]
 
 
 def require_content_type(request: Request, *accepted: str) -> None:
@@ -76,7 +76,7 @@ class LineSplitter:
     dropped as they arrive, never buffered.
     """
 
-    def __init__(self, max_line: int, refused: BatchOutcome) -> None:
+    def __init__(self, max_line: int, refused: BatchAnswer) -> None:
         self._max_line = max_line
         self._refused = refused
         self._line = bytearray()
@@ -115,7 +115,7 @@ class LineSplitter:
 
 
 async def ndjson_lines(
-    request: Request, limit: int, max_line: int, refused: BatchOutcome, *, idle: float
+    request: Request, limit: int, max_line: int, refused: BatchAnswer, *, idle: float
 ) -> AsyncIterator[Line]:
     """Non-blank lines of a streamed NDJSON body (see :class:`LineSplitter`)."""
     lines = LineSplitter(max_line, refused)
@@ -141,7 +141,7 @@ def parse_json_batch(body: bytes, max_records: int) -> Parsed:
         raise ApiError(
             413, "too_many_records", f"{len(items)} records; at most {max_records} per request"
         )
-    outcome = BatchOutcome()
+    outcome = BatchAnswer()
     lines: list[Line] = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):

@@ -80,15 +80,15 @@ def _parse(data: bytes, name: str | None, limits: Limits) -> Parsed:
         return read_form(path, limits)
 
 
-async def _receive(d: Deps, key: ApiKey, parsed: Parsed) -> service.BatchOutcome:
+async def _receive(d: Deps, key: ApiKey, parsed: Parsed) -> service.BatchAnswer:
     """The records through the same validation and ledger as ``POST /v1/records``."""
     lines = [(i, g.record) for i, g in enumerate(parsed.submitted) if g.record is not None]
-    outcome = service.BatchOutcome()
+    outcome = service.BatchAnswer()
     batch = d.settings.max_batch_records
     for start in range(0, len(lines), batch):
         checked = await d.validator.check(lines[start : start + batch])
         if not checked:
-            outcome.extend(service.BatchOutcome(errors=list(checked.errors)))
+            outcome.extend(service.BatchAnswer(errors=list(checked.errors)))
             continue
         outcome.extend(await service.store(d.records, checked, key))
     return outcome

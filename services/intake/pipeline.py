@@ -7,10 +7,10 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from services.intake.service import BatchOutcome
+from services.intake.service import BatchAnswer
 from services.intake.validation import Checked, Line, Validator
 
-Store = Callable[[Checked], Coroutine[Any, Any, BatchOutcome]]
+Store = Callable[[Checked], Coroutine[Any, Any, BatchAnswer]]
 
 
 class Pipeline:
@@ -24,8 +24,8 @@ class Pipeline:
         self._validator = validator
         self._store = store
         self._validating: deque[asyncio.Task[Checked]] = deque()
-        self._storing: asyncio.Task[BatchOutcome] | None = None
-        self._outcome = BatchOutcome()
+        self._storing: asyncio.Task[BatchAnswer] | None = None
+        self._outcome = BatchAnswer()
 
     async def add(self, chunk: list[Line]) -> None:
         """Start validating ``chunk``; waits while every validator already has one."""
@@ -33,7 +33,7 @@ class Pipeline:
         if len(self._validating) > self._validator.processes:
             await self._store_next()
 
-    async def finish(self) -> BatchOutcome:
+    async def finish(self) -> BatchAnswer:
         """Wait for every chunk to be stored; the outcome of them all."""
         while self._validating:
             await self._store_next()

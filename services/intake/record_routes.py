@@ -53,14 +53,14 @@ async def _submitter(key: ApiKey, d: Deps) -> None:
 
 async def _store(
     d: Deps, key: ApiKey, checked: Checked, traceparent: str | None = None
-) -> service.BatchOutcome:
+) -> service.BatchAnswer:
     if not checked:
-        return service.BatchOutcome(errors=list(checked.errors))
+        return service.BatchAnswer(errors=list(checked.errors))
     return await service.store(d.records, checked, key, traceparent)
 
 
 def _answer(
-    outcome: service.BatchOutcome, key: ApiKey, endpoint: str, started: float
+    outcome: service.BatchAnswer, key: ApiKey, endpoint: str, started: float
 ) -> JsonResponse:
     metrics.BATCH_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
     statuses = Counter(r["status"] for r in outcome.results)
@@ -130,7 +130,7 @@ async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Resp
         pipeline = Pipeline(d.validator, functools.partial(_store, d, key, traceparent=tp))
         chunk: list[Line] = []
         lines = 0
-        refused = service.BatchOutcome()  # lines over the size of one record
+        refused = service.BatchAnswer()  # lines over the size of one record
         try:
             async for line in bodies.ndjson_lines(
                 request,

@@ -36,7 +36,7 @@ Sessions = Callable[[], AbstractAsyncContextManager[Records]]
 
 
 @dataclass
-class BatchOutcome:
+class BatchAnswer:
     """The CONTRACT §2 response body: results and errors, each by index in the request."""
 
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -46,7 +46,7 @@ class BatchOutcome:
         """List a refused record."""
         self.errors.append({"index": index, "errors": [{"loc": loc, "msg": msg, "type": kind}]})
 
-    def extend(self, other: BatchOutcome) -> None:
+    def extend(self, other: BatchAnswer) -> None:
         """Merge the outcome of a later chunk of the same request."""
         self.results.extend(other.results)
         self.errors.extend(other.errors)
@@ -76,7 +76,7 @@ _CONFLICT = "submission_id was already used for a record with different content"
 
 async def store(
     sessions: Sessions, checked: Checked, key: ApiKey, traceparent: str | None = None
-) -> BatchOutcome:
+) -> BatchAnswer:
     """``receive`` in a session of the ledger, answering what the commit decided.
 
     After the commit the records are stored: an error releasing the connection (PostgreSQL
@@ -85,7 +85,7 @@ async def store(
     never a bare 500. A commit whose acknowledgement was lost is such a 503: the records may be
     stored, and the retry then answers them ``duplicate_submission``.
     """
-    outcome: BatchOutcome | None = None
+    outcome: BatchAnswer | None = None
     try:
         async with sessions() as records:
             outcome = await receive(records, checked, key, traceparent)
@@ -111,9 +111,9 @@ async def store(
 
 async def receive(
     records: Records, checked: Checked, key: ApiKey, traceparent: str | None = None
-) -> BatchOutcome:
+) -> BatchAnswer:
     """Store the valid records this key may submit; answer each one, and each error, by index."""
-    outcome = BatchOutcome(errors=list(checked.errors))
+    outcome = BatchAnswer(errors=list(checked.errors))
     first: dict[ledger.SubmissionKey, ledger.NewRecord] = {}  # in request order
     repeats: list[tuple[int, ledger.NewRecord]] = []
     indexes: dict[uuid.UUID, int] = {}

@@ -13,9 +13,9 @@ from services.reconcile.findings import Finding
 from services.reconcile.form_checks import land_use_problem, missing_fields, scan_name_problem
 from services.reconcile.owners import check_owner, id_prefix_mismatch
 from shared.normalize import serial_key
-from shared.reasons import Outcome, Reason, WarningCode, outcome_of
+from shared.reasons import Reason, WarningCode, route
 from shared.records import Form01Record
-from shared.topics import Topic
+from shared.states import DecisionState
 
 _NOT_PLOT = {"submission_id", "scan_file", "template_version", "record_id", "corrects"}
 _SUPERSEDED = frozenset({"revoked", "replaced"})
@@ -25,8 +25,7 @@ _SUPERSEDED = frozenset({"revoked", "replaced"})
 class Decision:
     """What happens to a record, why, and (when accepted) which version of the parcel it is."""
 
-    outcome: Outcome
-    topic: Topic | None
+    outcome: DecisionState
     reasons: tuple[Finding, ...]
     warnings: tuple[Finding, ...]
     plot_hash: bytes
@@ -144,7 +143,7 @@ def decide(record: Form01Record, facts: Facts, parcel: ParcelState | None) -> De
     key = serial_key(serial) if serial else None
     if parcel is not None and parcel.plot_hash == digest:
         found = Finding(Reason.DUPLICATE, f"identical to version {parcel.version}")
-        return Decision("duplicate", None, (found,), (), digest, key)
+        return Decision(DecisionState.DUPLICATE, (found,), (), digest, key)
     reasons: list[Finding] = []
     warnings: list[Finding] = []
     if missing := missing_fields(record):
@@ -166,13 +165,12 @@ def decide(record: Form01Record, facts: Facts, parcel: ParcelState | None) -> De
     history, version = _history(facts, parcel, key, usable=certificate.usable)
     if history is not None:
         (warnings if isinstance(history.code, WarningCode) else reasons).append(history)
-    outcome, topic = outcome_of(frozenset(Reason(r.code) for r in reasons))
+    outcome, _ = route(frozenset(Reason(r.code) for r in reasons))
     return Decision(
         outcome,
-        topic,
         tuple(reasons),
         tuple(sorted(warnings, key=lambda w: w.code)),
         digest,
         key,
-        version if outcome == "accepted" else None,
+        version if outcome == DecisionState.ACCEPTED else None,
     )

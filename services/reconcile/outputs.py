@@ -9,7 +9,7 @@ import orjson
 from services.reconcile.repository import Stored
 from shared.kafka.dead_letters import Origin, dead_letter
 from shared.kafka.producer import Outgoing
-from shared.reasons import OWNER, Reason, outcome_of
+from shared.reasons import OWNER, Reason, route
 from shared.records import SubmittedRecord
 from shared.topics import Topic, Topics
 
@@ -36,7 +36,7 @@ def output(
 ) -> Outgoing | None:
     """The message a stored decision sends, or None (a duplicate sends nothing)."""
     codes = frozenset(Reason(r["code"]) for r in stored.reasons)
-    _, topic = outcome_of(codes)
+    _, topic = route(codes)
     key = record.parcel_key.encode()
     if topic is None:
         return None

@@ -59,7 +59,7 @@ def _lock_class(group_id: str, topic: str) -> int:
 class LedgerState:
     """What the ledger already holds of a record's decision."""
 
-    decision: str
+    outcome: str  # records.decision
     reasons: list[dict[str, str]]
     warnings: list[dict[str, str]]
     plot_version: int | None
@@ -186,7 +186,7 @@ class Stored:
     """A decision as the ledger stores it."""
 
     record_id: UUID
-    decision: str
+    outcome: str  # records.decision
     reasons: list[dict[str, str]]
     warnings: list[dict[str, str]]
     version: int | None
@@ -312,7 +312,7 @@ async def store_decisions(
         rows = await conn.fetch(
             _STORE,
             [d.record_id for d in decisions],
-            [d.decision for d in decisions],
+            [d.outcome for d in decisions],
             [orjson.dumps(d.reasons).decode() for d in decisions],
             [orjson.dumps(d.warnings).decode() for d in decisions],
             [d.version for d in decisions],

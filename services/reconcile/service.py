@@ -130,7 +130,7 @@ def _decided(
                 s.record_id,
                 record.commune_code,
                 record.parcel_key,
-                DecisionState(s.decision),
+                DecisionState(s.outcome),
                 tuple(r["code"] for r in s.reasons),
                 corrected.get(ref) if ref else None,
             )
@@ -162,8 +162,8 @@ def _sort(batch: Sequence[Message], states: dict[UUID, LedgerState]) -> _Sorted:
         if state is None:
             metrics.SKIPPED.labels("unknown").inc()
             log.warning("record not in the ledger", record_id=str(m.value.record_id))
-        elif state.decision == DecisionState.RECEIVED or (
-            state.decision == DecisionState.DEAD_LETTERED and state.replay_count < _replay_count(m)
+        elif state.outcome == DecisionState.RECEIVED or (
+            state.outcome == DecisionState.DEAD_LETTERED and state.replay_count < _replay_count(m)
         ):
             sorted_.to_decide.append(m)
         elif not state.published:
@@ -177,7 +177,7 @@ def _sort(batch: Sequence[Message], states: dict[UUID, LedgerState]) -> _Sorted:
 def _from_ledger(message: Message, state: LedgerState) -> Stored:
     return Stored(
         message.value.record_id,
-        state.decision,
+        state.outcome,
         state.reasons,
         state.warnings,
         state.plot_version,
@@ -252,7 +252,7 @@ class Reconciler:
         for m, s in fresh:
             codes = [r["code"] for r in s.reasons] or ["none"]
             for code in codes:
-                metrics.DECISIONS.labels(s.decision, code, m.value.commune_code).inc()
+                metrics.DECISIONS.labels(s.outcome, code, m.value.commune_code).inc()
 
     def _decide(
         self, messages: list[Message], facts: Facts, parcels: dict[str, ParcelState]
@@ -264,7 +264,7 @@ class Reconciler:
             record = m.value
             key = record.parcel_key
             decision = decide(record, facts, accepted.get(key) or parcels.get(key))
-            if decision.outcome == "accepted":
+            if decision.outcome == DecisionState.ACCEPTED:
                 accepted[key] = ParcelState(
                     decision.version or 1,
                     record.record_id,

@@ -23,14 +23,14 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from services.sync import metrics
 from services.sync.breaker import CircuitBreaker, State
 from services.sync.policy import (
-    Outcome,
     Refused,
+    SendResult,
     Synced,
     Unsent,
     backoff_delay,
     idempotency_key,
     parse_retry_after,
-    plus_made,
+    plus_attempts,
     request_key,
 )
 from shared.kafka.consumer import ShuttingDownError
@@ -76,7 +76,7 @@ class _Answer:
 
 @dataclass
 class _Tally:
-    made: int = 0
+    attempts: int = 0
     failures: int = 0
 
 
@@ -113,9 +113,9 @@ class NationalDbClient:
         self._is_stopping = is_stopping
 
     async def send(
-        self, items: Sequence[PlotItem], budget: int, *, bisect_failures: bool = False
-    ) -> list[Outcome]:
-        """Send ``items`` in one request, retried until ``budget`` charged failures.
+        self, items: Sequence[PlotItem], max_failures: int, *, bisect_failures: bool = False
+    ) -> list[SendResult]:
+        """Send ``items`` in one request, retried until ``max_failures`` charged failures.
 
         With ``bisect_failures``, a batch that keeps failing is split in halves and each half is
         sent again, down to single plots: a plot the national database always fails on is then
@@ -124,40 +124,46 @@ class NationalDbClient:
         """
         tally = _Tally()
         try:
-            answer = await self._post_with_retries(items, budget, tally)
+            answer = await self._post_with_retries(items, max_failures, tally)
         except TransientError as exc:
             if bisect_failures and len(items) > 1:
-                return await self._halves(items, budget, tally.made, bisect_failures=True)
-            return [Unsent(exc.detail, tally.made, tally.failures, exc.retry_after)] * len(items)
+                return await self._halves(items, max_failures, tally.attempts, bisect_failures=True)
+            return [Unsent(exc.detail, tally.attempts, tally.failures, exc.retry_after)] * len(
+                items
+            )
         if answer.status == 200:
-            return [_from_result(r, tally.made) for r in answer.body["results"]]
+            return [_from_result(r, tally.attempts) for r in answer.body["results"]]
         refused = _refused_keys(answer) & {i.key for i in items}
         if refused:
             rest = [i for i in items if i.key not in refused]
-            later = iter(await self.send(rest, max(1, budget - tally.failures)) if rest else [])
+            later = iter(
+                await self.send(rest, max(1, max_failures - tally.failures)) if rest else []
+            )
             detail = f"HTTP {answer.status}: refused by the national database"
             return [
-                Refused(detail, tally.made)
+                Refused(detail, tally.attempts)
                 if i.key in refused
-                else plus_made(next(later), tally.made)
+                else plus_attempts(next(later), tally.attempts)
                 for i in items
             ]
         if len(items) == 1:
-            return [Refused(_describe(answer), tally.made)]
-        return await self._halves(items, budget, tally.made, bisect_failures=bisect_failures)
+            return [Refused(_describe(answer), tally.attempts)]
+        return await self._halves(
+            items, max_failures, tally.attempts, bisect_failures=bisect_failures
+        )
 
     async def _halves(
-        self, items: Sequence[PlotItem], budget: int, made: int, *, bisect_failures: bool
-    ) -> list[Outcome]:
+        self, items: Sequence[PlotItem], max_failures: int, attempts: int, *, bisect_failures: bool
+    ) -> list[SendResult]:
         half = len(items) // 2
         left, right = await asyncio.gather(
-            self.send(items[:half], budget, bisect_failures=bisect_failures),
-            self.send(items[half:], budget, bisect_failures=bisect_failures),
+            self.send(items[:half], max_failures, bisect_failures=bisect_failures),
+            self.send(items[half:], max_failures, bisect_failures=bisect_failures),
         )
-        return [plus_made(o, made) for o in (*left, *right)]
+        return [plus_attempts(o, attempts) for o in (*left, *right)]
 
     async def _post_with_retries(
-        self, items: Sequence[PlotItem], budget: int, tally: _Tally
+        self, items: Sequence[PlotItem], max_failures: int, tally: _Tally
     ) -> _Answer:
         body = encode(items)
         headers = {
@@ -178,7 +184,7 @@ class NationalDbClient:
 
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(TransientError),
-            stop=lambda _state: tally.failures >= budget,
+            stop=lambda _state: tally.failures >= max_failures,
             wait=wait,
             before_sleep=count,
             reraise=True,
@@ -223,7 +229,7 @@ class NationalDbClient:
         self, body: bytes, headers: dict[str, str], expected: int, tally: _Tally
     ) -> _Answer:
         await self._turn()
-        tally.made += 1
+        tally.attempts += 1
         started = time.perf_counter()
         try:
             async with self._slots:
@@ -279,10 +285,10 @@ def _well_formed(body: Any, expected: int) -> bool:
     return isinstance(results, list) and len(results) == expected
 
 
-def _from_result(result: dict[str, Any], made: int) -> Outcome:
+def _from_result(result: dict[str, Any], attempts: int) -> SendResult:
     if result.get("status") in _SYNCED and result.get("national_id"):
-        return Synced(str(result["national_id"]), str(result["status"]), made)
-    return Refused(f"invalid: {result.get('error') or 'refused'}"[:500], made)
+        return Synced(str(result["national_id"]), str(result["status"]), attempts)
+    return Refused(f"invalid: {result.get('error') or 'refused'}"[:500], attempts)
 
 
 def _refused_keys(answer: _Answer) -> set[str]:

@@ -42,9 +42,9 @@ _SYNCED = f"""
 WITH marked AS (
     UPDATE records r SET
         sync_state = '{SyncState.SYNCED}', national_id = u.national_id,
-        sync_attempts = r.sync_attempts + u.made, sync_reason = NULL, sync_last_error = NULL,
+        sync_attempts = r.sync_attempts + u.attempts, sync_reason = NULL, sync_last_error = NULL,
         synced_at = now(), updated_at = now()
-    FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, national_id, made)
+    FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, national_id, attempts)
     WHERE r.record_id = u.record_id
     RETURNING r.parcel_key
 ), locked AS (
@@ -58,16 +58,16 @@ UPDATE cases SET synced_at = now() FROM locked WHERE cases.parcel_key = locked.p
 _FAILED = f"""
 UPDATE records r SET
     sync_state = '{SyncState.FAILED}', sync_reason = u.reason,
-    sync_attempts = r.sync_attempts + u.made, sync_last_error = u.detail, updated_at = now()
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS u(record_id, reason, detail, made)
+    sync_attempts = r.sync_attempts + u.attempts, sync_last_error = u.detail, updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS u(record_id, reason, detail, attempts)
 WHERE r.record_id = u.record_id AND r.sync_state IS DISTINCT FROM '{SyncState.SYNCED}'
 """  # noqa: S608 - constants only
 
 _PENDING = f"""
 UPDATE records r SET
-    sync_state = '{SyncState.PENDING}', sync_attempts = r.sync_attempts + u.made,
+    sync_state = '{SyncState.PENDING}', sync_attempts = r.sync_attempts + u.attempts,
     sync_last_error = u.detail, updated_at = now()
-FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, detail, made)
+FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(record_id, detail, attempts)
 WHERE r.record_id = u.record_id
 """  # noqa: S608 - constants only
 
@@ -85,13 +85,13 @@ ON CONFLICT (record_id) DO UPDATE SET
 
 
 async def mark_synced(conn: Conn, rows: Sequence[tuple[UUID, str, int]]) -> None:
-    """(record_id, national_id, requests made): the plot is in the national database."""
+    """(record_id, national_id, attempts): the plot is in the national database."""
     if rows:
         await conn.execute(_SYNCED, *map(list, zip(*rows, strict=True)))
 
 
 async def mark_failed(conn: Conn, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
-    """(record_id, reason, detail, requests made): the plot was dead-lettered."""
+    """(record_id, reason, detail, attempts): the plot was dead-lettered."""
     if rows:
         await conn.execute(_FAILED, *map(list, zip(*rows, strict=True)))
 
@@ -110,7 +110,7 @@ async def park(conn: Conn, retries: Sequence[Retry]) -> None:
         _PENDING,
         [r.pending.record_id for r in retries],
         [r.error for r in retries],
-        [r.made for r in retries],
+        [r.attempts for r in retries],
     )
     now = datetime.now(UTC)
     origins = [r.pending.origin for r in retries]
@@ -204,13 +204,14 @@ class PgSyncLedger:
             async with conn.transaction():
                 await mark_synced(conn, _synced_rows(outcome))
                 await mark_failed(
-                    conn, [(d.pending.record_id, d.reason, d.detail, d.made) for d in outcome.dead]
+                    conn,
+                    [(d.pending.record_id, d.reason, d.detail, d.attempts) for d in outcome.dead],
                 )
                 await park(conn, outcome.retry)
                 await forget(conn, from_table)
 
     async def mark_failed(self, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
-        """(record_id, reason, detail, requests made): the plots were dead-lettered."""
+        """(record_id, reason, detail, attempts): the plots were dead-lettered."""
         async with self._pool().acquire() as conn:
             await mark_failed(conn, rows)
 
@@ -226,7 +227,7 @@ class PgSyncLedger:
 
 
 def _synced_rows(outcome: Settlement) -> list[tuple[UUID, str, int]]:
-    return [(p.record_id, s.national_id, s.made) for p, s in outcome.synced]
+    return [(p.record_id, s.national_id, s.attempts) for p, s in outcome.synced]
 
 
 def _from_retry_table(outcome: Settlement) -> list[UUID]:

@@ -80,7 +80,7 @@ class Synced:
 
     national_id: str
     status: str  # created, updated or unchanged
-    made: int  # requests that carried the plot
+    attempts: int  # requests that carried the plot
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Refused:
     """A permanent refusal: the plot is dead-lettered as ``sync_rejected``."""
 
     error: str
-    made: int
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -96,18 +96,20 @@ class Unsent:
     """Transient failures used up this round's attempts: the plot is retried later."""
 
     error: str
-    made: int
+    attempts: int
     failures: int  # failed attempts charged to the plot (an outage's are not)
     retry_after: float | None = None
 
 
-Outcome = Synced | Refused | Unsent
+SendResult = Synced | Refused | Unsent
 
 
-def plus_made(outcome: Outcome, extra: int) -> Outcome:
+def plus_attempts(outcome: SendResult, extra: int) -> SendResult:
     """The outcome with ``extra`` earlier requests counted (a batch split after a refusal)."""
     if isinstance(outcome, Unsent):
-        return Unsent(outcome.error, outcome.made + extra, outcome.failures, outcome.retry_after)
+        return Unsent(
+            outcome.error, outcome.attempts + extra, outcome.failures, outcome.retry_after
+        )
     if isinstance(outcome, Refused):
-        return Refused(outcome.error, outcome.made + extra)
-    return Synced(outcome.national_id, outcome.status, outcome.made + extra)
+        return Refused(outcome.error, outcome.attempts + extra)
+    return Synced(outcome.national_id, outcome.status, outcome.attempts + extra)

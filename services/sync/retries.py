@@ -27,7 +27,7 @@ class Resender(Protocol):
     """What the worker sends due plots through: ``service.PlotSender``, or a fake in tests."""
 
     async def sync(
-        self, pending: Sequence[Pending], budget: int, *, bisect_failures: bool = False
+        self, pending: Sequence[Pending], max_failures: int, *, bisect_failures: bool = False
     ) -> None:
         """Send the plots and settle each (synced, dead-lettered or parked again)."""
 
@@ -82,6 +82,6 @@ class RetryWorker:
         if pending:
             # One charged attempt per round, and failing batches split: the plot at fault is
             # charged alone while the others get through.
-            await self._sender.sync(pending, budget=1, bisect_failures=True)
+            await self._sender.sync(pending, max_failures=1, bisect_failures=True)
             return 0.0
         return self._poll if next_in is None else min(max(next_in, 0.05), self._poll)

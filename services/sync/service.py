@@ -19,7 +19,7 @@ from uuid import UUID
 
 from services.sync import metrics
 from services.sync.client import PlotItem
-from services.sync.policy import Outcome, backoff_delay, chunks
+from services.sync.policy import SendResult, backoff_delay, chunks
 from services.sync.settle import Pending, Retry, Settlement, settle
 from shared.kafka.consumer import GivenUp, Incoming
 from shared.kafka.dead_letters import dead_letter
@@ -35,8 +35,8 @@ class NationalDb(Protocol):
     """The port to the national database: ``client.NationalDbClient``, or a fake in tests."""
 
     async def send(
-        self, items: Sequence[PlotItem], budget: int, *, bisect_failures: bool = False
-    ) -> list[Outcome]:
+        self, items: Sequence[PlotItem], max_failures: int, *, bisect_failures: bool = False
+    ) -> list[SendResult]:
         """One outcome per item, in order; never raises them."""
 
 
@@ -52,7 +52,7 @@ class SyncLedger(Protocol):
         """Write a settlement atomically: synced, failed, parked and forgotten plots."""
 
     async def mark_failed(self, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
-        """(record_id, reason, detail, requests made): the plots were dead-lettered."""
+        """(record_id, reason, detail, attempts): the plots were dead-lettered."""
 
     async def due(self, limit: int) -> list[Pending]:
         """Plots in the retry table whose next attempt is due, earliest version per parcel."""
@@ -98,18 +98,18 @@ class PlotSender:
         self._group_id = group_id
 
     async def sync(
-        self, pending: Sequence[Pending], budget: int, *, bisect_failures: bool = False
+        self, pending: Sequence[Pending], max_failures: int, *, bisect_failures: bool = False
     ) -> None:
-        """Send, with up to ``budget`` charged failures per request, then settle every plot.
+        """Send, with up to ``max_failures`` charged failures per request, then settle every plot.
 
         Each request is settled as soon as it is answered, so ledger writes overlap the
         requests still in flight; the caller commits offsets only once all have returned.
         """
         groups = chunks(pending, self._policy.batch_size, lambda p: p.parcel_key)
-        await asyncio.gather(*(self._sync_one(g, budget, bisect_failures) for g in groups))
+        await asyncio.gather(*(self._sync_one(g, max_failures, bisect_failures) for g in groups))
 
-    async def _sync_one(self, group: Sequence[Pending], budget: int, bisect: bool) -> None:
-        outcomes = await self._national_db.send(_items(group), budget, bisect_failures=bisect)
+    async def _sync_one(self, group: Sequence[Pending], max_failures: int, bisect: bool) -> None:
+        outcomes = await self._national_db.send(_items(group), max_failures, bisect_failures=bisect)
         pairs = list(zip(group, outcomes, strict=True))
         await self.settle(
             settle(pairs, max_attempts=self._policy.max_attempts, backoff=self._policy.backoff)
@@ -135,7 +135,7 @@ class PlotSender:
                 consumer_group=self._group_id,
                 record_id=str(d.pending.record_id),
                 commune_code=d.pending.commune_code,
-                attempts=d.pending.failures + d.made,
+                attempts=d.pending.failures + d.attempts,
                 first_failed_at_ms=_ms(d.pending),
             )
             for d in outcome.dead

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from services.sync.policy import Outcome, Refused, Synced, Unsent
+from services.sync.policy import Refused, SendResult, Synced, Unsent
 from shared.kafka.dead_letters import Origin
 from shared.reasons import Reason
 
@@ -29,13 +29,13 @@ class Pending:
 
 
 @dataclass(frozen=True)
-class DeadLetter:
+class FailedPlot:
     """A plot for ``land.dlq.sync-failed``."""
 
     pending: Pending
     reason: str
     detail: str
-    made: int
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Retry:
 
     pending: Pending
     error: str
-    made: int
+    attempts: int
     failures: int
     delay: float
 
@@ -54,12 +54,12 @@ class Settlement:
     """The outcome of a round, sorted by what has to be written."""
 
     synced: list[tuple[Pending, Synced]] = field(default_factory=list)
-    dead: list[DeadLetter] = field(default_factory=list)
+    dead: list[FailedPlot] = field(default_factory=list)
     retry: list[Retry] = field(default_factory=list)
 
 
 def settle(
-    pairs: Sequence[tuple[Pending, Outcome]],
+    pairs: Sequence[tuple[Pending, SendResult]],
     *,
     max_attempts: int,
     backoff: Callable[[int, float | None], float],
@@ -70,7 +70,7 @@ def settle(
         if isinstance(outcome, Synced):
             out.synced.append((pending, outcome))
         elif isinstance(outcome, Refused):
-            out.dead.append(DeadLetter(pending, SYNC_REJECTED, outcome.error, outcome.made))
+            out.dead.append(FailedPlot(pending, SYNC_REJECTED, outcome.error, outcome.attempts))
         else:
             out_of_attempts(out, pending, outcome, max_attempts, backoff)
     return out
@@ -87,7 +87,7 @@ def out_of_attempts(
     failures = pending.failures + outcome.failures
     if failures >= max_attempts:
         detail = f"gave up after {failures} failed attempts; last: {outcome.error}"
-        out.dead.append(DeadLetter(pending, SYNC_EXHAUSTED, detail, outcome.made))
+        out.dead.append(FailedPlot(pending, SYNC_EXHAUSTED, detail, outcome.attempts))
     else:
         delay = backoff(failures, outcome.retry_after)
-        out.retry.append(Retry(pending, outcome.error, outcome.made, failures, delay))
+        out.retry.append(Retry(pending, outcome.error, outcome.attempts, failures, delay))

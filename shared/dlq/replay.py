@@ -30,7 +30,7 @@ log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
-class ReplayOutcome:
+class ReplayResult:
     """How many dead letters were (or, in a dry run, would be) published, refused and skipped."""
 
     queue: str
@@ -62,7 +62,7 @@ async def replay(
     actor: str,
     dry_run: bool = False,
     publish_timeout: float = 60.0,
-) -> ReplayOutcome:
+) -> ReplayResult:
     """Publish the queue's matching dead letters again (raises UnknownQueueError first)."""
     topic = model.queue_topic(settings.topics, queue)
     letters = await reader.read_dead_letters(settings, topic)
@@ -76,7 +76,7 @@ async def replay(
         )
         counts = {"refused": len(chosen.refused), "skipped": len(chosen.skipped)}
         if dry_run:
-            return ReplayOutcome(queue, len(chosen.replay), **counts, dry_run=True)
+            return ReplayResult(queue, len(chosen.replay), **counts, dry_run=True)
         replay_id = await store.record_replay(
             conn,
             actor=actor,
@@ -97,4 +97,4 @@ async def replay(
     log.info(
         "dead letters replayed", queue=queue, actor=actor, replayed=len(chosen.replay), **counts
     )
-    return ReplayOutcome(queue, len(chosen.replay), **counts, dry_run=False, replay_id=replay_id)
+    return ReplayResult(queue, len(chosen.replay), **counts, dry_run=False, replay_id=replay_id)

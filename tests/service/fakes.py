@@ -13,7 +13,7 @@ from services.intake.relay import Pending
 from services.reconcile.facts import Facts, ParcelState
 from services.reconcile.repository import FactQuery, LedgerState, Stored
 from services.sync.client import PlotItem
-from services.sync.policy import Outcome, Synced
+from services.sync.policy import SendResult, Synced
 from services.sync.settle import Pending as PendingPlot
 from services.sync.settle import Retry, Settlement
 from shared.cases import Case, Corrected, Moves
@@ -128,11 +128,11 @@ class FakeLedger:
         decided = set()
         for d in decisions:
             now = self.records[d.record_id]
-            if now.decision == DecisionState.RECEIVED or (
-                now.decision == DecisionState.DEAD_LETTERED and now.replay_count < d.replay_count
+            if now.outcome == DecisionState.RECEIVED or (
+                now.outcome == DecisionState.DEAD_LETTERED and now.replay_count < d.replay_count
             ):
                 self.records[d.record_id] = LedgerState(
-                    d.decision, d.reasons, d.warnings, d.version, d.replay_count, published=False
+                    d.outcome, d.reasons, d.warnings, d.version, d.replay_count, published=False
                 )
                 decided.add(d.record_id)
         for change in moves(decided).changes.values():
@@ -153,13 +153,13 @@ class FakeLedger:
 class FakeNationalDb:
     """Answers each plot by its parcel key from ``answers`` (default: created); logs requests."""
 
-    answers: Mapping[str, Outcome] = field(default_factory=dict)
+    answers: Mapping[str, SendResult] = field(default_factory=dict)
     requests: list[tuple[list[PlotItem], int, bool]] = field(default_factory=list)
 
     async def send(
-        self, items: Sequence[PlotItem], budget: int, *, bisect_failures: bool = False
-    ) -> list[Outcome]:
-        self.requests.append((list(items), budget, bisect_failures))
+        self, items: Sequence[PlotItem], max_failures: int, *, bisect_failures: bool = False
+    ) -> list[SendResult]:
+        self.requests.append((list(items), max_failures, bisect_failures))
         created = Synced("VN-1", "created", 1)
         return [self.answers.get(i.parcel_key, created) for i in items]
 
@@ -184,7 +184,7 @@ class FakeSyncLedger:
             self.synced[pending.record_id] = synced.national_id
             self.retries.pop(pending.record_id, None)
         await self.mark_failed(
-            [(d.pending.record_id, d.reason, d.detail, d.made) for d in outcome.dead]
+            [(d.pending.record_id, d.reason, d.detail, d.attempts) for d in outcome.dead]
         )
         for retry in outcome.retry:
             self.retries[retry.pending.record_id] = retry

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from services.intake.errors import ApiError
-from services.intake.service import BatchOutcome, store
+from services.intake.service import BatchAnswer, store
 from services.intake.validation import check
 from shared.auth import ApiKey
 from tests.service.fakes import FakeRecords
@@ -19,7 +19,7 @@ from tests.support import make_record
 KEY = ApiKey("k-07339", "submitter", frozenset({"07339"}))
 
 
-async def _submit(records: FakeRecords, *bodies: dict[str, Any]) -> BatchOutcome:
+async def _submit(records: FakeRecords, *bodies: dict[str, Any]) -> BatchAnswer:
     checked = check([(i, orjson.dumps(b)) for i, b in enumerate(bodies)])
     return await store(records.session, checked, KEY)
 

@@ -53,7 +53,9 @@ async def test_plots_are_sent_and_marked_synced_and_a_redelivery_sends_none_agai
     await sync.process(batch)
     assert set(ledger.synced) == {m.value.record_id for m in batch}
     assert sorted(len(items) for items, _, _ in national_db.requests) == [2, 4]  # 4 a request
-    assert {budget for _, budget, _ in national_db.requests} == {2}  # the inline attempts
+    assert {max_failures for _, max_failures, _ in national_db.requests} == {
+        2
+    }  # the inline attempts
     await sync.process(batch)
     assert len(national_db.requests) == 2
 
@@ -79,7 +81,7 @@ async def test_a_refused_plot_is_dead_lettered_before_the_ledger_says_failed() -
     ledger = FakeSyncLedger()
     publisher = FakePublisher(events=ledger.events)
     _, sender = _sync(national_db, ledger, publisher)
-    await sender.sync([_pending(bad), _pending(_plot())], budget=2)
+    await sender.sync([_pending(bad), _pending(_plot())], max_failures=2)
     assert ledger.events == ["publish 1", "store"]
     (letter,) = publisher.published
     assert letter.topic == DLQ
@@ -109,7 +111,7 @@ async def test_an_unsent_plot_waits_in_the_retry_table_then_is_given_up_when_exh
     assert (retry.failures, retry.delay > 0) == (2, True)
     assert publisher.published == []
     parked = Pending(**{**vars(retry.pending), "failures": 2, "first_failed_at": datetime.now(UTC)})
-    await sender.sync([parked], budget=1, bisect_failures=True)  # a third failure: exhausted
+    await sender.sync([parked], max_failures=1, bisect_failures=True)  # a third failure: exhausted
     assert ledger.failed == {slow.value.record_id: "sync_exhausted"}
     assert ledger.retries == {}
     assert publisher.published[0].headers["dlq.reason"] == "sync_exhausted"

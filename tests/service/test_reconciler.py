@@ -66,9 +66,7 @@ async def test_a_batch_is_stored_then_published_then_marked_under_its_partitions
     assert ledger.events == ["store 3", "publish 3", "mark 3"]
     assert ledger.locked_partitions == [{(SUBMITTED, 0), (SUBMITTED, 1), (SUBMITTED, 2)}]
     assert {m.topic for m in publisher.published} == {TOPICS.name(Topic.ACCEPTED)}
-    assert all(
-        s.decision == DecisionState.ACCEPTED and s.published for s in ledger.records.values()
-    )
+    assert all(s.outcome == DecisionState.ACCEPTED and s.published for s in ledger.records.values())
     assert {c.state for c in ledger.cases.values()} == {CaseState.CLEANED}
 
 
@@ -83,8 +81,8 @@ async def test_when_publishing_fails_the_decisions_stay_and_the_redelivery_only_
     decided = dict(ledger.records)
     await reconciler.process(batch)  # the consumer did not commit: the batch comes again
     assert ledger.events == ["store 2", "store 0", "publish 2", "mark 2"]  # sent, not re-decided
-    assert {i: s.decision for i, s in ledger.records.items()} == {
-        i: s.decision for i, s in decided.items()
+    assert {i: s.outcome for i, s in ledger.records.items()} == {
+        i: s.outcome for i, s in decided.items()
     }
     sent = [orjson.loads(m.value)["record_id"] for m in publisher.published]
     assert sorted(sent) == sorted(str(m.value.record_id) for m in batch)
@@ -109,7 +107,7 @@ async def test_a_parcel_accepted_earlier_in_a_batch_counts_for_its_later_records
     publisher = FakePublisher()
     await _reconciler(ledger, publisher).process(batch)
     states = [ledger.records[m.value.record_id] for m in batch]
-    assert [s.decision for s in states] == ["accepted", "duplicate", "rejected"]
+    assert [s.outcome for s in states] == ["accepted", "duplicate", "rejected"]
     assert [r["code"] for r in states[2].reasons] == ["duplicate_conflict"]
     assert [m.topic for m in publisher.published] == [
         TOPICS.name(Topic.ACCEPTED),
@@ -129,14 +127,14 @@ async def test_a_mortgaged_plot_is_dead_lettered_and_decided_again_only_when_rep
     assert letter.topic == TOPICS.name(Topic.DLQ_MORTGAGED)
     assert letter.headers["dlq.reason"] == "mortgaged"
     record_id = batch[0].value.record_id
-    assert ledger.records[record_id].decision == DecisionState.DEAD_LETTERED
+    assert ledger.records[record_id].outcome == DecisionState.DEAD_LETTERED
 
     ledger.facts = Facts.index([AN], [_certificate(record)])  # the mortgage is released
     await reconciler.process(batch)  # the same message again: not a replay
     assert len(publisher.published) == 1
     replayed = _replayed(batch[0])
     await reconciler.process([replayed])
-    assert ledger.records[record_id].decision == DecisionState.ACCEPTED
+    assert ledger.records[record_id].outcome == DecisionState.ACCEPTED
     assert publisher.published[-1].topic == TOPICS.name(Topic.ACCEPTED)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from services.intake.bodies import LineSplitter
-from services.intake.service import BatchOutcome
+from services.intake.service import BatchAnswer
 
 
 def _split(chunks: list[bytes], max_line: int = 100) -> tuple[list[tuple[int, bytes]], list[int]]:
-    refused = BatchOutcome()
+    refused = BatchAnswer()
     splitter = LineSplitter(max_line, refused)
     lines = [line for chunk in chunks for line in splitter.feed(chunk)]
     lines.extend(splitter.end())
