@@ -128,7 +128,7 @@ class HeadlessChromium:
                 await self._process.wait()
         shutil.rmtree(self._profile, ignore_errors=True)
 
-    async def send(self, method: str, **params: Any) -> dict[str, Any]:
+    async def send(self, method: str, **params: Any) -> dict[str, Any]:  # noqa: ANN401 - a JSON value (the DevTools protocol)
         """Run one DevTools command and return its result."""
         if self._ws is None:
             raise BrowserError("the browser is not started")
@@ -193,7 +193,7 @@ class HeadlessChromium:
             raise BrowserError(f"{url} did not finish loading within {self.timeout}s") from None
         return self.status
 
-    async def evaluate(self, expression: str) -> Any:
+    async def evaluate(self, expression: str) -> Any:  # noqa: ANN401 - a JSON value (the DevTools protocol)
         """The value of a JavaScript expression in the page."""
         result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True)
         if "exceptionDetails" in result:

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import asyncpg
+
 from shared.cases import CaseState
 from shared.db.pool import Conn
 
@@ -72,7 +74,11 @@ def series(counts: Mapping[date, Counts], commune: str | None, start: date, end:
 
 
 def _span(
-    days: Iterable[date], today: date, window: Any, start: date | None, end: date | None
+    days: Iterable[date],
+    today: date,
+    window: Any,  # noqa: ANN401 - the ledger's window row
+    start: date | None,
+    end: date | None,
 ) -> tuple[date, date]:
     """The days to show: ``start``/``end``, else the days with cases, today and the window."""
     seen = list(days)
@@ -81,7 +87,7 @@ def _span(
     return start, end or max(today, max(seen, default=today))
 
 
-def _counts(row: Any) -> Counts:
+def _counts(row: asyncpg.Record) -> Counts:
     return row["received"], row["cleaned"], row["synced"]
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from prometheus_client import Counter, Gauge
 
 from shared.logging import get_logger, on_suppressed
@@ -85,6 +86,6 @@ class Dependency:
             await asyncio.sleep(interval)
 
 
-async def pool_answers(pool: Any, timeout: float = 2.0) -> bool:
+async def pool_answers(pool: asyncpg.Pool[Any], timeout: float = 2.0) -> bool:
     """A PostgreSQL check: ``SELECT 1`` through the pool."""
     return bool(await pool.fetchval("SELECT 1", timeout=timeout))

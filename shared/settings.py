@@ -275,7 +275,7 @@ def unknown_variables(environ: Mapping[str, str]) -> dict[str, str | None]:
     }
 
 
-def isolated(base: int, state_dir: Path, **overrides: Any) -> Settings:
+def isolated(base: int, state_dir: Path, **overrides: Any) -> Settings:  # noqa: ANN401 - setting values, checked by pydantic
     """Settings of a stack of its own (tests, benchmarks): its state dir, every port from ``base``.
 
     Keep ``base`` below 32768, where Linux's ephemeral ports begin: a readiness probe to a port in

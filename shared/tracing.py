@@ -86,7 +86,7 @@ def traceparent_of(span: Span) -> str | None:
 
 
 @contextlib.contextmanager
-def request_span(name: str, headers: Mapping[str, str], **attributes: Any) -> Iterator[str | None]:
+def request_span(name: str, headers: Mapping[str, str], **attributes: Any) -> Iterator[str | None]:  # noqa: ANN401 - span attributes, of the types OpenTelemetry takes
     """A server span for one request, child of the client's ``traceparent`` if it sent one.
 
     Yields the traceparent to store with what the request stored (the client's while off).

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import orjson
 
 from shared.cases import CaseState
@@ -100,7 +101,7 @@ LIMIT $6
 """  # noqa: S608 - built from enums and constants; every value is a parameter
 
 
-def _item(row: Any) -> dict[str, Any]:
+def _item(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "record_id": str(row["record_id"]),
         "submission_id": row["submission_id"],

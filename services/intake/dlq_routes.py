@@ -52,7 +52,7 @@ def _operator(key: ApiKey, d: Deps, queue: str) -> None:
         raise ApiError(404, "unknown_queue", str(exc)) from None
 
 
-def _filter(**given: Any) -> Filter:
+def _filter(**given: Any) -> Filter:  # noqa: ANN401 - the filter options, passed on by name
     try:
         return parse_filter(**given)
     except BadFilterError as exc:

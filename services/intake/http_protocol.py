@@ -23,7 +23,7 @@ _HEADER_TIMEOUT = IntakeSettings().header_timeout_seconds
 class HeadDeadlineProtocol(HttpToolsProtocol):
     """Closes a connection whose request head takes longer than the header timeout."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 - uvicorn's own arguments, passed on
         super().__init__(*args, **kwargs)
         self._head_deadline: asyncio.TimerHandle | None = None
 

@@ -13,6 +13,6 @@ class JsonResponse(Response):
 
     media_type = "application/json"
 
-    def render(self, content: Any) -> bytes:
+    def render(self, content: Any) -> bytes:  # noqa: ANN401 - a JSON value
         """Serialise the content."""
         return orjson.dumps(content)

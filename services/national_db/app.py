@@ -33,11 +33,11 @@ from shared.tracing import request_span
 log = get_logger(__name__)
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:  # noqa: ANN401 - a JSON value
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> Response:
+def _error(status: int, code: str, message: str, **extra: object) -> Response:
     return _json({"error": {"code": code, "message": message}, **extra}, status)
 
 

@@ -77,7 +77,7 @@ class Faults:
         return None
 
 
-def _number(value: Any, name: str) -> float:
+def _number(value: Any, name: str) -> float:  # noqa: ANN401 - a JSON value
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValueError(f"{name} must be a non-negative number")
     return float(value)

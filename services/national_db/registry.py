@@ -27,7 +27,7 @@ class Parcel:
     plot_json: bytes  # kept serialised: a third of the memory of the parsed plot
 
     @property
-    def plot(self) -> Any:
+    def plot(self) -> Any:  # noqa: ANN401 - a JSON value
         """The plot as last written."""
         return orjson.loads(self.plot_json)
 
@@ -79,7 +79,7 @@ class Plan:
     fresh: Counter[str] = field(default_factory=Counter)  # statuses of the non-duplicate answers
 
 
-def pack(plot: Any) -> tuple[str, bytes]:
+def pack(plot: Any) -> tuple[str, bytes]:  # noqa: ANN401 - a JSON value
     """A digest of a plot's content, independent of key order, and the plot serialised."""
     data = orjson.dumps(plot, option=orjson.OPT_SORT_KEYS)
     # orjson's bytes keep the capacity of its output buffer (8 KB for a 1 KB plot); a copy the
@@ -87,7 +87,7 @@ def pack(plot: Any) -> tuple[str, bytes]:
     return hashlib.sha256(data).hexdigest(), bytes(memoryview(data))
 
 
-def _invalid(item: Any) -> str | None:
+def _invalid(item: Any) -> str | None:  # noqa: ANN401 - a JSON value
     if not isinstance(item, dict):
         return "an item must be an object"
     if not isinstance(item.get("parcel_key"), str) or not item["parcel_key"]:
@@ -117,7 +117,7 @@ class Registry:
             plan.results.append(self._plan_item(item, plan))
         return plan
 
-    def _plan_item(self, item: Any, plan: Plan) -> Result:
+    def _plan_item(self, item: Any, plan: Plan) -> Result:  # noqa: ANN401 - a JSON value
         error = _invalid(item)
         key = item.get("parcel_key") if isinstance(item, dict) else None
         parcel_key = key if isinstance(key, str) else ""

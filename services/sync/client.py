@@ -273,14 +273,14 @@ def _observe(outcome: str, started: float) -> None:
     metrics.REQUEST_SECONDS.labels(outcome).observe(time.perf_counter() - started)
 
 
-def _json(content: bytes) -> Any:
+def _json(content: bytes) -> Any:  # noqa: ANN401 - a JSON value
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
         return None
 
 
-def _well_formed(body: Any, expected: int) -> bool:
+def _well_formed(body: Any, expected: int) -> bool:  # noqa: ANN401 - a JSON value
     results = body.get("results") if isinstance(body, dict) else None
     return isinstance(results, list) and len(results) == expected
 

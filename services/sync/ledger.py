@@ -157,7 +157,7 @@ async def next_due_in(conn: Conn) -> float | None:
     return None if value is None else float(value)
 
 
-def _pending(row: Any) -> Pending:
+def _pending(row: asyncpg.Record) -> Pending:
     headers = row["origin_headers"]
     origin = Origin(
         topic=row["origin_topic"],

@@ -97,7 +97,7 @@ MEASURES: dict[str, Callable[[Path], int]] = {
 }
 
 
-def _in_child(name: str, path: Path, out: Any) -> None:
+def _in_child(name: str, path: Path, out: Any) -> None:  # noqa: ANN401 - a multiprocessing connection
     """One measure in a fresh process: its time, and its peak RSS above the idle process."""
     import services.intake.validation  # noqa: F401, PLC0415 - imported before the idle figure
     import shared.form01.reader  # noqa: F401, PLC0415

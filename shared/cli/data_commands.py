@@ -165,7 +165,11 @@ def _generate_signature() -> inspect.Signature:
     from shared.generate.rates import Rates  # noqa: PLC0415
 
     def option(
-        name: str, kind: Any, default: Any, help_text: str, *flags: str
+        name: str,
+        kind: Any,  # noqa: ANN401 - a type or typer's annotation
+        default: Any,  # noqa: ANN401 - typer's option value
+        help_text: str,
+        *flags: str,
     ) -> inspect.Parameter:
         return inspect.Parameter(
             name,
@@ -188,7 +192,7 @@ def _generate_signature() -> inspect.Signature:
     return inspect.Signature([*fixed, *per_error])
 
 
-def _generate_command(**options: Any) -> None:
+def _generate_command(**options: Any) -> None:  # noqa: ANN401 - typer's option values
     rates = {k.removeprefix("rate_"): v for k, v in options.items() if k.startswith("rate_")}
     generate(
         options["communes"],

@@ -7,7 +7,7 @@ import getpass
 import json
 import sys
 from collections import Counter
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import asyncpg
 import typer
@@ -20,6 +20,10 @@ from shared.dlq.model import BadFilterError, Filter, UnknownQueueError
 from shared.logging import configure_logging
 from shared.settings import Settings
 from shared.topics import DlqQueue
+
+if TYPE_CHECKING:  # imported when run only: Kafka's client is loaded when it is needed
+    from shared.dlq.replay import ReplayResult
+    from shared.dlq.service import Listing
 
 dlq_app = typer.Typer(
     help="Dead letters: list them, show one, replay them once the cause is fixed.",
@@ -37,7 +41,7 @@ Reveal = Annotated[bool, typer.Option("--reveal", help="show names and personal 
 AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 
-def _filter(queue: str, **given: Any) -> Filter:
+def _filter(queue: str, **given: Any) -> Filter:  # noqa: ANN401 - typer's option values
     try:
         model.queue_topic(Settings().topics, queue)
         return model.parse_filter(**given)
@@ -81,7 +85,7 @@ def list_command(  # noqa: PLR0917 - typer passes each option by name
     _err.print(f"{body['count']:,} shown from {body['topic']}")
 
 
-async def _list(settings: Settings, queue: str, wanted: Filter, *, reveal: bool) -> Any:
+async def _list(settings: Settings, queue: str, wanted: Filter, *, reveal: bool) -> Listing:
     from shared.dlq import service  # noqa: PLC0415 - Kafka's client only when it is needed
 
     conn = await _connect(settings)
@@ -177,7 +181,7 @@ def replay_command(  # noqa: PLR0917 - typer passes each option by name
     )
 
 
-def _confirm(queue: str, listing: Any, limit: int | None) -> None:
+def _confirm(queue: str, listing: Listing, limit: int | None) -> None:
     """Say how many dead letters, of which reasons and communes, and ask before replaying them."""
     letters = listing.letters[:limit] if limit else listing.letters
     if not letters:
@@ -195,7 +199,7 @@ def _confirm(queue: str, listing: Any, limit: int | None) -> None:
         raise typer.Exit(1)
 
 
-async def _replay(settings: Settings, queue: str, wanted: Filter, *, dry_run: bool) -> Any:
+async def _replay(settings: Settings, queue: str, wanted: Filter, *, dry_run: bool) -> ReplayResult:
     from shared.dlq.replay import replay  # noqa: PLC0415
     from shared.kafka.producer import Producer  # noqa: PLC0415
 

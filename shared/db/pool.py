@@ -9,7 +9,7 @@ import orjson
 from asyncpg.pool import PoolConnectionProxy
 
 
-def _dumps(value: Any) -> str:
+def _dumps(value: Any) -> str:  # noqa: ANN401 - a JSON value
     return orjson.dumps(value).decode()
 
 

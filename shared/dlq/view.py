@@ -10,7 +10,7 @@ from shared.dlq.model import DeadLetter
 from shared.logging import mask_ids, mask_personal_data
 
 
-def masked(value: Any) -> Any:
+def masked(value: Any) -> Any:  # noqa: ANN401 - a JSON value
     """A JSON value with names, IDs and other personal fields masked, as in the logs."""
     return mask_personal_data(None, "dead letter", {"value": value})["value"]
 
@@ -19,7 +19,7 @@ def _text(text: str, reveal: bool) -> str:
     return text if reveal else mask_ids(text)
 
 
-def _value(letter: DeadLetter, *, reveal: bool) -> Any:
+def _value(letter: DeadLetter, *, reveal: bool) -> Any:  # noqa: ANN401 - a JSON value
     try:
         decoded: Any = orjson.loads(letter.value)
     except orjson.JSONDecodeError:

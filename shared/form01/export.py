@@ -19,7 +19,7 @@ KEY_FIELDS = frozenset(
 )
 
 
-def _get(record: dict[str, Any], path: str) -> Any:
+def _get(record: dict[str, Any], path: str) -> Any:  # noqa: ANN401 - a JSON value
     value: Any = record
     for part in path.replace("[", ".").replace("]", "").split("."):
         if isinstance(value, list):
@@ -32,7 +32,7 @@ def _get(record: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _cell(column: Column, value: Any) -> Any:
+def _cell(column: Column, value: Any) -> Any:  # noqa: ANN401 - a JSON value
     if value is None:
         return None
     if column.kind == "enum":

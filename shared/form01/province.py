@@ -85,7 +85,10 @@ def _truth(out_dir: Path, records_name: str) -> list[dict[str, Any]]:
 
 
 def _write_truth(
-    path: Path, batch: list[dict[str, Any]], truths: dict[str, dict[str, Any]], out: Any
+    path: Path,
+    batch: list[dict[str, Any]],
+    truths: dict[str, dict[str, Any]],
+    out: Any,  # noqa: ANN401 - a multiprocessing connection
 ) -> None:
     """The generator's truth, under the ids the import gives the file's records."""
     parsed = read_form(path)

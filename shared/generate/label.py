@@ -64,7 +64,7 @@ def plot_content(record: dict[str, Any]) -> bytes:
     return orjson.dumps(plot, option=orjson.OPT_SORT_KEYS)
 
 
-def _missing(value: Any) -> bool:
+def _missing(value: Any) -> bool:  # noqa: ANN401 - a JSON value
     return value is None or value in ("", [])
 
 
@@ -111,7 +111,7 @@ def _names_match(given: str, registered: str) -> tuple[bool, bool]:
     return close, close
 
 
-def _usable_id(value: Any, digits: int) -> str | None:
+def _usable_id(value: Any, digits: int) -> str | None:  # noqa: ANN401 - a JSON value
     return value if isinstance(value, str) and len(value) == digits and value.isdigit() else None
 
 

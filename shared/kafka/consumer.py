@@ -156,7 +156,7 @@ async def _robust_parser(
     return await original(tuple(_utf8_headers(r) for r in records))
 
 
-async def _raw_decoder(message: StreamMessage[Any], _original: Any) -> Any:
+async def _raw_decoder(message: StreamMessage[Any], _original: Any) -> Any:  # noqa: ANN401 - FastStream's and aiokafka's callback types
     # Bodies stay bytes: decoding is ours, per message, so one bad message is poison alone.
     return message.body
 
@@ -244,7 +244,7 @@ class BatchConsumer(Generic[M]):
         await msg.ack()
         self._record_lag(getattr(msg, "consumer", None), records)
 
-    def _record_lag(self, consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+    def _record_lag(self, consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> None:  # noqa: ANN401 - FastStream's and aiokafka's callback types
         """Messages behind the end of each partition just consumed, as the broker last said."""
         if consumer is None or not hasattr(consumer, "highwater"):
             return

@@ -25,7 +25,7 @@ class Origin:
     headers: Mapping[str, str]
 
     @classmethod
-    def of(cls, record: Any) -> Self:
+    def of(cls, record: Any) -> Self:  # noqa: ANN401 - an aiokafka ConsumerRecord or FastStream message
         """The coordinates, key, value and UTF-8 headers of a consumed aiokafka record."""
         return cls(
             topic=record.topic,

@@ -59,7 +59,7 @@ def read_pidfile(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("pid"), int) else None
 
 
-def write_pidfile(path: Path, pid: int, **extra: Any) -> None:
+def write_pidfile(path: Path, pid: int, **extra: object) -> None:
     """Record a pid with its start time, atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
