@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake.responses import JsonResponse
 from shared.logging import get_logger
+from shared.transient import TRANSIENT_TYPES, is_transient
 
 log = get_logger(__name__)
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,  # connection refused or reset
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-)
 
 
 class ApiError(Exception):
@@ -70,16 +62,18 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JsonResponse(error_body(code, str(exc.detail)), exc.status_code)
 
-    async def _unavailable(_: Request, exc: Exception) -> JsonResponse:
-        # The database is down or restarting: nothing was answered 202, the client may retry.
-        log.warning("database unavailable", error=type(exc).__name__)
-        body = error_body("unavailable", "the ledger database is unavailable; retry later")
-        return JsonResponse(body, 503, headers={"Retry-After": "5"})
-
-    for unavailable in UNAVAILABLE:
-        app.add_exception_handler(unavailable, _unavailable)
-
-    @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JsonResponse:
         log.error("unhandled error", error=type(exc).__name__, exc_info=exc)
         return JsonResponse(error_body("internal", "internal error; it has been logged"), 500)
+
+    async def _unavailable(request: Request, exc: Exception) -> JsonResponse:
+        if not is_transient(exc):  # an OSError that is not the network's
+            return await _unexpected(request, exc)
+        # A dependency is down or restarting: nothing was answered 202, the client may retry.
+        log.warning("dependency unavailable", error=type(exc).__name__)
+        body = error_body("unavailable", "the ledger database is unavailable; retry later")
+        return JsonResponse(body, 503, headers={"Retry-After": "5"})
+
+    for unavailable in (*TRANSIENT_TYPES, OSError):
+        app.add_exception_handler(unavailable, _unavailable)
+    app.add_exception_handler(Exception, _unexpected)

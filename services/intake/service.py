@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from services.intake import ledger
-from services.intake.errors import UNAVAILABLE, ApiError
+from services.intake.errors import ApiError
 from services.intake.validation import Checked
 from shared.auth import ApiKey
 from shared.ids import new_ids
 from shared.logging import debug_record, get_logger
+from shared.transient import is_transient
 
 Status = Literal["received", "duplicate_submission"]
 log = get_logger(__name__)
@@ -97,7 +98,7 @@ async def store(
                 "connection lost after the commit; the batch is stored", error=type(exc).__name__
             )
             return outcome
-        if isinstance(exc, UNAVAILABLE):
+        if is_transient(exc):
             raise  # answered 503 by the handler, as on every route
         log.exception("storing a batch failed before the commit", error=type(exc).__name__)
         raise ApiError(

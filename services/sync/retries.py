@@ -17,8 +17,9 @@ from typing import Protocol
 
 from services.sync.service import SyncLedger
 from services.sync.settle import Pending
-from shared.kafka.consumer import ShuttingDownError, is_transient
+from shared.kafka.consumer import ShuttingDownError
 from shared.logging import get_logger
+from shared.transient import is_transient
 
 log = get_logger(__name__)
 

@@ -39,9 +39,7 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -57,6 +55,7 @@ from shared.kafka.producer import Producer, count_from_zero
 from shared.logging import get_logger
 from shared.reasons import PoisonReason
 from shared.topics import Topic, Topics
+from shared.transient import is_transient
 
 M = TypeVar("M", bound=BaseModel)
 LAG = Gauge(
@@ -73,27 +72,6 @@ GUARD_TRIPPED = Gauge(
     multiprocess_mode="livemax",
 )
 log = get_logger(__name__)
-
-
-# Failures that mean "a dependency is down or busy", not "this data cannot be processed": they are
-# retried for as long as they last, and never dead-letter anything.
-_TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    KafkaError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.TooManyConnectionsError,
-)
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether an error is an outage to wait out rather than a problem with the data."""
-    return isinstance(error, _TRANSIENT)
 
 
 def _waited_out(error: BaseException) -> bool:
