@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from services.reconcile import repository
 from services.reconcile.service import Reconciler
-from shared.kafka.consumer import BatchConsumer, GivenUp
+from shared.kafka.consumer import BatchConsumer
 from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.producer import count_from_zero
 from shared.kafka.runtime import ConsumerRuntime
@@ -25,9 +23,7 @@ def build(settings: ReconcileSettings) -> ConsumerRuntime:
         [Topic.ACCEPTED, Topic.REJECTED, Topic.DLQ_OWNER_UNRESOLVED, Topic.DLQ_MORTGAGED],
     )
 
-    async def give_up(given_up: Sequence[GivenUp]) -> None:
-        await repository.give_up(runtime.pool, given_up)
-
+    ledger = repository.PgLedger(lambda: runtime.pool)
     consumer = BatchConsumer(
         runtime.broker,
         runtime.producer,
@@ -35,15 +31,12 @@ def build(settings: ReconcileSettings) -> ConsumerRuntime:
         topic=Topic.SUBMITTED,
         group_id=GROUP_ID,
         model=SubmittedRecord,
-        processor=Reconciler(
-            repository.PgLedger(lambda: runtime.pool), runtime.producer, settings.topics, GROUP_ID
-        ).process,
+        processor=Reconciler(ledger, runtime.producer, settings.topics, GROUP_ID).process,
         max_records=settings.consumer_batch_size,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
         members=settings.reconcile_members,
-        guard=GuardLimits(settings.dlq_guard_max_run, settings.dlq_guard_max_ratio),
-        give_up=give_up,
+        guard=GuardLimits.of(settings),
+        give_up=ledger.give_up,
     )
-    runtime.on_stop(consumer.stop)
-    runtime.not_ready_while(lambda: consumer.tripped)
+    runtime.consumes(consumer)
     return runtime

@@ -413,6 +413,10 @@ class PgLedger:
         # A getter: the consumer's runtime opens the pool only once the event loop runs.
         self._pool = pool
 
+    async def give_up(self, given_up: Sequence[GivenUp]) -> None:
+        """Records dead-lettered as poison end dead-lettered with the poison reason."""
+        await give_up(self._pool(), given_up)
+
     @contextlib.asynccontextmanager
     async def locked(
         self, group_id: str, partitions: Iterable[tuple[str, int]]

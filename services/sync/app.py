@@ -132,7 +132,7 @@ def build(settings: SyncSettings) -> ConsumerRuntime:
         # read and triaged (each member has its own partitions, so a parcel stays in order).
         members=settings.sync_members,
         max_poll_interval_ms=int(settings.sync_max_batch_seconds * 1000),
-        guard=GuardLimits(settings.dlq_guard_max_run, settings.dlq_guard_max_ratio),
+        guard=GuardLimits.of(settings),
         give_up=sync.give_up,
     )
 
@@ -150,8 +150,7 @@ def build(settings: SyncSettings) -> ConsumerRuntime:
         await http.aclose()
 
     runtime.on_open(open_)
-    runtime.on_stop(consumer.stop)
-    runtime.not_ready_while(lambda: consumer.tripped)
+    runtime.consumes(consumer)
     runtime.on_stop(stop)
     runtime.on_close(close)
     count_from_zero(settings.topics, [Topic.DLQ_SYNC_FAILED])

@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from shared.settings import ConsumerSettings
+
 Partition = tuple[str, int]
 
 
@@ -29,6 +31,11 @@ class GuardLimits:
     max_ratio: float = 0.5
     window: int = 1000
     min_seen: int = 200  # the ratio counts only once this many records of the partition were seen
+
+    @classmethod
+    def of(cls, settings: ConsumerSettings) -> GuardLimits:
+        """The limits a deployment set (``LANDSYNC_DLQ_GUARD_MAX_RUN``, ``_MAX_RATIO``)."""
+        return cls(settings.dlq_guard_max_run, settings.dlq_guard_max_ratio)
 
 
 @dataclass

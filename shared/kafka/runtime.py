@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import orjson
@@ -27,6 +27,17 @@ from shared.settings import CommonSettings
 
 log = get_logger(__name__)
 _MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class Stoppable(Protocol):
+    """A batch consumer as its runtime sees it."""
+
+    def stop(self) -> None:
+        """Give up the batch in hand; it will be redelivered."""
+
+    @property
+    def tripped(self) -> str | None:
+        """Why its dead-letter guard stopped it, or None."""
 
 
 class ConsumerRuntime:
@@ -64,6 +75,11 @@ class ConsumerRuntime:
     def on_stop(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` as shutdown begins (e.g. to end a retry loop)."""
         self._on_stop.append(callback)
+
+    def consumes(self, consumer: Stoppable) -> None:
+        """Stop ``consumer`` as shutdown begins, and be not ready while its guard has tripped."""
+        self.on_stop(consumer.stop)
+        self.not_ready_while(lambda: consumer.tripped)
 
     def not_ready_while(self, why: Callable[[], str | None]) -> None:
         """``/readyz`` answers 503 with ``why()`` whenever it returns a reason (a tripped guard)."""
