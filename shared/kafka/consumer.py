@@ -26,8 +26,10 @@ Ack/commit policy (why it is safe):
   record id, decisions stored once).
 
 Error classes, one outcome each: a message that does not decode into the topic's model is poison
-and goes to ``land.dlq.poison`` alone, never retried; an outage is waited out; any other failure
-is isolated to its record and dead-lettered as ``unprocessable``.
+and goes to ``land.dlq.poison`` alone, never retried; an outage (``shared.transient``) is waited
+out; a processor that knows which records are bad raises :class:`InvalidRecord` naming them,
+and they are dead-lettered as ``unprocessable`` at once, without the search; any other failure
+is isolated to its record by splitting the batch, then dead-lettered as ``unprocessable``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,19 @@ GUARD_TRIPPED = Gauge(
     multiprocess_mode="livemax",
 )
 log = get_logger(__name__)
+
+
+class InvalidRecord(Exception):  # noqa: N818 - it names the record, as the glossary does
+    """Raised by a processor: these records are bad (not the code, not an outage).
+
+    The consumer dead-letters them (``unprocessable``, with ``detail``) and processes the rest of
+    the batch again; the dead-letter guard counts them like any other.
+    """
+
+    def __init__(self, records: Sequence[Incoming[Any]], detail: str) -> None:
+        super().__init__(detail)
+        self.records = list(records)
+        self.detail = detail
 
 
 def _waited_out(error: BaseException) -> bool:
@@ -249,7 +264,22 @@ class BatchConsumer(Generic[M]):
         batch = [m for m in batch if (m.origin.partition, m.origin.offset) not in given_up]
         if not batch:
             return
-        if await self._succeeds(batch):
+        try:
+            succeeded = await self._succeeds(batch)
+        except InvalidRecord as bad:
+            named = {(m.origin.partition, m.origin.offset) for m in bad.records}
+            named &= {(m.origin.partition, m.origin.offset) for m in batch}
+            if named:
+                log.warning("records invalid", topic=self._topic, count=len(named))
+                at = {(m.origin.partition, m.origin.offset): m.origin for m in batch}
+                origins = [at[position] for position in sorted(named)]
+                await self._dead_letter([(o, bad.detail[:1000]) for o in origins],
+                                        PoisonReason.UNPROCESSABLE)  # fmt: skip
+                given_up |= named
+                await self._process(batch, given_up)
+                return
+            self._last_error, succeeded = bad, False  # it named none of these: search as usual
+        if succeeded:
             self._guard.processed((m.origin.topic, m.origin.partition) for m in batch)
             GUARD_TRIPPED.labels(self._topic, self._group_id).set(0)
             return
@@ -272,7 +302,7 @@ class BatchConsumer(Generic[M]):
         """
         try:
             await self._retrying(partial(self._processor, batch), limit=1)
-        except (ShuttingDownError, GuardTrippedError):
+        except (ShuttingDownError, GuardTrippedError, InvalidRecord):
             raise
         except Exception as exc:
             if len(batch) == 1:

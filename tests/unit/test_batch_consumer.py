@@ -15,7 +15,13 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from tenacity import wait_none
 
-from shared.kafka.consumer import BatchConsumer, GivenUp, Incoming, ShuttingDownError
+from shared.kafka.consumer import (
+    BatchConsumer,
+    GivenUp,
+    Incoming,
+    InvalidRecord,
+    ShuttingDownError,
+)
 from shared.kafka.dlq_guard import DlqGuard, GuardLimits, GuardTrippedError
 from shared.kafka.producer import Outgoing, Producer
 from shared.settings import Settings
@@ -118,6 +124,27 @@ async def test_a_record_that_always_fails_is_dead_lettered_and_the_others_go_thr
     assert letter.value == orjson.dumps({"n": 2})
     assert letter.headers["dlq.reason"] == "unprocessable"
     assert letter.headers["dlq.original.offset"] == "1"
+    assert batch.outcome == "committed"
+
+
+async def test_records_a_processor_names_invalid_are_dead_lettered_in_one_call_each() -> None:
+    calls: list[list[int]] = []
+
+    async def strict(batch: Sequence[Incoming[Item]]) -> None:
+        calls.append([m.value.n for m in batch])
+        bad = [m for m in batch if m.value.n % 4 == 0]
+        if bad:
+            raise InvalidRecord(bad, "n is a multiple of four")
+
+    consumer, producer = _consumer(strict)
+    batch = Batch(_values(*range(1, 13)))
+
+    await consumer.handle(batch)  # type: ignore[arg-type]
+
+    # Named at once, no search by halves: the whole batch, then the rest of it.
+    assert calls == [list(range(1, 13)), [1, 2, 3, 5, 6, 7, 9, 10, 11]]
+    assert [orjson.loads(letter.value)["n"] for letter in producer.sent] == [4, 8, 12]
+    assert {letter.headers["dlq.detail"] for letter in producer.sent} == {"n is a multiple of four"}
     assert batch.outcome == "committed"
 
 
