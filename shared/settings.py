@@ -22,6 +22,7 @@ NOT_SETTINGS = frozenset(
     {
         "LANDSYNC_TEST_PORT_BASE",
         "LANDSYNC_TEST_TOPIC_PREFIX",
+        "LANDSYNC_TEST_KAFKA_BROKERS",
         "LANDSYNC_FUZZ_SECONDS",
         "LANDSYNC_FUZZ_EXAMPLES",
     }
@@ -38,7 +39,11 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default=PROJECT_ROOT / ".cache")
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
-    kafka_heap: str = "768m"
+    kafka_heap: str = "768m"  # per broker; a cluster's brokers get 512m unless this is set
+    # KRaft nodes, each broker and controller: 1, or 3 for a cluster that survives one death
+    # (replication factor 3, min.insync.replicas 2). Node n listens on kafka_port + 2(n-1) and
+    # kafka_controller_port + 2(n-1).
+    kafka_brokers: int = Field(default=1, ge=1, le=9)
     # SASL/SCRAM on Kafka's client listener: off (None) by default. The local stack generates
     # the password into <state_dir>/secrets/kafka.password unless one is given.
     kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
@@ -159,9 +164,18 @@ class Settings(BaseSettings):
     campaign_timezone: str = "Asia/Ho_Chi_Minh"
 
     @cached_property
+    def kafka_nodes(self) -> list[tuple[int, int]]:
+        """The local cluster's (client port, controller port) of each node, node 1 first."""
+        return [
+            (self.kafka_port + 2 * i, self.kafka_controller_port + 2 * i)
+            for i in range(self.kafka_brokers)
+        ]
+
+    @cached_property
     def bootstrap(self) -> str:
-        """Kafka bootstrap servers."""
-        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+        """Kafka bootstrap servers: every node of the local cluster unless set explicitly."""
+        local = ",".join(f"127.0.0.1:{port}" for port, _ in self.kafka_nodes)
+        return self.kafka_bootstrap or local
 
     @cached_property
     def national_db_journal_file(self) -> Path | None:
