@@ -305,6 +305,28 @@ async def wait_ready(
             return
 
 
+async def wait_for_nodes(
+    bootstrap: str, nodes: int, timeout: float = 60.0, options: dict[str, Any] | None = None
+) -> None:
+    """Wait until the cluster's metadata lists ``nodes`` brokers (a fenced one is not listed).
+
+    Topics created before every node is unfenced get all their leaders on the nodes there were,
+    and one node's death would then pause every partition at once.
+    """
+    deadline = time.monotonic() + timeout
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=5000, **(options or {})
+    )
+    await admin.start()
+    try:
+        while len((await admin.describe_cluster())["brokers"]) < nodes:
+            if time.monotonic() > deadline:
+                raise StackError(f"Kafka's {nodes} nodes did not all join in {timeout:.0f} s")
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
 async def ensure_topics(
     bootstrap: str,
     topics: dict[str, int],

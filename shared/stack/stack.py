@@ -222,6 +222,8 @@ class Stack:
                 # Never leave a half-started JVM behind; the nodes that already ran stay up.
                 proc.terminate([self.pidfile(kafka.node_name(n)) for n in started], timeout=30.0)
                 raise
+        if started and s.kafka_brokers > 1:
+            _run(kafka.wait_for_nodes(s.bootstrap, s.kafka_brokers, options=options))
         topics = Topics(s.topic_prefix, s.topic_partitions, s.dlq_partitions).all()
         replicas, min_isr = kafka.replication(s.kafka_brokers)
         created = _run(
