@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default=PROJECT_ROOT / ".cache")
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
-    kafka_heap: str = "768m"  # per broker; a cluster's brokers get 512m unless this is set
+    kafka_heap: str | None = None  # per node; default 768m, 512m each in a cluster
     # KRaft nodes, each broker and controller: 1, or 3 for a cluster that survives one death
     # (replication factor 3, min.insync.replicas 2). Node n listens on kafka_port + 2(n-1) and
     # kafka_controller_port + 2(n-1).

@@ -27,9 +27,10 @@ LOG4J = DEPLOY / "log4j2.yaml"
 # Written last into libs/: its presence (with the pom's hash) is what "complete" means.
 _MARKER = ".landsync-complete"
 _TOPIC_ALREADY_EXISTS = 36
-#: A cluster's heap per node unless LANDSYNC_KAFKA_HEAP says otherwise: three JVMs share the
-#: 2-core development machine with PostgreSQL and the services.
-CLUSTER_HEAP = "512m"
+#: The heap of a single node, and of each node of a cluster, unless LANDSYNC_KAFKA_HEAP says
+#: otherwise: a cluster's three JVMs share the development machine with PostgreSQL and the
+#: services.
+SINGLE_HEAP, CLUSTER_HEAP = "768m", "512m"
 #: In node 1's directory: how many nodes the cluster was formatted with (their quorum).
 _NODES_FILE = "nodes"
 
@@ -241,9 +242,9 @@ def format_storage(
 
 def heap(settings: Settings) -> str:
     """The heap of each node: LANDSYNC_KAFKA_HEAP when set, else smaller in a cluster."""
-    if settings.kafka_brokers > 1 and "kafka_heap" not in settings.model_fields_set:
-        return CLUSTER_HEAP
-    return settings.kafka_heap
+    if settings.kafka_heap is not None:
+        return settings.kafka_heap
+    return CLUSTER_HEAP if settings.kafka_brokers > 1 else SINGLE_HEAP
 
 
 def java_argv(settings: Settings, libs: Path, props: Path) -> list[str]:
