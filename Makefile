@@ -23,9 +23,11 @@ fmt: venv
 	$(BIN)/ruff check --fix .
 
 ## The whole suite: lint, types, unit tests, then integration tests against the real
-## Kafka and PostgreSQL that the test session provisions and starts itself.
+## Kafka and PostgreSQL that the test session provisions and starts itself; then the cluster
+## tests, in a session whose Kafka runs three nodes.
 test: lint
 	$(BIN)/pytest -ra
+	$(BIN)/pytest -ra tests/integration/test_brokers.py  # a session of its own: three Kafka nodes
 
 ## Unit and service-layer tests: no Kafka, no PostgreSQL.
 unit: venv

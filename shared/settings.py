@@ -22,6 +22,7 @@ NOT_SETTINGS = frozenset(
     {
         "LANDSYNC_TEST_PORT_BASE",
         "LANDSYNC_TEST_TOPIC_PREFIX",
+        "LANDSYNC_TEST_KAFKA_BROKERS",
         "LANDSYNC_FUZZ_SECONDS",
         "LANDSYNC_FUZZ_EXAMPLES",
     }
@@ -35,6 +36,11 @@ class CommonSettings(BaseSettings):
 
     state_dir: Path = Field(default=PROJECT_ROOT / ".landsync")
     kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    # KRaft nodes, each broker and controller: 1, or 3 for a cluster that survives one death
+    # (replication factor 3, min.insync.replicas 2). Node n listens on kafka_port + 2(n-1) and
+    # kafka_controller_port + 2(n-1).
+    kafka_brokers: int = Field(default=1, ge=1, le=9)
     # SASL/SCRAM on Kafka's client listener: off (None) by default. The local stack generates
     # the password into <state_dir>/secrets/kafka.password unless one is given.
     kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
@@ -66,9 +72,18 @@ class CommonSettings(BaseSettings):
     graceful_timeout_seconds: float = 20.0
 
     @cached_property
+    def kafka_nodes(self) -> list[tuple[int, int]]:
+        """The local cluster's (client port, controller port) of each node, node 1 first."""
+        return [
+            (self.kafka_port + 2 * i, self.kafka_controller_port + 2 * i)
+            for i in range(self.kafka_brokers)
+        ]
+
+    @cached_property
     def bootstrap(self) -> str:
-        """Kafka bootstrap servers."""
-        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+        """Kafka bootstrap servers: every node of the local cluster unless set explicitly."""
+        local = ",".join(f"127.0.0.1:{port}" for port, _ in self.kafka_nodes)
+        return self.kafka_bootstrap or local
 
     @cached_property
     def secret_dir(self) -> Path:
@@ -218,8 +233,7 @@ class StackSettings(CommonSettings):
     """The local stack's: its Kafka and PostgreSQL servers, migrations, the supervisor."""
 
     cache_dir: Path = Field(default=PROJECT_ROOT / ".cache")
-    kafka_controller_port: int = 19093
-    kafka_heap: str = "768m"
+    kafka_heap: str | None = None  # per node; default 768m, 512m each in a cluster
     postgres_migration_user: str = "landsync_migrator"  # owns the schema; migrations run as it
     migration_database_url: str | None = None  # default: database_url when set, else local
     # The local stack's supervisor (shared/stack/supervisor.py): restart with doubling backoff,

@@ -17,19 +17,24 @@ from shared.settings import PROJECT_ROOT, Settings, isolated
 from shared.stack import Stack
 
 KeyFactory = Callable[..., Awaitable[str]]
+#: How many Kafka nodes the session's stack runs (see pytest_collection_finish).
+_BROKERS = pytest.StashKey[int]()
 
 
-def _test_settings() -> Settings:
+def _test_settings(brokers: int = 1) -> Settings:
     # Own ports and state dir, so tests never touch a demo stack running beside them (and several
     # test runs can share a machine: LANDSYNC_TEST_PORT_BASE=41000 moves every port); a fresh topic
     # prefix per session, so every session starts from empty topics.
     base = int(os.environ.get("LANDSYNC_TEST_PORT_BASE", "29000"))
     prefix = os.environ.get("LANDSYNC_TEST_TOPIC_PREFIX") or f"t{uuid.uuid4().hex[:8]}."
     suffix = "" if base == 29000 else f"-{base}"
+    # A cluster's own state dir: a node count is fixed when Kafka's directories are formatted.
+    suffix += "" if brokers == 1 else f"-{brokers}brokers"
     state_dir = PROJECT_ROOT / f".landsync-test{suffix}"
     return isolated(
         base,
         state_dir,
+        kafka_brokers=brokers,
         tracing=True,  # every service writes its spans where tests/integration/test_tracing reads
         trace_dir=state_dir / "traces",
         topic_prefix=prefix,
@@ -61,10 +66,46 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: last.get(item.path.name, 0))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of tests that need a Kafka cluster."""
+    config.addinivalue_line(
+        "markers", "kafka_brokers(n): needs the session's Kafka to run n nodes (tests/conftest.py)"
+    )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Choose the session stack's Kafka nodes: the selected tests ask for them.
+
+    LANDSYNC_TEST_KAFKA_BROKERS decides when set. Otherwise, when every selected integration
+    test carries ``kafka_brokers(n)`` (``pytest tests/integration/test_brokers.py``), the stack
+    runs n nodes; in a selection that mixes them, it runs one (what the rest of the suite is
+    written and measured against) and the cluster's tests are skipped, saying how to run them.
+    """
+    integration = [i for i in session.items if "integration" in i.path.parts]
+    asked = [m.args[0] for i in integration for m in i.iter_markers("kafka_brokers")]
+    wanted = os.environ.get("LANDSYNC_TEST_KAFKA_BROKERS")
+    if wanted is not None:
+        brokers = int(wanted)
+    elif integration and all(i.get_closest_marker("kafka_brokers") for i in integration):
+        brokers = max(asked)
+    else:
+        brokers = 1
+    session.config.stash[_BROKERS] = brokers
+    for item in integration:
+        marker = item.get_closest_marker("kafka_brokers")
+        if marker is not None and marker.args[0] > brokers:
+            alone = item.path.relative_to(PROJECT_ROOT)
+            reason = (
+                f"needs {marker.args[0]} Kafka nodes: run it alone (pytest {alone})"
+                f" or with LANDSYNC_TEST_KAFKA_BROKERS={marker.args[0]}"
+            )
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def settings(request: pytest.FixtureRequest) -> Settings:
     """The settings of the test stack."""
-    return _test_settings()
+    return _test_settings(request.config.stash.get(_BROKERS, 1))
 
 
 @pytest.fixture(scope="session")

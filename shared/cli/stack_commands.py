@@ -15,8 +15,9 @@ from shared.stack import Stack
 _err = Console(stderr=True)
 
 
-def _stack() -> Stack:
-    return Stack(Settings(), console=_err)
+def _stack(brokers: int | None = None) -> Stack:
+    settings = Settings() if brokers is None else Settings(kafka_brokers=brokers)
+    return Stack(settings, console=_err)
 
 
 def _address(name: str, entry: dict[str, Any]) -> str:
@@ -62,10 +63,21 @@ def up(
             help="Restart a component that dies (with backoff; gives up on a crash loop).",
         ),
     ] = True,
+    brokers: Annotated[
+        int | None,
+        typer.Option(
+            "--brokers",
+            min=1,
+            max=9,
+            help="Kafka nodes: 3 is a cluster that survives one node's death (replication"
+            " factor 3, min.insync.replicas 2). Default: LANDSYNC_KAFKA_BROKERS, else what the"
+            " state directory was formatted with, else 1.",
+        ),
+    ] = None,
 ) -> None:
     """Provision what is missing and start the whole local system in the background."""
     # A StackError is main()'s to report, with the log's last lines.
-    status = _stack().up(supervise=supervise)
+    status = _stack(brokers).up(supervise=supervise)
     console = Console()
     console.print("\n[bold]LandSync is up[/]")
     for name, entry in status["services"].items():

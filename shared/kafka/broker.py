@@ -17,7 +17,8 @@ def make_broker(
 ) -> KafkaBroker:
     """A broker for subscribers; publishing goes through :mod:`shared.kafka.producer`."""
     return KafkaBroker(
-        settings.bootstrap,
+        # FastStream takes a str as one address: a cluster's "a:9092,b:9092" must be a list.
+        settings.bootstrap.split(","),
         client_id=client_id,
         security=broker_security(settings),
         graceful_timeout=settings.graceful_timeout_seconds,

@@ -27,6 +27,32 @@ LOG4J = DEPLOY / "log4j2.yaml"
 # Written last into libs/: its presence (with the pom's hash) is what "complete" means.
 _MARKER = ".landsync-complete"
 _TOPIC_ALREADY_EXISTS = 36
+#: The heap of a single node, and of each node of a cluster, unless LANDSYNC_KAFKA_HEAP says
+#: otherwise: a cluster's three JVMs share the development machine with PostgreSQL and the
+#: services.
+SINGLE_HEAP, CLUSTER_HEAP = "768m", "512m"
+#: In node 1's directory: how many nodes the cluster was formatted with (their quorum).
+_NODES_FILE = "nodes"
+
+
+def node_name(node: int) -> str:
+    """The component name of a node (pid file, log): ``kafka`` for node 1, ``kafka-<n>`` after."""
+    return "kafka" if node == 1 else f"kafka-{node}"
+
+
+def node_dir(state_dir: Path, node: int) -> Path:
+    """A node's directory (its server.properties and log directory) in the state directory."""
+    return state_dir / node_name(node)
+
+
+def replication(nodes: int) -> tuple[int, int]:
+    """Replication factor and min.insync.replicas for a cluster of ``nodes``.
+
+    Three replicas with two in sync survive any one node's death with no write lost or refused;
+    two nodes get 2 and 1 (2 in sync would refuse every write while one is down).
+    """
+    factor = min(3, nodes)
+    return factor, 2 if factor >= 3 else 1
 
 
 def kafka_version() -> str:
@@ -93,17 +119,28 @@ def _sasl_lines(settings: Settings, password: str | None) -> str:
     )
 
 
-def write_config(settings: Settings, kafka_dir: Path, sasl_password: str | None = None) -> Path:
-    """Render server.properties (0600: it may hold the SASL password); return its path."""
+def write_config(
+    settings: Settings, kafka_dir: Path, sasl_password: str | None = None, node: int = 1
+) -> Path:
+    """Render a node's server.properties (0600: it may hold the SASL password); return its path."""
     kafka_dir.mkdir(parents=True, exist_ok=True)
     kafka_dir.chmod(0o700)
     sasl = settings.kafka_sasl_mechanism is not None
+    port, controller_port = settings.kafka_nodes[node - 1]
+    voters = ",".join(
+        f"{n}@127.0.0.1:{cport}" for n, (_, cport) in enumerate(settings.kafka_nodes, start=1)
+    )
+    factor, min_isr = replication(settings.kafka_brokers)
     text = Template(TEMPLATE.read_text("utf-8")).substitute(
-        kafka_port=settings.kafka_port,
-        controller_port=settings.kafka_controller_port,
+        node_id=node,
+        quorum_voters=voters,
+        kafka_port=port,
+        controller_port=controller_port,
         client_listener="SASL_PLAINTEXT" if sasl else "PLAINTEXT",
         sasl_lines=_sasl_lines(settings, sasl_password),
         log_dirs=kafka_dir / "data",
+        replication_factor=factor,
+        min_isr=min_isr,
         num_partitions=settings.topic_partitions,
     )
     props = kafka_dir / "server.properties"
@@ -114,7 +151,8 @@ def write_config(settings: Settings, kafka_dir: Path, sasl_password: str | None 
     return props
 
 
-def _cluster_id() -> str:
+def new_cluster_id() -> str:
+    """A fresh KRaft cluster id, which every node of one cluster is formatted with."""
     # Kafka's own ids avoid a leading '-', which its argument parser would read as an option.
     while True:
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -122,13 +160,63 @@ def _cluster_id() -> str:
             return cid
 
 
+def check_node_count(state_dir: Path, nodes: int) -> None:
+    """Refuse a node count other than the one the cluster in ``state_dir`` was formatted with.
+
+    The quorum's voters are fixed when the nodes are formatted, and the topics' replicas were
+    placed on the nodes there were: a cluster cannot grow or shrink by a changed setting.
+    Before the first node is formatted, the count is written down (so a start interrupted
+    half-way cannot pass for a single node).
+    """
+    formatted = formatted_nodes(state_dir)
+    if formatted is None:
+        first = node_dir(state_dir, 1)
+        first.mkdir(parents=True, exist_ok=True)
+        first.chmod(0o700)
+        (first / _NODES_FILE).write_text(f"{nodes}\n", "utf-8")
+        return
+    if formatted != nodes:
+        dirs = " ".join(str(node_dir(state_dir, n)) for n in range(1, formatted + 1))
+        raise StackError(
+            f"Kafka in {state_dir} was formatted as {formatted} node(s), not {nodes}: use"
+            f" {formatted} (LANDSYNC_KAFKA_BROKERS, `landsync up --brokers`), or run"
+            f" `landsync down` and remove {dirs} (its topics are lost) to format it afresh"
+        )
+
+
+def formatted_nodes(state_dir: Path) -> int | None:
+    """The node count the cluster in ``state_dir`` was formatted with; None when never formatted."""
+    first = node_dir(state_dir, 1)
+    if not (first / "data" / "meta.properties").exists():
+        return None
+    recorded = first / _NODES_FILE
+    return int(recorded.read_text("utf-8")) if recorded.is_file() else 1
+
+
+def cluster_id_of(state_dir: Path, nodes: int) -> str | None:
+    """The cluster id a node of the cluster was formatted with, for a node formatted later."""
+    for node in range(1, nodes + 1):
+        meta = node_dir(state_dir, node) / "data" / "meta.properties"
+        if meta.is_file():
+            for line in meta.read_text("utf-8").splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "cluster.id":
+                    return value.strip()
+    return None
+
+
 def format_storage(
-    libs: Path, props: Path, kafka_dir: Path, scram: tuple[str, str, str] | None = None
+    libs: Path,
+    props: Path,
+    kafka_dir: Path,
+    scram: tuple[str, str, str] | None = None,
+    cluster_id: str | None = None,
 ) -> None:
     """Format the KRaft log directory once (skipped when meta.properties already exists).
 
     ``scram`` (mechanism, user, password) adds the user's SCRAM credential to the cluster's
-    metadata, which only formatting can do before any client may connect.
+    metadata, which only formatting can do before any client may connect. The nodes of one
+    cluster share a ``cluster_id`` (default: a fresh one, for a single node).
     """
     marker = kafka_dir / "scram-user"
     if (kafka_dir / "data" / "meta.properties").exists():
@@ -140,7 +228,8 @@ def format_storage(
             )
         return
     argv = ["java", "-cp", f"{libs}/*", f"-Dlog4j2.configurationFile={LOG4J}"]
-    argv += ["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props), "-g"]
+    cid = cluster_id or new_cluster_id()
+    argv += ["kafka.tools.StorageTool", "format", "-t", cid, "-c", str(props), "-g"]
     if scram is not None:
         mechanism, user, password = scram
         argv += ["--add-scram", f"{mechanism}=[name={user},password={password}]"]
@@ -151,12 +240,19 @@ def format_storage(
         marker.write_text(f"{scram[0]} {scram[1]}\n", "utf-8")
 
 
+def heap(settings: Settings) -> str:
+    """The heap of each node: LANDSYNC_KAFKA_HEAP when set, else smaller in a cluster."""
+    if settings.kafka_heap is not None:
+        return settings.kafka_heap
+    return CLUSTER_HEAP if settings.kafka_brokers > 1 else SINGLE_HEAP
+
+
 def java_argv(settings: Settings, libs: Path, props: Path) -> list[str]:
     """The broker's command line: the JVM options of Kafka's own start script, a bounded heap."""
     return [
         "java",
         "-Xms256m",
-        f"-Xmx{settings.kafka_heap}",
+        f"-Xmx{heap(settings)}",
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
         "-XX:+ExplicitGCInvokesConcurrent",
@@ -210,13 +306,42 @@ async def wait_ready(
             return
 
 
+async def wait_for_nodes(
+    bootstrap: str, nodes: int, timeout: float = 60.0, options: dict[str, Any] | None = None
+) -> None:
+    """Wait until the cluster's metadata lists ``nodes`` brokers (a fenced one is not listed).
+
+    Topics created before every node is unfenced get all their leaders on the nodes there were,
+    and one node's death would then pause every partition at once.
+    """
+    deadline = time.monotonic() + timeout
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=5000, **(options or {})
+    )
+    await admin.start()
+    try:
+        while len((await admin.describe_cluster())["brokers"]) < nodes:
+            if time.monotonic() > deadline:
+                raise StackError(f"Kafka's {nodes} nodes did not all join in {timeout:.0f} s")
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
 async def ensure_topics(
     bootstrap: str,
     topics: dict[str, int],
     timeout: float = 30.0,
     options: dict[str, Any] | None = None,
+    *,
+    replicas: int = 1,
+    min_isr: int | None = None,
 ) -> list[str]:
-    """Create the topics that are missing with their partition counts; return those created."""
+    """Create the topics that are missing with their partition counts; return those created.
+
+    Each gets ``replicas`` replicas and, when given, its own ``min.insync.replicas``.
+    """
+    configs = {} if min_isr is None else {"min.insync.replicas": str(min_isr)}
     deadline = time.monotonic() + timeout
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, request_timeout_ms=10000, **(options or {})
@@ -229,7 +354,9 @@ async def ensure_topics(
             missing = [name for name in topics if name not in existing]
             if not missing:
                 return created
-            new = [NewTopic(name, topics[name], 1) for name in missing]
+            new = [
+                NewTopic(name, topics[name], replicas, topic_configs=configs) for name in missing
+            ]
             response = await admin.create_topics(new)
             created += [e[0] for e in response.topic_errors if e[1] == 0]
             errors = [e for e in response.topic_errors if e[1] not in (0, _TOPIC_ALREADY_EXISTS)]

@@ -26,6 +26,21 @@ INFRA = ("kafka", "postgres")
 SUPERVISOR = "supervisor"
 
 
+def _with_formatted_nodes(settings: Settings, state_dir: Path) -> Settings:
+    # `landsync up --brokers 3` formatted three nodes: a later `status` or `down` that does not
+    # say so must still see (and stop) all three, and the services must bootstrap from all.
+    nodes = kafka.formatted_nodes(state_dir)
+    if (
+        nodes is None
+        or nodes == settings.kafka_brokers
+        or "kafka_brokers" in settings.model_fields_set
+    ):
+        return settings
+    # A fresh object, not model_copy: that would keep the cached bootstrap of one node.
+    given = {name: getattr(settings, name) for name in settings.model_fields_set}
+    return type(settings)(**{**given, "kafka_brokers": nodes})
+
+
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     # Synchronous API usable from async tests too: inside a running loop, use a private one.
     try:
@@ -40,9 +55,9 @@ class Stack:
     """Starts and stops the local system; every method is synchronous and idempotent."""
 
     def __init__(self, settings: Settings, console: Console | None = None) -> None:
-        self.settings = settings
-        self.console = console or Console(stderr=True)
         self.state_dir = settings.state_dir.resolve()
+        self.settings = _with_formatted_nodes(settings, self.state_dir)
+        self.console = console or Console(stderr=True)
         self.logs = self.state_dir / "logs"
         self.run_dir = self.state_dir / "run"
 
@@ -57,9 +72,15 @@ class Stack:
     def _say(self, name: str, what: str) -> None:
         self.console.print(f"[green]✓[/] {name:<12} {what}")
 
+    @property
+    def kafka_nodes(self) -> list[str]:
+        """The component names of the Kafka nodes: ``kafka``, then ``kafka-2``… in a cluster."""
+        return [kafka.node_name(n) for n in range(1, self.settings.kafka_brokers + 1)]
+
     def is_running(self, name: str) -> bool:
         """Whether the process the component's pid file names is alive (same start time)."""
-        if name not in SERVICES and name not in INFRA and name != SUPERVISOR:
+        known = name in SERVICES or name in INFRA or name in self.kafka_nodes
+        if not known and name != SUPERVISOR:
             raise ValueError(f"unknown component {name!r}")
         return proc.live_pid(self.pidfile(name)) is not None
 
@@ -120,6 +141,14 @@ class Stack:
             out[name] = {"url": s.service_url(name), "running": pid is not None, "pid": pid}
         pid = proc.live_pid(self.pidfile("kafka"))
         out["kafka"] = {"bootstrap": s.bootstrap, "running": pid is not None, "pid": pid}
+        for node, (port, _) in enumerate(s.kafka_nodes[1:], start=2):  # a cluster's others
+            pid = proc.live_pid(self.pidfile(kafka.node_name(node)))
+            address = f"127.0.0.1:{port}"
+            out[kafka.node_name(node)] = {
+                "bootstrap": address,
+                "running": pid is not None,
+                "pid": pid,
+            }
         pid = proc.live_pid(self.pidfile("postgres"))
         out["postgres"] = {"dsn": s.dsn, "running": pid is not None, "pid": pid}
         return {"state_dir": str(self.state_dir), "services": out}
@@ -147,15 +176,19 @@ class Stack:
     # --- Kafka -------------------------------------------------------------------------------
 
     def start_kafka(self) -> None:
-        """Fetch jars if needed, start the broker, wait until ready, create missing topics."""
+        """Fetch jars if needed, start the nodes not running, wait until ready, create topics."""
         self._finish_kafka(self._spawn_kafka())
 
-    def _spawn_kafka(self) -> int | None:
-        if self.is_running("kafka"):
-            return None
-        libs = kafka.ensure_jars(self.settings)
-        kafka_dir = self.state_dir / "kafka"
+    def _spawn_kafka(self) -> dict[int, int]:
+        """Start every node that is not running; return the pid of each started, by node."""
         s = self.settings
+        missing = [
+            n for n in range(1, s.kafka_brokers + 1) if not self.is_running(kafka.node_name(n))
+        ]
+        if not missing:
+            return {}
+        libs = kafka.ensure_jars(s)
+        kafka.check_node_count(self.state_dir, s.kafka_brokers)
         scram = None
         if s.kafka_sasl_mechanism is not None:
             password = (
@@ -164,33 +197,54 @@ class Stack:
                 else secrets.ensure_secret(s.kafka_password_file)
             )
             scram = (s.kafka_sasl_mechanism, s.kafka_sasl_username, password)
-        props = kafka.write_config(s, kafka_dir, scram[2] if scram else None)
-        kafka.format_storage(libs, props, kafka_dir, scram)
-        argv = kafka.java_argv(self.settings, libs, props)
-        pid = proc.spawn(argv, log=self.log("kafka"), cwd=kafka_dir)
-        proc.write_pidfile(self.pidfile("kafka"), pid)
-        return pid
+        # One cluster id for every node; a node formatted later joins the cluster there is.
+        cluster_id = kafka.cluster_id_of(self.state_dir, s.kafka_brokers) or kafka.new_cluster_id()
+        started: dict[int, int] = {}
+        for node in missing:
+            name = kafka.node_name(node)
+            node_dir = kafka.node_dir(self.state_dir, node)
+            props = kafka.write_config(s, node_dir, scram[2] if scram else None, node)
+            kafka.format_storage(libs, props, node_dir, scram, cluster_id)
+            pid = proc.spawn(kafka.java_argv(s, libs, props), log=self.log(name), cwd=node_dir)
+            proc.write_pidfile(self.pidfile(name), pid)
+            started[node] = pid
+        return started
 
-    def _finish_kafka(self, pid: int | None) -> None:
-        bootstrap = f"127.0.0.1:{self.settings.kafka_port}"
-        options = client_options(self.settings)
-        if pid is not None:
-            try:
-                _run(kafka.wait_ready(bootstrap, pid, self.log("kafka"), options=options))
-            except StackError:
-                self.stop_kafka(quiet=True)  # never leave a half-started JVM behind
-                raise
+    def _finish_kafka(self, started: dict[int, int]) -> None:
         s = self.settings
+        options = client_options(s)
+        for node, pid in started.items():
+            name = kafka.node_name(node)
+            address = f"127.0.0.1:{s.kafka_nodes[node - 1][0]}"
+            try:
+                _run(kafka.wait_ready(address, pid, self.log(name), options=options))
+            except StackError:
+                # Never leave a half-started JVM behind; the nodes that already ran stay up.
+                proc.terminate([self.pidfile(kafka.node_name(n)) for n in started], timeout=30.0)
+                raise
+        if started and s.kafka_brokers > 1:
+            _run(kafka.wait_for_nodes(s.bootstrap, s.kafka_brokers, options=options))
         topics = Topics(s.topic_prefix, s.topic_partitions, s.dlq_partitions).all()
-        created = _run(kafka.ensure_topics(bootstrap, topics, options=options))
-        state = "started" if pid is not None else "already running"
+        replicas, min_isr = kafka.replication(s.kafka_brokers)
+        created = _run(
+            kafka.ensure_topics(
+                s.bootstrap,
+                topics,
+                options=options,
+                replicas=replicas,
+                min_isr=min_isr if s.kafka_brokers > 1 else None,
+            )
+        )
+        state = "started" if started else "already running"
+        if started and len(started) < s.kafka_brokers:
+            state = f"node {', '.join(map(str, started))} started"
         extra = f", {len(created)} topics created" if created else ""
-        self._say("kafka", f"{bootstrap} ({state}{extra})")
+        self._say("kafka", f"{s.bootstrap} ({state}{extra})")
 
     def stop_kafka(self, *, quiet: bool = False) -> None:
-        """SIGTERM the broker (a clean shutdown flushes the log), SIGKILL after 30 s."""
-        was = self.is_running("kafka")
-        proc.terminate([self.pidfile("kafka")], timeout=30.0)
+        """SIGTERM every node (a clean shutdown flushes the log), SIGKILL after 30 s."""
+        was = any(self.is_running(name) for name in self.kafka_nodes)
+        proc.terminate([self.pidfile(name) for name in self.kafka_nodes], timeout=30.0)
         if was and not quiet:
             self._say("kafka", "stopped")
 

@@ -29,7 +29,8 @@ from shared.stack import processes as proc
 from shared.stack.processes import StackError
 
 log = get_logger(__name__)
-#: In the order they are restarted when several died at once: what the others need first.
+#: In the order they are restarted when several died at once: what the others need first
+#: (a Kafka cluster's other nodes, ``kafka-2``…, come right after ``kafka``).
 COMPONENTS = ("postgres", "kafka", "national-db", "intake", "reconcile", "sync")
 STATE_FILE = "supervisor.json"
 
@@ -101,7 +102,11 @@ class Supervisor:
         # The stack's own lines ("✓ sync started") go nowhere: this process logs JSON.
         self.stack = Stack(settings, console=Console(quiet=True))
         self.policy = policy
-        self.records: dict[str, Record] = {name: Record() for name in COMPONENTS}
+        kafka_nodes = self.stack.kafka_nodes
+        self.components = tuple(
+            node for name in COMPONENTS for node in (kafka_nodes if name == "kafka" else [name])
+        )
+        self.records: dict[str, Record] = {name: Record() for name in self.components}
         self._due: dict[str, float] = {}
         # Died and not yet back: still wanted though a failed start removed its pid file.
         self._failing: set[str] = set()
@@ -113,10 +118,10 @@ class Supervisor:
 
     def run(self, interval: float = 1.0) -> None:
         """Until stopped: check every component, restart the dead when their delay is over."""
-        log.info("supervisor started", components=list(COMPONENTS))
+        log.info("supervisor started", components=list(self.components))
         self._write()
         while not self._stopping:
-            for name in COMPONENTS:
+            for name in self.components:
                 if self._stopping:
                     break
                 self.check(name)
@@ -176,8 +181,8 @@ class Supervisor:
     def _start(self, name: str) -> None:
         if name == "postgres":
             self.stack.start_postgres()
-        elif name == "kafka":
-            self.stack.start_kafka()
+        elif name in self.stack.kafka_nodes:
+            self.stack.start_kafka()  # only the nodes that are down
         else:
             self.stack.start_service(name)
 
