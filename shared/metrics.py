@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 from prometheus_client.metrics import MetricWrapperBase
 
 M = TypeVar("M", bound=MetricWrapperBase)
@@ -19,3 +20,12 @@ def with_labels(metric: M, values: Iterable[str]) -> M:
     for value in values:
         metric.labels(value)
     return metric
+
+
+def registry(directory: str | None) -> CollectorRegistry:
+    """This process's metrics, or, given the workers' shared directory, every worker's summed."""
+    if directory is None:
+        return REGISTRY
+    summed = CollectorRegistry()
+    multiprocess.MultiProcessCollector(summed, path=directory)  # type: ignore[no-untyped-call]
+    return summed

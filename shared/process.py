@@ -5,7 +5,9 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import shutil
 import signal
+from pathlib import Path
 
 from shared.logging import configure_logging, get_logger
 from shared.settings import CommonSettings, unknown_variables
@@ -68,3 +70,20 @@ def die_with_parent(sig: signal.Signals, parent: int) -> None:
     _prctl(_PR_SET_PDEATHSIG, int(sig))
     if os.getppid() != parent:
         os.kill(os.getpid(), sig)
+
+
+#: The variable that puts prometheus_client in multiprocess mode when it is first imported.
+MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def share_metrics(settings: CommonSettings, service: str) -> Path:
+    """Make a service's worker processes count into one directory, summed by ``/metrics``.
+
+    Empties ``<state_dir>/metrics/<service>`` and names it in the environment: call it before
+    anything imports prometheus_client in a process that will serve (this module does not).
+    """
+    directory = settings.state_dir.resolve() / "metrics" / service
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROC] = str(directory)
+    return directory

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import uvicorn
 from fastapi import FastAPI
 
-from shared.process import prepare_process
+from shared.process import MULTIPROC, prepare_process, share_metrics
 from shared.settings import IntakeSettings
 
 
@@ -21,7 +20,7 @@ def app() -> FastAPI:
 
     settings = IntakeSettings()
     prepare_process("intake", settings)
-    return create_app(settings, metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    return create_app(settings, metrics_dir=os.environ.get(MULTIPROC))
 
 
 def main() -> None:
@@ -30,10 +29,7 @@ def main() -> None:
     prepare_process("intake", settings)
     # Each worker process counts on its own; prometheus_client's multiprocess mode sums their
     # files when /metrics is read. The variable must be set before the workers import it.
-    metrics_dir = settings.state_dir.resolve() / "metrics" / "intake"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    share_metrics(settings, "intake")
     uvicorn.run(
         "services.intake.__main__:app",
         factory=True,

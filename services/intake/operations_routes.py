@@ -7,10 +7,7 @@ import functools
 from fastapi import APIRouter
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
     generate_latest,
-    multiprocess,
 )
 from starlette.responses import Response
 
@@ -19,6 +16,7 @@ from services.intake.deps import DepsDep
 from services.intake.responses import JsonResponse
 from shared import asyncapi
 from shared.dependencies import pool_answers
+from shared.metrics import registry
 
 router = APIRouter()
 
@@ -58,11 +56,7 @@ async def readyz(d: DepsDep) -> Response:
 )
 async def prometheus_metrics(d: DepsDep) -> Response:
     """Prometheus text exposition, summed over the worker processes."""
-    registry = REGISTRY
-    if d.metrics_dir:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=d.metrics_dir)  # type: ignore[no-untyped-call]
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry(d.metrics_dir)), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -16,17 +15,18 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app, multiprocess
+from prometheus_client import REGISTRY, make_asgi_app
 
 from shared.db.pool import create_pool
 from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
 from shared.kafka.broker import make_broker
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
+from shared.metrics import registry
+from shared.process import MULTIPROC, share_metrics
 from shared.settings import CommonSettings
 
 log = get_logger(__name__)
-_MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Stoppable(Protocol):
@@ -133,7 +133,7 @@ class ConsumerRuntime:
             asgi_routes=[
                 ("/healthz", get(self._health)),
                 ("/readyz", get(self._ready)),
-                ("/metrics", make_asgi_app(_metrics_registry())),
+                ("/metrics", make_asgi_app(registry(os.environ.get(MULTIPROC)))),
             ],
             on_startup=[self._open],
             on_shutdown=[self._stopping],
@@ -161,16 +161,6 @@ class ConsumerRuntime:
         )
 
 
-def _metrics_registry() -> CollectorRegistry:
-    """This process's metrics, or every worker's summed when the service runs several."""
-    directory = os.environ.get(_MULTIPROC)
-    if directory is None:
-        return REGISTRY
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
-    return registry
-
-
 def serve(runtime: ConsumerRuntime) -> None:
     """Serve a consumer service until SIGTERM/SIGINT, then shut it down gracefully."""
     uvicorn.run(
@@ -193,10 +183,7 @@ def serve_workers(
     ``/metrics`` is read; the variable must be set before the workers import it. SIGTERM reaches
     uvicorn's supervisor, which stops every worker gracefully.
     """
-    metrics_dir = settings.state_dir.resolve() / "metrics" / name
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ[_MULTIPROC] = str(metrics_dir)
+    share_metrics(settings, name)
     uvicorn.run(
         factory,
         factory=True,
