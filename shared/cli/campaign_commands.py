@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from shared.campaign import Targets, UnusableTargetsError, load_targets, parse_targets, set_window
+from shared.cli.config import local_settings
 from shared.settings import Settings
 
 campaign_app = typer.Typer(help="The campaign's targets and window.", no_args_is_help=True)
@@ -36,7 +37,7 @@ def targets_load(
     if not targets.rows:
         _err.print(f"[red]No good line in {file}[/]")
         raise typer.Exit(2)
-    written = asyncio.run(_load(Settings(), targets))
+    written = asyncio.run(_load(local_settings(), targets))
     _err.print(f"Loaded {written:,} targets, refused {len(targets.refused):,} lines.")
 
 
@@ -64,7 +65,7 @@ def window(
     starts_on, ends_on = _day(start, "--start"), _day(end, "--end")
     if ends_on < starts_on:
         raise typer.BadParameter("the window ends before it starts", param_hint="--end")
-    asyncio.run(_window(Settings(), starts_on, ends_on))
+    asyncio.run(_window(local_settings(), starts_on, ends_on))
     _err.print(f"Campaign window: {starts_on} to {ends_on}.")
 
 

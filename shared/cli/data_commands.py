@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from shared.cli.config import local_settings
 from shared.reference.parse import Kind
 from shared.settings import Settings
 
@@ -63,7 +64,7 @@ def registry_load(
         try:
             loaded = asyncio.run(
                 _load(
-                    Settings(),
+                    local_settings(),
                     kind,
                     file,
                     result,

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.cli.config import local_settings
 from shared.cli.tables import add_id_column
 from shared.dlq import model
 from shared.dlq.model import BadFilterError, Filter, UnknownQueueError
@@ -43,7 +44,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 def _filter(queue: str, **given: Any) -> Filter:  # noqa: ANN401 - typer's option values
     try:
-        model.queue_topic(Settings().topics, queue)
+        model.queue_topic(local_settings().topics, queue)
         return model.parse_filter(**given)
     except (UnknownQueueError, BadFilterError) as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -76,7 +77,7 @@ def list_command(  # noqa: PLR0917 - typer passes each option by name
         limit=limit,
         include_replayed=include_replayed,
     )
-    listing = asyncio.run(_list(Settings(), queue, wanted, reveal=reveal))
+    listing = asyncio.run(_list(local_settings(), queue, wanted, reveal=reveal))
     body = listing.as_json(reveal=reveal)
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False))
@@ -129,7 +130,7 @@ def show_command(
 ) -> None:
     """Every dead letter of one record in the queue, with its headers and value, as JSON."""
     wanted = _filter(queue, record_id=record_id, include_replayed=True)
-    listing = asyncio.run(_list(Settings(), queue, wanted, reveal=reveal))
+    listing = asyncio.run(_list(local_settings(), queue, wanted, reveal=reveal))
     body = listing.as_json(reveal=reveal)
     if not body["dead_letters"]:
         _err.print(f"[yellow]no dead letter of {record_id} in {queue}[/]")
@@ -167,7 +168,7 @@ def replay_command(  # noqa: PLR0917 - typer passes each option by name
             " or say --all to replay the whole queue[/]"
         )
         raise typer.Exit(2)
-    settings = Settings()
+    settings = local_settings()
     if not (yes or dry_run):
         _confirm(queue, asyncio.run(_list(settings, queue, wanted, reveal=False)), limit)
     outcome = asyncio.run(_replay(settings, queue, wanted, dry_run=dry_run))

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.cli.config import local_settings
 from shared.cli.failures import CommandError, Status
 from shared.evaluate import Actual, CaseScore, Evaluation, Expected, evaluate, score_cases
 from shared.settings import Settings
@@ -125,10 +126,10 @@ def evaluate_command(
 ) -> None:
     """Score the ledger's decisions against the truth file of `landsync generate`."""
     expected = read_truth(truth)
-    actual = asyncio.run(read_ledger(Settings(), list(expected)))
+    actual = asyncio.run(read_ledger(local_settings(), list(expected)))
     result = evaluate(expected, actual)
     parcels = sorted({a.parcel_key for a in actual.values() if a.parcel_key})
-    cases = score_cases(expected, actual, asyncio.run(read_cases(Settings(), parcels)))
+    cases = score_cases(expected, actual, asyncio.run(read_cases(local_settings(), parcels)))
     if as_json:
         typer.echo(
             orjson.dumps(

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 from pydantic import ValidationError
 
+from shared.cli.config import local_settings
 from shared.settings import Settings
 from shared.stack import StackError
 
@@ -64,7 +65,7 @@ def report(exc: BaseException, *, debug: bool) -> tuple[str, Status]:
     if debug:
         traceback.print_exception(exc)
     try:
-        settings: Settings | None = Settings()
+        settings: Settings | None = local_settings()
     except ValidationError:
         settings = None
     error = explain(exc, settings)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.auth import create_key
+from shared.cli.config import local_settings
 from shared.cli.submit import progress
 from shared.form01.annotate import annotated
 from shared.form01.errors import FormRefused
@@ -71,7 +72,7 @@ def import_command(
     ``POST /v1/imports/form01`` with its records' current decisions.
     """
     console = Console(stderr=True)
-    settings = Settings()
+    settings = local_settings()
     if file == "status":
         _status(settings, console, import_id, annotated_out, key)
         return

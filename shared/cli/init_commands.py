@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
+from shared.cli.config import local_settings
 from shared.db.migrate import apply_migrations, pending
 from shared.kafka.security import client_options
 from shared.settings import Settings
@@ -234,7 +235,7 @@ def init(
     ] = 120.0,
 ) -> None:
     """Apply the database migrations and create the Kafka topics, then exit (starts nothing)."""
-    settings = Settings()
+    settings = local_settings()
     try:
         lines = asyncio.run(run_init(settings, topics=topics, wait=wait, timeout=timeout))
     except InitError as exc:

@@ -22,6 +22,7 @@ from shared.auth import (
     revoke_key,
     split_key,
 )
+from shared.cli.config import local_settings
 from shared.cli.tables import add_id_column
 from shared.settings import Settings
 
@@ -142,7 +143,7 @@ def create_command(  # noqa: PLR0917 - typer passes each option by name
         )
     except KeyOptionError as exc:
         raise typer.BadParameter(str(exc)) from None
-    key = asyncio.run(_create(Settings(), checked, communes, label, expires_at))
+    key = asyncio.run(_create(local_settings(), checked, communes, label, expires_at))
     until = expires_at.isoformat(timespec="seconds") if expires_at else None
     if as_json:
         typer.echo(
@@ -190,7 +191,7 @@ def list_command(
 ) -> None:
     """Every key with its role, communes, creation, expiry and revocation (never a secret)."""
     now = datetime.now(UTC)
-    keys = asyncio.run(_list(Settings()))
+    keys = asyncio.run(_list(local_settings()))
     if not include_revoked:
         keys = [
             k for k in keys if k.revoked_at is None and (k.expires_at is None or k.expires_at > now)
@@ -233,7 +234,7 @@ def revoke_command(
     key_id: Annotated[str, typer.Argument(help="the key id, as keys list shows it")],
 ) -> None:
     """Revoke a key: intake refuses it (401) within LANDSYNC_API_KEY_CACHE_SECONDS."""
-    settings = Settings()
+    settings = local_settings()
     if parts := split_key(key_id):  # the whole key was given: its id is the middle part
         key_id = parts[0]
     revoked = asyncio.run(_revoke(settings, key_id))

@@ -29,6 +29,7 @@ from shared.cli import (
     sim_commands,
     stack_commands,
 )
+from shared.cli.config import local_settings
 from shared.cli.evaluate_command import evaluate_command
 from shared.cli.failures import EPILOG, Status
 from shared.cli.failures import report as failure_report
@@ -110,7 +111,9 @@ def demo(
     """Stack up, a synthetic commune submitted through intake, the campaign report printed."""
     from shared.cli import demo as demo_job  # noqa: PLC0415 - keeps `landsync --help` fast
 
-    demo_job.run(Settings(), _err, communes=communes, plots=plots, seed=seed, from_excel=from_excel)
+    demo_job.run(
+        local_settings(), _err, communes=communes, plots=plots, seed=seed, from_excel=from_excel
+    )
 
 
 @app.command()
@@ -132,7 +135,7 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
     from shared import report_formats, report_html  # noqa: PLC0415
     from shared.cli import report_view  # noqa: PLC0415
 
-    settings = Settings()
+    settings = local_settings()
     if daily:
         span = (_day(start, "--from"), _day(end, "--to"))
         days = asyncio.run(_daily_rows(settings, commune, *span))

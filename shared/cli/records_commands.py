@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared import worklist
+from shared.cli.config import local_settings
 from shared.cli.tables import add_id_column
 from shared.db.pool import connect
 from shared.settings import Settings
@@ -138,7 +139,7 @@ def _command(*, every_page: bool, default_format: Format) -> Callable[..., None]
         ),
     ) -> None:
         query = _query(commune, status, reason, since, every=every, limit=limit)
-        items = asyncio.run(_collect(Settings(), query, every_page=every_page))
+        items = asyncio.run(_collect(local_settings(), query, every_page=every_page))
         _print(items, output)
         if output == "table":
             _err.print(f"{len(items):,} records")

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.settings import PROJECT_ROOT, Settings
+from shared.cli.config import local_settings
+from shared.settings import PROJECT_ROOT
 from shared.stack.services import SERVICES, child_env
 
 sim_app = typer.Typer(help="Simulators of the systems LandSync talks to.", no_args_is_help=True)
@@ -32,7 +33,7 @@ def national_db(
     ] = None,
 ) -> None:
     """Run the national land database simulator (CONTRACT §7) until Ctrl-C."""
-    settings = Settings()
+    settings = local_settings()
     overrides: dict[str, Any] = {
         "national_db_port": port,
         "national_db_data_file": data_file.resolve() if data_file else None,

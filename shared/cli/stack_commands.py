@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.cli.config import local_settings
 from shared.settings import Settings
 from shared.stack import Stack
 
@@ -16,7 +17,7 @@ _err = Console(stderr=True)
 
 
 def _stack(brokers: int | None = None) -> Stack:
-    settings = Settings() if brokers is None else Settings(kafka_brokers=brokers)
+    settings = local_settings() if brokers is None else Settings(kafka_brokers=brokers)
     return Stack(settings, console=_err)
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared.auth import create_key
+from shared.cli.config import local_settings
 from shared.cli.failures import CommandError, Status
 from shared.settings import Settings
 
@@ -228,7 +229,7 @@ def submit_command(
     console = Console(stderr=True)
     lines = read_lines(file)
     records = [line for _, line in lines]
-    sent = asyncio.run(submit_file(Settings(), console, records, key, wait=wait))
+    sent = asyncio.run(submit_file(local_settings(), console, records, key, wait=wait))
     console.print(sent.summary(), soft_wrap=True)
     if errors is not None:
         write_refused(errors, sent, lines)

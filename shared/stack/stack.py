@@ -26,10 +26,14 @@ INFRA = ("kafka", "postgres")
 SUPERVISOR = "supervisor"
 
 
-def _with_formatted_nodes(settings: Settings, state_dir: Path) -> Settings:
-    # `landsync up --brokers 3` formatted three nodes: a later `status` or `down` that does not
-    # say so must still see (and stop) all three, and the services must bootstrap from all.
-    nodes = kafka.formatted_nodes(state_dir)
+def with_formatted_nodes(settings: Settings) -> Settings:
+    """The settings with as many Kafka nodes as the local cluster was formatted with.
+
+    `landsync up --brokers 3` formatted three nodes: a later command that does not say so must
+    still see (and stop) all three, and bootstrap from all of them (node 1 may be the one down).
+    An explicit ``LANDSYNC_KAFKA_BROKERS`` wins.
+    """
+    nodes = kafka.formatted_nodes(settings.state_dir.resolve())
     if (
         nodes is None
         or nodes == settings.kafka_brokers
@@ -56,7 +60,7 @@ class Stack:
 
     def __init__(self, settings: Settings, console: Console | None = None) -> None:
         self.state_dir = settings.state_dir.resolve()
-        self.settings = _with_formatted_nodes(settings, self.state_dir)
+        self.settings = with_formatted_nodes(settings)
         self.console = console or Console(stderr=True)
         self.logs = self.state_dir / "logs"
         self.run_dir = self.state_dir / "run"
