@@ -60,6 +60,15 @@ class Day:
         return {**asdict(self), "date": self.date.isoformat()}
 
 
+#: The longest span of days one report shows: ten years, far beyond any campaign. A span to
+#: the year 8236 (a fuzzer's) would be millions of rows, built while the request waits.
+MAX_DAYS = 3_660
+
+
+class SpanTooLongError(ValueError):
+    """The days asked for are more than :data:`MAX_DAYS`."""
+
+
 def series(counts: Mapping[date, Counts], commune: str | None, start: date, end: date) -> list[Day]:
     """Every day from ``start`` to ``end``, zeros included; totals include the days before."""
     totals = [sum(c[i] for d, c in counts.items() if d < start) for i in range(3)]
@@ -105,12 +114,19 @@ async def daily(
 
     ``commune`` gives one commune's days; otherwise the days of ``communes`` together (all
     when None), as ``commune_code`` None. Without ``start``, the first day with a case (or the
-    window's start); without ``end``, today (or the last day with a case, if later).
+    window's start); without ``end``, today (or the last day with a case, if later). Raises
+    :class:`SpanTooLongError` beyond :data:`MAX_DAYS` days.
     """
     scope = [commune] if commune is not None else None if communes is None else sorted(communes)
     rows = {r["day"]: _counts(r) for r in await conn.fetch(_DAILY, scope, timezone)}
     window = await conn.fetchrow("SELECT starts_on, ends_on FROM campaign_window")
-    return series(rows, commune, *_span(rows, today, window, start, end))
+    first, last = _span(rows, today, window, start, end)
+    if (days := (last - first).days + 1) > MAX_DAYS:
+        raise SpanTooLongError(
+            f"a daily report shows at most {MAX_DAYS:,} days; {first} to {last} is {days:,}:"
+            " give a nearer `from` and `to`"
+        )
+    return series(rows, commune, first, last)
 
 
 @dataclass(frozen=True)

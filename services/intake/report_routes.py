@@ -10,7 +10,7 @@ from starlette.responses import Response
 from services.intake import schemas
 from services.intake.deps import DepsDep, KeyDep
 from services.intake.errors import ApiError
-from shared.daily import daily
+from shared.daily import SpanTooLongError, daily
 from shared.report import report_bundle, today_in
 from shared.report_formats import as_csv, as_json, daily_csv, daily_json
 from shared.report_html import CONTENT_SECURITY_POLICY, render
@@ -80,15 +80,18 @@ async def campaign_daily(  # noqa: PLR0917 - the query's parameters
         raise ApiError(422, "invalid_filter", "`to` comes before `from`")
     timezone = d.settings.campaign_timezone
     async with d.pool.acquire() as conn:
-        days = await daily(
-            conn,
-            timezone=timezone,
-            today=today_in(timezone),
-            commune=commune,
-            communes=key.readable_communes,
-            start=start,
-            end=end,
-        )
+        try:
+            days = await daily(
+                conn,
+                timezone=timezone,
+                today=today_in(timezone),
+                commune=commune,
+                communes=key.readable_communes,
+                start=start,
+                end=end,
+            )
+        except SpanTooLongError as exc:
+            raise ApiError(422, "invalid_filter", str(exc)) from None
     if output == "csv":
         headers = {"Content-Disposition": 'inline; filename="campaign-daily.csv"'}
         return Response(daily_csv(days), media_type="text/csv; charset=utf-8", headers=headers)

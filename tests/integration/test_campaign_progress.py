@@ -139,3 +139,21 @@ async def test_targets_and_the_window_give_the_target_rate_and_days_left(
     assert body["province"]["target_plots"] == 2  # what this key sees
     assert "target 2" in page.text
     assert "deadline 2099-11-30" in page.text
+
+
+async def test_a_daily_span_of_centuries_is_refused_at_once_not_built(
+    intake: httpx.AsyncClient, new_key: KeyFactory
+) -> None:
+    viewer = _bearer(await new_key("viewer"))
+    # What the fuzzer once sent: from the first case to the year 8236, millions of days, which
+    # kept intake busy past a minute.
+    far = await intake.get(
+        "/v1/reports/campaign/daily", params={"to": "8236-03-31"}, headers=viewer, timeout=10
+    )
+    assert far.status_code == 422, far.text
+    assert far.json()["error"]["code"] == "invalid_filter"
+    assert "at most 3,660 days" in far.json()["error"]["message"]
+    decade = {"from": "2025-01-01", "to": "2034-12-31"}  # 3,652 days: still shown
+    shown = await intake.get("/v1/reports/campaign/daily", params=decade, headers=viewer)
+    assert shown.status_code == 200, shown.text
+    assert len(shown.json()["days"]) == 3_652

@@ -95,7 +95,9 @@ def _prober(
 def _fuzz(base_url: str, key: str, mode: GenerationMode) -> tuple[set[str], list[str]]:
     """Fuzz every operation but a real replay, each in turn with a share of the time budget:
     the operations reached, and the failed checks."""
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json").exclude(
+    # A minute, not schemathesis' 10 s: on a loaded machine intake may still be answering the
+    # previous round's last slow requests (a CI run once timed out here three times).
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=60).exclude(
         path="/v1/dlq/{queue}/replay"  # would replay other tests' dead letters for real
     )
     operations = []
