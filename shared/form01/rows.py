@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, islice, repeat
+from itertools import compress, repeat
 from operator import eq, is_not
 from typing import Any
 
@@ -14,7 +14,7 @@ import orjson
 
 from shared.form01.cells import CellError, Value, batch_reader, converter, text
 from shared.form01.shape import Shape
-from shared.form01.structure import Row
+from shared.form01.structure import Rows
 from shared.form01.template import Column, Template
 from shared.normalize import serial_key
 
@@ -90,7 +90,6 @@ class Parsed:
 _MISS = object()
 _MEMO_SIZE = 4096  # distinct cells remembered per column: codes, labels, names, areas repeat
 _MEMO_SIZES = {"date": 40_000}  # a century of days: dates of birth and of issue all repeat
-_BATCH = 2048  # rows converted column by column at a time
 
 
 class _Column:
@@ -213,7 +212,7 @@ def _owner_key(path: str | None) -> str:
     return (path or "").removeprefix("owners[].")
 
 
-def parse_rows(template: Template, rows: Iterable[Row]) -> Parsed:
+def parse_rows(template: Template, batches: Iterable[Rows]) -> Parsed:
     """Group the rows and convert the cells into records (validated by intake, once).
 
     Cells are converted a column at a time over batches of rows, each column remembering the
@@ -221,12 +220,19 @@ def parse_rows(template: Template, rows: Iterable[Row]) -> Parsed:
     """
     parsed = Parsed(template)
     state = _State(parsed, _plan(template))
-    iterator = iter(rows)
-    while batch := list(islice(iterator, _BATCH)):
-        state.batch(batch)
+    for numbers, rows in batches:
+        state.batch(numbers, rows)
     for group in parsed.groups:
         _finish(state.plan, group)
     return parsed
+
+
+class _Folded(dict[Any, str]):
+    """Serials as grouping compares them (``serial_key``), each folded once; blank is ``""``."""
+
+    def __missing__(self, serial: Any) -> str:
+        folded = self[serial] = serial_key(serial) if serial else ""
+        return folded
 
 
 class _State:
@@ -236,42 +242,34 @@ class _State:
         self.parsed, self.plan = parsed, plan
         self.record_columns, self.owner_columns = plan.columns(parsed.template)
         self.by_key: dict[tuple[Any, ...], Group] = {}
-        self.serials: dict[str, str] = {}
+        self.folded = _Folded()
         self.previous: Group | None = None
 
-    def batch(self, batch: list[Row]) -> None:
+    def batch(self, numbers: list[int], batch: list[list[Value]]) -> None:
         """Convert a batch column by column, then group its rows in sheet order."""
-        numbers = [number for number, _ in batch]
-        grid = list(zip(*(cells for _, cells in batch), strict=True))
+        grid = list(zip(*batch, strict=True))
         errors: dict[int, list[RowError]] = {}
-        records = list(
-            zip(
-                *(c.convert(grid[c.index], numbers, errors) for c in self.record_columns),
-                strict=True,
-            )
-        )
+        columns = [c.convert(grid[c.index], numbers, errors) for c in self.record_columns]
         owners = list(zip(*(c.convert(grid[c.index], numbers, errors)
                             for c in self.owner_columns), strict=True))  # fmt: skip
-        # The loop below runs once per row: what it reads is bound to locals first.
-        parsed, by_key, serials = self.parsed, self.by_key, self.serials
-        groups = parsed.groups
-        commune, sheet, parcel = self.plan.key_slots
-        serial_slot = self.plan.serial_slot
-        width = len(self.owner_columns)
+        plan = self.plan
+        # Each row's key and how many owner cells it leaves blank, worked out in C.
+        commune, sheet, parcel = (columns[slot] for slot in plan.key_slots)
+        folded = map(self.folded.__getitem__, columns[plan.serial_slot])
+        keys = zip(commune, sheet, parcel, folded, strict=True)
+        blanks = map(tuple.count, owners, repeat(None))
         none: list[RowError] = []
-        for i, number in enumerate(numbers):
-            values, owner = records[i], owners[i]
-            row_errors = errors.get(i, none)
-            has_owner = owner.count(None) != width
-            if values[commune] is None or values[sheet] is None or values[parcel] is None:
-                read = (values, owner if has_owner else None)
-                self.keyless(number, read, row_errors, batch[i][1])
+        by_row = map(errors.get, range(len(numbers)), repeat(none)) if errors else repeat(none)
+        # The loop below runs once per row: what it reads is bound to locals first.
+        by_key, groups, width = self.by_key, self.parsed.groups, len(self.owner_columns)
+        rows = zip(
+            numbers, keys, zip(*columns, strict=True), owners, blanks, by_row, batch, strict=False
+        )  # by_row may repeat endlessly
+        for number, key, values, owner, blank, row_errors, cells in rows:
+            has_owner = blank != width
+            if key[0] is None or key[1] is None or key[2] is None:
+                self.keyless(number, (values, owner if has_owner else None), row_errors, cells)
                 continue
-            serial = values[serial_slot]
-            folded = ""
-            if serial:
-                folded = serials.get(serial) or serials.setdefault(serial, serial_key(serial))
-            key = (values[commune], values[sheet], values[parcel], folded)
             group = by_key.get(key)
             if group is None:
                 group = by_key[key] = Group(rows=[number], values=list(values))
@@ -283,9 +281,9 @@ class _State:
                     group.owner_rows.append(number)
             else:
                 group.errors += row_errors
-                _add_row(self.plan, group, number, values, owner if has_owner else None)
+                _add_row(plan, group, number, values, owner if has_owner else None)
             self.previous = group
-        parsed.rows += len(numbers)
+        self.parsed.rows += len(numbers)
 
     def keyless(
         self,
