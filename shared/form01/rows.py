@@ -16,7 +16,7 @@ from shared.form01.cells import CellError, Value, batch_reader, converter, text
 from shared.form01.shape import Shape
 from shared.form01.structure import Rows
 from shared.form01.template import Column, Template
-from shared.normalize import serial_key
+from shared.normalize import serial_keys
 
 _CONTINUATION = frozenset(
     {"commune_code", "parcel.map_sheet", "parcel.parcel_no", "certificate.serial"}
@@ -227,14 +227,6 @@ def parse_rows(template: Template, batches: Iterable[Rows]) -> Parsed:
     return parsed
 
 
-class _Folded(dict[Any, str]):
-    """Serials as grouping compares them (``serial_key``), each folded once; blank is ``""``."""
-
-    def __missing__(self, serial: Any) -> str:
-        folded = self[serial] = serial_key(serial) if serial else ""
-        return folded
-
-
 class _State:
     """What grouping carries from one batch of rows to the next."""
 
@@ -242,7 +234,6 @@ class _State:
         self.parsed, self.plan = parsed, plan
         self.record_columns, self.owner_columns = plan.columns(parsed.template)
         self.by_key: dict[tuple[Any, ...], Group] = {}
-        self.folded = _Folded()
         self.previous: Group | None = None
 
     def batch(self, numbers: list[int], batch: list[list[Value]]) -> None:
@@ -255,7 +246,7 @@ class _State:
         plan = self.plan
         # Each row's key and how many owner cells it leaves blank, worked out in C.
         commune, sheet, parcel = (columns[slot] for slot in plan.key_slots)
-        folded = map(self.folded.__getitem__, columns[plan.serial_slot])
+        folded = serial_keys([serial or "" for serial in columns[plan.serial_slot]])
         keys = zip(commune, sheet, parcel, folded, strict=True)
         blanks = map(tuple.count, owners, repeat(None))
         none: list[RowError] = []
