@@ -6,8 +6,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from operator import eq, is_not
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -321,8 +320,20 @@ def _add_row(
     """A later row of the record: its record values must agree with the rows before."""
     group.rows.append(number)
     known = group.values
-    # Most later rows leave the record's values blank or repeat them: that is checked in C.
-    if all(compress(map(eq, values, known), map(is_not, values, repeat(None)))):
+    # Most later rows give only the key (commune, sheet and parcel, which found the group, and
+    # the serial): nothing to compare but the serial as typed.
+    serial = values[plan.serial_slot]
+    given = len(values) - values.count(None)
+    commune, sheet, parcel = plan.key_slots
+    if (
+        (
+            (given == 3 and serial is None)
+            or (given == 4 and serial is not None and serial == known[plan.serial_slot])
+        )
+        and values[commune] is not None
+        and values[sheet] is not None
+        and values[parcel] is not None
+    ):
         if owner is not None:
             group.owners.append(owner)
             group.owner_rows.append(number)
