@@ -112,6 +112,8 @@ class _Column:
         # and checking a whole batch at once (cells.batch_reader) costs less than one call each.
         if self.unique and self.batch is not None and (found := self.batch(cells)) is not None:
             return found
+        if cells.count("") == len(cells):  # a column the commune leaves empty (one C pass)
+            return [None] * len(cells)
         memo = self.memo
         # A dict look-up per cell, in C: most cells repeat a value seen before.
         out = list(map(memo.get, cells, repeat(_MISS)))
