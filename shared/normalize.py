@@ -40,6 +40,19 @@ def serial_key(serial: str) -> str:
     return _SERIAL_NOISE.sub("", text)
 
 
+def serial_keys(serials: list[str]) -> list[str]:
+    """:func:`serial_key` of each serial, every step run once over them all (a sheet's column).
+
+    Joined by U+0000, which no step changes, removes or composes with: each piece is the serial's
+    own key.
+    """
+    joined = "\x00".join(serials)
+    if joined.count("\x00") != len(serials) - 1 or not serials:
+        return [serial_key(serial) for serial in serials]
+    text = unicodedata.normalize("NFC", joined).translate(_D_UNIFY).upper()
+    return _SERIAL_NOISE.sub("", text).split("\x00")
+
+
 def scan_key(scan_file: str) -> str:
     """The serial a scan file is named after: ``"CK 031112.PDF"`` → ``"CK031112"``."""
     stem = scan_file.strip()

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice, repeat
+from itertools import repeat
 from typing import Any
 
 import orjson
 
-from shared.form01.cells import CellError, Value, converter, text
-from shared.form01.structure import Row
+from shared.form01.cells import CellError, Value, batch_reader, converter, text
+from shared.form01.shape import Shape
+from shared.form01.structure import Rows
 from shared.form01.template import Column, Template
-from shared.normalize import serial_key
+from shared.normalize import serial_keys
 
-_USE = re.compile(r"^parcel\.land_uses\[(\d)\]\.(\w+)$")
 _CONTINUATION = frozenset(
     {"commune_code", "parcel.map_sheet", "parcel.parcel_no", "certificate.serial"}
 )
@@ -90,17 +89,18 @@ class Parsed:
 _MISS = object()
 _MEMO_SIZE = 4096  # distinct cells remembered per column: codes, labels, names, areas repeat
 _MEMO_SIZES = {"date": 40_000}  # a century of days: dates of birth and of issue all repeat
-_BATCH = 2048  # rows converted column by column at a time
 
 
 class _Column:
     """One template column's reader, remembering what each distinct cell value gave."""
 
-    __slots__ = ("index", "letter", "memo", "name", "read", "size")
+    __slots__ = ("batch", "index", "letter", "memo", "name", "read", "size", "unique")
 
     def __init__(self, index: int, letter: str, name: str, column: Column) -> None:
         self.index, self.letter, self.name = index, letter, name
         self.read = converter(column)
+        self.batch = batch_reader(column)
+        self.unique = False  # most of its cells differ: the batch reader goes first
         self.memo: dict[Value, Any] = {"": None, None: None}
         self.size = _MEMO_SIZES.get(column.kind, _MEMO_SIZE)
 
@@ -108,12 +108,33 @@ class _Column:
         self, cells: Sequence[Value], numbers: list[int], errors: dict[int, list[RowError]]
     ) -> list[Any]:
         """The column's values for a batch of rows; a refused cell is None and an error."""
+        # Serials, IDs and parcel numbers differ on every row: remembering them does not pay,
+        # and checking a whole batch at once (cells.batch_reader) costs less than one call each.
+        if self.unique and self.batch is not None and (found := self.batch(cells)) is not None:
+            return found
+        if cells.count("") == len(cells):  # a column the commune leaves empty (one C pass)
+            return [None] * len(cells)
         memo = self.memo
         # A dict look-up per cell, in C: most cells repeat a value seen before.
         out = list(map(memo.get, cells, repeat(_MISS)))
-        if _MISS not in out:
+        misses = out.count(_MISS)
+        if not misses:
             return out
-        read = self.read
+        if self.batch is not None and len(memo) >= self.size and misses * 4 > len(cells):
+            self.unique = True  # the memo is full and a quarter of the cells still missed it
+            if (found := self.batch(cells)) is not None:
+                return found
+        return self._read_missed(cells, out, numbers, errors)
+
+    def _read_missed(
+        self,
+        cells: Sequence[Value],
+        out: list[Any],
+        numbers: list[int],
+        errors: dict[int, list[RowError]],
+    ) -> list[Any]:
+        """``out`` with each cell the memo missed read (and remembered while there is room)."""
+        memo, read = self.memo, self.read
         i = -1
         while True:
             try:  # the next cell not remembered: list.index compares in C, row by row
@@ -121,6 +142,9 @@ class _Column:
             except ValueError:
                 break
             raw = cells[i]
+            if (value := memo.get(raw, _MISS)) is not _MISS:  # read earlier in this batch
+                out[i] = value
+                continue
             try:
                 value = read(raw)
             except CellError as exc:
@@ -149,8 +173,7 @@ class _Plan:
     key_slots: tuple[int, int, int]  # commune, map sheet, parcel number
     serial_slot: int
     continuation: tuple[int, ...]  # cell indexes left blank by another owner's row
-    routes: tuple[tuple[int | None, tuple[str, ...]], ...]  # by record slot: where it goes
-    owner_keys: tuple[str, ...]  # by owner slot
+    shape: Shape  # where each value goes in the record's JSON
 
     def columns(self, template: Template) -> tuple[list[_Column], list[_Column]]:
         """Fresh readers (with empty memos) for the record's and the owner's columns."""
@@ -181,8 +204,8 @@ def _plan(template: Template) -> _Plan:
                    fields.index("parcel.parcel_no")),
         serial_slot=fields.index("certificate.serial"),
         continuation=tuple(i for i, c in enumerate(template.columns) if c.field in _CONTINUATION),
-        routes=tuple(_route(c.field or "") for _, _, c in record),
-        owner_keys=tuple(_owner_key(c.field) for _, _, c in owner),
+        shape=Shape(template.version, [c.field or "" for _, _, c in record],
+                    [_owner_key(c.field) for _, _, c in owner]),
     )  # fmt: skip
 
 
@@ -190,7 +213,7 @@ def _owner_key(path: str | None) -> str:
     return (path or "").removeprefix("owners[].")
 
 
-def parse_rows(template: Template, rows: Iterable[Row]) -> Parsed:
+def parse_rows(template: Template, batches: Iterable[Rows]) -> Parsed:
     """Group the rows and convert the cells into records (validated by intake, once).
 
     Cells are converted a column at a time over batches of rows, each column remembering the
@@ -198,11 +221,10 @@ def parse_rows(template: Template, rows: Iterable[Row]) -> Parsed:
     """
     parsed = Parsed(template)
     state = _State(parsed, _plan(template))
-    iterator = iter(rows)
-    while batch := list(islice(iterator, _BATCH)):
-        state.batch(batch)
+    for numbers, rows in batches:
+        state.batch(numbers, rows)
     for group in parsed.groups:
-        _finish(template, state.plan, group)
+        _finish(state.plan, group)
     return parsed
 
 
@@ -213,42 +235,33 @@ class _State:
         self.parsed, self.plan = parsed, plan
         self.record_columns, self.owner_columns = plan.columns(parsed.template)
         self.by_key: dict[tuple[Any, ...], Group] = {}
-        self.serials: dict[str, str] = {}
         self.previous: Group | None = None
 
-    def batch(self, batch: list[Row]) -> None:
+    def batch(self, numbers: list[int], batch: list[list[Value]]) -> None:
         """Convert a batch column by column, then group its rows in sheet order."""
-        numbers = [number for number, _ in batch]
-        grid = list(zip(*(cells for _, cells in batch), strict=True))
+        grid = list(zip(*batch, strict=True))
         errors: dict[int, list[RowError]] = {}
-        records = list(
-            zip(
-                *(c.convert(grid[c.index], numbers, errors) for c in self.record_columns),
-                strict=True,
-            )
-        )
+        columns = [c.convert(grid[c.index], numbers, errors) for c in self.record_columns]
         owners = list(zip(*(c.convert(grid[c.index], numbers, errors)
                             for c in self.owner_columns), strict=True))  # fmt: skip
-        # The loop below runs once per row: what it reads is bound to locals first.
-        parsed, by_key, serials = self.parsed, self.by_key, self.serials
-        groups = parsed.groups
-        commune, sheet, parcel = self.plan.key_slots
-        serial_slot = self.plan.serial_slot
-        width = len(self.owner_columns)
+        plan = self.plan
+        # Each row's key and how many owner cells it leaves blank, worked out in C.
+        commune, sheet, parcel = (columns[slot] for slot in plan.key_slots)
+        folded = serial_keys([serial or "" for serial in columns[plan.serial_slot]])
+        keys = zip(commune, sheet, parcel, folded, strict=True)
+        blanks = map(tuple.count, owners, repeat(None))
         none: list[RowError] = []
-        for i, number in enumerate(numbers):
-            values, owner = records[i], owners[i]
-            row_errors = errors.get(i, none)
-            has_owner = owner.count(None) != width
-            if values[commune] is None or values[sheet] is None or values[parcel] is None:
-                read = (values, owner if has_owner else None)
-                self.keyless(number, read, row_errors, batch[i][1])
+        by_row = map(errors.get, range(len(numbers)), repeat(none)) if errors else repeat(none)
+        # The loop below runs once per row: what it reads is bound to locals first.
+        by_key, groups, width = self.by_key, self.parsed.groups, len(self.owner_columns)
+        rows = zip(
+            numbers, keys, zip(*columns, strict=True), owners, blanks, by_row, batch, strict=False
+        )  # by_row may repeat endlessly
+        for number, key, values, owner, blank, row_errors, cells in rows:
+            has_owner = blank != width
+            if key[0] is None or key[1] is None or key[2] is None:
+                self.keyless(number, (values, owner if has_owner else None), row_errors, cells)
                 continue
-            serial = values[serial_slot]
-            folded = ""
-            if serial:
-                folded = serials.get(serial) or serials.setdefault(serial, serial_key(serial))
-            key = (values[commune], values[sheet], values[parcel], folded)
             group = by_key.get(key)
             if group is None:
                 group = by_key[key] = Group(rows=[number], values=list(values))
@@ -260,9 +273,9 @@ class _State:
                     group.owner_rows.append(number)
             else:
                 group.errors += row_errors
-                _add_row(self.plan, group, number, values, owner if has_owner else None)
+                _add_row(plan, group, number, values, owner if has_owner else None)
             self.previous = group
-        parsed.rows += len(numbers)
+        self.parsed.rows += len(numbers)
 
     def keyless(
         self,
@@ -309,6 +322,24 @@ def _add_row(
     """A later row of the record: its record values must agree with the rows before."""
     group.rows.append(number)
     known = group.values
+    # Most later rows give only the key (commune, sheet and parcel, which found the group, and
+    # the serial): nothing to compare but the serial as typed.
+    serial = values[plan.serial_slot]
+    given = len(values) - values.count(None)
+    commune, sheet, parcel = plan.key_slots
+    if (
+        (
+            (given == 3 and serial is None)
+            or (given == 4 and serial is not None and serial == known[plan.serial_slot])
+        )
+        and values[commune] is not None
+        and values[sheet] is not None
+        and values[parcel] is not None
+    ):
+        if owner is not None:
+            group.owners.append(owner)
+            group.owner_rows.append(number)
+        return
     for slot, value in enumerate(values):
         if value is None:
             continue
@@ -340,66 +371,12 @@ def _column_of(template: Template, path: str) -> str | None:
     return None
 
 
-@functools.cache
-def _route(path: str) -> tuple[int | None, tuple[str, ...]]:
-    """Where a field path goes: (land-use index or None, the keys down to the value)."""
-    if match := _USE.match(path):
-        return int(match.group(1)), (match.group(2),)
-    return None, tuple(path.split("."))
-
-
-def _nest(plan: _Plan, group: Group) -> dict[str, Any]:
-    record: dict[str, Any] = {}
-    uses: dict[int, dict[str, Any]] = {}
-    for (use, parts), value in zip(plan.routes, group.values, strict=True):
-        if value is None:
-            continue
-        if use is not None:
-            found = uses.get(use)
-            if found is None:
-                found = uses[use] = {}
-            found[parts[0]] = value
-        elif len(parts) == 1:
-            record[parts[0]] = value
-        else:
-            inner = record.get(parts[0])
-            if inner is None:
-                inner = record[parts[0]] = {}
-            inner[parts[1]] = value
-    if uses:
-        # Kept at their own index so an error's location names the right column group.
-        record.setdefault("parcel", {})["land_uses"] = [
-            uses.get(i, {}) for i in range(max(uses) + 1)
-        ]
-    keys = plan.owner_keys
-    record["owners"] = [
-        {k: v for k, v in zip(keys, owner, strict=True) if v is not None} for owner in group.owners
-    ]
-    return record
-
-
-def submission_id(record: dict[str, Any]) -> str:
-    """``f01-{commune}-{sheet}-{parcel}-{digest of the content}`` (docs/form01.md).
-
-    The content is the record as read (cells already trimmed and NFC), without its id and
-    template version, as JSON with sorted keys.
-    """
-    content = {k: v for k, v in record.items() if k not in ("submission_id", "template_version")}
-    digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    parcel = record["parcel"]
-    return f"f01-{record['commune_code']}-{parcel['map_sheet']}-{parcel['parcel_no']}-{digest[:12]}"
-
-
-def _finish(template: Template, plan: _Plan, group: Group) -> None:
+def _finish(plan: _Plan, group: Group) -> None:
     """The group's record, unless a row of it was refused; the values are let go."""
     if not group.errors:
-        record = _nest(plan, group)
-        record["template_version"] = template.version
-        record["submission_id"] = submission_id(record)
-        # As JSON: a third of the memory of the dicts, and what intake is sent anyway. Copied:
-        # orjson's bytes keep its 4 KB buffer, four times what a record needs.
-        group.record = bytes(memoryview(orjson.dumps(record)))
-        group.commune_code = record["commune_code"]
+        # As JSON: a third of the memory of the dicts, and what intake is sent anyway.
+        group.record = plan.shape.record_json(group.values, group.owners)
+        group.commune_code = group.values[plan.key_slots[0]]
     group.values, group.owners = [], []  # the record holds them now
 
 

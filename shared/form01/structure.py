@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
+from operator import itemgetter
 
 from openpyxl.utils import get_column_letter
 
@@ -25,6 +26,8 @@ HEADER_SEARCH_ROWS = 10
 _FIRST_HEADER = fold_name("Mã xã")
 _ANNOTATION = [fold_name(STATUS_HEADER), fold_name(REASONS_HEADER)]
 Row = tuple[int, list[Value]]  # the sheet's row number (1-based) and its cells
+Rows = tuple[list[int], list[list[Value]]]  # a batch of rows: their numbers, their cells
+ROWS_BATCH = 2048  # rows checked, then converted column by column, at a time
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Form:
 
     template: Template
     header_row: int  # 1-based
-    rows: Iterator[Row]
+    rows: Iterator[Rows]  # in batches
 
 
 def _letter(index: int) -> str:
@@ -175,32 +178,44 @@ def _data_rows(
     rest: Iterator[list[Value]],
     first: int,
     notes: int = 0,
-) -> Iterator[Row]:
-    """The non-empty rows under the header, each exactly the form's width.
+) -> Iterator[Rows]:
+    """The non-empty rows under the header, each exactly the form's width, in batches.
 
     ``notes``: columns after the form's that hold an earlier import's status and reasons.
     """
     width = len(template.columns)
-    padding = [""] * width
     number = first
-    for row in chain(buffered, rest):
-        cells, size = row, len(row)
-        if size > width:
-            for j in range(width + notes, size):
-                if text(cells[j]):
-                    raise FormRefused(
-                        f"cell {_letter(j)}{number} holds '{first_cell_text(cells[j])}' right "
-                        f"of the form's last column {_letter(width - 1)}",
-                        column=_letter(j),
-                    )
-            cells = cells[:width]
-        elif size < width:  # a short CSV line
-            cells = cells + padding[size:]
-        first_cell = cells[0]  # the commune code: when filled, the row is not blank
-        if (
-            (first_cell.__class__ is str and first_cell and not first_cell.isspace())
-            or (first_cell.__class__ is not str and first_cell is not None)
-            or any(text(v) for v in cells)
-        ):
-            yield number, cells
-        number += 1
+    source = chain(buffered, rest)
+    while chunk := list(islice(source, ROWS_BATCH)):
+        numbers = list(range(number, number + len(chunk)))
+        number += len(chunk)
+        if set(map(len, chunk)) != {width}:
+            chunk = [_fit(cells, width, notes, n) for cells, n in zip(chunk, numbers, strict=True)]
+        # Blank rows are skipped; the commune code's cell, when filled, says the row is not.
+        blank = [
+            i
+            for i, v in enumerate(map(itemgetter(0), chunk))
+            if (v.__class__ is str and (not v or v.isspace())) or v is None
+        ]
+        kept = [i for i in blank if any(text(v) for v in chunk[i])]
+        if len(kept) < len(blank):
+            drop = set(blank).difference(kept)
+            numbers = [n for i, n in enumerate(numbers) if i not in drop]
+            chunk = [cells for i, cells in enumerate(chunk) if i not in drop]
+        if chunk:
+            yield numbers, chunk
+
+
+def _fit(cells: list[Value], width: int, notes: int, number: int) -> list[Value]:
+    """A row cut or padded to the form's width; a value right of its last column refuses it."""
+    size = len(cells)
+    if size > width:
+        for j in range(width + notes, size):
+            if text(cells[j]):
+                raise FormRefused(
+                    f"cell {_letter(j)}{number} holds '{first_cell_text(cells[j])}' right "
+                    f"of the form's last column {_letter(width - 1)}",
+                    column=_letter(j),
+                )
+        return cells[:width]
+    return cells + [""] * (width - size)  # a short CSV line
