@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -96,7 +96,7 @@ def _compile(version: str, fields: Sequence[str], owner_keys: Sequence[str]) -> 
     return content
 
 
-def _sets(target: str, source: str, entries: Sequence[tuple[int, str]] | Any) -> list[str]:
+def _sets(target: str, source: str, entries: Iterable[tuple[int, str]]) -> list[str]:
     return [
         line
         for slot, key in entries
