@@ -7,12 +7,14 @@ from collections import Counter
 from pathlib import Path
 
 import asyncpg
+import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.chaos.checks import LedgerRow
 from shared.kafka.security import client_options
 from shared.settings import Settings
+from shared.stack import Stack
 from shared.topics import Topic
 
 #: Where reconcile publishes decisions (the submitted and sync-failed topics carry none).
@@ -90,12 +92,8 @@ async def decisions(
     )
     await consumer.start()
     try:
-        await consumer.topics()  # fetches the metadata partitions_for_topic reads
-        assigned = [
-            TopicPartition(name, p)
-            for name in names
-            for p in sorted(consumer.partitions_for_topic(name) or ())
-        ]
+        counts = settings.topics.all()  # the partitions the stack created them with
+        assigned = [TopicPartition(name, p) for name in names for p in range(counts[name])]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         ends = await consumer.end_offsets(assigned)
@@ -132,3 +130,20 @@ def applied(journal: Path) -> Counter[tuple[str, int]]:
             continue
         counts.update((p[0], int(p[2])) for p in entry["parcels"])
     return counts
+
+
+def restarts(stack: Stack) -> dict[str, int]:
+    """Component → how many times the supervisor started it again during the run."""
+    components = stack.supervision()["components"]
+    return {name: int(r.get("restarts", 0)) for name, r in components.items() if r.get("restarts")}
+
+
+async def simulator_stats(settings: Settings) -> dict[str, int]:
+    """The simulator's counters (``GET /v1/_stats``); empty if it does not answer."""
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(f"{settings.service_url('national-db')}/v1/_stats")
+        stats: dict[str, int] = response.json()
+    except (httpx.HTTPError, ValueError):
+        return {}
+    return stats

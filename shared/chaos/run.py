@@ -44,10 +44,13 @@ class Result:
 
     rows: list[Row]
     faults: list[Fault]
+    evidence: Evidence
     log: list[str] = field(default_factory=list)
     submitted: int = 0
     acknowledged: int = 0
     seconds: float = 0.0
+    #: what the faults cost the stack: the supervisor's restarts, the simulator's refusals
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -180,8 +183,23 @@ async def _chaos(
         drained_at=drained,
         drain_timeout=plan.drain_timeout,
     )
-    return Result(check_all(evidence), faults, injector.log, len(lines), len(acknowledged),
-                  time.monotonic() - began)  # fmt: skip
+    seconds = time.monotonic() - began
+    return Result(check_all(evidence), faults, evidence, injector.log, len(lines),
+                  len(acknowledged), seconds, await _notes(stack))  # fmt: skip
+
+
+async def _notes(stack: Stack) -> list[str]:
+    restarted = ", ".join(f"{n} {k}" for n, k in collect.restarts(stack).items()) or "none"
+    stats = await collect.simulator_stats(stack.settings)
+    absorbed = stats.get("duplicates_suppressed", 0)
+    refused = stats.get("unavailable", 0) + stats.get("rate_limited", 0)
+    return [
+        f"supervisor restarts: {restarted}",
+        (
+            f"national db: {refused:,} requests answered 503/429, {absorbed:,} replayed items"
+            " absorbed by their idempotency keys"
+        ),
+    ]
 
 
 async def _drained(

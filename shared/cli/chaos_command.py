@@ -32,6 +32,7 @@ def markdown(result: Result, plan: Plan) -> str:
         "|---|---|---|",
     ]
     lines += [f"| {r.check} | {r.figure} | {'pass' if r.passed else 'FAIL'} |" for r in result.rows]
+    lines += ["", *(f"{note}." for note in result.notes)]
     return "\n".join(lines)
 
 
@@ -79,7 +80,9 @@ def chaos_command(  # noqa: PLR0917 - typer passes each option by name
     if as_markdown:
         typer.echo(markdown(result, plan))
     else:
-        Console(width=max(Console().width, 90)).print(table(result))
+        Console(width=max(Console().width, 100)).print(table(result))
+    for note in result.notes:
+        _err.print(note, markup=False, highlight=False)
     if not result.passed:
         raise typer.Exit(Status.SERVICE)  # the stack failed a guarantee
 
