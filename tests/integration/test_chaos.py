@@ -73,7 +73,7 @@ def _applied_again(ev: Evidence) -> Evidence:
         (lost, _without_one_ledger_row),
         (decided_twice, _decided_again),
         (applied_twice, _applied_again),
-    ],  # fmt: skip
+    ],
 )
 def test_the_run_s_own_evidence_with_one_wrong_item_fails_its_check(
     result: Result,
