@@ -110,7 +110,7 @@ def decided_twice(ev: Evidence) -> Row:
             row is not None and not topics <= _TOPIC_OF.get(row.decision, set())
         ):
             bad.append(record_id)
-    return _row("decided twice", bad, len(ev.decisions), "records decided")
+    return _row("decided twice", bad, len(ev.decisions), "records published")
 
 
 def applied_twice(ev: Evidence) -> Row:
