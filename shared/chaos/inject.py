@@ -37,6 +37,22 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def _workers(pid: int) -> list[int]:
+    """The uvicorn worker processes of ``pid``: its children started by multiprocessing's spawn.
+
+    Not multiprocessing's resource tracker, which is a child too, and the first one.
+    """
+    found = []
+    for child in descendants(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if (
+                _parent_of(child) == pid
+                and b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+            ):
+                found.append(child)
+    return found
+
+
 def targets(stack: Stack, fault: Fault) -> list[int]:
     """The pids a signal fault hits; none when the component is not running (mid-restart)."""
     pid = live_pid(stack.pidfile(fault.component))
@@ -45,8 +61,8 @@ def targets(stack: Stack, fault: Fault) -> list[int]:
     below = descendants(pid)
     if fault.action == "sigstop":
         return [pid, *below]  # a paused service pauses with its workers and relay
-    if fault.component == "reconcile" and below:
-        return below[:1]  # one worker dies; uvicorn's supervisor starts another
+    if fault.component == "reconcile" and (workers := _workers(pid)):
+        return workers[:1]  # one worker dies; uvicorn's supervisor starts another
     if fault.component == "postgres":
         return [pid, *below]  # the server crashes whole, as when its machine dies
     return [pid]

@@ -18,7 +18,7 @@ from shared.stack import Stack
 BASE = int(os.environ.get("LANDSYNC_TEST_PORT_BASE", "29000")) + 600
 PLAN = Plan(
     records=2_500,
-    seed=6,  # kills sync, Kafka and PostgreSQL; pauses reconcile and intake; a simulator outage
+    seed=33,  # kills PostgreSQL, a reconcile worker, Kafka; pauses intake, sync; error rate
     duration=40.0,
     faults=6,
     drain_timeout=180.0,
