@@ -113,7 +113,7 @@ async def decisions(
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def applied(journal: Path) -> Counter[tuple[str, int]]:
+def applied(journal: Path | None) -> Counter[tuple[str, int]]:
     """(parcel key, version) → how many committed batches of the simulator wrote it.
 
     Read from the simulator's journal (services/national_db/journal.py: one JSON line per
@@ -121,8 +121,8 @@ def applied(journal: Path) -> Counter[tuple[str, int]]:
     was never acknowledged and is skipped, as the simulator's own replay does.
     """
     counts: Counter[tuple[str, int]] = Counter()
-    if not journal.exists():
-        return counts
+    if journal is None or not journal.exists():
+        return counts  # nothing to read: the check then fails, it cannot pass on nothing
     for raw in journal.read_bytes().splitlines():
         try:
             entry = orjson.loads(raw)

@@ -120,14 +120,11 @@ async def _key(settings: Settings, communes: set[str]) -> str:
     return key
 
 
-def fresh_stack(plan: Plan, console: Console) -> tuple[Settings, Stack]:
-    """The chaos stack started from an empty state dir, supervised."""
-    settings = chaos_settings(plan)
-    stack = Stack(settings, console)
+def _fresh(stack: Stack) -> None:
+    """Start the chaos stack from an empty state dir, supervised."""
     stack.down()
-    shutil.rmtree(settings.state_dir, ignore_errors=True)
+    shutil.rmtree(stack.settings.state_dir, ignore_errors=True)
     stack.up(supervise=True)
-    return settings, stack
 
 
 def run(plan: Plan, console: Console) -> Result:
@@ -135,9 +132,10 @@ def run(plan: Plan, console: Console) -> Result:
     out = _generated(plan, console)
     with (out / "records.jsonl").open("rb") as f:
         lines = [line.rstrip(b"\n") for _, line in zip(range(plan.records), f, strict=False)]
-    settings, stack = fresh_stack(plan, console)
-    try:
-        asyncio.run(_load_registry(settings, out))
+    stack = Stack(chaos_settings(plan), console)
+    try:  # a stack that failed half-way up is stopped too
+        _fresh(stack)
+        asyncio.run(_load_registry(stack.settings, out))
         return asyncio.run(_chaos(plan, stack, lines, _truth(out), console))
     finally:
         stack.down()
@@ -175,7 +173,7 @@ async def _chaos(
         acknowledged=acknowledged,
         ledger=await collect.ledger_rows(settings),
         decisions=await collect.decisions(settings),
-        applied=collect.applied(settings.national_db_journal_file or Path("/nonexistent")),
+        applied=collect.applied(settings.national_db_journal_file),
         truth=truth,
         faults_scheduled=len(faults),
         faults_applied=len(applied),
