@@ -31,7 +31,7 @@ class Plan:
 
     records: int = 2_000
     seed: int = 1
-    duration: float = 60.0  # seconds over which records are sent and faults start
+    duration: float = 60.0  # records are sent in its first 75 %, faults start in its first 80 %
     faults: int | None = None  # None: every kind of fault once
     drain_timeout: float = 300.0
     port_base: int = BASE
@@ -159,12 +159,14 @@ async def _chaos(
         f"Sending {len(lines):,} records over {plan.duration:.0f} s; {len(faults)} faults"
     )
     try:
-        acknowledged, ends = await asyncio.gather(
-            submit_paced(settings, key, lines, plan.duration * 0.9),
+        sent, ends = await asyncio.gather(
+            # Sent through most faults, done before the last ones: the drain is their recovery.
+            submit_paced(settings, key, lines, plan.duration * 0.75),
             asyncio.gather(*(at(f) for f in faults)),
         )
     finally:
         injector.resume_all()
+    acknowledged = sent.acknowledged
     applied = [e for e in ends if e is not None]
     last_end = max(applied, default=None)
     console.print(f"{len(acknowledged):,} records answered 202; waiting for them to be final")
@@ -178,6 +180,7 @@ async def _chaos(
         faults_scheduled=len(faults),
         faults_applied=len(applied),
         last_fault_end=last_end,
+        last_acknowledged_at=None if sent.last_at is None else sent.last_at - began,
         drained_at=drained,
         drain_timeout=plan.drain_timeout,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from dataclasses import dataclass, field
 
 import httpx
 import orjson
@@ -35,16 +36,24 @@ async def _post(
         await asyncio.sleep(wait)
 
 
+@dataclass
+class Sent:
+    """Record id → submission id of every record answered 202, and when the last answer came."""
+
+    acknowledged: dict[str, str] = field(default_factory=dict)
+    last_at: float | None = None  # time.monotonic()
+
+
 async def submit_paced(
     settings: Settings, key: str, lines: list[bytes], seconds: float, give_up_s: float = 600.0
-) -> dict[str, str]:
-    """Send ``lines`` in chunks spread over ``seconds``; record id → submission id of each 202."""
+) -> Sent:
+    """Send ``lines`` in chunks spread over ``seconds``; what intake answered 202."""
     submission_ids = [orjson.loads(line)["submission_id"] for line in lines]
     chunk = max(20, min(5_000, math.ceil(len(lines) / max(1.0, seconds * 2))))
     starts = list(range(0, len(lines), chunk))
     interval = seconds / max(1, len(starts))
     url = f"{settings.service_url('intake')}/v1/records:ndjson"
-    acknowledged: dict[str, str] = {}
+    sent = Sent()
     began = time.monotonic()
     async with httpx.AsyncClient(timeout=60) as client:
         for n, start in enumerate(starts):
@@ -53,5 +62,6 @@ async def submit_paced(
             give_up = time.monotonic() + give_up_s
             for r in await _post(client, url, key, body, give_up):
                 if r["status"] in _ACKNOWLEDGED:
-                    acknowledged[r["record_id"]] = submission_ids[start + int(r["index"])]
-    return acknowledged
+                    sent.acknowledged[r["record_id"]] = submission_ids[start + int(r["index"])]
+                    sent.last_at = time.monotonic()
+    return sent

@@ -70,7 +70,11 @@ def test_every_check_passes_on_clean_evidence() -> None:
 
 
 def test_the_drain_figure_is_the_seconds_after_the_last_fault() -> None:
-    assert drain(_clean()).figure == "12.5 s"
+    assert drain(_clean()).figure == "12.5 s (after the last fault)"
+
+
+def test_records_still_sent_after_the_last_fault_are_not_counted_as_drain() -> None:
+    assert drain(_with(last_acknowledged_at=40.0)).figure == "2.5 s (after the last 202)"
 
 
 def test_no_check_passes_on_evidence_of_a_run_that_did_nothing() -> None:
