@@ -63,6 +63,27 @@ async def ledger_rows(settings: Settings) -> dict[str, LedgerRow]:
     }
 
 
+_WAITS = (
+    "WITH w AS (SELECT extract(epoch FROM (CASE WHEN decision = 'accepted'"  # noqa: S608 - FINAL_SQL is a constant
+    " THEN coalesce(synced_at, updated_at) ELSE decided_at END) - received_at) AS s"
+    f" FROM records WHERE {FINAL_SQL})"
+    " SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS p50,"
+    " percentile_cont(0.99) WITHIN GROUP (ORDER BY s) AS p99, max(s) AS slowest FROM w"
+)
+
+
+async def waits(settings: Settings) -> tuple[float, float, float]:
+    """Seconds from receipt to final, over every final record: the median, p99 and slowest."""
+    conn = await asyncpg.connect(settings.dsn, timeout=10)
+    try:
+        row = await conn.fetchrow(_WAITS)
+    finally:
+        await conn.close()
+    if row is None or row["slowest"] is None:
+        return (0.0, 0.0, 0.0)
+    return (float(row["p50"]), float(row["p99"]), float(row["slowest"]))
+
+
 def _says(topic: Topic, message: ConsumerRecord[bytes, bytes]) -> str:
     """What a decision message decides, so a replayed copy and a second decision differ."""
     if topic == Topic.ACCEPTED:

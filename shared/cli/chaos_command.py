@@ -50,7 +50,7 @@ def chaos_command(  # noqa: PLR0917 - typer passes each option by name
     records: Annotated[int, typer.Option(help="generated records to send")] = 20_000,
     seed: Annotated[int, typer.Option(help="seed of the records and of the fault schedule")] = 1,
     duration: Annotated[
-        float, typer.Option(help="seconds: records sent in the first 75 %, faults start by 80 %")
+        float, typer.Option(help="seconds: records sent in the first 85 %, faults start by 80 %")
     ] = 120.0,
     faults: Annotated[
         int | None, typer.Option(help="how many faults (default: every kind once)")
