@@ -20,6 +20,7 @@ from shared.cli import (
     asyncapi_command,
     bench_commands,
     campaign_commands,
+    chaos_command,
     data_commands,
     dlq_commands,
     form01_commands,
@@ -58,6 +59,7 @@ init_commands.register(app)
 form01_commands.register(app)
 bench_app.command("import")(form01_commands.bench_import)
 campaign_commands.register(app)
+chaos_command.register(app)
 records_commands.register(app)
 asyncapi_command.register(app)
 app.command("evaluate")(evaluate_command)
