@@ -48,4 +48,4 @@ bench: venv
 	$(BIN)/landsync bench intake
 
 clean: down
-	rm -rf .landsync .landsync-test
+	rm -rf .landsync .landsync-test* .landsync-chaos* .landsync-bench*
