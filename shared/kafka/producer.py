@@ -19,7 +19,6 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter as MetricCounter
 
-from shared.kafka.broker import METADATA_MAX_AGE_MS
 from shared.kafka.security import client_options
 from shared.reasons import DEAD_LETTER_REASONS
 from shared.settings import CommonSettings
@@ -91,7 +90,6 @@ class Producer:
             linger_ms=5,
             max_batch_size=1024 * 1024,
             request_timeout_ms=30_000,
-            metadata_max_age_ms=METADATA_MAX_AGE_MS,
             **client_options(self._settings),
         )
         try:
