@@ -145,3 +145,14 @@ async def revoke_key(conn: Conn, key_id: str) -> datetime | None:
         key_id,
     )
     return revoked
+
+
+async def create_key_at(
+    dsn: str, role: Role, communes: list[str], label: str
+) -> tuple[str, ApiKey]:
+    """:func:`create_key` on a connection of its own: the local commands' one-off keys."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await create_key(conn, role, communes, label)
+    finally:
+        await conn.close()

@@ -21,7 +21,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from shared.auth import create_key
+from shared.auth import create_key_at
 from shared.bench.stack import scratch_topic
 from shared.kafka.producer import Outgoing, Producer
 from shared.records import parcel_key
@@ -127,11 +127,7 @@ async def batched_ceiling(settings: Settings, payload: Payload) -> float:
 async def submitter_key(settings: Settings, lines: list[bytes]) -> str:
     """A new submitter key for the communes of ``lines``."""
     communes = sorted({orjson.loads(line)["commune_code"] for line in lines})
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        key, _ = await create_key(conn, "submitter", communes, label="bench")
-    finally:
-        await conn.close()
+    key, _ = await create_key_at(settings.dsn, "submitter", communes, "bench")
     return key
 
 

@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 from rich.console import Console
 
-from shared.auth import create_key
+from shared.auth import create_key_at
 from shared.chaos import collect
 from shared.chaos.checks import Evidence, Row, check_all
 from shared.chaos.inject import Injector
@@ -111,15 +111,6 @@ async def _load_registry(settings: Settings, out: Path) -> None:
         await conn.close()
 
 
-async def _key(settings: Settings, communes: set[str]) -> str:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        key, _ = await create_key(conn, "submitter", sorted(communes), label="landsync chaos")
-    finally:
-        await conn.close()
-    return key
-
-
 def _fresh(stack: Stack) -> None:
     """Start the chaos stack from an empty state dir, supervised."""
     stack.down()
@@ -145,7 +136,8 @@ async def _chaos(
     plan: Plan, stack: Stack, lines: list[bytes], truth: dict[str, Expected], console: Console
 ) -> Result:
     settings = stack.settings
-    key = await _key(settings, {orjson.loads(line)["commune_code"] for line in lines})
+    communes = sorted({orjson.loads(line)["commune_code"] for line in lines})
+    key, _ = await create_key_at(settings.dsn, "submitter", communes, "landsync chaos")
     faults = schedule(plan.seed, plan.duration, plan.faults)
     injector = Injector(stack, settings)
     began = time.monotonic()

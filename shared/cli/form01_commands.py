@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import asyncpg
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.auth import create_key
+from shared.auth import create_key_at
 from shared.cli.config import local_settings
 from shared.cli.submit import progress
 from shared.form01.annotate import annotated
@@ -121,7 +120,12 @@ async def _submit(
     records = [g.record for g in parsed.submitted if g.record is not None]
     if records:
         communes = {g.commune_code or "" for g in parsed.submitted}
-        key = key or await _local_key(settings, communes)
+        key = (
+            key
+            or (
+                await create_key_at(settings.dsn, "submitter", sorted(communes), "landsync import")
+            )[0]
+        )
         base = settings.service_url("intake")
         with progress(console) as bar:
             task = bar.add_task("Submitting through intake", total=len(records))
@@ -132,15 +136,6 @@ async def _submit(
     else:
         results, errors = [], []
     return outcomes(parsed, results, errors)
-
-
-async def _local_key(settings: Settings, communes: set[str]) -> str:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        made, _ = await create_key(conn, "submitter", sorted(communes), label="landsync import")
-    finally:
-        await conn.close()
-    return made
 
 
 def _summary(console: Console, parsed: Parsed, outcome: Outcomes) -> None:
@@ -197,7 +192,7 @@ def _status(
 async def _fetch_status(
     settings: Settings, import_id: str, key: str | None, *, want_file: bool
 ) -> tuple[dict[str, Any] | None, bytes | None]:
-    key = key or await _local_viewer_key(settings)
+    key = key or (await create_key_at(settings.dsn, "viewer", [], "landsync import status"))[0]
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=settings.service_url("intake"), timeout=120) as client:
         shown = await client.get(f"/v1/imports/{import_id}", headers=headers)
@@ -209,15 +204,6 @@ async def _fetch_status(
             got.raise_for_status()
             workbook = got.content
     return shown.json(), workbook
-
-
-async def _local_viewer_key(settings: Settings) -> str:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        made, _ = await create_key(conn, "viewer", [], label="landsync import status")
-    finally:
-        await conn.close()
-    return made
 
 
 def register(app: typer.Typer) -> None:

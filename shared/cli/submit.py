@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shared.auth import create_key
+from shared.auth import create_key_at
 from shared.cli.config import local_settings
 from shared.cli.failures import CommandError, Status
 from shared.settings import Settings
@@ -92,11 +92,7 @@ def progress(console: Console) -> Progress:
 
 
 async def _local_key(settings: Settings, console: Console, communes: set[str]) -> str:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
-        key, made = await create_key(conn, "submitter", sorted(communes), label="landsync submit")
-    finally:
-        await conn.close()
+    key, made = await create_key_at(settings.dsn, "submitter", sorted(communes), "landsync submit")
     console.print(
         f"No --key and no LANDSYNC_API_KEY: created submitter key {made.key_id} for"
         f" {', '.join(sorted(communes))}. Export LANDSYNC_API_KEY to reuse a key;"
