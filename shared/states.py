@@ -92,3 +92,10 @@ def reasons_sql(alias: str = "") -> str:
         f"'code', {a}sync_reason, 'detail', coalesce({a}sync_last_error, '')))"
         f" ELSE {a}reasons END"
     )
+
+
+#: SQL: a record is final once decided and, when accepted, synced or given up on by sync.
+FINAL_SQL = (
+    f"decision <> '{DecisionState.RECEIVED}' AND (decision <> '{DecisionState.ACCEPTED}'"
+    f" OR sync_state IN ('{SyncState.SYNCED}', '{SyncState.FAILED}'))"
+)

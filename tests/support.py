@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import random
 import subprocess
@@ -12,7 +11,6 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -203,25 +201,3 @@ def landsync(settings: Any, *args: str, timeout: float = 300) -> subprocess.Comp
         timeout=timeout,
         check=False,
     )
-
-
-def parent_of(pid: int) -> int:
-    """The parent process id of ``pid`` (from /proc; raises OSError once it has exited)."""
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def descendants(pid: int) -> dict[int, str]:
-    """The processes under ``pid`` (children, grandchildren, …), each with its name (comm)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):  # it exited while we looked
-                parents[int(entry.name)] = parent_of(int(entry.name))
-    found: dict[int, str] = {}
-    frontier = {pid}
-    while frontier:
-        frontier = {p for p, parent in parents.items() if parent in frontier}
-        for p in frontier:
-            with contextlib.suppress(OSError):
-                found[p] = Path(f"/proc/{p}/comm").read_text().strip()
-    return found

@@ -27,15 +27,14 @@ from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.processes import live_pid
 from shared.stack.services import SERVICES
+from shared.states import FINAL_SQL
 
 # Decided: no record still 'received'. Done: and no accepted plot still waiting for sync.
-_PROGRESS = """
+_PROGRESS = f"""
 SELECT count(*) FILTER (WHERE decision <> 'received') AS decided,
-       count(*) FILTER (WHERE decision <> 'received'
-                        AND (decision <> 'accepted' OR sync_state IN ('synced', 'failed')))
-           AS settled
+       count(*) FILTER (WHERE {FINAL_SQL}) AS settled
 FROM records
-"""
+"""  # noqa: S608 - a constant
 
 
 @dataclass(frozen=True)

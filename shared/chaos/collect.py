@@ -15,15 +15,12 @@ from shared.chaos.checks import LedgerRow
 from shared.kafka.security import client_options
 from shared.settings import Settings
 from shared.stack import Stack
+from shared.states import FINAL_SQL
 from shared.topics import Topic
 
 #: Where reconcile publishes decisions (the submitted and sync-failed topics carry none).
 DECISION_TOPICS = (Topic.ACCEPTED, Topic.REJECTED, Topic.DLQ_OWNER_UNRESOLVED,
                    Topic.DLQ_MORTGAGED, Topic.DLQ_POISON)  # fmt: skip
-#: A record is final once decided and, when accepted, synced or given up on.
-FINAL_SQL = (
-    "decision <> 'received' AND (decision <> 'accepted' OR sync_state IN ('synced', 'failed'))"
-)
 
 
 async def count_final(settings: Settings, record_ids: list[str]) -> int:

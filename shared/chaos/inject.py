@@ -15,26 +15,7 @@ import httpx
 from shared.chaos.schedule import Fault
 from shared.settings import Settings
 from shared.stack import Stack
-from shared.stack.processes import live_pid
-
-
-def _parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes under ``pid`` (children, grandchildren, …), from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):  # it exited meanwhile
-                parents[int(entry.name)] = _parent_of(int(entry.name))
-    found: list[int] = []
-    frontier = {pid}
-    while frontier:
-        frontier = {p for p, parent in parents.items() if parent in frontier}
-        found.extend(sorted(frontier))
-    return found
+from shared.stack.processes import descendants, live_pid, parent_of
 
 
 def _workers(pid: int) -> list[int]:
@@ -46,7 +27,7 @@ def _workers(pid: int) -> list[int]:
     for child in descendants(pid):
         with contextlib.suppress(OSError, ValueError, IndexError):
             if (
-                _parent_of(child) == pid
+                parent_of(child) == pid
                 and b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
             ):
                 found.append(child)
@@ -58,7 +39,7 @@ def targets(stack: Stack, fault: Fault) -> list[int]:
     pid = live_pid(stack.pidfile(fault.component))
     if pid is None:
         return []
-    below = descendants(pid)
+    below = list(descendants(pid))
     if fault.action == "sigstop":
         return [pid, *below]  # a paused service pauses with its workers and relay
     if fault.component == "reconcile" and (workers := _workers(pid)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -189,3 +190,25 @@ def tail(path: Path, lines: int = 40) -> str:
     except OSError:
         return f"(no log at {path})"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def parent_of(pid: int) -> int:
+    """The parent process id of ``pid`` (from /proc; raises OSError once it has exited)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """The processes under ``pid`` (children, grandchildren, …), each with its name (comm)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):  # it exited meanwhile
+                parents[int(entry.name)] = parent_of(int(entry.name))
+    found: dict[int, str] = {}
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier}
+        for p in sorted(frontier):
+            with contextlib.suppress(OSError):
+                found[p] = Path(f"/proc/{p}/comm").read_text().strip()
+    return found

@@ -14,10 +14,10 @@ import httpx
 from services.intake.relay_process import RELAY_NAME
 from shared.settings import Settings
 from shared.stack import Stack
-from shared.stack.processes import live_pid
+from shared.stack.processes import descendants, live_pid
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import descendants, eventually, make_record, read_topic, record_id_of
+from tests.support import eventually, make_record, read_topic, record_id_of
 
 COMMUNE = "07339"
 

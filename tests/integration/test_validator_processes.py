@@ -12,7 +12,8 @@ import signal
 import pytest
 
 from services.intake.validation import VALIDATOR_NAME, Checked, Validator, check
-from tests.support import descendants, eventually, parent_of
+from shared.stack.processes import descendants, parent_of
+from tests.support import eventually
 from tests.unit.test_validation import chunk_lines, same_outcome
 
 
