@@ -28,11 +28,11 @@ fmt: venv
 test: lint
 	$(BIN)/pytest -ra
 
-## Unit and service-layer tests: no Kafka, no PostgreSQL.
 ## Its own session, whose Kafka runs three nodes; not yet in `make test` (README says why).
 test-cluster: venv
 	$(BIN)/pytest -ra tests/integration/test_brokers.py
 
+## Unit and service-layer tests: no Kafka, no PostgreSQL.
 unit: venv
 	$(BIN)/pytest -ra tests/unit tests/service
 
