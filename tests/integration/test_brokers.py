@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.settings import Settings
@@ -74,6 +75,35 @@ async def _all_synced(db: asyncpg.Pool[Any], ids: set[str]) -> list[asyncpg.Reco
     return rows if len(synced) == len(ids) else None
 
 
+async def _where_they_wait(db: asyncpg.Pool[Any], settings: Settings, ids: set[str]) -> str:
+    """What a stall leaves to look at: the unsynced records' states and sync's committed offsets.
+
+    Sync stalls in about one run in ten (README, "A three-node Kafka cluster"): this says whether
+    its group committed past the records' plots (a plot lost inside sync) or stopped short of them
+    (consumption stopped), so the next run of the hunt starts from a fact.
+    """
+    rows = await db.fetch(
+        "SELECT decision, sync_state, count(*) AS n FROM records"
+        " WHERE record_id = ANY($1::uuid[]) AND sync_state IS DISTINCT FROM 'synced'"
+        " GROUP BY 1, 2",
+        list(ids),
+    )
+    lines = [f"unsynced: {r['n']} {r['decision']}/{r['sync_state']}" for r in rows]
+    topic = settings.topics.name(Topic.ACCEPTED)
+    # Not subscribed, so it joins no group: it only reads what the group has committed.
+    group = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, group_id="landsync-sync")
+    await group.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in group.partitions_for_topic(topic) or ()]
+        ends = await group.end_offsets(partitions)
+        for tp in partitions:
+            committed = await group.committed(tp)
+            lines.append(f"{topic}[{tp.partition}]: committed {committed}, end {ends[tp]}")
+    finally:
+        await group.stop()
+    return "\n".join(lines)
+
+
 def _longest_pause(rows: list[asyncpg.Record]) -> float:
     stamps: list[datetime] = sorted(r["decided_at"] for r in rows)
     return max((b - a).total_seconds() for a, b in itertools.pairwise(stamps))
@@ -101,7 +131,11 @@ async def test_a_node_killed_under_load_loses_no_record_and_pauses_decisions_onl
         await submitting
         # Everything must drain while the node is still dead: with one replica per partition,
         # its partitions' records would wait for it forever.
-        rows = await eventually(lambda: _all_synced(db, load.acknowledged), timeout=90)
+        try:
+            rows = await eventually(lambda: _all_synced(db, load.acknowledged), timeout=90)
+        except AssertionError as stalled:
+            stalled.add_note(await _where_they_wait(db, settings, load.acknowledged))
+            raise
     finally:
         load.stop.set()
         with contextlib.suppress(BaseException):
