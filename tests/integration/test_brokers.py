@@ -14,6 +14,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from shared.settings import Settings
 from shared.stack import Stack
@@ -89,19 +90,42 @@ async def _where_they_wait(db: asyncpg.Pool[Any], settings: Settings, ids: set[s
         list(ids),
     )
     lines = [f"unsynced: {r['n']} {r['decision']}/{r['sync_state']}" for r in rows]
-    topic = settings.topics.name(Topic.ACCEPTED)
-    # Not subscribed, so it joins no group: it only reads what the group has committed.
-    group = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, group_id="landsync-sync")
-    await group.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in group.partitions_for_topic(topic) or ()]
-        ends = await group.end_offsets(partitions)
-        for tp in partitions:
-            committed = await group.committed(tp)
-            lines.append(f"{topic}[{tp.partition}]: committed {committed}, end {ends[tp]}")
-    finally:
-        await group.stop()
+    for _ in range(5):  # a dead node stays in the metadata for a while: a request may hit it
+        try:
+            lines += await _group_offsets(settings)
+            break
+        except KafkaError as error:
+            failure = repr(error)
+            await asyncio.sleep(2)
+    else:
+        lines.append(f"offsets unavailable: {failure}")
     return "\n".join(lines)
+
+
+async def _group_offsets(settings: Settings) -> list[str]:
+    """Where sync's group committed on each partition of its topic, and where each ends."""
+    topic = settings.topics.name(Topic.ACCEPTED)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+        committed = await admin.list_consumer_group_offsets("landsync-sync")
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    # Assigned, not subscribed: it joins no group, it only asks where each partition ends.
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap)
+    await reader.start()
+    try:
+        reader.assign(partitions)
+        ends = await reader.end_offsets(partitions)
+    finally:
+        await reader.stop()
+    return [
+        f"{topic}[{tp.partition}]: committed {done and done.offset}, end {ends[tp]}"
+        for tp in sorted(partitions)
+        for done in [committed.get(tp)]
+    ]
 
 
 def _longest_pause(rows: list[asyncpg.Record]) -> float:
