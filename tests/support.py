@@ -20,6 +20,10 @@ from shared.normalize import fold_name, serial_key
 from shared.stack.services import child_env
 
 _counter = itertools.count()
+#: The last six digits of each fresh owner's CCCD: consecutive from a random start, so no two
+#: owners of a session share an id (random ones did, one run in a few, and the resident
+#: registered first kept the id: the other record's owner was then not found).
+_resident = itertools.count(random.randrange(10**6))
 
 
 def make_record(commune: str = "07339", **overrides: Any) -> dict[str, Any]:
@@ -135,7 +139,7 @@ def fresh_owner(record: dict[str, Any]) -> dict[str, Any]:
     """Give the record's first owner an identity no other test uses, so tests share no resident."""
     born = date(1950 + random.randrange(49), 1 + random.randrange(12), 1 + random.randrange(28))
     record["owners"][0].update(
-        personal_id=f"0240{born.year % 100:02d}{random.randrange(10**6):06d}",
+        personal_id=f"0240{born.year % 100:02d}{next(_resident) % 10**6:06d}",
         date_of_birth=born.isoformat(),
         sex="male",
     )

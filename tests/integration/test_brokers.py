@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,7 @@ BATCH = 20
 #: Far above a leader election (the controller fences a dead node after 5 s), far below
 #: a partition that waits for its only replica to come back (never, in this test).
 LONGEST_PAUSE_SECONDS = 30.0
+_NEVER_SYNCED = ("rejected", "dead_lettered")
 
 
 class Load:
@@ -76,13 +78,15 @@ async def _leader_of_records(settings: Settings) -> int:
     return int(next(p["leader"] for p in topic["partitions"] if p["partition"] == 0))
 
 
-async def _all_synced(db: asyncpg.Pool[Any], ids: set[str]) -> list[asyncpg.Record] | None:
+async def _all_final(db: asyncpg.Pool[Any], ids: set[str]) -> list[asyncpg.Record] | None:
+    """The records once each is synced or decided for good otherwise (refused, dead-lettered)."""
     rows = await db.fetch(
-        "SELECT decision, sync_state, decided_at FROM records WHERE record_id = ANY($1::uuid[])",
+        "SELECT decision, reasons, sync_state, decided_at FROM records"
+        " WHERE record_id = ANY($1::uuid[])",
         list(ids),
     )
-    synced = [r for r in rows if r["sync_state"] == "synced"]
-    return rows if len(synced) == len(ids) else None
+    final = [r for r in rows if r["sync_state"] == "synced" or r["decision"] in _NEVER_SYNCED]
+    return rows if len(final) == len(ids) else None
 
 
 async def _where_they_wait(db: asyncpg.Pool[Any], settings: Settings, ids: set[str]) -> str:
@@ -161,7 +165,7 @@ async def test_a_node_killed_under_load_loses_no_record_and_pauses_decisions_onl
         # Everything must drain while the node is still dead: with one replica per partition,
         # its partitions' records would wait for it forever.
         try:
-            rows = await eventually(lambda: _all_synced(db, load.acknowledged), timeout=90)
+            rows = await eventually(lambda: _all_final(db, load.acknowledged), timeout=90)
         except AssertionError as stalled:
             stalled.add_note(await _where_they_wait(db, settings, load.acknowledged))
             raise
@@ -174,7 +178,9 @@ async def test_a_node_killed_under_load_loses_no_record_and_pauses_decisions_onl
     pause = _longest_pause(rows)
     # The figure the README quotes: pytest -o log_cli=true --log-cli-level=INFO shows it.
     log.info("killed %s; %d records; longest pause in decisions %.1f s", victim, len(rows), pause)
-    assert {r["decision"] for r in rows} == {"accepted"}
+    # A record refused or dead-lettered is a fault of the test's data, not a stall: say which.
+    others = Counter(f"{r['decision']} {r['reasons']}" for r in rows if r["decision"] != "accepted")
+    assert not others, f"records not accepted: {dict(others)}"
     assert any(r["decided_at"] < killed_at for r in rows), "records flowed before the kill"
     assert pause < LONGEST_PAUSE_SECONDS, f"decisions stopped for {pause:.1f} s"
     moved = delta(before, await sim.stats())
