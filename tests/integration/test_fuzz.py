@@ -22,6 +22,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -53,6 +54,17 @@ _CHECKS = [
 ]
 
 
+def _headers_for(case: Any, headers: dict[str, str]) -> dict[str, str]:
+    """The key's header, unless the case's own headers are its negative part.
+
+    A negative case may drop or spoil ``Authorization``; sending the key over it would undo the
+    mutation, and schemathesis would then call the valid request's 200 a failure to reject.
+    """
+    meta = case.meta
+    info = meta.components.get(ParameterLocation.HEADER) if meta is not None else None
+    return {} if info is not None and info.mode.is_negative else headers
+
+
 def _prober(
     operation: Any,
     mode: GenerationMode,
@@ -77,10 +89,11 @@ def _prober(
         # Past its share of time only once reached: generating a first record can take that long.
         if time.monotonic() > until and operation_name in reached:
             return
-        response = case.call(base_url=base_url, headers=headers, timeout=60)
+        sent = _headers_for(case, headers)
+        response = case.call(base_url=base_url, headers=sent, timeout=60)
         reached.add(operation_name)
         try:
-            case.validate_response(response, checks=_CHECKS, headers=headers)
+            case.validate_response(response, checks=_CHECKS, headers=sent)
         except (Failure, FailureGroup) as failed:
             found = failed.exceptions if isinstance(failed, FailureGroup) else [failed]
             errors.extend(
