@@ -49,8 +49,9 @@ def serial_keys(serials: list[str]) -> list[str]:
     joined = "\x00".join(serials)
     if joined.count("\x00") != len(serials) - 1 or not serials:
         return [serial_key(serial) for serial in serials]
-    text = unicodedata.normalize("NFC", joined).translate(_D_UNIFY).upper()
-    return _SERIAL_NOISE.sub("", text).split("\x00")
+    if not joined.isascii():  # ASCII has nothing to compose and no other Đ
+        joined = unicodedata.normalize("NFC", joined).translate(_D_UNIFY)
+    return _SERIAL_NOISE.sub("", joined.upper()).split("\x00")
 
 
 def scan_key(scan_file: str) -> str:

@@ -112,7 +112,9 @@ class _Column:
         # and checking a whole batch at once (cells.batch_reader) costs less than one call each.
         if self.unique and self.batch is not None and (found := self.batch(cells)) is not None:
             return found
-        if cells.count("") == len(cells):  # a column the commune leaves empty (one C pass)
+        # A column the commune leaves empty: any() stops at a filled column's first cell, and
+        # only an all-blank-looking one (0 and False look blank too) is counted exactly.
+        if not any(cells) and cells.count("") == len(cells):
             return [None] * len(cells)
         memo = self.memo
         # A dict look-up per cell, in C: most cells repeat a value seen before.
@@ -154,14 +156,14 @@ class _Column:
                 value = None
             else:
                 # True == 1 == 1.0 as keys: a cell 0 or 1 is read each time, never remembered.
-                if len(memo) < self.size and raw.__class__ is not bool and not _zero_or_one(raw):
+                if len(memo) < self.size and (raw.__class__ is str or not _zero_or_one(raw)):
                     memo[raw] = value
             out[i] = value
         return out
 
 
 def _zero_or_one(raw: Value) -> bool:
-    return raw.__class__ in (int, float) and raw in (0, 1)
+    return raw.__class__ is bool or (raw.__class__ in (int, float) and raw in (0, 1))
 
 
 @dataclass(frozen=True)
@@ -264,13 +266,14 @@ class _State:
                 continue
             group = by_key.get(key)
             if group is None:
-                group = by_key[key] = Group(rows=[number], values=list(values))
+                group = by_key[key] = Group(
+                    rows=[number],
+                    values=list(values),
+                    owners=[owner] if has_owner else [],
+                    owner_rows=[number] if has_owner else [],
+                    errors=list(row_errors),  # its own: row_errors may be the shared empty list
+                )
                 groups.append(group)
-                if row_errors:
-                    group.errors += row_errors
-                if has_owner:
-                    group.owners.append(owner)
-                    group.owner_rows.append(number)
             else:
                 group.errors += row_errors
                 _add_row(plan, group, number, values, owner if has_owner else None)

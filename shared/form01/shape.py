@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -34,7 +34,7 @@ class Shape:
         the content (the record without those two keys) as JSON with sorted keys, and the record
         is that same JSON with the two keys added at its end: the content is serialised once.
         """
-        content = orjson.dumps(self.content(values, owners), option=orjson.OPT_SORT_KEYS)
+        content = orjson.dumps(self.content(values, owners))
         digest = hashlib.sha256(content).hexdigest()[:12]
         commune, sheet = values[self.commune_slot], values[self.sheet_slot]
         submission_id = f"f01-{commune}-{sheet}-{values[self.parcel_slot]}-{digest}"
@@ -50,44 +50,38 @@ class Shape:
         )
 
 
+#: A dict entry of the generated code: the condition under which it is set, and its value.
+_Entry = tuple[str, str]
+
+
 def _compile(version: str, fields: Sequence[str], owner_keys: Sequence[str]) -> _Content:
-    """``content(values, owners)``: the record's dicts, None values left out.
+    """``content(values, owners)``: the record's dicts, None values left out, keys in order.
 
     Written out as straight-line code for the template, the way ``dataclasses`` writes an
     ``__init__``: a loop over the slots with their routes cost three times as much a record,
-    the largest share of an import's time after reading the cells.
+    the largest share of an import's time after reading the cells. Every dict is filled in
+    sorted key order, so its JSON is the sorted JSON the digest is of, without orjson sorting.
     """
+    top, inner, uses = _routes(fields)
     lines = ["def owner(o):", "    d = {}"]
-    lines += _sets("d", "o", enumerate(owner_keys))
-    lines += ["    return d", "def content(v, owners):", "    record = {}"]
-    inner: dict[str, list[tuple[int, str]]] = {}
-    uses: dict[int, list[tuple[int, str]]] = {}
-    top = []
-    for slot, path in enumerate(fields):
-        if match := _USE.match(path):
-            uses.setdefault(int(match.group(1)), []).append((slot, match.group(2)))
-        elif "." in path:
-            parent, key = path.split(".", 1)
-            inner.setdefault(parent, []).append((slot, key))
-        else:
-            top.append((slot, path))
-    lines += _sets("record", "v", top)
-    for n, (name, entries) in enumerate(inner.items()):
-        lines += [f"    inner_{n} = {{}}", *_sets(f"inner_{n}", "v", entries)]
-        lines += [f"    if inner_{n}:", f"        record[{name!r}] = inner_{n}"]
+    lines += [*_fill("d", {key: _value("o", slot) for slot, key in enumerate(owner_keys)})]
+    lines += ["    return d", "def content(v, owners):"]
     # Kept at their own index, gaps as {}: an error's location names the right column group.
     count = max(uses, default=-1) + 1
     for n in range(count):
-        lines += [f"    use_{n} = {{}}", *_sets(f"use_{n}", "v", uses.get(n, []))]
-    lines += [
-        f"    uses = [{', '.join(f'use_{n}' for n in range(count))}]",
-        "    while uses and not uses[-1]:",
-        "        uses.pop()",
-        "    if uses:",
-        "        record.setdefault('parcel', {})['land_uses'] = uses",
-        "    record['owners'] = [owner(o) for o in owners]",
-        "    return record",
-    ]
+        lines += [f"    use_{n} = {{}}", *_fill(f"use_{n}", uses.get(n, {}))]
+    if count:
+        lines += [
+            f"    uses = [{', '.join(f'use_{n}' for n in range(count))}]",
+            "    while uses and not uses[-1]:",
+            "        uses.pop()",
+        ]
+        inner.setdefault("parcel", {})["land_uses"] = ("uses", "uses")
+    for n, (name, entries) in enumerate(inner.items()):
+        lines += [f"    inner_{n} = {{}}", *_fill(f"inner_{n}", entries)]
+        top[name] = (f"inner_{n}", f"inner_{n}")  # set only when it holds something
+    top["owners"] = ("", "[owner(o) for o in owners]")
+    lines += ["    record = {}", *_fill("record", top), "    return record"]
     namespace: dict[str, Any] = {}
     # The source is made of the template's own field names (repr-quoted), never of cell data.
     code = compile("\n".join(lines), f"<form01 record shape {version}>", "exec")
@@ -96,12 +90,35 @@ def _compile(version: str, fields: Sequence[str], owner_keys: Sequence[str]) -> 
     return content
 
 
-def _sets(target: str, source: str, entries: Iterable[tuple[int, str]]) -> list[str]:
-    return [
-        line
-        for slot, key in entries
-        for line in (
-            f"    if (x := {source}[{slot}]) is not None:",
-            f"        {target}[{key!r}] = x",
-        )
-    ]
+def _routes(
+    fields: Sequence[str],
+) -> tuple[dict[str, _Entry], dict[str, dict[str, _Entry]], dict[int, dict[str, _Entry]]]:
+    """The record's entries by dict: top-level, nested (``certificate``), land use by index."""
+    top: dict[str, _Entry] = {}
+    inner: dict[str, dict[str, _Entry]] = {}
+    uses: dict[int, dict[str, _Entry]] = {}
+    for slot, path in enumerate(fields):
+        if match := _USE.match(path):
+            uses.setdefault(int(match.group(1)), {})[match.group(2)] = _value("v", slot)
+        elif "." in path:
+            parent, key = path.split(".", 1)
+            inner.setdefault(parent, {})[key] = _value("v", slot)
+        else:
+            top[path] = _value("v", slot)
+    return top, inner, uses
+
+
+def _value(source: str, slot: int) -> _Entry:
+    return f"(x := {source}[{slot}]) is not None", "x"
+
+
+def _fill(target: str, entries: dict[str, _Entry]) -> list[str]:
+    """Lines setting ``target``'s entries, in sorted key order (no condition: always set)."""
+    lines: list[str] = []
+    for key in sorted(entries):
+        condition, value = entries[key]
+        if condition:
+            lines += [f"    if {condition}:", f"        {target}[{key!r}] = {value}"]
+        else:
+            lines.append(f"    {target}[{key!r}] = {value}")
+    return lines

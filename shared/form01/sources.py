@@ -16,6 +16,7 @@ from python_calamine_plus import CalamineError, CalamineWorkbook, PasswordError
 
 from shared.form01.cells import Value, text
 from shared.form01.errors import bad_file
+from shared.form01.inflate import DAMAGED, part_chunks
 from shared.form01.limits import Limits
 from shared.form01.sniff import sniff
 from shared.normalize import fold_name
@@ -26,6 +27,7 @@ INSTRUCTION_SHEETS = frozenset({"huong dan", "instructions"})
 # starting at every '<' (thirty a cell) cost more than inflating the sheet.
 _FORMULA = re.compile(rb"f[\s>/]")  # tried only after a '<f' or ':f' found by bytes.find
 _ROW = re.compile(rb'<(?:[A-Za-z0-9_]+:)?row [^>]*?r="(\d+)"')
+_PREFIXED_ROOT = re.compile(rb"<[A-Za-z0-9_]+:worksheet[\s>]")
 _MERGE = re.compile(rb'mergeCell [^>]*?ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 _FEW_F = 20_000  # per 1 MB chunk; text written inline in the sheet may have more
 _MAX_COLUMNS = 208  # column GZ: whatever is wider is refused
@@ -152,26 +154,43 @@ def _letters(n: int) -> str:
 def _scan(path: Path) -> _Scan:
     """Rows, formulas and merged ranges of every worksheet, from the XML bytes."""
     found = _Scan()
-    with zipfile.ZipFile(path) as archive:
-        names = _sheet_names(archive)
-        for name in archive.namelist():
-            if not name.startswith("xl/worksheets/") or not name.endswith(".xml"):
-                continue
-            merged: set[bytes] = set()
-            with archive.open(name) as part:
-                tail = b""
-                while chunk := part.read(_CHUNK):
-                    window = tail + chunk
-                    found.formulas = found.formulas or _has_formula(window)
-                    # Rows only grow: the chunk's last row element is its highest.
-                    last = max(window.rfind(b"<row "), window.rfind(b":row "))
-                    if last >= 0 and (row := _ROW.search(window, max(last - 8, 0))):
-                        found.rows = max(found.rows, int(row.group(1)))
-                    merged.update(_MERGE.findall(window))
-                    tail = chunk[-64:]
-            if merged and name in names:
-                found.merged[names[name]] = sorted(_range(ref.decode()) for ref in merged)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = _sheet_names(archive)
+            parts = [i for i in archive.infolist() if _is_worksheet(i.filename)]
+        for info in parts:
+            merged = _scan_part(path, info, found)
+            if merged and info.filename in names:
+                found.merged[names[info.filename]] = sorted(_range(ref.decode()) for ref in merged)
+    except DAMAGED as exc:
+        raise bad_file(f"a damaged .xlsx workbook ({exc}): save it again from Excel") from exc
     return found
+
+
+def _is_worksheet(name: str) -> bool:
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
+
+
+def _scan_part(path: Path, info: zipfile.ZipInfo, found: _Scan) -> set[bytes]:
+    """One worksheet's formulas and rows into ``found``; its merged ranges."""
+    merged: set[bytes] = set()
+    tail = b""
+    prefixed: bool | None = None  # whether its root, so its rows, are written x:worksheet
+    for chunk in part_chunks(path, info, _CHUNK):
+        window = tail + chunk
+        if prefixed is None:
+            prefixed = _PREFIXED_ROOT.search(window) is not None
+        found.formulas = found.formulas or _has_formula(window)
+        # Rows only grow: the chunk's last row element is its highest.
+        last = window.rfind(b"<row ")
+        if prefixed or last < 0:
+            last = max(last, window.rfind(b":row "))
+        if last >= 0 and (row := _ROW.search(window, max(last - 8, 0))):
+            found.rows = max(found.rows, int(row.group(1)))
+        if b"mergeCell" in window:  # a search in C first: most chunks have none
+            merged.update(_MERGE.findall(window))
+        tail = chunk[-64:]
+    return merged
 
 
 def _has_formula(window: bytes) -> bool:

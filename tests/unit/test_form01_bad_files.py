@@ -146,3 +146,19 @@ def test_a_damaged_workbook_is_refused_not_crashed(tmp_path: Path) -> None:
 
     assert _refusal(path).code == "bad_file"
     assert io.BytesIO(good).read(2) == b"PK"
+
+
+def test_a_workbook_damaged_inside_its_sheet_is_refused_not_crashed(tmp_path: Path) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record() for _ in range(200)])
+    info = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml")
+    damaged = bytearray(path.read_bytes())
+    # The zip's directory is intact: only the sheet's compressed bytes are, halfway, garbled.
+    data = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    middle = data + info.compress_size // 2
+    damaged[middle : middle + 64] = bytes(b ^ 0xFF for b in damaged[middle : middle + 64])
+    path.write_bytes(bytes(damaged))
+
+    refused = _refusal(path)
+
+    assert (refused.code, refused.status) == ("bad_file", 422)
+    assert "damaged" in refused.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,26 @@ def test_the_same_rows_give_the_same_submission_ids_and_an_edit_a_new_one(
     assert changed[0] == ids[0]
     assert changed[1] != ids[1]
     assert changed[1].startswith(f"f01-07339-{records[1]['parcel']['map_sheet']}-")
+
+
+_NOT_HASHED = {"submission_id", "template_version"}
+
+
+def test_the_submission_id_is_the_digest_docs_form01_defines(tmp_path: Path) -> None:
+    records = [make_record(), _couple()]
+    records[0]["parcel"]["land_uses"].append(dict(records[0]["parcel"]["land_uses"][0]))
+    parsed = read_form(form_file(tmp_path / "f.xlsx", records))
+
+    for group, record in parsed.records:
+        assert group.record is not None
+        # Keys sorted at every level: the record's JSON is its content's, with two keys after.
+        content = {k: v for k, v in record.items() if k not in _NOT_HASHED}
+        canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+        assert group.record.startswith(canonical[:-1])
+        digest = hashlib.sha256(canonical).hexdigest()[:12]
+        parcel = record["parcel"]
+        want = f"f01-{record['commune_code']}-{parcel['map_sheet']}-{parcel['parcel_no']}-{digest}"
+        assert record["submission_id"] == want
 
 
 def test_the_38_column_version_reads_the_same_record(tmp_path: Path) -> None:
