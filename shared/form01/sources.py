@@ -32,6 +32,7 @@ _MERGE = re.compile(rb'mergeCell [^>]*?ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 _FEW_F = 20_000  # per 1 MB chunk; text written inline in the sheet may have more
 _MAX_COLUMNS = 208  # column GZ: whatever is wider is refused
 _CHUNK = 1 << 20
+_SEAM = 64  # bytes of each side of a seam between chunks: longer than any element looked for
 Range = tuple[int, int, int, int]  # first row, first column, last row, last column (0-based)
 
 
@@ -172,25 +173,37 @@ def _is_worksheet(name: str) -> bool:
 
 
 def _scan_part(path: Path, info: zipfile.ZipInfo, found: _Scan) -> set[bytes]:
-    """One worksheet's formulas and rows into ``found``; its merged ranges."""
+    """One worksheet's formulas and rows into ``found``; its merged ranges.
+
+    Each chunk is searched alone and, for an element cut in two by the chunk's start, the seam
+    with the chunk before it: no chunk is copied. Merged ranges come after the rows (the
+    schema's order), so past the first chunk they are looked for after its last row only.
+    """
     merged: set[bytes] = set()
     tail = b""
-    prefixed: bool | None = None  # whether its root, so its rows, are written x:worksheet
-    for chunk in part_chunks(path, info, _CHUNK):
-        window = tail + chunk
-        if prefixed is None:
-            prefixed = _PREFIXED_ROOT.search(window) is not None
-        found.formulas = found.formulas or _has_formula(window)
-        # Rows only grow: the chunk's last row element is its highest.
-        last = window.rfind(b"<row ")
-        if prefixed or last < 0:
-            last = max(last, window.rfind(b":row "))
-        if last >= 0 and (row := _ROW.search(window, max(last - 8, 0))):
-            found.rows = max(found.rows, int(row.group(1)))
-        if b"mergeCell" in window:  # a search in C first: most chunks have none
-            merged.update(_MERGE.findall(window))
-        tail = chunk[-64:]
+    prefixed = False  # whether its root, so its rows, are written x:worksheet
+    for n, chunk in enumerate(part_chunks(path, info, _CHUNK)):
+        if n == 0:
+            prefixed = _PREFIXED_ROOT.search(chunk) is not None
+        seam = tail + chunk[:_SEAM]
+        found.formulas = found.formulas or _has_formula(seam) or _has_formula(chunk)
+        found.rows = max(found.rows, _last_row(seam, prefixed=prefixed)[1])
+        at, row = _last_row(chunk, prefixed=prefixed)
+        found.rows = max(found.rows, row)
+        merged.update(_MERGE.findall(seam))
+        merged.update(_MERGE.findall(chunk, 0 if n == 0 else max(at, 0)))
+        tail = chunk[-_SEAM:]
     return merged
+
+
+def _last_row(data: bytes, *, prefixed: bool) -> tuple[int, int]:
+    """Where the last row element in ``data`` starts, and its number; (-1, -1) when none."""
+    at = data.rfind(b"<row ")
+    if prefixed or at < 0:
+        at = max(at, data.rfind(b":row "))
+    if at >= 0 and (row := _ROW.search(data, max(at - 8, 0))):
+        return at, int(row.group(1))
+    return -1, -1
 
 
 def _has_formula(window: bytes) -> bool:

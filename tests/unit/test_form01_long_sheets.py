@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import zipfile
 from pathlib import Path
 
 import orjson
+import pytest
+import xlsxwriter
 
 from shared.bench.form01 import _records
+from shared.form01.errors import FormRefused
 from shared.form01.export import record_rows
 from shared.form01.reader import read_form
 from shared.form01.template import FIRST_DATA_ROW, TEMPLATES
@@ -60,3 +64,42 @@ def test_serials_folded_together_fold_as_each_alone() -> None:
     assert serial_keys(serials) == [serial_key(s) for s in serials]
     assert serial_keys(["a\x00b", "c"]) == [serial_key("a\x00b"), "C"]
     assert serial_keys([]) == []
+
+
+def _long_workbook(path: Path, rows: list[list[str]], mark: str) -> Path:
+    """A Form 01 workbook of the rows (megabytes of sheet XML), a merge or formula at its end."""
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet()
+    sheet.write_string(0, 0, f"BIỂU MẪU SỐ 01 - phiên bản {PL3_49.version}")
+    for i, column in enumerate(PL3_49.columns):
+        sheet.write_string(1, i, column.header)
+    for r, cells in enumerate(rows, start=FIRST_DATA_ROW - 1):
+        for c, value in enumerate(cells):
+            if value:
+                sheet.write_string(r, c, value)
+    last = FIRST_DATA_ROW - 2 + len(rows)  # 0-based
+    if mark == "merge":
+        sheet.merge_range(last - 1, 2, last, 2, rows[-1][2])
+    else:
+        sheet.write_formula(last, 5, "=1+1")
+    workbook.close()
+    return path
+
+
+@pytest.mark.parametrize("mark", ["merge", "formula"])
+def test_a_merge_or_formula_at_the_end_of_a_long_workbook_is_found(
+    tmp_path: Path, mark: str
+) -> None:
+    rows = _rows(2500)
+    path = _long_workbook(tmp_path / "long.xlsx", rows, mark)
+    sheet_xml = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml").file_size
+    assert sheet_xml > 2 * 1024 * 1024  # read in several chunks: the mark is in the last one
+
+    with pytest.raises(FormRefused) as refused:
+        read_form(path)
+
+    last = FIRST_DATA_ROW - 1 + len(rows)
+    if mark == "merge":
+        assert refused.value.message.startswith(f"merged cells C{last - 1}:C{last} in the data")
+    else:
+        assert refused.value.message.startswith(f"cell F{last} holds a formula")
