@@ -192,11 +192,13 @@ def _data_rows(
         if set(map(len, chunk)) != {width}:
             chunk = [_fit(cells, width, notes, n) for cells, n in zip(chunk, numbers, strict=True)]
         # Blank rows are skipped; the commune code's cell, when filled, says the row is not.
-        blank = [
-            i
-            for i, v in enumerate(map(itemgetter(0), chunk))
-            if (v.__class__ is str and (not v or v.isspace())) or v is None
-        ]
+        # A batch holds a few distinct codes: each is judged once, and the rows are gone through
+        # one by one only in a batch where one of them looks blank.
+        firsts = list(map(itemgetter(0), chunk))
+        blank_looking = {
+            v for v in set(firsts) if v is None or (v.__class__ is str and not v.strip())
+        }
+        blank = [i for i, v in enumerate(firsts) if v in blank_looking] if blank_looking else []
         kept = [i for i in blank if any(text(v) for v in chunk[i])]
         if len(kept) < len(blank):
             drop = set(blank).difference(kept)

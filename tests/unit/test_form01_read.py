@@ -220,3 +220,19 @@ def test_csv_in_utf8_utf8_bom_and_utf16_reads_the_same_records(tmp_path: Path) -
         parsed = read_form(_csv(tmp_path / f"{encoding}.csv", encoding, [record]))
         assert parsed.errors == [], encoding
         _same_content(parsed, record)
+
+
+def test_blank_rows_between_records_are_skipped_and_rows_keep_their_numbers(
+    tmp_path: Path,
+) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record(), make_record()])
+    workbook, sheet = edit(path)
+    sheet.insert_rows(4, amount=2)  # rows 4 and 5: one empty, one of spaces (NBSP too)
+    for col in range(1, 6):
+        sheet.cell(5, col, " \u00a0 ")
+    workbook.save(path)
+
+    parsed = read_form(path)
+
+    assert parsed.errors == []
+    assert [group.rows for group, _ in parsed.records] == [[3], [6]]
