@@ -1,4 +1,4 @@
-"""A workbook part's bytes inflated by ISA-L in bounded chunks: the scan's, 4 times zlib's speed."""
+"""A workbook part's bytes inflated and checked by ISA-L in bounded chunks: 4 times zlib's speed."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _to_data(f: BinaryIO, info: zipfile.ZipInfo) -> None:
 
 def _inflated(f: BinaryIO, info: zipfile.ZipInfo, size: int) -> Iterator[bytes]:
     inflater = isal_zlib.decompressobj(-15)  # raw deflate, as zip stores it
-    left, given = info.compress_size, 0
+    left, given, crc = info.compress_size, 0, 0
     while left > 0 and not inflater.eof:
         data = f.read(min(left, _READ))
         if not data:
@@ -62,9 +62,14 @@ def _inflated(f: BinaryIO, info: zipfile.ZipInfo, size: int) -> Iterator[bytes]:
             if given > info.file_size:
                 raise zipfile.BadZipFile(f"{info.filename}: larger than its directory says")
             if out:
+                crc = isal_zlib.crc32(out, crc)
                 yield out
     rest = inflater.flush()
     if given + len(rest) != info.file_size:
         raise zipfile.BadZipFile(f"{info.filename}: not the size its directory says")
+    # The reader after this does not check it: a part that inflates to other bytes of the same
+    # size is refused here. ISA-L's CRC-32 costs a millisecond for 100 MB.
+    if isal_zlib.crc32(rest, crc) != info.CRC:
+        raise zipfile.BadZipFile(f"{info.filename}: its CRC-32 does not match its bytes")
     if rest:
         yield rest

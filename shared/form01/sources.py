@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import re
 import zipfile
@@ -153,13 +154,20 @@ def _letters(n: int) -> str:
 
 
 def _scan(path: Path) -> _Scan:
-    """Rows, formulas and merged ranges of every worksheet, from the XML bytes."""
+    """Rows, formulas and merged ranges of every worksheet, from the XML bytes.
+
+    Every other part is inflated too, for its size and CRC-32 only: the reader does not check
+    them, and a damaged part must refuse the file, not give other text.
+    """
     found = _Scan()
     try:
         with zipfile.ZipFile(path) as archive:
             names = _sheet_names(archive)
-            parts = [i for i in archive.infolist() if _is_worksheet(i.filename)]
+            parts = archive.infolist()
         for info in parts:
+            if not _is_worksheet(info.filename):
+                collections.deque(part_chunks(path, info, _CHUNK), maxlen=0)  # read for its checks
+                continue
             merged = _scan_part(path, info, found)
             if merged and info.filename in names:
                 found.merged[names[info.filename]] = sorted(_range(ref.decode()) for ref in merged)

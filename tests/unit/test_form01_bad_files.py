@@ -162,3 +162,26 @@ def test_a_workbook_damaged_inside_its_sheet_is_refused_not_crashed(tmp_path: Pa
 
     assert (refused.code, refused.status) == ("bad_file", 422)
     assert "damaged" in refused.message
+
+
+def _wrong_crc(path: Path, part: str) -> Path:
+    """The workbook with the part's CRC-32 changed in both its headers: its bytes are intact."""
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo(part)
+    data[info.header_offset + 14] ^= 0xFF  # the local header's CRC-32
+    at = data.find(b"PK\x01\x02")  # the central directory: entry by entry to the part's
+    while data[at + 46 : at + 46 + len(part)] != part.encode():
+        at = data.find(b"PK\x01\x02", at + 4)
+    data[at + 16] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("part", ["xl/worksheets/sheet1.xml", "xl/styles.xml"])
+def test_a_part_whose_crc_does_not_match_is_refused_as_damaged(tmp_path: Path, part: str) -> None:
+    path = _wrong_crc(form_file(tmp_path / "f.xlsx", [make_record()]), part)
+
+    refused = _refusal(path)
+
+    assert (refused.code, refused.status) == ("bad_file", 422)
+    assert "CRC-32" in refused.message
