@@ -23,12 +23,13 @@ fmt: venv
 	$(BIN)/ruff check --fix .
 
 ## The whole suite: lint, types, unit tests, then integration tests against the real
-## Kafka and PostgreSQL that the test session provisions and starts itself. The three-node
-## cluster test runs alone: `make test-cluster` (README, "A three-node Kafka cluster").
+## Kafka and PostgreSQL that the test session provisions and starts itself; then the
+## three-node cluster test, in a session of its own (README, "A three-node Kafka cluster").
 test: lint
 	$(BIN)/pytest -ra
+	$(MAKE) test-cluster
 
-## Its own session, whose Kafka runs three nodes; not yet in `make test` (README says why).
+## Its own session, whose Kafka runs three nodes.
 test-cluster: venv
 	$(BIN)/pytest -ra tests/integration/test_brokers.py
 

@@ -132,7 +132,7 @@ def workbook(rows: int, work: Path) -> Path:
     return path
 
 
-def run(rows: int, work: Path, rounds: int = 2) -> dict[str, Any]:
+def run(rows: int, work: Path, rounds: int = 3) -> dict[str, Any]:
     """Time every measure ``rounds`` times, alternating, each in its own process; best of each."""
     path = workbook(rows, work)
     best: dict[str, float] = {}

@@ -228,7 +228,7 @@ def bench_import(
 ) -> None:
     """Form 01 rows read into records vs bare reads of the same workbook, in one run.
 
-    Each measure runs twice, alternating, each time in a fresh process; the best time counts,
+    Each measure runs three times, alternating, each time in a fresh process; the best time counts,
     and the peak RSS is that process's. The ledger write is not timed here: it is intake's,
     the same for JSON records (``landsync bench intake``).
     """

@@ -92,9 +92,8 @@ async def _all_final(db: asyncpg.Pool[Any], ids: set[str]) -> list[asyncpg.Recor
 async def _where_they_wait(db: asyncpg.Pool[Any], settings: Settings, ids: set[str]) -> str:
     """What a stall leaves to look at: the unsynced records' states and sync's committed offsets.
 
-    Sync stalled in 3 of 39 runs (README, "A three-node Kafka cluster"): this says whether
-    its group committed past the records' plots (a plot lost inside sync) or stopped short of them
-    (consumption stopped), so the next run of the hunt starts from a fact.
+    It says whether sync's group committed past the records' plots (a plot lost inside sync) or
+    stopped short of them (consumption stopped).
     """
     rows = await db.fetch(
         "SELECT decision, sync_state, count(*) AS n FROM records"
