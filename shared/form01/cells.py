@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
 import unicodedata
@@ -217,12 +216,17 @@ def _date(value: Value) -> date:
 def _date_cell(value: Value) -> Any:
     """:func:`convert` of a date column, with the commune's own ``dd/mm/yyyy`` read at once."""
     if value.__class__ is str:
-        # Most typed dates are exactly dd/mm/yyyy: no trimming, no pattern, three slices.
-        if len(value) == 10 and value[2] == "/" == value[5]:
-            day, month, year = value[:2], value[3:5], value[6:]
-            if (day + month + year).isdigit() and value.isascii():
-                with contextlib.suppress(ValueError):  # 31/02: the long way says why
-                    return date(int(year), int(month), int(day)).isoformat()
+        # Most typed dates are exactly dd/mm/yyyy: no trimming, no pattern, three slices, and
+        # the ISO text built is the answer once the calendar has accepted it.
+        if len(value) == 10 and value[2] == "/" == value[5] and value.isascii():
+            iso = f"{value[6:]}-{value[3:5]}-{value[:2]}"
+            if iso.replace("-", "").isdigit():
+                try:
+                    date.fromisoformat(iso)
+                except ValueError:  # 31/02: the long way says why
+                    pass
+                else:
+                    return iso
         value = text(value)
         if not value:
             return None
