@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any
+from typing import Any, Final, cast
 
 import orjson
 
@@ -87,6 +87,7 @@ class Parsed:
 
 
 _MISS = object()
+_LET_GO: Final = cast("list[Any]", ())  # a finished group's values and owners
 _MEMO_SIZE = 4096  # distinct cells remembered per column: codes, labels, names, areas repeat
 _MEMO_SIZES = {"date": 40_000}  # a century of days: dates of birth and of issue all repeat
 
@@ -383,7 +384,10 @@ def _finish(plan: _Plan, group: Group) -> None:
         # As JSON: a third of the memory of the dicts, and what intake is sent anyway.
         group.record = plan.shape.record_json(group.values, group.owners)
         group.commune_code = group.values[plan.key_slots[0]]
-    group.values, group.owners = [], []  # the record holds them now
+    # The record holds them now. An empty tuple, not two new lists: the collector walks every
+    # container left alive when it resumes (100,000 fewer on a 100,000-row sheet), and a tuple
+    # refuses an append, should anything try one on a finished group.
+    group.values = group.owners = _LET_GO
 
 
 def located(template: Template, group: Group, loc: list[Any], msg: str) -> RowError:
