@@ -29,7 +29,16 @@ class CellError(ValueError):
     """A cell whose text cannot be the column's value; the message says what was expected."""
 
 
-_ODD_SPACE = re.compile(r"[\t\n\r\u00a0\u2007\u202f]|  ")
+def _odd_space(raw: str) -> bool:
+    """Whether the text has a tab, a line break, a no-break space or two spaces running.
+
+    Seven searches in C, each a fast scan: a regex of the same (one class, one alternative,
+    no literal to look for first) took eight times as long over a batch of cells.
+    """
+    return (
+        "  " in raw or "\t" in raw or "\n" in raw or "\r" in raw
+        or "\u00a0" in raw or "\u2007" in raw or "\u202f" in raw
+    )  # fmt: skip
 
 
 def text(value: Value) -> str:
@@ -42,7 +51,7 @@ def text(value: Value) -> str:
     # Most cells are already clean: the checks are C loops, the rewrite only when needed.
     if not raw.isascii() and not unicodedata.is_normalized("NFC", raw):
         raw = unicodedata.normalize("NFC", raw)
-    if _ODD_SPACE.search(raw):
+    if _odd_space(raw):
         raw = _SPACES.sub(" ", raw)
     return raw.strip()
 
@@ -53,7 +62,7 @@ def clean_text(value: Value) -> Any:
         raw = value
         if not raw.isascii() and not unicodedata.is_normalized("NFC", raw):
             raw = unicodedata.normalize("NFC", raw)
-        if _ODD_SPACE.search(raw):
+        if _odd_space(raw):
             raw = _SPACES.sub(" ", raw)
         return raw.strip() or None
     return text(value) or None
@@ -89,7 +98,7 @@ def _clean_texts(cells: Sequence[Any]) -> list[Any] | None:
         return None
     if not joined.isascii() and not unicodedata.is_normalized("NFC", joined):
         return None
-    if _ODD_SPACE.search(joined):
+    if _odd_space(joined):
         return None
     stripped = list(map(str.strip, cells))
     return list(map(_BLANK.get, stripped, stripped))
