@@ -27,7 +27,9 @@ _FIRST_HEADER = fold_name("Mã xã")
 _ANNOTATION = [fold_name(STATUS_HEADER), fold_name(REASONS_HEADER)]
 Row = tuple[int, list[Value]]  # the sheet's row number (1-based) and its cells
 Rows = tuple[list[int], list[list[Value]]]  # a batch of rows: their numbers, their cells
-ROWS_BATCH = 2048  # rows checked, then converted column by column, at a time
+#: Rows checked, then converted column by column, at a time: few enough that a batch's cells are
+#: still in the CPU's cache when they are converted (2,048 made the whole import 5 % slower).
+ROWS_BATCH = 512
 
 
 @dataclass
