@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 
 import asyncpg
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 
 from shared.chaos.checks import LedgerRow
-from shared.kafka.security import client_options
+from shared.kafka.to_end import read_to_end
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.states import FINAL_SQL
@@ -101,33 +100,21 @@ async def decisions(
     """Record id → the distinct decision messages the output topics hold, read to their end."""
     names = {settings.topics.name(t): t for t in DECISION_TOPICS}
     found: dict[str, set[tuple[str, str]]] = {}
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap,
-        group_id=None,  # group-less: reads everything, commits nothing
-        enable_auto_commit=False,
+    counts = settings.topics.all()  # the partitions the stack created them with
+
+    def note(tp: TopicPartition, m: ConsumerRecord[bytes, bytes]) -> None:
+        if record_id := _header(m, "record.id"):
+            topic = names[tp.topic]
+            found.setdefault(record_id, set()).add((topic.value, _says(topic, m)))
+
+    await read_to_end(
+        settings,
+        [TopicPartition(name, p) for name in names for p in range(counts[name])],
+        note,
         client_id="landsync-chaos",
-        **client_options(settings),
+        timeout=timeout,
+        what="the decision topics",
     )
-    await consumer.start()
-    try:
-        counts = settings.topics.all()  # the partitions the stack created them with
-        assigned = [TopicPartition(name, p) for name in names for p in range(counts[name])]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        ends = await consumer.end_offsets(assigned)
-        deadline = time.monotonic() + timeout
-        remaining = [tp for tp in assigned if await consumer.position(tp) < ends[tp]]
-        while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read the decision topics in {timeout:.0f} s")
-            for tp, messages in (await consumer.getmany(*remaining, timeout_ms=500)).items():
-                topic = names[tp.topic]
-                for m in messages:
-                    if m.offset < ends[tp] and (record_id := _header(m, "record.id")):
-                        found.setdefault(record_id, set()).add((topic.value, _says(topic, m)))
-            remaining = [tp for tp in remaining if await consumer.position(tp) < ends[tp]]
-    finally:
-        await consumer.stop()
     return {k: frozenset(v) for k, v in found.items()}
 
 
