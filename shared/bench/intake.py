@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.auth import create_key_at
 from shared.bench.stack import scratch_topic
-from shared.kafka.producer import Outgoing, Producer
+from shared.kafka.producer import TUNING, Outgoing, Producer
 from shared.records import parcel_key
 from shared.settings import Settings
 from shared.synthetic import records
@@ -86,13 +86,7 @@ def make_payload(count: int) -> Payload:
 async def raw_ceiling(settings: Settings, payload: Payload) -> float:
     """Records/s of a bare idempotent producer sending the payload to a scratch topic."""
     async with scratch_topic(settings, f"{settings.topic_prefix}landsync.bench.raw") as topic:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=5,
-            max_batch_size=1024 * 1024,
-        )
+        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, **TUNING)
         await producer.start()
         try:
             started = time.perf_counter()
