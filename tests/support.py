@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
 
@@ -59,6 +60,24 @@ def make_record(commune: str = "07339", **overrides: Any) -> dict[str, Any]:
     }
     record.update(overrides)
     return record
+
+
+def communes(first: int) -> Callable[[], str]:
+    """Commune codes from ``first`` on, one per call: a test's own commune counts in no other's."""
+    numbers = itertools.count(first)
+    return lambda: f"{next(numbers):05d}"
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The Authorization header of an API key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def submit(intake: httpx.AsyncClient, key: str, *records: dict[str, Any]) -> list[str]:
+    """POST the records to ``/v1/records`` as one batch; their record ids, once it answered 202."""
+    response = await intake.post("/v1/records", json=list(records), headers=bearer(key))
+    assert response.status_code == 202, response.text
+    return [r["record_id"] for r in response.json()["results"]]
 
 
 def parcel_key_of(record: dict[str, Any]) -> str:
