@@ -80,6 +80,15 @@ async def submit(intake: httpx.AsyncClient, key: str, *records: dict[str, Any]) 
     return [r["record_id"] for r in response.json()["results"]]
 
 
+async def post_ndjson(intake: httpx.AsyncClient, key: str, body: bytes) -> httpx.Response:
+    """POST an NDJSON body to ``/v1/records:ndjson`` with the key; intake's answer."""
+    return await intake.post(
+        "/v1/records:ndjson",
+        content=body,
+        headers={**bearer(key), "Content-Type": "application/x-ndjson"},
+    )
+
+
 def parcel_key_of(record: dict[str, Any]) -> str:
     """The parcel key a record must be published under."""
     parcel = record["parcel"]

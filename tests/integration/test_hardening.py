@@ -19,7 +19,15 @@ from shared.settings import Settings
 from shared.states import reasons_sql, status_sql
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import bearer, eventually, fresh_owner, make_record, parcel_key_of, register
+from tests.support import (
+    bearer,
+    eventually,
+    fresh_owner,
+    make_record,
+    parcel_key_of,
+    post_ndjson,
+    register,
+)
 
 COMMUNE = "07339"
 OTHER = "07342"
@@ -74,11 +82,7 @@ async def test_json_nested_hundreds_of_levels_deep_is_a_4xx_not_a_500(
         content=b"[" + good + b"," + nested + b"]",
         headers={**bearer(key), "Content-Type": "application/json"},
     )
-    ndjson = await intake.post(
-        "/v1/records:ndjson",
-        content=orjson.dumps(make_record(COMMUNE)) + b"\n" + nested,
-        headers={**bearer(key), "Content-Type": "application/x-ndjson"},
-    )
+    ndjson = await post_ndjson(intake, key, orjson.dumps(make_record(COMMUNE)) + b"\n" + nested)
 
     for answer in (response, ndjson):
         assert answer.status_code == 202, answer.text[:300]  # the first record goes in
@@ -92,11 +96,7 @@ async def test_an_ndjson_line_over_the_record_limit_is_refused_alone(
     huge = orjson.dumps(make_record(COMMUNE, scan_file="x" * (settings.max_record_bytes + 10)))
     lines = [orjson.dumps(make_record(COMMUNE)), huge, orjson.dumps(make_record(COMMUNE))]
 
-    response = await intake.post(
-        "/v1/records:ndjson",
-        content=b"\n".join(lines),
-        headers={**bearer(key), "Content-Type": "application/x-ndjson"},
-    )
+    response = await post_ndjson(intake, key, b"\n".join(lines))
 
     assert response.status_code == 202, response.text[:300]
     body = response.json()

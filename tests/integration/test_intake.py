@@ -11,7 +11,7 @@ import orjson
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import bearer, make_record, parcel_key_of, read_topic, record_id_of
+from tests.support import bearer, make_record, parcel_key_of, post_ndjson, read_topic, record_id_of
 
 COMMUNE = "07339"
 
@@ -119,11 +119,7 @@ async def test_ndjson_bulk_is_received_line_by_line_with_errors_by_line(
     lines.insert(7, b"{not json")
     body = b"\n".join(lines) + b"\n"
 
-    response = await intake.post(
-        "/v1/records:ndjson",
-        content=body,
-        headers={**bearer(key), "Content-Type": "application/x-ndjson"},
-    )
+    response = await post_ndjson(intake, key, body)
 
     assert response.status_code == 202, response.text
     payload = response.json()
@@ -149,11 +145,7 @@ async def test_a_parcels_records_keep_the_files_order_across_chunks_validated_in
         records[position] = make_record(COMMUNE, parcel=parcel)
     body = b"\n".join(orjson.dumps(r) for r in records)
 
-    response = await intake.post(
-        "/v1/records:ndjson",
-        content=body,
-        headers={**bearer(key), "Content-Type": "application/x-ndjson"},
-    )
+    response = await post_ndjson(intake, key, body)
 
     assert response.status_code == 202, response.text
     by_index = {r["index"]: r["record_id"] for r in response.json()["results"]}

@@ -15,7 +15,7 @@ from shared.reasons import OWNER
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import bearer, eventually, landsync, read_to_end
+from tests.support import eventually, landsync, post_ndjson, read_to_end
 
 
 def _landsync(settings: Settings, *args: str) -> None:
@@ -34,11 +34,7 @@ async def _submit_and_wait(
     records = _lines(path)
     key = await new_key("submitter", sorted({r["commune_code"] for r in records}))
     body = await asyncio.to_thread(path.read_bytes)
-    response = await intake.post(
-        "/v1/records:ndjson",
-        content=body,
-        headers={**bearer(key), "Content-Type": "application/x-ndjson"},
-    )
+    response = await post_ndjson(intake, key, body)
     assert response.status_code == 202, response.text[:500]
     assert response.json()["errors"] == []
     ids = [r["submission_id"] for r in records]
