@@ -163,6 +163,20 @@ async def eventually(
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
 
 
+async def published(db: Any, record_ids: list[str], *, timeout: float = 60.0) -> None:
+    """Wait until every record is decided and its decision published to Kafka."""
+
+    async def all_published() -> bool:
+        n = await db.fetchval(
+            "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
+            " AND decision <> 'received' AND published_at IS NOT NULL",
+            record_ids,
+        )
+        return bool(n == len(record_ids))
+
+    await eventually(all_published, timeout=timeout)
+
+
 def fresh_owner(record: dict[str, Any]) -> dict[str, Any]:
     """Give the record's first owner an identity no other test uses, so tests share no resident."""
     born = date(1950 + random.randrange(49), 1 + random.randrange(12), 1 + random.randrange(28))

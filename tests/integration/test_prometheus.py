@@ -21,7 +21,7 @@ from shared.stack import Stack
 from shared.stack import processes as proc
 from tests.conftest import KeyFactory
 from tests.prometheus import SCRAPE_SECONDS, Prometheus
-from tests.support import eventually, make_record, register
+from tests.support import eventually, make_record, published, register, submit
 
 DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "landsync-dashboard.json"
 ALERTS = PROJECT_ROOT / "deploy" / "prometheus" / "alerts.yml"
@@ -121,21 +121,9 @@ async def batch(
         rejected["certificate"] = {**rejected["certificate"], "serial": "ZZ 000002"}
         rejected["scan_file"] = "ZZ000002.pdf"
         await register(db, *records[:5])
-        posted = await intake.post(
-            "/v1/records", json=records, headers={"Authorization": f"Bearer {key}"}
-        )
-        assert posted.status_code == 202, posted.text
-        ids = [r["record_id"] for r in posted.json()["results"]]
+        ids = await submit(intake, key, *records)
 
-        async def decided() -> bool:
-            n = await db.fetchval(
-                "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
-                " AND decision <> 'received' AND published_at IS NOT NULL",
-                ids,
-            )
-            return bool(n == len(ids))
-
-        await eventually(decided, timeout=60)
+        await published(db, ids)
 
         decisions = f'landsync_reconcile_decisions_total{{commune="{COMMUNE}"}}'
 
