@@ -8,11 +8,24 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.conftest import KeyFactory
 from tests.support import bearer, communes, eventually, fresh_owner, make_record, register, submit
 
 _commune = communes(8101)  # a commune of its own for each test
+
+
+@pytest.fixture
+def commune() -> str:
+    """The test's own commune."""
+    return _commune()
+
+
+@pytest.fixture
+async def key(new_key: KeyFactory, commune: str) -> str:
+    """A submitter key for the test's commune."""
+    return await new_key("submitter", [commune])
 
 
 async def _status(intake: httpx.AsyncClient, key: str, record_id: str) -> dict[str, Any]:
@@ -32,6 +45,20 @@ async def _decided(intake: httpx.AsyncClient, key: str, *record_ids: str) -> Non
     await eventually(done, timeout=90, interval=0.3)
 
 
+async def _decide(intake: httpx.AsyncClient, key: str, *records: dict[str, Any]) -> list[str]:
+    """Submit the records as one batch; their record ids, once every one is decided."""
+    ids = await submit(intake, key, *records)
+    await _decided(intake, key, *ids)
+    return ids
+
+
+async def _registered_record(db: asyncpg.Pool[Any], commune: str) -> dict[str, Any]:
+    """A record of the commune, its owner (a fresh one) and certificate in the registry."""
+    record = fresh_owner(make_record(commune))
+    await register(db, record)
+    return record
+
+
 async def _commune_row(intake: httpx.AsyncClient, key: str, commune: str) -> dict[str, Any]:
     body = (await intake.get("/v1/reports/campaign", headers=bearer(key))).json()
     [row] = [r for r in body["communes"] if r["commune_code"] == commune]
@@ -48,21 +75,16 @@ async def _worklist(
 
 
 async def test_a_rejected_record_corrected_for_the_same_parcel_cleans_its_case(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str
 ) -> None:
-    commune = _commune()
-    key = await new_key("submitter", [commune])
-    record = fresh_owner(make_record(commune))
-    await register(db, record)
+    record = await _registered_record(db, commune)
     wrong = {**record, "scan_file": "IMG_0001.pdf"}
-    [rejected] = await submit(intake, key, wrong)
-    await _decided(intake, key, rejected)
+    [rejected] = await _decide(intake, key, wrong)
 
     before = await _commune_row(intake, key, commune)
     [listed], _ = await _worklist(intake, key, commune=commune)
     fixed = {**record, "submission_id": record["submission_id"] + "-fix"}
-    [corrected] = await submit(intake, key, fixed)
-    await _decided(intake, key, corrected)
+    [corrected] = await _decide(intake, key, fixed)
     after = await _commune_row(intake, key, commune)
     still_open, _ = await _worklist(intake, key, commune=commune)
 
@@ -86,15 +108,11 @@ async def test_a_rejected_record_corrected_for_the_same_parcel_cleans_its_case(
 
 
 async def test_a_correction_naming_the_wrong_parcel_record_in_corrects_closes_that_case(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str
 ) -> None:
-    commune = _commune()
-    key = await new_key("submitter", [commune])
-    record = fresh_owner(make_record(commune))
-    await register(db, record)
+    record = await _registered_record(db, commune)
     mistyped = {**record, "parcel": {**record["parcel"], "parcel_no": 999_999}}
-    [rejected] = await submit(intake, key, mistyped)
-    await _decided(intake, key, rejected)
+    [rejected] = await _decide(intake, key, mistyped)
     first = await _status(intake, key, rejected)
 
     fixed = {
@@ -102,8 +120,7 @@ async def test_a_correction_naming_the_wrong_parcel_record_in_corrects_closes_th
         "submission_id": record["submission_id"] + "-fix",
         "corrects": mistyped["submission_id"],
     }
-    [corrected] = await submit(intake, key, fixed)
-    await _decided(intake, key, corrected)
+    [corrected] = await _decide(intake, key, fixed)
     row = await _commune_row(intake, key, commune)
     cases = await db.fetch(
         "SELECT parcel_key, state, corrected_by::text FROM cases WHERE commune_code = $1", commune
@@ -123,12 +140,10 @@ async def test_a_correction_naming_the_wrong_parcel_record_in_corrects_closes_th
 
 
 async def test_a_replayed_dead_letter_cleans_the_same_case(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str, new_key: KeyFactory
 ) -> None:
-    commune = _commune()
-    key, operator = await new_key("submitter", [commune]), await new_key("operator")
-    record = fresh_owner(make_record(commune))
-    await register(db, record)
+    operator = await new_key("operator")
+    record = await _registered_record(db, commune)
     owner = record["owners"][0]["personal_id"]
     await db.execute("DELETE FROM residents WHERE personal_id = $1", owner)
     [record_id] = await submit(intake, key, record)
@@ -165,16 +180,14 @@ async def test_a_replayed_dead_letter_cleans_the_same_case(
 
 
 async def test_the_case_figures_equal_a_direct_count_of_the_ledger_in_one_snapshot(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str, new_key: KeyFactory
 ) -> None:
-    commune = _commune()
-    key, operator = await new_key("submitter", [commune]), await new_key("operator")
+    operator = await new_key("operator")
     good = [fresh_owner(make_record(commune)) for _ in range(4)]
     await register(db, *good)
     rejected = [{**good[0], "submission_id": "x-" + good[0]["submission_id"], "scan_file": "a.pdf"}]
     rejected += [make_record(commune, holder_type=None) for _ in range(2)]  # incomplete
-    ids = await submit(intake, key, *rejected, *good)
-    await _decided(intake, key, *ids)
+    await _decide(intake, key, *rejected, *good)
 
     async with db.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         records = await conn.fetch(
@@ -209,13 +222,10 @@ async def test_the_case_figures_equal_a_direct_count_of_the_ledger_in_one_snapsh
 
 
 async def test_the_worklist_is_complete_and_stable_while_records_keep_arriving(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str
 ) -> None:
-    commune = _commune()
-    key = await new_key("submitter", [commune])
     first = [make_record(commune, holder_type=None) for _ in range(25)]
-    ids = await submit(intake, key, *first)
-    await _decided(intake, key, *ids)
+    ids = await _decide(intake, key, *first)
 
     async def keep_arriving() -> None:
         for _ in range(5):
