@@ -38,6 +38,18 @@ from tests.support import (
 _commune = communes(7401)  # a commune of its own for each test
 
 
+@pytest.fixture
+def commune() -> str:
+    """The test's own commune."""
+    return _commune()
+
+
+@pytest.fixture
+async def operator(new_key: KeyFactory) -> str:
+    """An operator key of the test's own (the audits are read by its key id)."""
+    return await new_key("operator")
+
+
 def _key_id(key: str) -> str:
     return key.split("_")[1]
 
@@ -140,10 +152,11 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     new_key: KeyFactory,
+    commune: str,
+    operator: str,
     tmp_path: Path,
 ) -> None:
-    commune = _commune()
-    submitter, operator = await new_key("submitter", [commune]), await new_key("operator")
+    submitter = await new_key("submitter", [commune])
     record = fresh_owner(make_record(commune))
     owner = record["owners"][0]
     await register(db, record)
@@ -195,10 +208,11 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     new_key: KeyFactory,
+    commune: str,
+    operator: str,
     tmp_path: Path,
 ) -> None:
-    commune = _commune()
-    submitter, operator = await new_key("submitter", [commune]), await new_key("operator")
+    submitter = await new_key("submitter", [commune])
     record = fresh_owner(make_record(commune))
     await register(db, record)
     parcel = record["parcel"]
@@ -240,10 +254,9 @@ async def test_a_plot_the_national_database_refused_is_synced_once_replayed(
     settings: Settings,
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
-    new_key: KeyFactory,
+    operator: str,
     sim: Simulator,
 ) -> None:
-    operator = await new_key("operator")
     [plot] = new_plots(1)
     await sim.faults(reject_parcels=[plot.parcel_key])
     await accept(db, settings, [plot])
@@ -267,10 +280,12 @@ async def test_a_plot_the_national_database_refused_is_synced_once_replayed(
 
 
 async def test_a_replay_publishes_each_dead_letter_once_and_refuses_past_the_limit(
-    settings: Settings, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+    settings: Settings,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    commune: str,
+    operator: str,
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 1, settings.dlq_max_replays])
 
     async def replay(**body: Any) -> dict[str, Any]:
@@ -304,10 +319,8 @@ async def test_a_replay_publishes_each_dead_letter_once_and_refuses_past_the_lim
 
 
 async def test_two_replays_at_once_publish_each_dead_letter_once(
-    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+    settings: Settings, intake: httpx.AsyncClient, commune: str, operator: str
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0] * 5)
 
     answers = await asyncio.gather(
@@ -357,14 +370,13 @@ async def test_only_operators_reach_the_dead_letters(
 )
 async def test_a_bad_filter_is_a_json_error_never_a_500(
     intake: httpx.AsyncClient,
-    new_key: KeyFactory,
+    operator: str,
     method: str,
     path: str,
     params: dict[str, str] | None,
     body: bytes | None,
     status: int,
 ) -> None:
-    operator = await new_key("operator")
 
     response = await intake.request(
         method, path, params=params, content=body, headers=bearer(operator)
@@ -375,10 +387,8 @@ async def test_a_bad_filter_is_a_json_error_never_a_500(
 
 
 async def test_names_and_ids_are_masked_unless_the_operator_asks_to_reveal_them(
-    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+    settings: Settings, intake: httpx.AsyncClient, commune: str, operator: str
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     owner = {**make_record()["owners"][0], "full_name": "Trịnh Thị Xuân Hương"}
     owner["personal_id"] = "027190123456"
     [record_id] = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0], owners=[owner])
@@ -401,10 +411,12 @@ async def test_names_and_ids_are_masked_unless_the_operator_asks_to_reveal_them(
 
 
 async def test_every_reveal_is_audited_and_masked_listings_are_not(
-    settings: Settings, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+    settings: Settings,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    commune: str,
+    operator: str,
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     [record_id] = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0])
 
     await _list_mortgaged(intake, operator, commune=commune)
@@ -426,10 +438,12 @@ async def test_every_reveal_is_audited_and_masked_listings_are_not(
 
 
 async def test_a_replay_whose_publish_fails_is_audited_as_failed_and_can_be_run_again(
-    settings: Settings, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+    settings: Settings,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    commune: str,
+    operator: str,
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 0])
     never_started = Producer(settings, client_id="tests-broken")  # every publish raises
 
@@ -451,10 +465,8 @@ async def test_a_replay_whose_publish_fails_is_audited_as_failed_and_can_be_run_
 
 
 async def test_a_replay_naming_nothing_replays_nothing_unless_it_says_all(
-    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+    settings: Settings, intake: httpx.AsyncClient, commune: str, operator: str
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 0])
     url = "/v1/dlq/mortgaged/replay"
 
