@@ -14,6 +14,7 @@ import pytest
 from shared.db.migrate import apply_migrations
 from shared.settings import Settings
 from shared.states import reasons_sql, status_sql
+from tests.integration.scratch_db import scratch_database
 
 # Rows as the code before 0011 wrote them: (name, parcel, status, sync_state, reasons, extra).
 _SYNC_REFUSED = {"code": "sync_rejected", "detail": "HTTP 422: parcel unknown"}
@@ -38,20 +39,8 @@ _ROWS: list[tuple[str, int, str, str | None, list[dict[str, str]]]] = [
 @pytest.fixture
 async def old_ledger(db: asyncpg.Pool[Any], settings: Settings) -> AsyncIterator[str]:
     """A database of its own at the schema before 0011, deleted afterwards."""
-    # The application role may not create databases (least privilege): the cluster's superuser
-    # makes the scratch one, and owns what its migrations create.
-    name = f"landsync_m0011_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(settings.local_dsn("postgres", "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        dsn = settings.local_dsn("postgres", name)
-        try:
-            await apply_migrations(dsn, before="0011")
-            yield dsn
-        finally:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(settings, "landsync_m0011", before="0011") as dsn:
+        yield dsn
 
 
 async def _write_old_rows(conn: asyncpg.Connection[Any]) -> dict[str, uuid.UUID]:
