@@ -237,13 +237,20 @@ def value_of(message: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def landsync(settings: Any, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the ``landsync`` command line against the test stack."""
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``landsync`` command line with exactly this environment; what it did."""
     return subprocess.run(
         [sys.executable, "-m", "shared.cli.main", *args],
-        env=child_env(settings),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def landsync(settings: Any, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the ``landsync`` command line against the test stack."""
+    return run_cli(child_env(settings), *args, timeout=timeout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
 from shared.stack.services import child_env
-from tests.support import bearer, landsync, make_record
+from tests.support import bearer, landsync, make_record, run_cli
 
 COMMUNE = "07339"
 
@@ -180,11 +179,4 @@ def _submit(settings: Settings, path: Path, key: str | None) -> subprocess.Compl
     env.pop("LANDSYNC_API_KEY", None)
     if key is not None:
         env["LANDSYNC_API_KEY"] = key
-    return subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "submit", str(path), "--no-wait"],
-        env={**env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli({**env, "COLUMNS": "200"}, "submit", str(path), "--no-wait", timeout=120)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ from shared.cli.failures import CommandError, Status
 from shared.settings import Settings
 from shared.stack.services import child_env
 from tests.conftest import KeyFactory
-from tests.support import landsync, make_record
+from tests.support import landsync, make_record, run_cli
 
 COMMUNE = "07339"
 
@@ -91,14 +89,7 @@ def test_a_dead_letter_listing_with_kafka_unreachable_says_so_in_one_line(
         port = s.getsockname()[1]
     env = {**child_env(settings), "LANDSYNC_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
 
-    done = subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "dlq", "list", "poison"],
-        env={**env, "COLUMNS": "300"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cli({**env, "COLUMNS": "300"}, "dlq", "list", "poison", timeout=120)
 
     assert done.returncode == Status.UNREACHABLE, done.stderr
     assert "Traceback" not in done.stderr
