@@ -7,9 +7,9 @@ each read assigns all partitions itself and sees every dead letter, however ofte
 from __future__ import annotations
 
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.dlq.model import DeadLetter
+from shared.kafka.admin import admin_client
 from shared.kafka.security import client_options
 from shared.kafka.to_end import read_to_end
 from shared.settings import CommonSettings
@@ -17,16 +17,9 @@ from shared.settings import CommonSettings
 
 async def _partitions(settings: CommonSettings, topic: str) -> list[int]:
     """The topic's partition ids; none if it does not exist (a consumer would not know yet)."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap,
-        request_timeout_ms=10_000,
-        **client_options(settings),
-    )
-    await admin.start()
-    try:
+    options = client_options(settings)
+    async with admin_client(settings.bootstrap, request_timeout_ms=10_000, **options) as admin:
         [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
     if described["error_code"]:
         return []
     return sorted(p["partition"] for p in described["partitions"])

@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.db.migrate import MIGRATIONS_DIR
+from shared.kafka.admin import admin_client
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topics
@@ -17,12 +17,8 @@ from tests.support import landsync
 
 async def _partitions(bootstrap: str) -> dict[str, int]:
     """Every topic of the cluster with its partition count."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         described: list[dict[str, Any]] = await admin.describe_topics()
-    finally:
-        await admin.close()
     return {t["topic"]: len(t["partitions"]) for t in described}
 
 
