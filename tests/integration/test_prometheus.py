@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -20,10 +19,10 @@ from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
 from tests.conftest import KeyFactory
+from tests.dashboard import all_panels, load_dashboard
 from tests.prometheus import SCRAPE_SECONDS, Prometheus
 from tests.support import eventually, make_record, published, register, submit
 
-DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "landsync-dashboard.json"
 ALERTS = PROJECT_ROOT / "deploy" / "prometheus" / "alerts.yml"
 COMMUNE = "07246"  # no other test decides records of this commune: its counters are ours
 JOBS = ("intake", "reconcile", "sync")
@@ -32,17 +31,6 @@ PUBLISHED = "sum(landsync_intake_outbox_published_total)"
 # Grafana's $__rate_interval is max($__interval + scrape interval, 4 * scrape interval); a little
 # more here, so that a window always holds two scrapes of a slow /metrics.
 BUILT_INS = {"__rate_interval": f"{8 * SCRAPE_SECONDS}s", "__interval": "2s", "__range": "1h"}
-
-
-def _dashboard() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    return loaded
-
-
-def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for panel in panels:
-        yield panel
-        yield from _panels(panel.get("panels", []))
 
 
 def _variables(dashboard: dict[str, Any]) -> dict[str, str]:
@@ -62,11 +50,11 @@ def _substitute(expr: str, variables: dict[str, str]) -> str:
 
 def _queries() -> list[tuple[str, str]]:
     """(panel title and refId, PromQL) of every target of every panel, variables substituted."""
-    dashboard = _dashboard()
+    dashboard = load_dashboard()
     variables = _variables(dashboard)
     return [
         (f"{panel['title']} [{target['refId']}]", _substitute(target["expr"], variables))
-        for panel in _panels(dashboard["panels"])
+        for panel in all_panels(dashboard["panels"])
         for target in panel.get("targets", [])
     ]
 
