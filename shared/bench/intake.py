@@ -16,13 +16,13 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
 import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared.auth import create_key_at
 from shared.bench.stack import scratch_topic
+from shared.db.connection import connected
 from shared.kafka.producer import TUNING, Outgoing, Producer
 from shared.records import parcel_key
 from shared.settings import Settings
@@ -130,8 +130,7 @@ async def through_intake(
 ) -> tuple[float, float]:
     """Records/s answered 202, and records/s until the outbox has published them all."""
     key = await submitter_key(settings, lines)
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         bodies = [b"\n".join(lines[i : i + chunk]) for i in range(0, len(lines), chunk)]
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
         url = f"{settings.service_url('intake')}/v1/records:ndjson"
@@ -153,8 +152,6 @@ async def through_intake(
         while await conn.fetchval("SELECT count(*) FROM outbox"):  # noqa: ASYNC110 - polls the DB
             await asyncio.sleep(0.05)
         published = time.perf_counter() - started
-    finally:
-        await conn.close()
     return len(lines) / acknowledged, len(lines) / published
 
 

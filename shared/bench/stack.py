@@ -16,11 +16,11 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import orjson
 from aiokafka.admin import NewTopic
 from rich.console import Console
 
+from shared.db.connection import connected
 from shared.kafka.admin import admin_client
 from shared.settings import PROJECT_ROOT, Settings, isolated
 from shared.stack import Stack
@@ -39,11 +39,8 @@ def bench_settings() -> Settings:
 
 async def reset_ledger(settings: Settings) -> None:
     """Empty the bench stack's ledger (the registry stays): each run starts from nothing."""
-    conn = await asyncpg.connect(settings.migration_dsn)  # TRUNCATE is the owner's
-    try:
+    async with connected(settings.migration_dsn) as conn:  # TRUNCATE is the owner's
         await conn.execute("TRUNCATE records, outbox, parcels, sync_retries, cases")
-    finally:
-        await conn.close()
 
 
 @contextlib.asynccontextmanager
@@ -121,12 +118,9 @@ def ensure_registry(settings: Settings, data: Path, console: Console) -> tuple[i
 
 
 async def _counts(settings: Settings) -> tuple[int, int]:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         residents = await conn.fetchval("SELECT count(*) FROM residents")
         certificates = await conn.fetchval("SELECT count(*) FROM certificates")
-    finally:
-        await conn.close()
     return int(residents), int(certificates)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
 from aiokafka import ConsumerRecord, TopicPartition
 
 from shared.chaos.checks import LedgerRow
+from shared.db.connection import connected
 from shared.kafka.to_end import read_to_end
 from shared.settings import Settings
 from shared.stack import Stack
@@ -24,27 +24,21 @@ DECISION_TOPICS = (Topic.ACCEPTED, Topic.REJECTED, Topic.DLQ_OWNER_UNRESOLVED,
 
 async def count_final(settings: Settings, record_ids: list[str]) -> int:
     """How many of the records are final in the ledger now."""
-    conn = await asyncpg.connect(settings.dsn, timeout=10)
-    try:
+    async with connected(settings.dsn, timeout=10) as conn:
         found = await conn.fetchval(
             f"SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[]) AND {FINAL_SQL}",  # noqa: S608
             record_ids,
         )
-    finally:
-        await conn.close()
     return int(found)
 
 
 async def ledger_rows(settings: Settings) -> dict[str, LedgerRow]:
     """Every record of the (chaos stack's own) ledger, by record id."""
-    conn = await asyncpg.connect(settings.dsn, timeout=10)
-    try:
+    async with connected(settings.dsn, timeout=10) as conn:
         rows = await conn.fetch(
             "SELECT record_id::text, submission_id, parcel_key, decision, sync_state,"
             " plot_version, reasons::text, warnings::text FROM records"
         )
-    finally:
-        await conn.close()
     return {
         r["record_id"]: LedgerRow(
             r["submission_id"],
@@ -70,11 +64,8 @@ _WAITS = (
 
 async def waits(settings: Settings) -> tuple[float, float, float]:
     """Seconds from receipt to final, over every final record: the median, p99 and slowest."""
-    conn = await asyncpg.connect(settings.dsn, timeout=10)
-    try:
+    async with connected(settings.dsn, timeout=10) as conn:
         row = await conn.fetchrow(_WAITS)
-    finally:
-        await conn.close()
     if row is None or row["slowest"] is None:
         return (0.0, 0.0, 0.0)
     return (float(row["p50"]), float(row["p99"]), float(row["slowest"]))

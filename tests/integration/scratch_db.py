@@ -6,8 +6,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
-
+from shared.db.connection import connected
 from shared.db.migrate import apply_migrations
 from shared.settings import Settings
 
@@ -22,8 +21,7 @@ async def scratch_database(
     makes the scratch one, and owns what its migrations create.
     """
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(settings.local_dsn("postgres", "postgres"))
-    try:
+    async with connected(settings.local_dsn("postgres", "postgres")) as admin:
         await admin.execute(f'CREATE DATABASE "{name}"')
         dsn = settings.local_dsn("postgres", name)
         try:
@@ -31,5 +29,3 @@ async def scratch_database(
             yield dsn
         finally:
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()

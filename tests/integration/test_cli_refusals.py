@@ -7,7 +7,6 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 import pytest
@@ -15,6 +14,7 @@ from rich.console import Console
 
 from shared.cli import demo
 from shared.cli.failures import CommandError, Status
+from shared.db.connection import connected
 from shared.settings import Settings
 from shared.stack.services import child_env
 from tests.conftest import KeyFactory
@@ -107,14 +107,11 @@ async def test_the_demo_stops_before_its_report_when_intake_refuses_its_records(
     # Another generation's record under the same submission id: a conflict, refused.
     other = {**earlier, "scan_file": "XX000001.pdf"}
     shown = io.StringIO()
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         with pytest.raises(CommandError) as refused:
             await demo.submission_pass(
                 settings, Console(file=shown), conn, key, [orjson.dumps(other)]
             )
-    finally:
-        await conn.close()
 
     assert refused.value.status == Status.REFUSED
     assert "1 submission conflict" in str(refused.value)

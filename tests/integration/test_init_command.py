@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
-
+from shared.db.connection import connected
 from shared.db.migrate import MIGRATIONS_DIR
 from shared.kafka.admin import admin_client
 from shared.settings import Settings
@@ -45,11 +44,8 @@ async def test_init_twice_migrates_creates_the_topics_and_changes_nothing_the_se
 
     have = await _partitions(settings.bootstrap)
     assert {name: have.get(name) for name in topics} == topics
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         versions = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-    finally:
-        await conn.close()
     assert versions == {p.stem for p in MIGRATIONS_DIR.glob("*.sql")}
 
     waited = landsync(fresh, "init", "--wait", "--timeout", "30")

@@ -11,6 +11,7 @@ import asyncpg
 import orjson
 import pytest
 
+from shared.db.connection import connected
 from shared.db.migrate import apply_migrations
 from shared.settings import Settings
 from shared.states import reasons_sql, status_sql
@@ -71,8 +72,7 @@ async def _write_old_rows(conn: asyncpg.Connection[Any]) -> dict[str, uuid.UUID]
 async def test_an_old_ledger_keeps_every_status_and_reason_and_gains_its_cases(
     old_ledger: str,
 ) -> None:
-    conn = await asyncpg.connect(old_ledger)
-    try:
+    async with connected(old_ledger) as conn:
         ids = await _write_old_rows(conn)
         before = {
             r["record_id"]: (r["status"], r["reasons"])
@@ -88,8 +88,6 @@ async def test_an_old_ledger_keeps_every_status_and_reason_and_gains_its_cases(
             r["parcel_key"]: r
             for r in await conn.fetch("SELECT parcel_key, state, reasons, record_id FROM cases")
         }
-    finally:
-        await conn.close()
 
     assert len(after) == len(_ROWS)  # nothing lost
     for row in after:
