@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
@@ -95,19 +96,22 @@ def parcel_key_of(record: dict[str, Any]) -> str:
     return f"{record['commune_code']}:{parcel['map_sheet']}:{parcel['parcel_no']}"
 
 
-async def _start_from_beginning(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+@contextlib.asynccontextmanager
+async def _from_beginning(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
     # No group: every partition is assigned, read from the earliest offset, nothing committed.
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
-    deadline = time.monotonic() + 15
-    while not consumer.assignment():
-        if time.monotonic() > deadline:
-            await consumer.stop()
-            raise AssertionError(f"no partitions of {topic} were assigned")
-        await asyncio.sleep(0.1)
-    return consumer
+    try:
+        deadline = time.monotonic() + 15
+        while not consumer.assignment():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no partitions of {topic} were assigned")
+            await asyncio.sleep(0.1)
+        yield consumer
+    finally:
+        await consumer.stop()
 
 
 async def read_topic(
@@ -118,8 +122,7 @@ async def read_topic(
     timeout: float = 60.0,
 ) -> list[Any]:
     """Every message of ``topic`` from the start, read until ``until(messages)`` or timeout."""
-    consumer = await _start_from_beginning(bootstrap, topic)
-    try:
+    async with _from_beginning(bootstrap, topic) as consumer:
         messages: list[Any] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not until(messages):
@@ -127,14 +130,11 @@ async def read_topic(
             for records in batch.values():
                 messages.extend(records)
         return messages
-    finally:
-        await consumer.stop()
 
 
 async def read_to_end(bootstrap: str, topic: str, timeout: float = 60.0) -> list[Any]:
     """Every message of ``topic`` up to the end offsets as of now, from every partition."""
-    consumer = await _start_from_beginning(bootstrap, topic)
-    try:
+    async with _from_beginning(bootstrap, topic) as consumer:
         partitions = list(consumer.assignment())
         ends = await consumer.end_offsets(partitions)
         messages: list[Any] = []
@@ -145,8 +145,6 @@ async def read_to_end(bootstrap: str, topic: str, timeout: float = 60.0) -> list
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 messages.extend(records)
         return messages
-    finally:
-        await consumer.stop()
 
 
 async def eventually(
