@@ -11,7 +11,7 @@ import httpx
 
 from shared.states import reasons_sql, status_sql
 from tests.conftest import KeyFactory
-from tests.support import eventually, fresh_owner, make_record, register
+from tests.support import bearer, eventually, fresh_owner, make_record, register
 
 COMMUNES = ("07210", "07339")  # Bắc Giang, Tân Yên
 
@@ -158,7 +158,7 @@ async def submit_campaign(
         posted = await intake.post(
             "/v1/records",
             json=await _commune_mix(db, commune, clean=3 + 2 * n),
-            headers={"Authorization": f"Bearer {key}"},
+            headers=bearer(key),
         )
         assert posted.status_code == 202, posted.text
         ids += [r["record_id"] for r in posted.json()["results"]]

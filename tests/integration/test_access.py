@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import KeyFactory
 from tests.form01_files import form_bytes
-from tests.support import make_record, register
+from tests.support import bearer, make_record, register
 
 COMMUNE, FOREIGN = "07339", "09187"
 Caller = str  # "none", "wrong", "submitter", "foreign submitter", "viewer", "operator"
@@ -110,7 +110,7 @@ async def keys(new_key: KeyFactory) -> dict[Caller, dict[str, str]]:
         "viewer": await new_key("viewer"),
         "operator": await new_key("operator"),
     }
-    headers = {who: {"Authorization": f"Bearer {key}"} for who, key in made.items()}
+    headers = {who: bearer(key) for who, key in made.items()}
     return {
         "none": {},
         "wrong": {"Authorization": "Bearer lsk_000000000000_notthesecret"},

@@ -29,7 +29,7 @@ async def test_a_key_made_by_the_cli_submits_for_its_commune_only(
     created = json.loads(made.stdout)
     assert created["role"] == "submitter"
     assert created["communes"] == [COMMUNE]
-    headers = {"Authorization": f"Bearer {created['key']}"}
+    headers = bearer(created["key"])
     assert (
         await intake.post("/v1/records", json=make_record(COMMUNE), headers=headers)
     ).status_code == 202
@@ -52,7 +52,7 @@ async def test_records_list_and_export_show_a_rejected_record_with_its_reason(
     commune = "08421"  # no other test's records: the worklist lists the oldest decisions first
     key = await new_key("submitter", [commune])
     wrong = make_record(commune, scan_file="IMG_0001.pdf")
-    auth = {"Authorization": f"Bearer {key}"}
+    auth = bearer(key)
     posted = await intake.post("/v1/records", json=wrong, headers=auth)
     record_id = posted.json()["results"][0]["record_id"]
 

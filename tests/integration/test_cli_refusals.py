@@ -18,7 +18,7 @@ from shared.db.connection import connected
 from shared.settings import Settings
 from shared.stack.services import child_env
 from tests.conftest import KeyFactory
-from tests.support import landsync, make_record, run_cli
+from tests.support import bearer, landsync, make_record, run_cli
 
 COMMUNE = "07339"
 
@@ -102,7 +102,7 @@ async def test_the_demo_stops_before_its_report_when_intake_refuses_its_records(
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
     earlier = make_record(COMMUNE)
-    auth = {"Authorization": f"Bearer {key}"}
+    auth = bearer(key)
     assert (await intake.post("/v1/records", json=earlier, headers=auth)).status_code == 202
     # Another generation's record under the same submission id: a conflict, refused.
     other = {**earlier, "scan_file": "XX000001.pdf"}
@@ -122,7 +122,7 @@ async def test_the_demo_refuses_a_ledger_holding_another_generations_records_of_
     settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
     commune = "08422"  # no other test's records
-    auth = {"Authorization": f"Bearer {await new_key('submitter', [commune])}"}
+    auth = bearer(await new_key("submitter", [commune]))
     earlier = make_record(commune, submission_id="xa-08422-2025-aaaaaa-000001")
     assert (await intake.post("/v1/records", json=earlier, headers=auth)).status_code == 202
     ours = make_record(commune, submission_id="xa-08422-2025-bbbbbb-000001")

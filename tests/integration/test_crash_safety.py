@@ -19,7 +19,7 @@ from shared.stack import Stack
 from shared.stack.processes import descendants, live_pid
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, read_topic, record_id_of, submit
+from tests.support import bearer, eventually, make_record, read_topic, record_id_of, submit
 
 COMMUNE = "07339"
 
@@ -108,7 +108,7 @@ async def test_every_record_answered_202_survives_a_sigkill_under_load(
 async def test_intake_answers_503_while_the_database_is_down_and_recovers_after(
     stack: Stack, intake: httpx.AsyncClient, key: str
 ) -> None:
-    headers = {"Authorization": f"Bearer {key}"}  # verified now, so it is cached during the outage
+    headers = bearer(key)  # verified now, so it is cached during the outage
     assert (
         await intake.post("/v1/records", json=make_record(COMMUNE), headers=headers)
     ).status_code == 202

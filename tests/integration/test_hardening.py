@@ -253,7 +253,7 @@ async def test_the_simulator_answers_a_non_string_parcel_key_as_invalid_json(
         response = await client.post(
             "/v1/parcels:batchUpsert",
             json={"items": [item]},
-            headers={"Authorization": f"Bearer {settings.national_db_token}"},
+            headers=bearer(settings.national_db_token),
         )
 
     assert response.status_code == 200, response.text

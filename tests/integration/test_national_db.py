@@ -16,6 +16,7 @@ import pytest
 
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import Stack
+from tests.support import bearer
 
 TOKEN = "test-token"  # a throwaway token of a throwaway simulator
 
@@ -39,7 +40,7 @@ def _upsert(url: str, *parcels: str, token: str = TOKEN) -> httpx.Response:
     return httpx.post(
         f"{url}/v1/parcels:batchUpsert",
         json=_items(*parcels),
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
 
 

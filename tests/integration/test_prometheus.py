@@ -21,7 +21,7 @@ from shared.stack import processes as proc
 from tests.conftest import KeyFactory
 from tests.dashboard import all_panels, load_dashboard
 from tests.prometheus import SCRAPE_SECONDS, Prometheus
-from tests.support import eventually, make_record, published, register, submit
+from tests.support import bearer, eventually, make_record, published, register, submit
 
 ALERTS = PROJECT_ROOT / "deploy" / "prometheus" / "alerts.yml"
 COMMUNE = "07246"  # no other test decides records of this commune: its counters are ours
@@ -216,9 +216,7 @@ async def test_with_reconcile_stopped_its_backlog_and_lag_show_and_service_down_
     async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
         stack.stop_service("reconcile")
         try:
-            posted = await intake.post(
-                "/v1/records", json=[record], headers={"Authorization": f"Bearer {key}"}
-            )
+            posted = await intake.post("/v1/records", json=[record], headers=bearer(key))
             assert posted.status_code == 202, posted.text
 
             async def seen() -> bool:

@@ -17,6 +17,7 @@ from services.national_db.journal import Journal
 from services.sync.breaker import CircuitBreaker
 from services.sync.client import NationalDbClient, PlotItem
 from services.sync.policy import Refused, Synced, Unsent
+from tests.support import bearer
 
 TOKEN = "unit-token"
 
@@ -33,7 +34,7 @@ async def _client_of(sim: Simulator, **options: Any) -> AsyncIterator[NationalDb
     async with httpx.AsyncClient(
         transport=transport,
         base_url="http://national-db",
-        headers={"Authorization": f"Bearer {TOKEN}"},
+        headers=bearer(TOKEN),
     ) as http:
         breaker = CircuitBreaker(
             failures_to_open=50, reset_seconds=0.01, max_reset_seconds=0.01, probe_timeout=1
