@@ -221,6 +221,25 @@ async def register(db: Any, *records: dict[str, Any]) -> None:
         )
 
 
+async def mortgage(db: Any, record: dict[str, Any]) -> None:
+    """Register an active mortgage on the record's parcel: reconcile dead-letters the record."""
+    parcel = record["parcel"]
+    await db.execute(
+        "UPDATE certificates SET mortgage_registered_on = '2021-01-01', mortgage_bank = 'Agribank'"
+        " WHERE (commune_code, map_sheet, parcel_no) = ($1, $2, $3)",
+        record["commune_code"],
+        parcel["map_sheet"],
+        parcel["parcel_no"],
+    )
+
+
+async def forget_owner(db: Any, record: dict[str, Any]) -> None:
+    """Take the record's first owner out of the registry: reconcile cannot resolve them."""
+    await db.execute(
+        "DELETE FROM residents WHERE personal_id = $1", record["owners"][0]["personal_id"]
+    )
+
+
 def record_id_of(message: Any) -> str:
     """A message's ``record.id`` header: safe on topics where tests also put undecodable values."""
     return str(dict(message.headers).get("record.id", b"").decode())

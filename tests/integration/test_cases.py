@@ -11,7 +11,16 @@ import httpx
 import pytest
 
 from tests.conftest import KeyFactory
-from tests.support import bearer, communes, eventually, fresh_owner, make_record, register, submit
+from tests.support import (
+    bearer,
+    communes,
+    eventually,
+    forget_owner,
+    fresh_owner,
+    make_record,
+    register,
+    submit,
+)
 
 _commune = communes(8101)  # a commune of its own for each test
 
@@ -144,8 +153,7 @@ async def test_a_replayed_dead_letter_cleans_the_same_case(
 ) -> None:
     operator = await new_key("operator")
     record = await _registered_record(db, commune)
-    owner = record["owners"][0]["personal_id"]
-    await db.execute("DELETE FROM residents WHERE personal_id = $1", owner)
+    await forget_owner(db, record)
     [record_id] = await submit(intake, key, record)
 
     async def dead_letter_sent() -> bool:

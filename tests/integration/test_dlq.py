@@ -26,6 +26,7 @@ from tests.support import (
     bearer,
     communes,
     eventually,
+    forget_owner,
     fresh_owner,
     landsync,
     make_record,
@@ -160,7 +161,7 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     record = fresh_owner(make_record(commune))
     owner = record["owners"][0]
     await register(db, record)
-    await db.execute("DELETE FROM residents WHERE personal_id = $1", owner["personal_id"])
+    await forget_owner(db, record)
     record_id = await _submit(intake, submitter, record)
     await _dead_lettered(db, record_id)
 

@@ -16,8 +16,10 @@ from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.support import (
     eventually,
+    forget_owner,
     fresh_owner,
     make_record,
+    mortgage,
     read_to_end,
     read_topic,
     record_id_of,
@@ -71,16 +73,8 @@ async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
     key = await new_key("submitter", [COMMUNE])
     clean, mortgaged, bad_scan, stranger = (fresh_owner(make_record(COMMUNE)) for _ in range(4))
     await register(db, clean, mortgaged, bad_scan, stranger)
-    await db.execute(
-        "UPDATE certificates SET mortgage_registered_on = '2021-01-01', mortgage_bank = 'Agribank'"
-        " WHERE (commune_code, map_sheet, parcel_no) = ($1, $2, $3)",
-        COMMUNE,
-        mortgaged["parcel"]["map_sheet"],
-        mortgaged["parcel"]["parcel_no"],
-    )
-    await db.execute(
-        "DELETE FROM residents WHERE personal_id = $1", stranger["owners"][0]["personal_id"]
-    )
+    await mortgage(db, mortgaged)
+    await forget_owner(db, stranger)
     bad_scan["scan_file"] = "IMG_0042.pdf"
 
     ids = await submit(intake, key, clean, mortgaged, bad_scan, stranger)
