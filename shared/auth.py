@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from shared.db.connection import connected
 from shared.db.pool import Conn
 
 Role = Literal["submitter", "operator", "viewer"]
@@ -151,8 +152,5 @@ async def create_key_at(
     dsn: str, role: Role, communes: list[str], label: str
 ) -> tuple[str, ApiKey]:
     """:func:`create_key` on a connection of its own: the local commands' one-off keys."""
-    conn = await asyncpg.connect(dsn)
-    try:
+    async with connected(dsn) as conn:
         return await create_key(conn, role, communes, label)
-    finally:
-        await conn.close()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
+import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
 
@@ -61,25 +63,55 @@ def make_record(commune: str = "07339", **overrides: Any) -> dict[str, Any]:
     return record
 
 
+def communes(first: int) -> Callable[[], str]:
+    """Commune codes from ``first`` on, one per call: a test's own commune counts in no other's."""
+    numbers = itertools.count(first)
+    return lambda: f"{next(numbers):05d}"
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The Authorization header of an API key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def submit(intake: httpx.AsyncClient, key: str, *records: dict[str, Any]) -> list[str]:
+    """POST the records to ``/v1/records`` as one batch; their record ids, once it answered 202."""
+    response = await intake.post("/v1/records", json=list(records), headers=bearer(key))
+    assert response.status_code == 202, response.text
+    return [r["record_id"] for r in response.json()["results"]]
+
+
+async def post_ndjson(intake: httpx.AsyncClient, key: str, body: bytes) -> httpx.Response:
+    """POST an NDJSON body to ``/v1/records:ndjson`` with the key; intake's answer."""
+    return await intake.post(
+        "/v1/records:ndjson",
+        content=body,
+        headers={**bearer(key), "Content-Type": "application/x-ndjson"},
+    )
+
+
 def parcel_key_of(record: dict[str, Any]) -> str:
     """The parcel key a record must be published under."""
     parcel = record["parcel"]
     return f"{record['commune_code']}:{parcel['map_sheet']}:{parcel['parcel_no']}"
 
 
-async def _start_from_beginning(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+@contextlib.asynccontextmanager
+async def _from_beginning(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
     # No group: every partition is assigned, read from the earliest offset, nothing committed.
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
-    deadline = time.monotonic() + 15
-    while not consumer.assignment():
-        if time.monotonic() > deadline:
-            await consumer.stop()
-            raise AssertionError(f"no partitions of {topic} were assigned")
-        await asyncio.sleep(0.1)
-    return consumer
+    try:
+        deadline = time.monotonic() + 15
+        while not consumer.assignment():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no partitions of {topic} were assigned")
+            await asyncio.sleep(0.1)
+        yield consumer
+    finally:
+        await consumer.stop()
 
 
 async def read_topic(
@@ -90,8 +122,7 @@ async def read_topic(
     timeout: float = 60.0,
 ) -> list[Any]:
     """Every message of ``topic`` from the start, read until ``until(messages)`` or timeout."""
-    consumer = await _start_from_beginning(bootstrap, topic)
-    try:
+    async with _from_beginning(bootstrap, topic) as consumer:
         messages: list[Any] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not until(messages):
@@ -99,14 +130,11 @@ async def read_topic(
             for records in batch.values():
                 messages.extend(records)
         return messages
-    finally:
-        await consumer.stop()
 
 
 async def read_to_end(bootstrap: str, topic: str, timeout: float = 60.0) -> list[Any]:
     """Every message of ``topic`` up to the end offsets as of now, from every partition."""
-    consumer = await _start_from_beginning(bootstrap, topic)
-    try:
+    async with _from_beginning(bootstrap, topic) as consumer:
         partitions = list(consumer.assignment())
         ends = await consumer.end_offsets(partitions)
         messages: list[Any] = []
@@ -117,8 +145,6 @@ async def read_to_end(bootstrap: str, topic: str, timeout: float = 60.0) -> list
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 messages.extend(records)
         return messages
-    finally:
-        await consumer.stop()
 
 
 async def eventually(
@@ -133,6 +159,20 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+async def published(db: Any, record_ids: list[str], *, timeout: float = 60.0) -> None:
+    """Wait until every record is decided and its decision published to Kafka."""
+
+    async def all_published() -> bool:
+        n = await db.fetchval(
+            "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
+            " AND decision <> 'received' AND published_at IS NOT NULL",
+            record_ids,
+        )
+        return bool(n == len(record_ids))
+
+    await eventually(all_published, timeout=timeout)
 
 
 def fresh_owner(record: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +221,25 @@ async def register(db: Any, *records: dict[str, Any]) -> None:
         )
 
 
+async def mortgage(db: Any, record: dict[str, Any]) -> None:
+    """Register an active mortgage on the record's parcel: reconcile dead-letters the record."""
+    parcel = record["parcel"]
+    await db.execute(
+        "UPDATE certificates SET mortgage_registered_on = '2021-01-01', mortgage_bank = 'Agribank'"
+        " WHERE (commune_code, map_sheet, parcel_no) = ($1, $2, $3)",
+        record["commune_code"],
+        parcel["map_sheet"],
+        parcel["parcel_no"],
+    )
+
+
+async def forget_owner(db: Any, record: dict[str, Any]) -> None:
+    """Take the record's first owner out of the registry: reconcile cannot resolve them."""
+    await db.execute(
+        "DELETE FROM residents WHERE personal_id = $1", record["owners"][0]["personal_id"]
+    )
+
+
 def record_id_of(message: Any) -> str:
     """A message's ``record.id`` header: safe on topics where tests also put undecodable values."""
     return str(dict(message.headers).get("record.id", b"").decode())
@@ -195,13 +254,20 @@ def value_of(message: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def landsync(settings: Any, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the ``landsync`` command line against the test stack."""
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``landsync`` command line with exactly this environment; what it did."""
     return subprocess.run(
         [sys.executable, "-m", "shared.cli.main", *args],
-        env=child_env(settings),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def landsync(settings: Any, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the ``landsync`` command line against the test stack."""
+    return run_cli(child_env(settings), *args, timeout=timeout)

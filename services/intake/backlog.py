@@ -6,12 +6,11 @@ when the process that should drain them is dead or stuck, which is when an alert
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
 
-from services.intake import metrics
+from services.intake import metrics, sampling
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -42,14 +41,6 @@ async def sample(pool: asyncpg.Pool[Any]) -> None:
 
 async def sample_forever(pool: asyncpg.Pool[Any], interval: float = INTERVAL_SECONDS) -> None:
     """Sample every ``interval`` seconds until cancelled; a database outage keeps the last ones."""
-    failing = False
-    while True:
-        try:
-            await sample(pool)
-            failing = False
-        # A database outage, or anything else: a gauge is not worth this task's death.
-        except Exception as exc:  # noqa: BLE001 - see the comment above
-            if not failing:  # once per outage, not every few seconds
-                log.warning("backlog not sampled", error=repr(exc))
-            failing = True
-        await asyncio.sleep(interval)
+    await sampling.sample_forever(
+        lambda: sample(pool), log=log, event="backlog not sampled", interval=interval
+    )

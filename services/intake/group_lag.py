@@ -7,14 +7,12 @@ reads each group's committed offsets and its topic's end offsets every few secon
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.intake import metrics
+from services.intake import metrics, sampling
 from shared.kafka.security import client_options
 from shared.logging import get_logger
 from shared.settings import IntakeSettings
@@ -82,20 +80,15 @@ class GroupLag:
 
     async def sample_forever(self, interval: float = INTERVAL_SECONDS) -> None:
         """Sample every ``interval`` seconds until cancelled; an outage keeps the last figures."""
-        failing = False
-        while True:
-            try:
-                await self.sample()
-                failing = False
-            # A broker outage, or anything else: a gauge is not worth this task's death.
-            except Exception as exc:  # noqa: BLE001 - see the comment above
-                if not failing:  # once per outage, not every few seconds
-                    log.warning("consumer group lag not sampled", error=repr(exc))
-                failing = True
-                with contextlib.suppress(Exception):
-                    await self.close()
-            # Each try opens new connections: during an outage, try seldom.
-            await asyncio.sleep(OUTAGE_RETRY_SECONDS if failing else interval)
+        # Each try opens new connections: during an outage, try seldom.
+        await sampling.sample_forever(
+            self.sample,
+            log=log,
+            event="consumer group lag not sampled",
+            interval=interval,
+            outage_interval=OUTAGE_RETRY_SECONDS,
+            after_failure=self.close,
+        )
 
     async def close(self) -> None:
         """Disconnect; the next sample connects again."""

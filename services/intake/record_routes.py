@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +25,7 @@ from shared.logging import get_logger
 
 router = APIRouter()
 log = get_logger(__name__)
+_Route = Callable[..., Coroutine[Any, Any, Response]]
 
 
 _RECORD_BODY = {"$ref": "#/components/schemas/Form01Record"}
@@ -92,19 +95,32 @@ _SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post(
-    "/v1/records",
-    status_code=202,
-    openapi_extra=_BATCH_DOC,
-    tags=["records"],
-    responses=_SUBMIT_RESPONSES,
-)
-async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
-    """Submit one record (a JSON object) or up to the batch limit (a JSON array)."""
-    with tracing.request_span("intake.receive", request.headers, endpoint="json") as tp:
+def _submit_route(path: str, doc: dict[str, Any]) -> Callable[[_Route], _Route]:
+    """The route of a submission endpoint: both answer alike (202, ``_SUBMIT_RESPONSES``)."""
+    return router.post(
+        path, status_code=202, openapi_extra=doc, tags=["records"], responses=_SUBMIT_RESPONSES
+    )
+
+
+@contextlib.asynccontextmanager
+async def _receiving(
+    request: Request, d: Deps, key: ApiKey, endpoint: str, *content_types: str
+) -> AsyncIterator[tuple[str | None, float]]:
+    """The span of one submission, entered once the key may submit a body of this type.
+
+    Yields the traceparent to store with the records and when the submission started.
+    """
+    with tracing.request_span("intake.receive", request.headers, endpoint=endpoint) as tp:
         started = time.perf_counter()
         await _submitter(key, d)
-        bodies.require_content_type(request, "application/json")
+        bodies.require_content_type(request, *content_types)
+        yield tp, started
+
+
+@_submit_route("/v1/records", _BATCH_DOC)
+async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
+    """Submit one record (a JSON object) or up to the batch limit (a JSON array)."""
+    async with _receiving(request, d, key, "json", "application/json") as (tp, started):
         body = await bodies.read_body(
             request, d.settings.max_body_bytes, idle=d.settings.body_timeout_seconds
         )
@@ -114,19 +130,11 @@ async def post_records(request: Request, d: DepsDep, key: KeyDep) -> Response:
         return _answer(outcome, key, "json", started)
 
 
-@router.post(
-    "/v1/records:ndjson",
-    status_code=202,
-    openapi_extra=_NDJSON_DOC,
-    tags=["records"],
-    responses=_SUBMIT_RESPONSES,
-)
+@_submit_route("/v1/records:ndjson", _NDJSON_DOC)
 async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Submit records as NDJSON, one per line, streamed and stored in chunks as they arrive."""
-    with tracing.request_span("intake.receive", request.headers, endpoint="ndjson") as tp:
-        started = time.perf_counter()
-        await _submitter(key, d)
-        bodies.require_content_type(request, "application/x-ndjson", "application/jsonl")
+    ndjson = ("application/x-ndjson", "application/jsonl")
+    async with _receiving(request, d, key, "ndjson", *ndjson) as (tp, started):
         pipeline = Pipeline(d.validator, functools.partial(_store, d, key, traceparent=tp))
         chunk: list[Line] = []
         lines = 0

@@ -121,13 +121,18 @@ class Finding(_Body):
     detail: str | None = None
 
 
-class RecordStatus(_Body):
-    """``GET /v1/records/{record_id}``: where a record is (CONTRACT §2)."""
+class _Record(_Body):
+    """What names a record: its id, its commune's submission id and its parcel."""
 
     record_id: UUID
     submission_id: str
     commune_code: str
     parcel_key: str
+
+
+class RecordStatus(_Record):
+    """``GET /v1/records/{record_id}``: where a record is (CONTRACT §2)."""
+
     status: Status
     decision: DecisionState
     reasons: list[Finding]
@@ -153,13 +158,9 @@ class ExplainedFinding(_Body):
     action_en: str
 
 
-class WorklistItem(_Body):
+class WorklistItem(_Record):
     """A decided record on the commune's worklist."""
 
-    record_id: UUID
-    submission_id: str
-    commune_code: str
-    parcel_key: str
     certificate_serial: str | None
     status: Status
     reasons: list[ExplainedFinding]

@@ -16,14 +16,14 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
 import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared.auth import create_key_at
 from shared.bench.stack import scratch_topic
-from shared.kafka.producer import Outgoing, Producer
+from shared.db.connection import connected
+from shared.kafka.producer import TUNING, Outgoing, Producer
 from shared.records import parcel_key
 from shared.settings import Settings
 from shared.synthetic import records
@@ -86,13 +86,7 @@ def make_payload(count: int) -> Payload:
 async def raw_ceiling(settings: Settings, payload: Payload) -> float:
     """Records/s of a bare idempotent producer sending the payload to a scratch topic."""
     async with scratch_topic(settings, f"{settings.topic_prefix}landsync.bench.raw") as topic:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=5,
-            max_batch_size=1024 * 1024,
-        )
+        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, **TUNING)
         await producer.start()
         try:
             started = time.perf_counter()
@@ -136,8 +130,7 @@ async def through_intake(
 ) -> tuple[float, float]:
     """Records/s answered 202, and records/s until the outbox has published them all."""
     key = await submitter_key(settings, lines)
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         bodies = [b"\n".join(lines[i : i + chunk]) for i in range(0, len(lines), chunk)]
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
         url = f"{settings.service_url('intake')}/v1/records:ndjson"
@@ -159,8 +152,6 @@ async def through_intake(
         while await conn.fetchval("SELECT count(*) FROM outbox"):  # noqa: ASYNC110 - polls the DB
             await asyncio.sleep(0.05)
         published = time.perf_counter() - started
-    finally:
-        await conn.close()
     return len(lines) / acknowledged, len(lines) / published
 
 

@@ -16,13 +16,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 
 from shared.bench.intake import submitter_key
 from shared.bench.stack import payload, prepared, scratch_topic
+from shared.db.connection import connected
 from shared.settings import Settings
 
 TICK = 0.1  # seconds between posts
@@ -83,8 +83,7 @@ async def _post_at_rate(
 
 
 async def _waits(settings: Settings, ids: list[str], timeout: float = 120) -> list[float]:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         deadline = time.monotonic() + timeout
         while True:
             rows = await conn.fetch(
@@ -97,8 +96,6 @@ async def _waits(settings: Settings, ids: list[str], timeout: float = 120) -> li
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(ids) - len(rows)} records not decided in time")
             await asyncio.sleep(0.5)
-    finally:
-        await conn.close()
 
 
 async def _raw(settings: Settings, count: int, rate: int, size: int) -> list[float]:

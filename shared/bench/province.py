@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from shared.bench.intake import Payload, raw_ceiling, through_intake
 from shared.bench.stack import payload, prepared
+from shared.db.connection import connected
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.processes import live_pid
@@ -97,8 +97,7 @@ async def _measure(
     submit = asyncio.create_task(through_intake(settings, lines, chunk=10_000, concurrency=2))
     submitted_s = decided_s = 0.0
     memory: list[dict[str, float]] = []
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         with Progress(
             "{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console,
@@ -122,8 +121,6 @@ async def _measure(
                     return ProvinceResult(
                         len(lines), ceiling, submitted_s, decided_s, now, _quarters(memory)
                     )
-    finally:
-        await conn.close()
 
 
 def run(data: Path, count: int | None, console: Console) -> ProvinceResult:

@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 
 from shared.bench.intake import through_intake
 from shared.bench.stack import payload, prepared, scratch_topic
+from shared.db.connection import connected
 from shared.settings import Settings
 from shared.topics import Topic
 
@@ -90,8 +90,7 @@ async def raw_ceiling(settings: Settings, since: dict[TopicPartition, int]) -> f
 
 
 async def _decided(settings: Settings, count: int, timeout: float = 900) -> tuple[float, float]:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         started = time.perf_counter()
         while (
             await conn.fetchval("SELECT count(*) FROM records WHERE decision <> 'received'") < count
@@ -103,8 +102,6 @@ async def _decided(settings: Settings, count: int, timeout: float = 900) -> tupl
         span = await conn.fetchval(
             "SELECT extract(epoch FROM max(decided_at) - min(decided_at)) FROM records"
         )
-    finally:
-        await conn.close()
     return float(span), wall
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from shared.db.connection import connected
 from shared.reference import store
 from shared.reference.parse import FILE_COLUMNS, Kind, ParseResult
 from shared.settings import PROJECT_ROOT, Settings, isolated
@@ -78,8 +79,7 @@ async def timed_load(conn: asyncpg.Connection[Any], kind: Kind, path: Path) -> t
 async def run(settings: Settings, data: Path) -> list[RegistryResult]:
     """Empty the reference tables, then per kind: ceiling, first load, reload."""
     # The owner: it truncates, and loads as `landsync registry load` does.
-    conn = await asyncpg.connect(settings.migration_dsn, server_settings=store.SESSION_SETTINGS)
-    try:
+    async with connected(settings.migration_dsn, server_settings=store.SESSION_SETTINGS) as conn:
         await conn.execute("TRUNCATE residents, certificates")
         results = []
         for kind in KINDS:
@@ -88,8 +88,6 @@ async def run(settings: Settings, data: Path) -> list[RegistryResult]:
             rows, first = await timed_load(conn, kind, path)
             _, again = await timed_load(conn, kind, path)
             results.append(RegistryResult(kind, rows, ceiling, first, again))
-    finally:
-        await conn.close()
     return results
 
 

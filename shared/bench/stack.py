@@ -16,11 +16,12 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import orjson
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from rich.console import Console
 
+from shared.db.connection import connected
+from shared.kafka.admin import admin_client
 from shared.settings import PROJECT_ROOT, Settings, isolated
 from shared.stack import Stack
 from shared.stack.kafka import ensure_topics
@@ -38,33 +39,26 @@ def bench_settings() -> Settings:
 
 async def reset_ledger(settings: Settings) -> None:
     """Empty the bench stack's ledger (the registry stays): each run starts from nothing."""
-    conn = await asyncpg.connect(settings.migration_dsn)  # TRUNCATE is the owner's
-    try:
+    async with connected(settings.migration_dsn) as conn:  # TRUNCATE is the owner's
         await conn.execute("TRUNCATE records, outbox, parcels, sync_retries, cases")
-    finally:
-        await conn.close()
 
 
 @contextlib.asynccontextmanager
 async def scratch_topic(settings: Settings, name: str) -> AsyncIterator[str]:
     """A topic of a raw ceiling's own, ``name`` and a random suffix, deleted when the block ends."""
     topic = f"{name}.{uuid.uuid4().hex[:6]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
-    try:
-        yield topic
-    finally:
-        await admin.delete_topics([topic])
-        await admin.close()
+    async with admin_client(settings.bootstrap) as admin:
+        await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
+        try:
+            yield topic
+        finally:
+            await admin.delete_topics([topic])
 
 
 async def empty_topics(settings: Settings, timeout: float = 60.0) -> None:
     """Delete LandSync's topics and create them again, empty (with their consumer offsets)."""
     topics = settings.topics.all()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(settings.bootstrap) as admin:
         present = [t for t in await admin.list_topics() if t in topics]
         if present:
             await admin.delete_topics(present)
@@ -74,8 +68,6 @@ async def empty_topics(settings: Settings, timeout: float = 60.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Kafka did not delete the bench topics in {timeout:.0f} s")
             await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
     await ensure_topics(settings.bootstrap, topics)
 
 
@@ -126,12 +118,9 @@ def ensure_registry(settings: Settings, data: Path, console: Console) -> tuple[i
 
 
 async def _counts(settings: Settings) -> tuple[int, int]:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         residents = await conn.fetchval("SELECT count(*) FROM residents")
         certificates = await conn.fetchval("SELECT count(*) FROM certificates")
-    finally:
-        await conn.close()
     return int(residents), int(certificates)
 
 

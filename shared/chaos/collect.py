@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 
 from shared.chaos.checks import LedgerRow
-from shared.kafka.security import client_options
+from shared.db.connection import connected
+from shared.kafka.to_end import read_to_end
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.states import FINAL_SQL
@@ -25,27 +24,21 @@ DECISION_TOPICS = (Topic.ACCEPTED, Topic.REJECTED, Topic.DLQ_OWNER_UNRESOLVED,
 
 async def count_final(settings: Settings, record_ids: list[str]) -> int:
     """How many of the records are final in the ledger now."""
-    conn = await asyncpg.connect(settings.dsn, timeout=10)
-    try:
+    async with connected(settings.dsn, timeout=10) as conn:
         found = await conn.fetchval(
             f"SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[]) AND {FINAL_SQL}",  # noqa: S608
             record_ids,
         )
-    finally:
-        await conn.close()
     return int(found)
 
 
 async def ledger_rows(settings: Settings) -> dict[str, LedgerRow]:
     """Every record of the (chaos stack's own) ledger, by record id."""
-    conn = await asyncpg.connect(settings.dsn, timeout=10)
-    try:
+    async with connected(settings.dsn, timeout=10) as conn:
         rows = await conn.fetch(
             "SELECT record_id::text, submission_id, parcel_key, decision, sync_state,"
             " plot_version, reasons::text, warnings::text FROM records"
         )
-    finally:
-        await conn.close()
     return {
         r["record_id"]: LedgerRow(
             r["submission_id"],
@@ -71,11 +64,8 @@ _WAITS = (
 
 async def waits(settings: Settings) -> tuple[float, float, float]:
     """Seconds from receipt to final, over every final record: the median, p99 and slowest."""
-    conn = await asyncpg.connect(settings.dsn, timeout=10)
-    try:
+    async with connected(settings.dsn, timeout=10) as conn:
         row = await conn.fetchrow(_WAITS)
-    finally:
-        await conn.close()
     if row is None or row["slowest"] is None:
         return (0.0, 0.0, 0.0)
     return (float(row["p50"]), float(row["p99"]), float(row["slowest"]))
@@ -101,33 +91,21 @@ async def decisions(
     """Record id → the distinct decision messages the output topics hold, read to their end."""
     names = {settings.topics.name(t): t for t in DECISION_TOPICS}
     found: dict[str, set[tuple[str, str]]] = {}
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap,
-        group_id=None,  # group-less: reads everything, commits nothing
-        enable_auto_commit=False,
+    counts = settings.topics.all()  # the partitions the stack created them with
+
+    def note(tp: TopicPartition, m: ConsumerRecord[bytes, bytes]) -> None:
+        if record_id := _header(m, "record.id"):
+            topic = names[tp.topic]
+            found.setdefault(record_id, set()).add((topic.value, _says(topic, m)))
+
+    await read_to_end(
+        settings,
+        [TopicPartition(name, p) for name in names for p in range(counts[name])],
+        note,
         client_id="landsync-chaos",
-        **client_options(settings),
+        timeout=timeout,
+        what="the decision topics",
     )
-    await consumer.start()
-    try:
-        counts = settings.topics.all()  # the partitions the stack created them with
-        assigned = [TopicPartition(name, p) for name in names for p in range(counts[name])]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        ends = await consumer.end_offsets(assigned)
-        deadline = time.monotonic() + timeout
-        remaining = [tp for tp in assigned if await consumer.position(tp) < ends[tp]]
-        while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read the decision topics in {timeout:.0f} s")
-            for tp, messages in (await consumer.getmany(*remaining, timeout_ms=500)).items():
-                topic = names[tp.topic]
-                for m in messages:
-                    if m.offset < ends[tp] and (record_id := _header(m, "record.id")):
-                        found.setdefault(record_id, set()).add((topic.value, _says(topic, m)))
-            remaining = [tp for tp in remaining if await consumer.position(tp) < ends[tp]]
-    finally:
-        await consumer.stop()
     return {k: frozenset(v) for k, v in found.items()}
 
 

@@ -18,6 +18,7 @@ from shared.chaos.checks import Evidence, Row, check_all
 from shared.chaos.inject import Injector
 from shared.chaos.schedule import Fault, schedule
 from shared.chaos.submit import submit_paced
+from shared.db.connection import connected
 from shared.evaluate import Expected
 from shared.settings import PROJECT_ROOT, Settings, isolated
 from shared.stack import Stack
@@ -102,13 +103,10 @@ async def _load_registry(settings: Settings, out: Path) -> None:
     from shared.reference.parse import ParseResult  # noqa: PLC0415
 
     # The migration role: a load rebuilds the table's indexes, which only the owner may.
-    conn = await asyncpg.connect(settings.migration_dsn, server_settings=store.SESSION_SETTINGS)
-    try:
+    async with connected(settings.migration_dsn, server_settings=store.SESSION_SETTINGS) as conn:
         for kind in ("residents", "certificates"):
             await store.load_file(conn, kind, out / f"{kind}.csv", ParseResult())
             await store.tidy(conn, kind)
-    finally:
-        await conn.close()
 
 
 def _fresh(stack: Stack) -> None:

@@ -7,12 +7,12 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import asyncpg
 import typer
 from rich.console import Console
 
 from shared.campaign import Targets, UnusableTargetsError, load_targets, parse_targets, set_window
 from shared.cli.config import local_settings
+from shared.db.connection import connected
 from shared.settings import Settings
 
 campaign_app = typer.Typer(help="The campaign's targets and window.", no_args_is_help=True)
@@ -42,11 +42,8 @@ def targets_load(
 
 
 async def _load(settings: Settings, targets: Targets) -> int:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         return await load_targets(conn, targets)
-    finally:
-        await conn.close()
 
 
 def _day(text: str, option: str) -> date:
@@ -70,11 +67,8 @@ def window(
 
 
 async def _window(settings: Settings, starts_on: date, ends_on: date) -> None:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         await set_window(conn, starts_on, ends_on)
-    finally:
-        await conn.close()
 
 
 def register(app: typer.Typer) -> None:

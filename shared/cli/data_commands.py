@@ -10,12 +10,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from shared.cli.config import local_settings
+from shared.db.connection import connected
 from shared.reference.parse import Kind
 from shared.settings import Settings
 
@@ -104,12 +104,9 @@ async def _load(
     from shared.reference import store  # noqa: PLC0415
 
     # The migration role: a load drops and rebuilds the table's indexes, which only the owner may.
-    conn = await asyncpg.connect(settings.migration_dsn, server_settings=store.SESSION_SETTINGS)
-    try:
+    async with connected(settings.migration_dsn, server_settings=store.SESSION_SETTINGS) as conn:
         loaded = await store.load_file(conn, kind, file, result, progress)
         await store.tidy(conn, kind)
-    finally:
-        await conn.close()
     return loaded
 
 

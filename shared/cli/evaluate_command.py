@@ -14,6 +14,7 @@ from rich.table import Table
 
 from shared.cli.config import local_settings
 from shared.cli.failures import CommandError, Status
+from shared.db.connection import connected
 from shared.evaluate import Actual, CaseScore, Evaluation, Expected, evaluate, score_cases
 from shared.settings import Settings
 
@@ -45,8 +46,7 @@ def read_truth(path: Path) -> dict[str, Expected]:
 
 async def read_cases(settings: Settings, parcel_keys: list[str]) -> dict[str, str]:
     """The state of each case the ledger holds, by parcel key."""
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         states: dict[str, str] = {}
         for start in range(0, len(parcel_keys), _CHUNK):
             rows = await conn.fetch(
@@ -55,8 +55,6 @@ async def read_cases(settings: Settings, parcel_keys: list[str]) -> dict[str, st
             )
             states.update({r["parcel_key"]: r["state"] for r in rows})
         return states
-    finally:
-        await conn.close()
 
 
 async def read_ledger(settings: Settings, submission_ids: list[str]) -> dict[str, Actual]:

@@ -17,13 +17,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import typer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from rich.console import Console
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from shared.cli.config import local_settings
 from shared.db.migrate import apply_migrations, pending
+from shared.kafka.admin import admin_client
 from shared.kafka.security import client_options
 from shared.settings import Settings
 from shared.stack.kafka import ensure_topics
@@ -127,13 +127,9 @@ async def _schema_is_current(dsn: str) -> None:
 
 async def _topics_exist(bootstrap: str, wanted: dict[str, int], options: dict[str, Any]) -> None:
     """Return once every topic exists with its partitions; raise :class:`NotYetError` otherwise."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **options)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap, request_timeout_ms=10000, **options) as admin:
         # Metadata of every topic: asking by name could auto-create a missing one.
         described: list[dict[str, Any]] = await admin.describe_topics()
-    finally:
-        await admin.close()
     have = {t["topic"]: len(t["partitions"]) for t in described}
     short = [
         f"{name} ({have.get(name, 0)} of {count} partitions)"

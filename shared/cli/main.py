@@ -11,7 +11,6 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Annotated, Literal
 
-import asyncpg
 import typer
 from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -37,6 +36,7 @@ from shared.cli.failures import report as failure_report
 from shared.cli.submit import submit_command
 from shared.daily import Day
 from shared.daily import daily as daily_figures
+from shared.db.connection import connected
 from shared.report import ReportBundle, report_bundle, today_in
 from shared.settings import Settings, unknown_variables
 
@@ -178,25 +178,19 @@ def _day(text: str | None, option: str) -> date | None:
 
 
 async def _report_bundle(settings: Settings, *, with_days: bool) -> ReportBundle:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         return await report_bundle(conn, settings.campaign_timezone, with_days=with_days)
-    finally:
-        await conn.close()
 
 
 async def _daily_rows(
     settings: Settings, commune: str | None, start: date | None, end: date | None
 ) -> list[Day]:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         today = today_in(settings.campaign_timezone)
         return await daily_figures(
             conn, timezone=settings.campaign_timezone, today=today, commune=commune,
             start=start, end=end,
         )  # fmt: skip
-    finally:
-        await conn.close()
 
 
 def main() -> None:

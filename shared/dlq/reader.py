@@ -6,28 +6,20 @@ each read assigns all partitions itself and sees every dead letter, however ofte
 
 from __future__ import annotations
 
-import time
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
 from shared.dlq.model import DeadLetter
+from shared.kafka.admin import admin_client
 from shared.kafka.security import client_options
+from shared.kafka.to_end import read_to_end
 from shared.settings import CommonSettings
 
 
 async def _partitions(settings: CommonSettings, topic: str) -> list[int]:
     """The topic's partition ids; none if it does not exist (a consumer would not know yet)."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap,
-        request_timeout_ms=10_000,
-        **client_options(settings),
-    )
-    await admin.start()
-    try:
+    options = client_options(settings)
+    async with admin_client(settings.bootstrap, request_timeout_ms=10_000, **options) as admin:
         [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
     if described["error_code"]:
         return []
     return sorted(p["partition"] for p in described["partitions"])
@@ -44,29 +36,13 @@ async def read_dead_letters(
     partitions = await _partitions(settings, topic)
     if not partitions:
         return []
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
+    letters: list[DeadLetter] = []
+    await read_to_end(
+        settings,
+        [TopicPartition(topic, p) for p in partitions],
+        lambda _, m: letters.append(DeadLetter.of(m)),
         client_id="landsync-dlq-reader",
-        **client_options(settings),
+        timeout=timeout,
+        what=f"{topic} to its end",
     )
-    await consumer.start()
-    try:
-        assigned = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        ends = await consumer.end_offsets(assigned)
-        letters: list[DeadLetter] = []
-        deadline = time.monotonic() + timeout
-        remaining = [tp for tp in assigned if await consumer.position(tp) < ends[tp]]
-        while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {topic} to its end in {timeout:.0f} s")
-            fetched = await consumer.getmany(*remaining, timeout_ms=500)
-            for tp, records in fetched.items():
-                letters.extend(DeadLetter.of(r) for r in records if r.offset < ends[tp])
-            remaining = [tp for tp in remaining if await consumer.position(tp) < ends[tp]]
-    finally:
-        await consumer.stop()
     return sorted(letters, key=lambda d: (d.timestamp_ms, d.partition, d.offset))

@@ -234,37 +234,42 @@ def _last_lines(kind: Kind) -> str:
     )
 
 
+def _non_key(kind: Kind) -> list[str]:
+    return [c for c in TABLE_COLUMNS[kind] if c not in KEY_COLUMNS[kind]]
+
+
+def _differs(kind: Kind, current: str, incoming: str) -> str:
+    """SQL: the row ``current`` names differs from ``incoming`` outside the key columns."""
+    others = _non_key(kind)
+    return (
+        f"({', '.join(f'{current}.{c}' for c in others)}) IS DISTINCT FROM"
+        f" ({', '.join(f'{incoming}.{c}' for c in others)})"
+    )
+
+
 def _changed_sql(kind: Kind, source: str) -> str:
     """``<kind>_changed``: the rows of ``source`` that are new or differ from the table's."""
-    columns = TABLE_COLUMNS[kind]
-    others = [c for c in columns if c not in KEY_COLUMNS[kind]]
     on = " AND ".join(f"t.{c} = g.{c}" for c in KEY_COLUMNS[kind])
-    current = ", ".join(f"t.{c}" for c in others)
-    incoming = ", ".join(f"g.{c}" for c in others)
-    listed = ", ".join(f"g.{c}" for c in columns)
+    listed = ", ".join(f"g.{c}" for c in TABLE_COLUMNS[kind])
     # A hash join of the whole file against the table: far cheaper than a key lookup per line
     # when, as in a reload, most lines change nothing.
     return (
         f"CREATE TEMP TABLE {kind}_changed ON COMMIT DROP AS SELECT {listed}"  # noqa: S608
         f" FROM {source} g LEFT JOIN {kind} t ON {on}"
-        f" WHERE t.{KEY_COLUMNS[kind][0]} IS NULL OR ({current}) IS DISTINCT FROM ({incoming})"
+        f" WHERE t.{KEY_COLUMNS[kind][0]} IS NULL OR {_differs(kind, 't', 'g')}"
     )
 
 
 def _upsert_sql(kind: Kind) -> str:
     """Insert the new rows and update the changed ones."""
-    columns = TABLE_COLUMNS[kind]
     keys = ", ".join(KEY_COLUMNS[kind])
-    others = [c for c in columns if c not in KEY_COLUMNS[kind]]
-    listed = ", ".join(columns)
-    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in others)
-    current = ", ".join(f"{kind}.{c}" for c in others)
-    incoming = ", ".join(f"EXCLUDED.{c}" for c in others)
+    listed = ", ".join(TABLE_COLUMNS[kind])
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in _non_key(kind))
     # The WHERE again: a concurrent writer may have made a row equal since the join looked.
     return (
         f"INSERT INTO {kind} ({listed}) SELECT {listed} FROM {kind}_changed"  # noqa: S608
         f" ORDER BY {keys} ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
-        f" WHERE ({current}) IS DISTINCT FROM ({incoming})"
+        f" WHERE {_differs(kind, kind, 'EXCLUDED')}"
     )
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
+from shared.kafka.admin import admin_client
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack.processes import StackError, alive, tail
 
@@ -271,12 +272,8 @@ async def _probe(bootstrap: str, options: dict[str, Any]) -> None:
     _, writer = await asyncio.open_connection(host, int(port))
     writer.close()
     await writer.wait_closed()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **options)
-    try:
-        await admin.start()
+    async with admin_client(bootstrap, request_timeout_ms=5000, **options) as admin:
         await admin.list_topics()
-    finally:
-        await admin.close()
 
 
 async def wait_ready(
@@ -315,17 +312,11 @@ async def wait_for_nodes(
     and one node's death would then pause every partition at once.
     """
     deadline = time.monotonic() + timeout
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=5000, **(options or {})
-    )
-    await admin.start()
-    try:
+    async with admin_client(bootstrap, request_timeout_ms=5000, **(options or {})) as admin:
         while len((await admin.describe_cluster())["brokers"]) < nodes:
             if time.monotonic() > deadline:
                 raise StackError(f"Kafka's {nodes} nodes did not all join in {timeout:.0f} s")
             await asyncio.sleep(0.5)
-    finally:
-        await admin.close()
 
 
 async def ensure_topics(
@@ -343,12 +334,8 @@ async def ensure_topics(
     """
     configs = {} if min_isr is None else {"min.insync.replicas": str(min_isr)}
     deadline = time.monotonic() + timeout
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=10000, **(options or {})
-    )
-    await admin.start()
     created: list[str] = []
-    try:
+    async with admin_client(bootstrap, request_timeout_ms=10000, **(options or {})) as admin:
         while True:
             existing = set(await admin.list_topics())
             missing = [name for name in topics if name not in existing]
@@ -366,5 +353,3 @@ async def ensure_topics(
             if time.monotonic() > deadline:
                 raise StackError(f"Kafka refused to create topics: {errors}")
             await asyncio.sleep(1.0)
-    finally:
-        await admin.close()

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from shared.settings import Settings
 from shared.states import reasons_sql, status_sql
 from shared.topics import Topic
-from tests.support import make_record, parcel_key_of
+from tests.support import bearer, make_record, parcel_key_of
 
 COMMUNE = "07339"
 _rng = random.Random()
@@ -136,9 +136,7 @@ class Simulator:
 
     async def parcel(self, parcel_key: str) -> dict[str, Any] | None:
         """``GET /v1/parcels/{parcel_key}``, or None if it holds no such parcel."""
-        response = await self._client.get(
-            f"/v1/parcels/{parcel_key}", headers={"Authorization": f"Bearer {self._token}"}
-        )
+        response = await self._client.get(f"/v1/parcels/{parcel_key}", headers=bearer(self._token))
         return None if response.status_code == 404 else response.json()
 
 

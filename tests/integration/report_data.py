@@ -11,7 +11,15 @@ import httpx
 
 from shared.states import reasons_sql, status_sql
 from tests.conftest import KeyFactory
-from tests.support import eventually, fresh_owner, make_record, register
+from tests.support import (
+    bearer,
+    eventually,
+    forget_owner,
+    fresh_owner,
+    make_record,
+    mortgage,
+    register,
+)
 
 COMMUNES = ("07210", "07339")  # Bắc Giang, Tân Yên
 
@@ -134,16 +142,8 @@ async def _commune_mix(db: asyncpg.Pool[Any], commune: str, clean: int) -> list[
     bad_scan, stranger, mortgaged = (fresh_owner(make_record(commune)) for _ in range(3))
     await register(db, *good, bad_scan, stranger, mortgaged)
     bad_scan["scan_file"] = "IMG_0042.pdf"
-    await db.execute(
-        "DELETE FROM residents WHERE personal_id = $1", stranger["owners"][0]["personal_id"]
-    )
-    await db.execute(
-        "UPDATE certificates SET mortgage_registered_on = '2021-01-01', mortgage_bank = 'Agribank'"
-        " WHERE (commune_code, map_sheet, parcel_no) = ($1, $2, $3)",
-        commune,
-        mortgaged["parcel"]["map_sheet"],
-        mortgaged["parcel"]["parcel_no"],
-    )
+    await forget_owner(db, stranger)
+    await mortgage(db, mortgaged)
     again = {**good[0], "submission_id": f"{good[0]['submission_id']}-again"}
     return [*good, bad_scan, stranger, mortgaged, again]
 
@@ -158,7 +158,7 @@ async def submit_campaign(
         posted = await intake.post(
             "/v1/records",
             json=await _commune_mix(db, commune, clean=3 + 2 * n),
-            headers={"Authorization": f"Bearer {key}"},
+            headers=bearer(key),
         )
         assert posted.status_code == 202, posted.text
         ids += [r["record_id"] for r in posted.json()["results"]]

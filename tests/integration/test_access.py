@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import KeyFactory
 from tests.form01_files import form_bytes
-from tests.support import make_record, register
+from tests.support import bearer, make_record, register
 
 COMMUNE, FOREIGN = "07339", "09187"
 Caller = str  # "none", "wrong", "submitter", "foreign submitter", "viewer", "operator"
@@ -45,66 +45,57 @@ def _form01(client: httpx.AsyncClient, headers: dict[str, str], _: str) -> Any:
     )
 
 
-# (method, path template, the call, expected status by caller). "foreign submitter" is a
-# submitter key for another commune: it may not post or read this commune's records.
+def _get(path: str) -> Call:
+    """A GET of ``path``; ``{record_id}`` in it stands for the record the test posted."""
+    return lambda c, h, rid: c.get(path.format(record_id=rid), headers=h)
+
+
+# What each kind of endpoint answers the callers with a key. "foreign submitter" is a submitter
+# key for another commune: it may not post or read this commune's records.
+SUBMITTERS_ONLY = {"submitter": 202, "foreign submitter": 403, "viewer": 403, "operator": 403}
+COMMUNE_READERS = {"submitter": 200, "foreign submitter": 403, "viewer": 200, "operator": 200}
+OPERATORS_ONLY = {"submitter": 403, "foreign submitter": 403, "viewer": 403, "operator": 200}
+NOT_FOUND_FOR_ALL = {"submitter": 404, "foreign submitter": 404, "viewer": 404, "operator": 404}
+
+# (method, path template, the call, expected status by caller).
 MATRIX: list[tuple[str, str, Call, dict[Caller, int]]] = [
     (
         "POST", "/v1/records",
         lambda c, h, _: c.post("/v1/records", json=make_record(COMMUNE), headers=h),
-        {"submitter": 202, "foreign submitter": 403, "viewer": 403, "operator": 403},
+        SUBMITTERS_ONLY,
     ),
+    ("POST", "/v1/records:ndjson", _ndjson, SUBMITTERS_ONLY),
+    ("GET", "/v1/records/{record_id}", _get("/v1/records/{record_id}"), COMMUNE_READERS),
     (
-        "POST", "/v1/records:ndjson", _ndjson,
-        {"submitter": 202, "foreign submitter": 403, "viewer": 403, "operator": 403},
-    ),
-    (
-        "GET", "/v1/records/{record_id}",
-        lambda c, h, rid: c.get(f"/v1/records/{rid}", headers=h),
-        {"submitter": 200, "foreign submitter": 403, "viewer": 200, "operator": 200},
-    ),
-    (
-        "GET", "/v1/reports/campaign",
-        lambda c, h, _: c.get("/v1/reports/campaign", headers=h),
+        "GET", "/v1/reports/campaign", _get("/v1/reports/campaign"),
         {"submitter": 200, "foreign submitter": 200, "viewer": 200, "operator": 200},
     ),
     (
-        "GET", "/v1/reports/campaign/daily",
-        lambda c, h, _: c.get(f"/v1/reports/campaign/daily?commune={COMMUNE}", headers=h),
-        {"submitter": 200, "foreign submitter": 403, "viewer": 200, "operator": 200},
+        "GET", "/v1/reports/campaign/daily", _get(f"/v1/reports/campaign/daily?commune={COMMUNE}"),
+        COMMUNE_READERS,
     ),
-    (
-        "GET", "/v1/records",
-        lambda c, h, _: c.get(f"/v1/records?commune={COMMUNE}", headers=h),
-        {"submitter": 200, "foreign submitter": 403, "viewer": 200, "operator": 200},
-    ),
-    (
-        "GET", "/v1/dlq/{queue}",
-        lambda c, h, _: c.get("/v1/dlq/owner-unresolved", headers=h),
-        {"submitter": 403, "foreign submitter": 403, "viewer": 403, "operator": 200},
-    ),
+    ("GET", "/v1/records", _get(f"/v1/records?commune={COMMUNE}"), COMMUNE_READERS),
+    ("GET", "/v1/dlq/{queue}", _get("/v1/dlq/owner-unresolved"), OPERATORS_ONLY),
     (
         "GET", "/v1/dlq/{queue}/{record_id}",
         lambda c, h, _: c.get(f"/v1/dlq/mortgaged/{uuid.uuid4()}", headers=h),
-        {"submitter": 403, "foreign submitter": 403, "viewer": 403, "operator": 404},
+        {**OPERATORS_ONLY, "operator": 404},  # an operator is told there is no such letter
     ),
     (
         "POST", "/v1/dlq/{queue}/replay",
         lambda c, h, _: c.post("/v1/dlq/poison/replay", json={"dry_run": True}, headers=h),
-        {"submitter": 403, "foreign submitter": 403, "viewer": 403, "operator": 200},
+        OPERATORS_ONLY,
     ),
-    (
-        "POST", "/v1/imports/form01", _form01,
-        {"submitter": 202, "foreign submitter": 403, "viewer": 403, "operator": 403},
-    ),
+    ("POST", "/v1/imports/form01", _form01, SUBMITTERS_ONLY),
     (
         "GET", "/v1/imports/{import_id}",
         lambda c, h, _: c.get(f"/v1/imports/{uuid.uuid4()}", headers=h),
-        {"submitter": 404, "foreign submitter": 404, "viewer": 404, "operator": 404},
+        NOT_FOUND_FOR_ALL,
     ),
     (
         "GET", "/v1/imports/{import_id}/annotated.xlsx",
         lambda c, h, _: c.get(f"/v1/imports/{uuid.uuid4()}/annotated.xlsx", headers=h),
-        {"submitter": 404, "foreign submitter": 404, "viewer": 404, "operator": 404},
+        NOT_FOUND_FOR_ALL,
     ),
 ]  # fmt: skip
 OPEN = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/asyncapi.yaml")
@@ -119,7 +110,7 @@ async def keys(new_key: KeyFactory) -> dict[Caller, dict[str, str]]:
         "viewer": await new_key("viewer"),
         "operator": await new_key("operator"),
     }
-    headers = {who: {"Authorization": f"Bearer {key}"} for who, key in made.items()}
+    headers = {who: bearer(key) for who, key in made.items()}
     return {
         "none": {},
         "wrong": {"Authorization": "Bearer lsk_000000000000_notthesecret"},

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
 from shared.stack.services import child_env
-from tests.support import landsync, make_record
+from tests.support import bearer, landsync, make_record, run_cli
 
 COMMUNE = "07339"
 
@@ -30,12 +29,8 @@ def _rss_kb(pid: int) -> int:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
-def _bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
 async def _status(client: httpx.AsyncClient, key: str) -> int:
-    return (await client.get("/v1/reports/campaign", headers=_bearer(key))).status_code
+    return (await client.get("/v1/reports/campaign", headers=bearer(key))).status_code
 
 
 def _create(settings: Settings, *args: str) -> dict[str, Any]:
@@ -70,7 +65,7 @@ async def test_a_key_id_just_under_the_header_cap_is_401_without_a_lookup(
     intake: httpx.AsyncClient,
 ) -> None:
     response = await intake.get(
-        "/v1/reports/campaign", headers=_bearer("lsk_" + "a" * 20_000 + "_" + "b" * 43)
+        "/v1/reports/campaign", headers=bearer("lsk_" + "a" * 20_000 + "_" + "b" * 43)
     )
 
     assert response.status_code == 401
@@ -127,7 +122,7 @@ async def test_an_expired_key_is_refused_even_while_cached(
 
     await asyncio.sleep(4.5)
 
-    response = await intake.get("/v1/reports/campaign", headers=_bearer(key))
+    response = await intake.get("/v1/reports/campaign", headers=bearer(key))
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
 
@@ -184,11 +179,4 @@ def _submit(settings: Settings, path: Path, key: str | None) -> subprocess.Compl
     env.pop("LANDSYNC_API_KEY", None)
     if key is not None:
         env["LANDSYNC_API_KEY"] = key
-    return subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "submit", str(path), "--no-wait"],
-        env={**env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli({**env, "COLUMNS": "200"}, "submit", str(path), "--no-wait", timeout=120)

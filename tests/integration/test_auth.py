@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import KeyFactory
-from tests.support import make_record
+from tests.support import bearer, make_record
 
 COMMUNE, FOREIGN = "07339", "09187"
 
@@ -40,9 +40,7 @@ async def test_a_right_key_id_with_a_wrong_secret_is_401(
     key = await new_key("submitter", [COMMUNE])
     forged = key[: key.rindex("_") + 1] + "x" * 20
 
-    response = await intake.post(
-        "/v1/records", json=make_record(COMMUNE), headers={"Authorization": f"Bearer {forged}"}
-    )
+    response = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(forged))
 
     assert response.status_code == 401
 
@@ -53,9 +51,7 @@ async def test_a_record_of_a_foreign_commune_is_403(
     key = await new_key("submitter", [COMMUNE])
     record = make_record(FOREIGN)
 
-    response = await intake.post(
-        "/v1/records", json=record, headers={"Authorization": f"Bearer {key}"}
-    )
+    response = await intake.post("/v1/records", json=record, headers=bearer(key))
 
     assert response.status_code == 403
     assert response.json()["errors"][0]["errors"][0]["type"] == "forbidden_commune"
@@ -71,9 +67,7 @@ async def test_foreign_records_in_a_batch_are_refused_one_by_one(
     key = await new_key("submitter", [COMMUNE])
     batch = [make_record(COMMUNE), make_record(FOREIGN), make_record(COMMUNE)]
 
-    response = await intake.post(
-        "/v1/records", json=batch, headers={"Authorization": f"Bearer {key}"}
-    )
+    response = await intake.post("/v1/records", json=batch, headers=bearer(key))
 
     assert response.status_code == 202
     body = response.json()
@@ -93,9 +87,7 @@ async def test_only_submitters_may_post_records(
 ) -> None:
     key = await new_key(role, [])
 
-    response = await intake.post(
-        "/v1/records", json=make_record(COMMUNE), headers={"Authorization": f"Bearer {key}"}
-    )
+    response = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(key))
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden_role"
@@ -107,17 +99,11 @@ async def test_a_submitter_may_not_read_another_communes_record(
     owner = await new_key("submitter", [COMMUNE])
     stranger = await new_key("submitter", [FOREIGN])
     viewer = await new_key("viewer")
-    posted = await intake.post(
-        "/v1/records", json=make_record(COMMUNE), headers={"Authorization": f"Bearer {owner}"}
-    )
+    posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(owner))
     path = f"/v1/records/{posted.json()['results'][0]['record_id']}"
 
-    assert (
-        await intake.get(path, headers={"Authorization": f"Bearer {stranger}"})
-    ).status_code == 403
-    assert (
-        await intake.get(path, headers={"Authorization": f"Bearer {viewer}"})
-    ).status_code == 200
+    assert (await intake.get(path, headers=bearer(stranger))).status_code == 403
+    assert (await intake.get(path, headers=bearer(viewer))).status_code == 200
     assert (await intake.get(path)).status_code == 401
 
 

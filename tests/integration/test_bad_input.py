@@ -14,7 +14,7 @@ import pytest
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import make_record, read_to_end, read_topic, record_id_of, value_of
+from tests.support import bearer, make_record, read_to_end, read_topic, record_id_of, value_of
 
 COMMUNE = "07339"
 MARK = f"bad-{uuid.uuid4().hex[:8]}"  # every submission id used here starts with it
@@ -68,7 +68,7 @@ async def test_bad_input_gets_a_4xx_with_a_json_body_and_nothing_is_stored(
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
     body, content_type = CASES[case](settings)
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     if content_type:
         headers["Content-Type"] = content_type
 
@@ -107,9 +107,7 @@ async def test_no_bad_record_ever_reached_the_topic(
     # Runs after the matrix above (file order). A good record posted now is published after
     # anything the matrix could have queued, so once it is on the topic the check is complete.
     key = await new_key("submitter", [COMMUNE])
-    posted = await intake.post(
-        "/v1/records", json=make_record(COMMUNE), headers={"Authorization": f"Bearer {key}"}
-    )
+    posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(key))
     sentinel = posted.json()["results"][0]["record_id"]
 
     topic = settings.topics.name(Topic.SUBMITTED)

@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from shared.bench import report
-from shared.db.migrate import apply_migrations
 from shared.db.pool import create_pool
 from shared.report import campaign
 from shared.settings import Settings
 from shared.stack import Stack
 from tests.integration.report_data import ledger_counts
+from tests.integration.scratch_db import scratch_database
 
 
 @pytest.fixture
 async def scratch(stack: Stack, settings: Settings) -> AsyncIterator[str]:
     """A migrated database of its own on the test cluster (the bench truncates its ledger)."""
-    name = f"landsync_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(settings.local_dsn("postgres", "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        dsn = settings.local_dsn("postgres", name)
-        try:
-            await apply_migrations(dsn)
-            yield dsn
-        finally:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(settings, "landsync_bench") as dsn:
+        yield dsn
 
 
 async def test_the_bench_times_every_form_on_a_ledger_whose_report_is_its_direct_count(

@@ -15,13 +15,9 @@ import httpx
 
 from shared.settings import Settings
 from tests.conftest import KeyFactory
-from tests.support import eventually, fresh_owner, landsync, make_record, register
+from tests.support import bearer, eventually, fresh_owner, landsync, make_record, register
 
 _COMMUNE = "08201"
-
-
-def _bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def _three_cleaned_cases(
@@ -30,7 +26,7 @@ async def _three_cleaned_cases(
     key = await new_key("submitter", [commune])
     records = [fresh_owner(make_record(commune)) for _ in range(3)]
     await register(db, *records)
-    response = await intake.post("/v1/records", json=records, headers=_bearer(key))
+    response = await intake.post("/v1/records", json=records, headers=bearer(key))
     assert response.status_code == 202, response.text
 
     # Synced too: a test that then moves the cases' clocks must not race sync's own stamp.
@@ -76,9 +72,9 @@ async def test_daily_figures_fall_on_the_provinces_calendar_days(
         )
     viewer = await new_key("viewer")
     span = {"commune": _COMMUNE, "from": "2025-08-31", "to": "2025-09-04"}
-    as_json = await intake.get("/v1/reports/campaign/daily", params=span, headers=_bearer(viewer))
+    as_json = await intake.get("/v1/reports/campaign/daily", params=span, headers=bearer(viewer))
     as_csv = await intake.get(
-        "/v1/reports/campaign/daily", params=span | {"format": "csv"}, headers=_bearer(viewer)
+        "/v1/reports/campaign/daily", params=span | {"format": "csv"}, headers=bearer(viewer)
     )
     printed = await asyncio.to_thread(
         landsync, settings, "report", "--daily", "--commune", _COMMUNE,
@@ -127,8 +123,8 @@ async def test_targets_and_the_window_give_the_target_rate_and_days_left(
         landsync, settings, "campaign", "window", "--start", "2025-09-01", "--end", "2099-11-30"
     )
     key = await new_key("submitter", [commune])
-    body = (await intake.get("/v1/reports/campaign", headers=_bearer(key))).json()
-    page = await intake.get("/v1/reports/campaign", params={"format": "html"}, headers=_bearer(key))
+    body = (await intake.get("/v1/reports/campaign", headers=bearer(key))).json()
+    page = await intake.get("/v1/reports/campaign", params={"format": "html"}, headers=bearer(key))
 
     assert loaded.returncode == 0, loaded.stderr
     assert "line 4" in loaded.stderr  # the bad line, named
@@ -144,7 +140,7 @@ async def test_targets_and_the_window_give_the_target_rate_and_days_left(
 async def test_a_daily_span_of_centuries_is_refused_at_once_not_built(
     intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
-    viewer = _bearer(await new_key("viewer"))
+    viewer = bearer(await new_key("viewer"))
     # What the fuzzer once sent: from the first case to the year 8236, millions of days, which
     # kept intake busy past a minute.
     far = await intake.get(

@@ -3,36 +3,42 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections import Counter
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.conftest import KeyFactory
-from tests.support import eventually, fresh_owner, make_record, register
+from tests.support import (
+    bearer,
+    communes,
+    eventually,
+    forget_owner,
+    fresh_owner,
+    make_record,
+    register,
+    submit,
+)
 
-_communes = itertools.count(8101)
+_commune = communes(8101)  # a commune of its own for each test
 
 
-def _commune() -> str:
-    """A commune of its own for each test, so one test's cases never count in another's."""
-    return f"{next(_communes):05d}"
+@pytest.fixture
+def commune() -> str:
+    """The test's own commune."""
+    return _commune()
 
 
-def _bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-async def _submit(intake: httpx.AsyncClient, key: str, *records: dict[str, Any]) -> list[str]:
-    response = await intake.post("/v1/records", json=list(records), headers=_bearer(key))
-    assert response.status_code == 202, response.text
-    return [r["record_id"] for r in response.json()["results"]]
+@pytest.fixture
+async def key(new_key: KeyFactory, commune: str) -> str:
+    """A submitter key for the test's commune."""
+    return await new_key("submitter", [commune])
 
 
 async def _status(intake: httpx.AsyncClient, key: str, record_id: str) -> dict[str, Any]:
-    response = await intake.get(f"/v1/records/{record_id}", headers=_bearer(key))
+    response = await intake.get(f"/v1/records/{record_id}", headers=bearer(key))
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -48,8 +54,22 @@ async def _decided(intake: httpx.AsyncClient, key: str, *record_ids: str) -> Non
     await eventually(done, timeout=90, interval=0.3)
 
 
+async def _decide(intake: httpx.AsyncClient, key: str, *records: dict[str, Any]) -> list[str]:
+    """Submit the records as one batch; their record ids, once every one is decided."""
+    ids = await submit(intake, key, *records)
+    await _decided(intake, key, *ids)
+    return ids
+
+
+async def _registered_record(db: asyncpg.Pool[Any], commune: str) -> dict[str, Any]:
+    """A record of the commune, its owner (a fresh one) and certificate in the registry."""
+    record = fresh_owner(make_record(commune))
+    await register(db, record)
+    return record
+
+
 async def _commune_row(intake: httpx.AsyncClient, key: str, commune: str) -> dict[str, Any]:
-    body = (await intake.get("/v1/reports/campaign", headers=_bearer(key))).json()
+    body = (await intake.get("/v1/reports/campaign", headers=bearer(key))).json()
     [row] = [r for r in body["communes"] if r["commune_code"] == commune]
     return dict(row)
 
@@ -57,28 +77,23 @@ async def _commune_row(intake: httpx.AsyncClient, key: str, commune: str) -> dic
 async def _worklist(
     intake: httpx.AsyncClient, key: str, **params: Any
 ) -> tuple[list[dict[str, Any]], str | None]:
-    response = await intake.get("/v1/records", params=params, headers=_bearer(key))
+    response = await intake.get("/v1/records", params=params, headers=bearer(key))
     assert response.status_code == 200, response.text
     body = response.json()
     return body["items"], body["next_cursor"]
 
 
 async def test_a_rejected_record_corrected_for_the_same_parcel_cleans_its_case(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str
 ) -> None:
-    commune = _commune()
-    key = await new_key("submitter", [commune])
-    record = fresh_owner(make_record(commune))
-    await register(db, record)
+    record = await _registered_record(db, commune)
     wrong = {**record, "scan_file": "IMG_0001.pdf"}
-    [rejected] = await _submit(intake, key, wrong)
-    await _decided(intake, key, rejected)
+    [rejected] = await _decide(intake, key, wrong)
 
     before = await _commune_row(intake, key, commune)
     [listed], _ = await _worklist(intake, key, commune=commune)
     fixed = {**record, "submission_id": record["submission_id"] + "-fix"}
-    [corrected] = await _submit(intake, key, fixed)
-    await _decided(intake, key, corrected)
+    [corrected] = await _decide(intake, key, fixed)
     after = await _commune_row(intake, key, commune)
     still_open, _ = await _worklist(intake, key, commune=commune)
 
@@ -102,15 +117,11 @@ async def test_a_rejected_record_corrected_for_the_same_parcel_cleans_its_case(
 
 
 async def test_a_correction_naming_the_wrong_parcel_record_in_corrects_closes_that_case(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str
 ) -> None:
-    commune = _commune()
-    key = await new_key("submitter", [commune])
-    record = fresh_owner(make_record(commune))
-    await register(db, record)
+    record = await _registered_record(db, commune)
     mistyped = {**record, "parcel": {**record["parcel"], "parcel_no": 999_999}}
-    [rejected] = await _submit(intake, key, mistyped)
-    await _decided(intake, key, rejected)
+    [rejected] = await _decide(intake, key, mistyped)
     first = await _status(intake, key, rejected)
 
     fixed = {
@@ -118,8 +129,7 @@ async def test_a_correction_naming_the_wrong_parcel_record_in_corrects_closes_th
         "submission_id": record["submission_id"] + "-fix",
         "corrects": mistyped["submission_id"],
     }
-    [corrected] = await _submit(intake, key, fixed)
-    await _decided(intake, key, corrected)
+    [corrected] = await _decide(intake, key, fixed)
     row = await _commune_row(intake, key, commune)
     cases = await db.fetch(
         "SELECT parcel_key, state, corrected_by::text FROM cases WHERE commune_code = $1", commune
@@ -139,15 +149,12 @@ async def test_a_correction_naming_the_wrong_parcel_record_in_corrects_closes_th
 
 
 async def test_a_replayed_dead_letter_cleans_the_same_case(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str, new_key: KeyFactory
 ) -> None:
-    commune = _commune()
-    key, operator = await new_key("submitter", [commune]), await new_key("operator")
-    record = fresh_owner(make_record(commune))
-    await register(db, record)
-    owner = record["owners"][0]["personal_id"]
-    await db.execute("DELETE FROM residents WHERE personal_id = $1", owner)
-    [record_id] = await _submit(intake, key, record)
+    operator = await new_key("operator")
+    record = await _registered_record(db, commune)
+    await forget_owner(db, record)
+    [record_id] = await submit(intake, key, record)
 
     async def dead_letter_sent() -> bool:
         return bool(
@@ -162,7 +169,7 @@ async def test_a_replayed_dead_letter_cleans_the_same_case(
     [listed], _ = await _worklist(intake, key, commune=commune, status="dead_lettered")
     await register(db, record)  # the registry now knows the owner
     replayed = await intake.post(
-        "/v1/dlq/owner-unresolved/replay", json={"commune": commune}, headers=_bearer(operator)
+        "/v1/dlq/owner-unresolved/replay", json={"commune": commune}, headers=bearer(operator)
     )
     assert replayed.json()["replayed"] == 1, replayed.text
 
@@ -181,16 +188,14 @@ async def test_a_replayed_dead_letter_cleans_the_same_case(
 
 
 async def test_the_case_figures_equal_a_direct_count_of_the_ledger_in_one_snapshot(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str, new_key: KeyFactory
 ) -> None:
-    commune = _commune()
-    key, operator = await new_key("submitter", [commune]), await new_key("operator")
+    operator = await new_key("operator")
     good = [fresh_owner(make_record(commune)) for _ in range(4)]
     await register(db, *good)
     rejected = [{**good[0], "submission_id": "x-" + good[0]["submission_id"], "scan_file": "a.pdf"}]
     rejected += [make_record(commune, holder_type=None) for _ in range(2)]  # incomplete
-    ids = await _submit(intake, key, *rejected, *good)
-    await _decided(intake, key, *ids)
+    await _decide(intake, key, *rejected, *good)
 
     async with db.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         records = await conn.fetch(
@@ -225,17 +230,14 @@ async def test_the_case_figures_equal_a_direct_count_of_the_ledger_in_one_snapsh
 
 
 async def test_the_worklist_is_complete_and_stable_while_records_keep_arriving(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str
 ) -> None:
-    commune = _commune()
-    key = await new_key("submitter", [commune])
     first = [make_record(commune, holder_type=None) for _ in range(25)]
-    ids = await _submit(intake, key, *first)
-    await _decided(intake, key, *ids)
+    ids = await _decide(intake, key, *first)
 
     async def keep_arriving() -> None:
         for _ in range(5):
-            await _submit(intake, key, *(make_record(commune, holder_type=None) for _ in range(5)))
+            await submit(intake, key, *(make_record(commune, holder_type=None) for _ in range(5)))
             await asyncio.sleep(0.2)
 
     arriving = asyncio.create_task(keep_arriving())
@@ -262,15 +264,15 @@ async def test_a_submitter_never_sees_another_communes_records(
     mine, theirs = _commune(), _commune()
     key, other = await new_key("submitter", [mine]), await new_key("submitter", [theirs])
     viewer = await new_key("viewer")
-    mine_ids = await _submit(intake, key, make_record(mine, holder_type=None))
-    their_ids = await _submit(intake, other, make_record(theirs, holder_type=None))
+    mine_ids = await submit(intake, key, make_record(mine, holder_type=None))
+    their_ids = await submit(intake, other, make_record(theirs, holder_type=None))
     await _decided(intake, key, *mine_ids)
     await _decided(intake, other, *their_ids)
 
     everything, _ = await _worklist(intake, key, open="false", limit=1000)
-    refused = await intake.get("/v1/records", params={"commune": theirs}, headers=_bearer(key))
+    refused = await intake.get("/v1/records", params={"commune": theirs}, headers=bearer(key))
     daily = await intake.get(
-        "/v1/reports/campaign/daily", params={"commune": theirs}, headers=_bearer(key)
+        "/v1/reports/campaign/daily", params={"commune": theirs}, headers=bearer(key)
     )
     seen_by_viewer = [
         i["record_id"]

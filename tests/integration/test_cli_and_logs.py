@@ -12,7 +12,7 @@ import httpx
 from shared.settings import Settings
 from shared.stack import Stack
 from tests.conftest import KeyFactory
-from tests.support import eventually, landsync, make_record, register
+from tests.support import bearer, eventually, landsync, make_record, register
 
 COMMUNE = "07339"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -29,7 +29,7 @@ async def test_a_key_made_by_the_cli_submits_for_its_commune_only(
     created = json.loads(made.stdout)
     assert created["role"] == "submitter"
     assert created["communes"] == [COMMUNE]
-    headers = {"Authorization": f"Bearer {created['key']}"}
+    headers = bearer(created["key"])
     assert (
         await intake.post("/v1/records", json=make_record(COMMUNE), headers=headers)
     ).status_code == 202
@@ -52,7 +52,7 @@ async def test_records_list_and_export_show_a_rejected_record_with_its_reason(
     commune = "08421"  # no other test's records: the worklist lists the oldest decisions first
     key = await new_key("submitter", [commune])
     wrong = make_record(commune, scan_file="IMG_0001.pdf")
-    auth = {"Authorization": f"Bearer {key}"}
+    auth = bearer(key)
     posted = await intake.post("/v1/records", json=wrong, headers=auth)
     record_id = posted.json()["results"][0]["record_id"]
 
@@ -92,6 +92,18 @@ def test_status_json_tells_scripts_where_everything_runs(settings: Settings, sta
     assert status["services"]["kafka"]["bootstrap"] == settings.bootstrap
 
 
+async def _taken_by_sync(db: asyncpg.Pool[Any], record_id: str) -> None:
+    """Wait until sync has taken the record: its sync_state is set, whatever the outcome."""
+
+    async def taken() -> bool:
+        state = await db.fetchval(
+            "SELECT sync_state FROM records WHERE record_id = $1::uuid", record_id
+        )
+        return state is not None
+
+    await eventually(taken, timeout=60)
+
+
 async def test_no_personal_id_or_name_reaches_a_service_log(
     settings: Settings,
     stack: Stack,
@@ -106,18 +118,10 @@ async def test_no_personal_id_or_name_reaches_a_service_log(
     await register(db, record)
     bad = make_record(COMMUNE, colour="red")  # a refusal is logged too
     bad["owners"][0].update(full_name=name, personal_id=personal_id)
-    posted = await intake.post(
-        "/v1/records", json=[record, bad], headers={"Authorization": f"Bearer {key}"}
-    )
+    posted = await intake.post("/v1/records", json=[record, bad], headers=bearer(key))
     record_id = posted.json()["results"][0]["record_id"]
 
-    async def taken_by_sync() -> bool:
-        state = await db.fetchval(
-            "SELECT sync_state FROM records WHERE record_id = $1::uuid", record_id
-        )
-        return state is not None
-
-    await eventually(taken_by_sync, timeout=60)
+    await _taken_by_sync(db, record_id)
     for service in ("intake", "reconcile", "sync"):
         text = stack.log(service).read_text(encoding="utf-8")
         assert record_id in text, f"{service} should log the record by id (at DEBUG)"
@@ -135,18 +139,10 @@ async def test_every_line_of_a_service_log_is_one_json_object(
     key = await new_key("submitter", [COMMUNE])
     record = make_record(COMMUNE)
     await register(db, record)
-    posted = await intake.post(
-        "/v1/records", json=record, headers={"Authorization": f"Bearer {key}"}
-    )
+    posted = await intake.post("/v1/records", json=record, headers=bearer(key))
     record_id = posted.json()["results"][0]["record_id"]
 
-    async def synced() -> bool:
-        state = await db.fetchval(
-            "SELECT sync_state FROM records WHERE record_id = $1::uuid", record_id
-        )
-        return state is not None
-
-    await eventually(synced, timeout=60)
+    await _taken_by_sync(db, record_id)
     for service in ("intake", "reconcile", "sync", "national-db"):
         lines = _this_run(stack.log(service).read_text(encoding="utf-8").splitlines())
         loggers, events = set(), set()

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import io
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 import pytest
@@ -17,10 +14,11 @@ from rich.console import Console
 
 from shared.cli import demo
 from shared.cli.failures import CommandError, Status
+from shared.db.connection import connected
 from shared.settings import Settings
 from shared.stack.services import child_env
 from tests.conftest import KeyFactory
-from tests.support import landsync, make_record
+from tests.support import bearer, landsync, make_record, run_cli
 
 COMMUNE = "07339"
 
@@ -91,14 +89,7 @@ def test_a_dead_letter_listing_with_kafka_unreachable_says_so_in_one_line(
         port = s.getsockname()[1]
     env = {**child_env(settings), "LANDSYNC_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
 
-    done = subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "dlq", "list", "poison"],
-        env={**env, "COLUMNS": "300"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cli({**env, "COLUMNS": "300"}, "dlq", "list", "poison", timeout=120)
 
     assert done.returncode == Status.UNREACHABLE, done.stderr
     assert "Traceback" not in done.stderr
@@ -111,19 +102,16 @@ async def test_the_demo_stops_before_its_report_when_intake_refuses_its_records(
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
     earlier = make_record(COMMUNE)
-    auth = {"Authorization": f"Bearer {key}"}
+    auth = bearer(key)
     assert (await intake.post("/v1/records", json=earlier, headers=auth)).status_code == 202
     # Another generation's record under the same submission id: a conflict, refused.
     other = {**earlier, "scan_file": "XX000001.pdf"}
     shown = io.StringIO()
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         with pytest.raises(CommandError) as refused:
             await demo.submission_pass(
                 settings, Console(file=shown), conn, key, [orjson.dumps(other)]
             )
-    finally:
-        await conn.close()
 
     assert refused.value.status == Status.REFUSED
     assert "1 submission conflict" in str(refused.value)
@@ -134,7 +122,7 @@ async def test_the_demo_refuses_a_ledger_holding_another_generations_records_of_
     settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
     commune = "08422"  # no other test's records
-    auth = {"Authorization": f"Bearer {await new_key('submitter', [commune])}"}
+    auth = bearer(await new_key("submitter", [commune]))
     earlier = make_record(commune, submission_id="xa-08422-2025-aaaaaa-000001")
     assert (await intake.post("/v1/records", json=earlier, headers=auth)).status_code == 202
     ours = make_record(commune, submission_id="xa-08422-2025-bbbbbb-000001")

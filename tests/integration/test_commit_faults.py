@@ -18,7 +18,7 @@ from shared.settings import PROJECT_ROOT, Settings
 from shared.stack.services import child_env
 from tests.conftest import KeyFactory
 from tests.integration.pg_proxy import CommitCutter, Moment
-from tests.support import eventually, make_record
+from tests.support import bearer, eventually, make_record
 
 COMMUNE = "07339"
 
@@ -75,28 +75,48 @@ async def _stored(db: asyncpg.Pool[Any], submission_id: str) -> uuid.UUID | None
     return found
 
 
+@pytest.fixture
+async def key(new_key: KeyFactory) -> str:
+    """A submitter key of the test's own for COMMUNE."""
+    return await new_key("submitter", [COMMUNE])
+
+
 async def _post(
     client: httpx.AsyncClient, records: list[dict[str, Any]], key: str
 ) -> httpx.Response:
-    return await client.post(
-        "/v1/records", json=records, headers={"Authorization": f"Bearer {key}"}
-    )
+    return await client.post("/v1/records", json=records, headers=bearer(key))
+
+
+async def _post_cut_at(
+    moment: Moment,
+    cutter: CommitCutter,
+    client: httpx.AsyncClient,
+    records: list[dict[str, Any]],
+    key: str,
+) -> httpx.Response:
+    """Post the records with the proxy armed to cut the connection at ``moment``; the answer."""
+    cutter.arm(moment)
+    answer = await _post(client, records, key)
+    assert cutter.cut.is_set(), f"the proxy cut the connection at {moment}"
+    return answer
+
+
+def _assert_told_to_retry(answer: httpx.Response) -> None:
+    """A 503 that says when to try again."""
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"]
 
 
 async def test_a_commit_acknowledged_is_a_202_whatever_happens_to_the_connection(
-    db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter,
-    new_key: KeyFactory,
-) -> None:  # fmt: skip
-    key = await new_key("submitter", [COMMUNE])
+    db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter, key: str
+) -> None:
     earlier = make_record(COMMUNE)
     assert (await _post(proxied_intake, [earlier], key)).status_code == 202
     fresh = make_record(COMMUNE)
 
-    cutter.arm(Moment.AFTER_COMMIT)
     # With a resubmitted record in the batch, intake has to look the earlier one up too.
-    answer = await _post(proxied_intake, [fresh, earlier], key)
+    answer = await _post_cut_at(Moment.AFTER_COMMIT, cutter, proxied_intake, [fresh, earlier], key)
 
-    assert cutter.cut.is_set(), "the proxy cut the connection after the COMMIT"
     assert answer.status_code == 202, answer.text
     statuses = [r["status"] for r in answer.json()["results"]]
     assert statuses == ["received", "duplicate_submission"]
@@ -108,18 +128,13 @@ async def test_a_commit_acknowledged_is_a_202_whatever_happens_to_the_connection
 
 
 async def test_a_commit_never_acknowledged_is_a_503_and_the_retry_finds_the_records(
-    db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter,
-    new_key: KeyFactory,
-) -> None:  # fmt: skip
-    key = await new_key("submitter", [COMMUNE])
+    db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter, key: str
+) -> None:
     record = make_record(COMMUNE)
 
-    cutter.arm(Moment.COMMIT_UNACKED)
-    answer = await _post(proxied_intake, [record], key)
+    answer = await _post_cut_at(Moment.COMMIT_UNACKED, cutter, proxied_intake, [record], key)
 
-    assert cutter.cut.is_set()
-    assert answer.status_code == 503, answer.text
-    assert answer.headers["retry-after"]
+    _assert_told_to_retry(answer)
     assert answer.json()["error"]["code"] == "unavailable"
     stored = await _stored(db, record["submission_id"])
     assert stored is not None, "the server committed it: it is in the ledger"
@@ -131,18 +146,13 @@ async def test_a_commit_never_acknowledged_is_a_503_and_the_retry_finds_the_reco
 
 
 async def test_a_batch_cut_before_its_commit_is_a_503_and_nothing_is_stored(
-    db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter,
-    new_key: KeyFactory,
-) -> None:  # fmt: skip
-    key = await new_key("submitter", [COMMUNE])
+    db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter, key: str
+) -> None:
     record = make_record(COMMUNE)
 
-    cutter.arm(Moment.BEFORE_COMMIT)
-    answer = await _post(proxied_intake, [record], key)
+    answer = await _post_cut_at(Moment.BEFORE_COMMIT, cutter, proxied_intake, [record], key)
 
-    assert cutter.cut.is_set()
-    assert answer.status_code == 503, answer.text
-    assert answer.headers["retry-after"]
+    _assert_told_to_retry(answer)
     await asyncio.sleep(0.5)  # the server rolls the transaction back when the socket closes
     assert await _stored(db, record["submission_id"]) is None
     again = await _post(proxied_intake, [record], key)

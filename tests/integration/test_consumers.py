@@ -14,7 +14,7 @@ from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, read_topic, record_id_of, register
+from tests.support import eventually, make_record, post_ndjson, read_topic, record_id_of, register
 
 COMMUNE = "07339"
 
@@ -30,11 +30,7 @@ async def test_a_sigterm_mid_stream_loses_nothing_and_publishes_nothing_twice(
     records = [make_record(COMMUNE) for _ in range(8000)]
     await register(db, *records)
     body = b"\n".join(orjson.dumps(r) for r in records)
-    response = await intake.post(
-        "/v1/records:ndjson",
-        content=body,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
-    )
+    response = await post_ndjson(intake, key, body)
     ids = [r["record_id"] for r in response.json()["results"]]
 
     async def decided() -> int:

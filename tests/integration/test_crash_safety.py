@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from services.intake.relay_process import RELAY_NAME
 from shared.settings import Settings
@@ -17,9 +19,15 @@ from shared.stack import Stack
 from shared.stack.processes import descendants, live_pid
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, read_topic, record_id_of
+from tests.support import bearer, eventually, make_record, read_topic, record_id_of, submit
 
 COMMUNE = "07339"
+
+
+@pytest.fixture
+async def key(new_key: KeyFactory) -> str:
+    """A submitter key of the test's own for COMMUNE."""
+    return await new_key("submitter", [COMMUNE])
 
 
 async def _all_published(settings: Settings, record_ids: set[str]) -> set[str]:
@@ -36,25 +44,26 @@ async def _all_published(settings: Settings, record_ids: set[str]) -> set[str]:
 
 
 async def _post(intake: httpx.AsyncClient, key: str, n: int) -> set[str]:
-    response = await intake.post(
-        "/v1/records",
-        json=[make_record(COMMUNE) for _ in range(n)],
-        headers={"Authorization": f"Bearer {key}"},
-    )
-    assert response.status_code == 202, response.text
-    return {r["record_id"] for r in response.json()["results"]}
+    """``n`` fresh records submitted as one batch: their record ids."""
+    return set(await submit(intake, key, *(make_record(COMMUNE) for _ in range(n))))
+
+
+@contextlib.contextmanager
+def _kafka_stopped(stack: Stack) -> Iterator[None]:
+    """Kafka down for the block; up again after it, whatever the block did."""
+    stack.stop_kafka()
+    try:
+        yield
+    finally:
+        stack.start_kafka()
 
 
 async def test_records_received_while_kafka_is_stopped_are_published_when_it_is_back(
-    stack: Stack, intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+    stack: Stack, intake: httpx.AsyncClient, settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
-    stack.stop_kafka()
-    try:
+    with _kafka_stopped(stack):
         ids = await _post(intake, key, 40)
         not_ready = await intake.get("/readyz")
-    finally:
-        stack.start_kafka()
 
     assert not_ready.status_code == 503
     assert not_ready.json()["checks"]["broker"] is False
@@ -62,24 +71,21 @@ async def test_records_received_while_kafka_is_stopped_are_published_when_it_is_
 
 
 async def test_records_survive_intake_being_killed_before_it_could_publish(
-    stack: Stack, intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+    stack: Stack, intake: httpx.AsyncClient, settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
-    stack.stop_kafka()
     try:
-        ids = await _post(intake, key, 40)
-        stack.kill_service("intake")  # SIGKILL: the records are only in the ledger and outbox
+        with _kafka_stopped(stack):
+            ids = await _post(intake, key, 40)
+            stack.kill_service("intake")  # SIGKILL: the records are only in the ledger and outbox
     finally:
-        stack.start_kafka()
         stack.start_service("intake")
 
     assert await _all_published(settings, ids) == ids
 
 
 async def test_every_record_answered_202_survives_a_sigkill_under_load(
-    stack: Stack, intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+    stack: Stack, intake: httpx.AsyncClient, settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     acknowledged: set[str] = set()
 
     async def submit_until_refused() -> None:
@@ -100,10 +106,9 @@ async def test_every_record_answered_202_survives_a_sigkill_under_load(
 
 
 async def test_intake_answers_503_while_the_database_is_down_and_recovers_after(
-    stack: Stack, intake: httpx.AsyncClient, new_key: KeyFactory
+    stack: Stack, intake: httpx.AsyncClient, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
-    headers = {"Authorization": f"Bearer {key}"}  # verified now, so it is cached during the outage
+    headers = bearer(key)  # verified now, so it is cached during the outage
     assert (
         await intake.post("/v1/records", json=make_record(COMMUNE), headers=headers)
     ).status_code == 202
@@ -132,9 +137,8 @@ async def _relay_pid(stack: Stack) -> int:
 
 
 async def test_a_killed_relay_process_is_started_again_and_publishes_what_waited(
-    stack: Stack, intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+    stack: Stack, intake: httpx.AsyncClient, settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     killed = await _relay_pid(stack)
     os.kill(killed, signal.SIGKILL)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 import uuid
@@ -24,7 +23,10 @@ from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator, accept, ledger, new_plots
 from tests.support import (
+    bearer,
+    communes,
     eventually,
+    forget_owner,
     fresh_owner,
     landsync,
     make_record,
@@ -34,24 +36,41 @@ from tests.support import (
     register,
 )
 
-_communes = itertools.count(7401)
+_commune = communes(7401)  # a commune of its own for each test
 
 
-def _commune() -> str:
-    """A commune of its own for each test, so one test's dead letters never count in another's."""
-    return f"{next(_communes):05d}"
+@pytest.fixture
+def commune() -> str:
+    """The test's own commune."""
+    return _commune()
 
 
-def _bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+@pytest.fixture
+async def operator(new_key: KeyFactory) -> str:
+    """An operator key of the test's own (the audits are read by its key id)."""
+    return await new_key("operator")
 
 
 def _key_id(key: str) -> str:
     return key.split("_")[1]
 
 
+async def _list_mortgaged(
+    intake: httpx.AsyncClient, operator: str, **params: str
+) -> httpx.Response:
+    """``GET /v1/dlq/mortgaged`` as the operator, with these query parameters."""
+    return await intake.get("/v1/dlq/mortgaged", params=params, headers=bearer(operator))
+
+
+async def _replay_mortgaged(
+    intake: httpx.AsyncClient, operator: str, **body: Any
+) -> httpx.Response:
+    """``POST /v1/dlq/mortgaged/replay`` as the operator, with this JSON body."""
+    return await intake.post("/v1/dlq/mortgaged/replay", json=body, headers=bearer(operator))
+
+
 async def _submit(intake: httpx.AsyncClient, key: str, record: dict[str, Any]) -> str:
-    response = await intake.post("/v1/records", json=record, headers=_bearer(key))
+    response = await intake.post("/v1/records", json=record, headers=bearer(key))
     assert response.status_code == 202, response.text
     return str(response.json()["results"][0]["record_id"])
 
@@ -73,7 +92,7 @@ async def _dead_lettered(db: asyncpg.Pool[Any], record_id: str) -> None:
 
 async def _reaches(intake: httpx.AsyncClient, key: str, record_id: str, status: str) -> None:
     async def reached() -> bool:
-        response = await intake.get(f"/v1/records/{record_id}", headers=_bearer(key))
+        response = await intake.get(f"/v1/records/{record_id}", headers=bearer(key))
         return bool(response.json()["status"] == status)
 
     await eventually(reached, timeout=90, interval=0.5)
@@ -134,14 +153,15 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     new_key: KeyFactory,
+    commune: str,
+    operator: str,
     tmp_path: Path,
 ) -> None:
-    commune = _commune()
-    submitter, operator = await new_key("submitter", [commune]), await new_key("operator")
+    submitter = await new_key("submitter", [commune])
     record = fresh_owner(make_record(commune))
     owner = record["owners"][0]
     await register(db, record)
-    await db.execute("DELETE FROM residents WHERE personal_id = $1", owner["personal_id"])
+    await forget_owner(db, record)
     record_id = await _submit(intake, submitter, record)
     await _dead_lettered(db, record_id)
 
@@ -189,10 +209,11 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     new_key: KeyFactory,
+    commune: str,
+    operator: str,
     tmp_path: Path,
 ) -> None:
-    commune = _commune()
-    submitter, operator = await new_key("submitter", [commune]), await new_key("operator")
+    submitter = await new_key("submitter", [commune])
     record = fresh_owner(make_record(commune))
     await register(db, record)
     parcel = record["parcel"]
@@ -202,15 +223,11 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     _load_certificates(settings, tmp_path, row)
     record_id = await _submit(intake, submitter, record)
     await _dead_lettered(db, record_id)
-    listed = await intake.get(
-        "/v1/dlq/mortgaged", params={"commune": commune}, headers=_bearer(operator)
-    )
+    listed = await _list_mortgaged(intake, operator, commune=commune)
     assert [d["record_id"] for d in listed.json()["dead_letters"]] == [record_id]
 
     _load_certificates(settings, tmp_path, row + "2025-05-01")  # the mortgage is released
-    replayed = await intake.post(
-        "/v1/dlq/mortgaged/replay", json={"commune": commune}, headers=_bearer(operator)
-    )
+    replayed = await _replay_mortgaged(intake, operator, commune=commune)
 
     assert replayed.status_code == 200, replayed.text
     assert replayed.json()["replayed"] == 1
@@ -238,10 +255,9 @@ async def test_a_plot_the_national_database_refused_is_synced_once_replayed(
     settings: Settings,
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
-    new_key: KeyFactory,
+    operator: str,
     sim: Simulator,
 ) -> None:
-    operator = await new_key("operator")
     [plot] = new_plots(1)
     await sim.faults(reject_parcels=[plot.parcel_key])
     await accept(db, settings, [plot])
@@ -253,7 +269,7 @@ async def test_a_plot_the_national_database_refused_is_synced_once_replayed(
     await eventually(failed, timeout=60)
     await sim.faults(reset=True)  # the national database takes the parcel now
     replayed = await intake.post(
-        "/v1/dlq/sync-failed/replay", json={"record_id": plot.record_id}, headers=_bearer(operator)
+        "/v1/dlq/sync-failed/replay", json={"record_id": plot.record_id}, headers=bearer(operator)
     )
 
     assert replayed.json()["replayed"] == 1, replayed.text
@@ -265,16 +281,16 @@ async def test_a_plot_the_national_database_refused_is_synced_once_replayed(
 
 
 async def test_a_replay_publishes_each_dead_letter_once_and_refuses_past_the_limit(
-    settings: Settings, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+    settings: Settings,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    commune: str,
+    operator: str,
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 1, settings.dlq_max_replays])
 
     async def replay(**body: Any) -> dict[str, Any]:
-        response = await intake.post(
-            "/v1/dlq/mortgaged/replay", json={"commune": commune, **body}, headers=_bearer(operator)
-        )
+        response = await _replay_mortgaged(intake, operator, commune=commune, **body)
         assert response.status_code == 200, response.text
         answer: dict[str, Any] = response.json()
         return answer
@@ -295,34 +311,21 @@ async def test_a_replay_publishes_each_dead_letter_once_and_refuses_past_the_lim
         (_key_id(operator), "mortgaged", 0, 1),
     ]
     assert audits[0]["filter"]["commune"] == commune
-    listed = await intake.get(
-        "/v1/dlq/mortgaged", params={"commune": commune}, headers=_bearer(operator)
-    )
+    listed = await _list_mortgaged(intake, operator, commune=commune)
     assert [d["replay_count"] for d in listed.json()["dead_letters"]] == [3]
-    everything = await intake.get(
-        "/v1/dlq/mortgaged",
-        params={"commune": commune, "include_replayed": "true"},
-        headers=_bearer(operator),
-    )
+    everything = await _list_mortgaged(intake, operator, commune=commune, include_replayed="true")
     assert [d["replayed"] for d in everything.json()["dead_letters"]] == [True, True, False]
     metrics = (await intake.get("/metrics")).text
     assert 'landsync_dlq_replayed_total{queue="mortgaged"}' in metrics
 
 
 async def test_two_replays_at_once_publish_each_dead_letter_once(
-    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+    settings: Settings, intake: httpx.AsyncClient, commune: str, operator: str
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0] * 5)
 
     answers = await asyncio.gather(
-        *(
-            intake.post(
-                "/v1/dlq/mortgaged/replay", json={"commune": commune}, headers=_bearer(operator)
-            )
-            for _ in range(2)
-        )
+        *(_replay_mortgaged(intake, operator, commune=commune) for _ in range(2))
     )
 
     assert sorted(a.json()["replayed"] for a in answers) == [0, 5]
@@ -341,12 +344,12 @@ async def test_only_operators_reach_the_dead_letters(
     ]
     for method, path, body in calls:
         for key in (submitter, viewer):
-            refused = await intake.request(method, path, json=body, headers=_bearer(key))
+            refused = await intake.request(method, path, json=body, headers=bearer(key))
             assert refused.status_code == 403, path
             assert refused.json()["error"]["code"] == "forbidden_role"
         assert (await intake.request(method, path, json=body)).status_code == 401
         unknown = path.replace("mortgaged", "lost-and-found")
-        missing = await intake.request(method, unknown, json=body, headers=_bearer(operator))
+        missing = await intake.request(method, unknown, json=body, headers=bearer(operator))
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "unknown_queue"
 
@@ -368,17 +371,16 @@ async def test_only_operators_reach_the_dead_letters(
 )
 async def test_a_bad_filter_is_a_json_error_never_a_500(
     intake: httpx.AsyncClient,
-    new_key: KeyFactory,
+    operator: str,
     method: str,
     path: str,
     params: dict[str, str] | None,
     body: bytes | None,
     status: int,
 ) -> None:
-    operator = await new_key("operator")
 
     response = await intake.request(
-        method, path, params=params, content=body, headers=_bearer(operator)
+        method, path, params=params, content=body, headers=bearer(operator)
     )
 
     assert response.status_code == status, response.text
@@ -386,23 +388,15 @@ async def test_a_bad_filter_is_a_json_error_never_a_500(
 
 
 async def test_names_and_ids_are_masked_unless_the_operator_asks_to_reveal_them(
-    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+    settings: Settings, intake: httpx.AsyncClient, commune: str, operator: str
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     owner = {**make_record()["owners"][0], "full_name": "Trịnh Thị Xuân Hương"}
     owner["personal_id"] = "027190123456"
     [record_id] = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0], owners=[owner])
 
-    listed = await intake.get(
-        "/v1/dlq/mortgaged", params={"commune": commune}, headers=_bearer(operator)
-    )
-    shown = await intake.get(f"/v1/dlq/mortgaged/{record_id}", headers=_bearer(operator))
-    revealed = await intake.get(
-        "/v1/dlq/mortgaged",
-        params={"commune": commune, "reveal": "true"},
-        headers=_bearer(operator),
-    )
+    listed = await _list_mortgaged(intake, operator, commune=commune)
+    shown = await intake.get(f"/v1/dlq/mortgaged/{record_id}", headers=bearer(operator))
+    revealed = await _list_mortgaged(intake, operator, commune=commune, reveal="true")
 
     for masked in (listed, shown):
         assert masked.status_code == 200, masked.text
@@ -418,19 +412,18 @@ async def test_names_and_ids_are_masked_unless_the_operator_asks_to_reveal_them(
 
 
 async def test_every_reveal_is_audited_and_masked_listings_are_not(
-    settings: Settings, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+    settings: Settings,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    commune: str,
+    operator: str,
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     [record_id] = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0])
-    listing = {"commune": commune}
 
-    await intake.get("/v1/dlq/mortgaged", params=listing, headers=_bearer(operator))
+    await _list_mortgaged(intake, operator, commune=commune)
+    await _list_mortgaged(intake, operator, commune=commune, reveal="true")
     await intake.get(
-        "/v1/dlq/mortgaged", params={**listing, "reveal": "true"}, headers=_bearer(operator)
-    )
-    await intake.get(
-        f"/v1/dlq/mortgaged/{record_id}", params={"reveal": "true"}, headers=_bearer(operator)
+        f"/v1/dlq/mortgaged/{record_id}", params={"reveal": "true"}, headers=bearer(operator)
     )
 
     rows = await db.fetch(
@@ -446,10 +439,12 @@ async def test_every_reveal_is_audited_and_masked_listings_are_not(
 
 
 async def test_a_replay_whose_publish_fails_is_audited_as_failed_and_can_be_run_again(
-    settings: Settings, intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+    settings: Settings,
+    intake: httpx.AsyncClient,
+    db: asyncpg.Pool[Any],
+    commune: str,
+    operator: str,
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 0])
     never_started = Producer(settings, client_id="tests-broken")  # every publish raises
 
@@ -460,9 +455,7 @@ async def test_a_replay_whose_publish_fails_is_audited_as_failed_and_can_be_run_
                 actor="tests",
             )  # fmt: skip
     failed = await _audits(db, commune)
-    again = await intake.post(
-        "/v1/dlq/mortgaged/replay", json={"commune": commune}, headers=_bearer(operator)
-    )
+    again = await _replay_mortgaged(intake, operator, commune=commune)
 
     # The intent was written before publishing, so the failed attempt is on record ...
     assert [(a["actor"], a["state"]) for a in failed] == [("tests", "failed")]
@@ -473,20 +466,18 @@ async def test_a_replay_whose_publish_fails_is_audited_as_failed_and_can_be_run_
 
 
 async def test_a_replay_naming_nothing_replays_nothing_unless_it_says_all(
-    settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
+    settings: Settings, intake: httpx.AsyncClient, commune: str, operator: str
 ) -> None:
-    commune = _commune()
-    operator = await new_key("operator")
     ids = await _letters(settings, Topic.DLQ_MORTGAGED, commune, [0, 0])
     url = "/v1/dlq/mortgaged/replay"
 
-    empty = await intake.post(url, headers=_bearer(operator))  # Swagger's "Try it out"
-    limit_only = await intake.post(url, json={"limit": 5}, headers=_bearer(operator))
+    empty = await intake.post(url, headers=bearer(operator))  # Swagger's "Try it out"
+    limit_only = await intake.post(url, json={"limit": 5}, headers=bearer(operator))
     cli = landsync(settings, "dlq", "replay", "mortgaged")
     unconfirmed = landsync(settings, "dlq", "replay", "mortgaged", "--commune", commune)
     before = await _replayed(settings, ids)
-    dry = await intake.post(url, json={"dry_run": True}, headers=_bearer(operator))
-    everything = await intake.post(url, json={"all": True}, headers=_bearer(operator))
+    dry = await intake.post(url, json={"dry_run": True}, headers=bearer(operator))
+    everything = await intake.post(url, json={"all": True}, headers=bearer(operator))
 
     for refused in (empty, limit_only):
         assert refused.status_code == 422, refused.text

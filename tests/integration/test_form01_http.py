@@ -11,13 +11,9 @@ from shared.form01.decided import STATUS
 from shared.settings import Settings
 from tests.conftest import KeyFactory
 from tests.form01_files import cells_of, edit, form_file
-from tests.support import eventually, landsync, make_record
+from tests.support import bearer, eventually, landsync, make_record
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def test_a_workbook_posted_is_imported_once_and_annotated_with_decisions(
@@ -29,7 +25,7 @@ async def test_a_workbook_posted_is_imported_once_and_annotated_with_decisions(
     workbook, sheet = edit(path)
     sheet["Z4"] = "chín mươi"  # the second record's area is not a number
     workbook.save(path)
-    headers = _auth(key) | {"Content-Type": XLSX}
+    headers = bearer(key) | {"Content-Type": XLSX}
 
     first = await intake.post("/v1/imports/form01", content=path.read_bytes(), headers=headers)
 
@@ -45,7 +41,7 @@ async def test_a_workbook_posted_is_imported_once_and_annotated_with_decisions(
     again = await intake.post(
         "/v1/imports/form01",
         files={"file": ("f.xlsx", path.read_bytes(), XLSX)},
-        headers=_auth(key),
+        headers=bearer(key),
     )
     assert again.status_code == 202, again.text
     assert [r["status"] for r in again.json()["results"]] == ["duplicate_submission"]
@@ -54,13 +50,13 @@ async def test_a_workbook_posted_is_imported_once_and_annotated_with_decisions(
     import_id = body["import_id"]
 
     async def decided() -> dict[str, Any] | None:
-        shown = (await intake.get(f"/v1/imports/{import_id}", headers=_auth(key))).json()
+        shown = (await intake.get(f"/v1/imports/{import_id}", headers=bearer(key))).json()
         return shown if shown["items"][0]["status"] != "received" else None
 
     shown = await eventually(decided, timeout=60)
     assert shown is not None
     decision = shown["items"][0]["status"]
-    annotated = await intake.get(f"/v1/imports/{import_id}/annotated.xlsx", headers=_auth(key))
+    annotated = await intake.get(f"/v1/imports/{import_id}/annotated.xlsx", headers=bearer(key))
     assert annotated.status_code == 200
     out = tmp_path / "annotated.xlsx"
     out.write_bytes(annotated.content)
@@ -76,7 +72,7 @@ async def test_a_workbook_posted_is_imported_once_and_annotated_with_decisions(
     assert cells_of(from_cli)[2][49] == STATUS[decision]
 
     other = await new_key("submitter", ["09187"])
-    assert (await intake.get(f"/v1/imports/{import_id}", headers=_auth(other))).status_code == 403
+    assert (await intake.get(f"/v1/imports/{import_id}", headers=bearer(other))).status_code == 403
 
 
 async def test_a_wrong_structure_or_a_bad_file_is_refused_whole(
@@ -87,7 +83,7 @@ async def test_a_wrong_structure_or_a_bad_file_is_refused_whole(
     workbook, sheet = edit(path)
     sheet["M2"] = "Ngày sinh"
     workbook.save(path)
-    headers = _auth(key) | {"Content-Type": XLSX}
+    headers = bearer(key) | {"Content-Type": XLSX}
 
     shifted = await intake.post("/v1/imports/form01", content=path.read_bytes(), headers=headers)
     pdf = await intake.post("/v1/imports/form01", content=b"%PDF-1.7\n" * 50, headers=headers)

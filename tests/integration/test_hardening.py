@@ -19,14 +19,18 @@ from shared.settings import Settings
 from shared.states import reasons_sql, status_sql
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, fresh_owner, make_record, parcel_key_of, register
+from tests.support import (
+    bearer,
+    eventually,
+    fresh_owner,
+    make_record,
+    parcel_key_of,
+    post_ndjson,
+    register,
+)
 
 COMMUNE = "07339"
 OTHER = "07342"
-
-
-def _auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.mark.parametrize(
@@ -49,7 +53,7 @@ async def test_a_nul_in_any_text_field_is_refused_alone_naming_the_field(
         target = target[step]
     target[path[-1]] = "CK\x00031112"
 
-    response = await intake.post("/v1/records", json=batch, headers=_auth(key))
+    response = await intake.post("/v1/records", json=batch, headers=bearer(key))
 
     assert response.status_code == 202, response.text
     body = response.json()
@@ -76,13 +80,9 @@ async def test_json_nested_hundreds_of_levels_deep_is_a_4xx_not_a_500(
     response = await intake.post(
         "/v1/records",
         content=b"[" + good + b"," + nested + b"]",
-        headers={**_auth(key), "Content-Type": "application/json"},
+        headers={**bearer(key), "Content-Type": "application/json"},
     )
-    ndjson = await intake.post(
-        "/v1/records:ndjson",
-        content=orjson.dumps(make_record(COMMUNE)) + b"\n" + nested,
-        headers={**_auth(key), "Content-Type": "application/x-ndjson"},
-    )
+    ndjson = await post_ndjson(intake, key, orjson.dumps(make_record(COMMUNE)) + b"\n" + nested)
 
     for answer in (response, ndjson):
         assert answer.status_code == 202, answer.text[:300]  # the first record goes in
@@ -96,11 +96,7 @@ async def test_an_ndjson_line_over_the_record_limit_is_refused_alone(
     huge = orjson.dumps(make_record(COMMUNE, scan_file="x" * (settings.max_record_bytes + 10)))
     lines = [orjson.dumps(make_record(COMMUNE)), huge, orjson.dumps(make_record(COMMUNE))]
 
-    response = await intake.post(
-        "/v1/records:ndjson",
-        content=b"\n".join(lines),
-        headers={**_auth(key), "Content-Type": "application/x-ndjson"},
-    )
+    response = await post_ndjson(intake, key, b"\n".join(lines))
 
     assert response.status_code == 202, response.text[:300]
     body = response.json()
@@ -119,9 +115,9 @@ async def test_submission_ids_are_per_commune_and_another_communes_id_looks_fres
     a_record = make_record(COMMUNE, submission_id=shared_id)
     b_record = make_record(OTHER, submission_id=shared_id)  # same text, other content
 
-    first = await intake.post("/v1/records", json=a_record, headers=_auth(a_key))
-    squat = await intake.post("/v1/records", json=b_record, headers=_auth(b_key))
-    again = await intake.post("/v1/records", json=b_record, headers=_auth(b_key))
+    first = await intake.post("/v1/records", json=a_record, headers=bearer(a_key))
+    squat = await intake.post("/v1/records", json=b_record, headers=bearer(b_key))
+    again = await intake.post("/v1/records", json=b_record, headers=bearer(b_key))
 
     [a] = first.json()["results"]
     assert squat.status_code == 202  # neither a conflict nor a hint that A uses the id
@@ -143,7 +139,7 @@ async def _seconds_to_decide(
     intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, batch: list[dict[str, Any]]
 ) -> tuple[float, list[str]]:
     started = time.monotonic()
-    response = await intake.post("/v1/records", json=batch, headers=_auth(key))
+    response = await intake.post("/v1/records", json=batch, headers=bearer(key))
     ids = [r["record_id"] for r in response.json()["results"]]
     assert len(ids) == len(batch)
     await eventually(lambda: _decided(db, ids), timeout=120, interval=0.05)
@@ -257,7 +253,7 @@ async def test_the_simulator_answers_a_non_string_parcel_key_as_invalid_json(
         response = await client.post(
             "/v1/parcels:batchUpsert",
             json={"items": [item]},
-            headers={"Authorization": f"Bearer {settings.national_db_token}"},
+            headers=bearer(settings.national_db_token),
         )
 
     assert response.status_code == 200, response.text
@@ -280,7 +276,7 @@ async def test_impossible_dead_letter_filters_are_422_not_500(
 ) -> None:
     key = await new_key("operator")
 
-    response = await intake.request(method, path, json=body, headers=_auth(key))
+    response = await intake.request(method, path, json=body, headers=bearer(key))
 
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid_filter"
@@ -359,11 +355,11 @@ async def test_a_key_probing_the_registry_is_stopped_audited_and_counted(
     await _seconds_to_decide(intake, db, prober, guesses)
 
     async def refused() -> httpx.Response | None:
-        answer = await intake.post("/v1/records", json=make_record(COMMUNE), headers=_auth(prober))
+        answer = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(prober))
         return answer if answer.status_code == 429 else None
 
     answer = await eventually(refused, timeout=30, interval=1)
-    other = await intake.post("/v1/records", json=make_record(COMMUNE), headers=_auth(honest))
+    other = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(honest))
     audit = await db.fetchval(
         "SELECT count(*) FROM audit_events WHERE actor = $1 AND action = 'registry_probe_refused'",
         prober.split("_")[1],
@@ -389,7 +385,7 @@ async def test_a_bug_met_by_every_record_stops_reconcile_at_the_guard_until_it_i
     async with _a_bug_for(db) as mark, httpx.AsyncClient(base_url=reconcile) as probe:
         records = [make_record(COMMUNE, submission_id=f"{mark}-{i}") for i in range(1500)]
         await register(db, *records)
-        posted = await intake.post("/v1/records", json=records, headers=_auth(key))
+        posted = await intake.post("/v1/records", json=records, headers=bearer(key))
         ids = [r["record_id"] for r in posted.json()["results"]]
 
         async def stopped() -> httpx.Response | None:

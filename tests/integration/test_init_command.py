@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
-
+from shared.db.connection import connected
 from shared.db.migrate import MIGRATIONS_DIR
+from shared.kafka.admin import admin_client
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topics
@@ -17,12 +16,8 @@ from tests.support import landsync
 
 async def _partitions(bootstrap: str) -> dict[str, int]:
     """Every topic of the cluster with its partition count."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         described: list[dict[str, Any]] = await admin.describe_topics()
-    finally:
-        await admin.close()
     return {t["topic"]: len(t["partitions"]) for t in described}
 
 
@@ -49,11 +44,8 @@ async def test_init_twice_migrates_creates_the_topics_and_changes_nothing_the_se
 
     have = await _partitions(settings.bootstrap)
     assert {name: have.get(name) for name in topics} == topics
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         versions = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-    finally:
-        await conn.close()
     assert versions == {p.stem for p in MIGRATIONS_DIR.glob("*.sql")}
 
     waited = landsync(fresh, "init", "--wait", "--timeout", "30")

@@ -11,13 +11,9 @@ import orjson
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import make_record, parcel_key_of, read_topic, record_id_of
+from tests.support import bearer, make_record, parcel_key_of, post_ndjson, read_topic, record_id_of
 
 COMMUNE = "07339"
-
-
-def _bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def _published(settings: Settings, record_ids: set[str], timeout: float = 60) -> list[Any]:
@@ -38,7 +34,7 @@ async def test_a_posted_record_is_in_the_ledger_and_on_the_topic_keyed_by_parcel
     key = await new_key("submitter", [COMMUNE])
     record = make_record(COMMUNE)
 
-    response = await intake.post("/v1/records", json=record, headers=_bearer(key))
+    response = await intake.post("/v1/records", json=record, headers=bearer(key))
 
     assert response.status_code == 202, response.text
     [result] = response.json()["results"]
@@ -62,8 +58,8 @@ async def test_resubmitting_a_submission_id_gives_the_same_record_id_and_no_seco
     key = await new_key("submitter", [COMMUNE])
     record = make_record(COMMUNE)
 
-    first = await intake.post("/v1/records", json=record, headers=_bearer(key))
-    again = await intake.post("/v1/records", json=[record, record], headers=_bearer(key))
+    first = await intake.post("/v1/records", json=record, headers=bearer(key))
+    again = await intake.post("/v1/records", json=[record, record], headers=bearer(key))
 
     record_id = first.json()["results"][0]["record_id"]
     assert again.status_code == 202
@@ -72,7 +68,7 @@ async def test_resubmitting_a_submission_id_gives_the_same_record_id_and_no_seco
     # A later record of the same parcel is published after the first: once it is on the topic,
     # a duplicate of the first would be too.
     marker = make_record(COMMUNE, parcel=record["parcel"])
-    marker_id = (await intake.post("/v1/records", json=marker, headers=_bearer(key))).json()
+    marker_id = (await intake.post("/v1/records", json=marker, headers=bearer(key))).json()
     messages = await _published(settings, {record_id, marker_id["results"][0]["record_id"]})
     assert sum(record_id_of(m) == record_id for m in messages) == 1
 
@@ -82,10 +78,10 @@ async def test_a_reused_submission_id_with_other_content_is_refused(
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
     record = make_record(COMMUNE)
-    await intake.post("/v1/records", json=record, headers=_bearer(key))
+    await intake.post("/v1/records", json=record, headers=bearer(key))
 
     changed = {**record, "scan_file": "other.pdf"}
-    response = await intake.post("/v1/records", json=changed, headers=_bearer(key))
+    response = await intake.post("/v1/records", json=changed, headers=bearer(key))
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["errors"][0]["type"] == "submission_conflict"
@@ -100,7 +96,7 @@ async def test_a_mixed_batch_receives_the_good_records_and_lists_the_bad_by_inde
     bad_enum = make_record(COMMUNE, holder_type="landlord")
     batch = [good[0], bad_type, good[1], bad_enum, good[2]]
 
-    response = await intake.post("/v1/records", json=batch, headers=_bearer(key))
+    response = await intake.post("/v1/records", json=batch, headers=bearer(key))
 
     assert response.status_code == 202
     body = response.json()
@@ -123,11 +119,7 @@ async def test_ndjson_bulk_is_received_line_by_line_with_errors_by_line(
     lines.insert(7, b"{not json")
     body = b"\n".join(lines) + b"\n"
 
-    response = await intake.post(
-        "/v1/records:ndjson",
-        content=body,
-        headers={**_bearer(key), "Content-Type": "application/x-ndjson"},
-    )
+    response = await post_ndjson(intake, key, body)
 
     assert response.status_code == 202, response.text
     payload = response.json()
@@ -153,11 +145,7 @@ async def test_a_parcels_records_keep_the_files_order_across_chunks_validated_in
         records[position] = make_record(COMMUNE, parcel=parcel)
     body = b"\n".join(orjson.dumps(r) for r in records)
 
-    response = await intake.post(
-        "/v1/records:ndjson",
-        content=body,
-        headers={**_bearer(key), "Content-Type": "application/x-ndjson"},
-    )
+    response = await post_ndjson(intake, key, body)
 
     assert response.status_code == 202, response.text
     by_index = {r["index"]: r["record_id"] for r in response.json()["results"]}
@@ -171,10 +159,10 @@ async def test_a_record_can_be_read_back_with_its_status(
     intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
-    posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=_bearer(key))
+    posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(key))
     record_id = posted.json()["results"][0]["record_id"]
 
-    response = await intake.get(f"/v1/records/{record_id}", headers=_bearer(key))
+    response = await intake.get(f"/v1/records/{record_id}", headers=bearer(key))
 
     assert response.status_code == 200
     body = response.json()
@@ -198,7 +186,7 @@ async def test_metrics_count_every_received_record_whichever_worker_took_it(
     before = _received_total((await intake.get("/metrics")).text)
 
     for _ in range(10):  # separate requests, spread over intake's worker processes
-        await intake.post("/v1/records", json=make_record(COMMUNE), headers=_bearer(key))
+        await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(key))
 
     after = _received_total((await intake.get("/metrics")).text)
     assert after - before == 10

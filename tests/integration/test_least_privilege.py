@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from shared.db.connection import connected
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
@@ -52,8 +53,7 @@ async def test_no_role_gets_in_without_its_password(
 async def test_the_application_role_is_no_superuser_and_owns_nothing(
     stack: Stack, settings: Settings
 ) -> None:
-    conn = await asyncpg.connect(settings.dsn)
-    try:
+    async with connected(settings.dsn) as conn:
         me = await conn.fetchrow(
             "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
         )
@@ -67,8 +67,6 @@ async def test_the_application_role_is_no_superuser_and_owns_nothing(
             await conn.execute("TRUNCATE api_keys")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("ALTER TABLE api_keys ADD COLUMN x int")
-    finally:
-        await conn.close()
 
     assert me is not None
     assert dict(me) == {"rolsuper": False, "rolcreaterole": False, "rolcreatedb": False}
@@ -82,27 +80,21 @@ async def test_a_table_a_later_migration_creates_is_usable_by_the_application_ro
     owner = await asyncpg.connect(settings.migration_dsn)
     try:
         await owner.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, v text)")
-        app = await asyncpg.connect(settings.dsn)
-        try:
+        async with connected(settings.dsn) as app:
             await app.execute(f"INSERT INTO {table} (v) VALUES ('x')")
             await app.execute(f"UPDATE {table} SET v = 'y'")
             assert await app.fetchval(f"SELECT v FROM {table}") == "y"
             await app.execute(f"DELETE FROM {table}")
-        finally:
-            await app.close()
     finally:
         await owner.execute(f"DROP TABLE {table}")
         await owner.close()
 
 
 async def test_every_table_belongs_to_the_migration_role(stack: Stack, settings: Settings) -> None:
-    conn = await asyncpg.connect(settings.migration_dsn)
-    try:
+    async with connected(settings.migration_dsn) as conn:
         owners = await conn.fetch(
             "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
         )
-    finally:
-        await conn.close()
 
     assert {r["tableowner"] for r in owners} == {settings.postgres_migration_user}
 

@@ -11,7 +11,7 @@ import httpx
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, register
+from tests.support import eventually, make_record, published, register, submit
 
 COMMUNE = "07228"  # no other test decides records of this commune: its counters are ours
 
@@ -42,20 +42,9 @@ async def test_decisions_are_counted_and_the_lag_returns_to_zero(
     async with httpx.AsyncClient() as client:
         before = (await client.get(url)).text
 
-        posted = await intake.post(
-            "/v1/records", json=records, headers={"Authorization": f"Bearer {key}"}
-        )
-        ids = [r["record_id"] for r in posted.json()["results"]]
+        ids = await submit(intake, key, *records)
 
-        async def decided() -> bool:
-            n = await db.fetchval(
-                "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
-                " AND decision <> 'received' AND published_at IS NOT NULL",
-                ids,
-            )
-            return bool(n == len(ids))
-
-        await eventually(decided, timeout=60)
+        await published(db, ids)
         name = "landsync_reconcile_decisions_total"
         dlq = settings.topics.name(Topic.DLQ_OWNER_UNRESOLVED)
         topic = settings.topics.name(Topic.SUBMITTED)

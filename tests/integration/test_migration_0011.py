@@ -11,9 +11,11 @@ import asyncpg
 import orjson
 import pytest
 
+from shared.db.connection import connected
 from shared.db.migrate import apply_migrations
 from shared.settings import Settings
 from shared.states import reasons_sql, status_sql
+from tests.integration.scratch_db import scratch_database
 
 # Rows as the code before 0011 wrote them: (name, parcel, status, sync_state, reasons, extra).
 _SYNC_REFUSED = {"code": "sync_rejected", "detail": "HTTP 422: parcel unknown"}
@@ -38,20 +40,8 @@ _ROWS: list[tuple[str, int, str, str | None, list[dict[str, str]]]] = [
 @pytest.fixture
 async def old_ledger(db: asyncpg.Pool[Any], settings: Settings) -> AsyncIterator[str]:
     """A database of its own at the schema before 0011, deleted afterwards."""
-    # The application role may not create databases (least privilege): the cluster's superuser
-    # makes the scratch one, and owns what its migrations create.
-    name = f"landsync_m0011_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(settings.local_dsn("postgres", "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        dsn = settings.local_dsn("postgres", name)
-        try:
-            await apply_migrations(dsn, before="0011")
-            yield dsn
-        finally:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(settings, "landsync_m0011", before="0011") as dsn:
+        yield dsn
 
 
 async def _write_old_rows(conn: asyncpg.Connection[Any]) -> dict[str, uuid.UUID]:
@@ -82,8 +72,7 @@ async def _write_old_rows(conn: asyncpg.Connection[Any]) -> dict[str, uuid.UUID]
 async def test_an_old_ledger_keeps_every_status_and_reason_and_gains_its_cases(
     old_ledger: str,
 ) -> None:
-    conn = await asyncpg.connect(old_ledger)
-    try:
+    async with connected(old_ledger) as conn:
         ids = await _write_old_rows(conn)
         before = {
             r["record_id"]: (r["status"], r["reasons"])
@@ -99,8 +88,6 @@ async def test_an_old_ledger_keeps_every_status_and_reason_and_gains_its_cases(
             r["parcel_key"]: r
             for r in await conn.fetch("SELECT parcel_key, state, reasons, record_id FROM cases")
         }
-    finally:
-        await conn.close()
 
     assert len(after) == len(_ROWS)  # nothing lost
     for row in after:

@@ -16,6 +16,7 @@ import pytest
 
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import Stack
+from tests.support import bearer
 
 TOKEN = "test-token"  # a throwaway token of a throwaway simulator
 
@@ -32,6 +33,15 @@ def _items(*parcels: str, version: int = 1) -> dict[str, Any]:
             for p in parcels
         ]
     }
+
+
+def _upsert(url: str, *parcels: str, token: str = TOKEN) -> httpx.Response:
+    """``POST /v1/parcels:batchUpsert`` of version 1 of the parcels, with this bearer token."""
+    return httpx.post(
+        f"{url}/v1/parcels:batchUpsert",
+        json=_items(*parcels),
+        headers=bearer(token),
+    )
 
 
 class _Process:
@@ -83,12 +93,7 @@ def simulator(tmp_path: Path, settings: Settings) -> Iterator[_Process]:
 
 
 def test_acknowledged_upserts_survive_a_sigkill_of_the_simulator(simulator: _Process) -> None:
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    first = httpx.post(
-        f"{simulator.url}/v1/parcels:batchUpsert",
-        json=_items("07339:1:1", "07339:1:2"),
-        headers=auth,
-    )
+    first = _upsert(simulator.url, "07339:1:1", "07339:1:2")
     assert first.status_code == 200
 
     simulator.kill()
@@ -96,9 +101,7 @@ def test_acknowledged_upserts_survive_a_sigkill_of_the_simulator(simulator: _Pro
 
     stats = httpx.get(f"{simulator.url}/v1/_stats").json()
     assert stats["parcels"] == stats["created"] == 2
-    again = httpx.post(
-        f"{simulator.url}/v1/parcels:batchUpsert", json=_items("07339:1:1"), headers=auth
-    )
+    again = _upsert(simulator.url, "07339:1:1")
     assert again.json()["results"][0] == first.json()["results"][0]
     assert httpx.get(f"{simulator.url}/v1/_stats").json()["duplicates_suppressed"] == 1
 
@@ -107,11 +110,7 @@ def test_the_simulator_refuses_a_wrong_token_but_its_test_controls_need_none(
     stack: Stack, settings: Settings
 ) -> None:
     url = settings.service_url("national-db")
-    wrong = httpx.post(
-        f"{url}/v1/parcels:batchUpsert",
-        json=_items("07339:9:1"),
-        headers={"Authorization": "Bearer wrong"},
-    )
+    wrong = _upsert(url, "07339:9:1", token="wrong")
     assert wrong.status_code == 401
     assert httpx.get(f"{url}/v1/_stats").status_code == 200
     assert httpx.get(f"{url}/v1/_faults").status_code == 200
@@ -120,17 +119,10 @@ def test_the_simulator_refuses_a_wrong_token_but_its_test_controls_need_none(
 def test_a_refused_parcel_fails_its_request_with_422_naming_it_and_nothing_is_applied(
     simulator: _Process,
 ) -> None:
-    auth = {"Authorization": f"Bearer {TOKEN}"}
     httpx.post(f"{simulator.url}/v1/_faults", json={"reject_parcels": ["07339:2:2"]})
-    refused = httpx.post(
-        f"{simulator.url}/v1/parcels:batchUpsert",
-        json=_items("07339:2:1", "07339:2:2"),
-        headers=auth,
-    )
+    refused = _upsert(simulator.url, "07339:2:1", "07339:2:2")
     assert refused.status_code == 422
     assert [r["parcel_key"] for r in refused.json()["refused"]] == ["07339:2:2"]
     assert httpx.get(f"{simulator.url}/v1/_stats").json()["parcels"] == 0
-    rest = httpx.post(
-        f"{simulator.url}/v1/parcels:batchUpsert", json=_items("07339:2:1"), headers=auth
-    )
+    rest = _upsert(simulator.url, "07339:2:1")
     assert rest.json()["results"][0]["status"] == "created"

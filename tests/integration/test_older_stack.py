@@ -7,13 +7,13 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
 from rich.console import Console
 
 from shared.auth import create_key, find_key
+from shared.db.connection import connected
 from shared.db.migrate import apply_migrations
 from shared.settings import Settings, isolated
 from shared.stack import Stack, postgres
@@ -35,19 +35,13 @@ def _old_cluster(settings: Settings, pgdata: Path, bindir: Path) -> None:
 async def _old_schema(settings: Settings) -> str:
     """The older version's role (a superuser owning the tables), its schema and one key."""
     port = settings.postgres_port
-    conn = await asyncpg.connect(host="127.0.0.1", port=port, user="postgres", database="postgres")
-    try:
+    async with connected(host="127.0.0.1", port=port, user="postgres", database="postgres") as conn:
         await conn.execute("CREATE ROLE landsync LOGIN SUPERUSER")
         await conn.execute("CREATE DATABASE landsync OWNER landsync")
-    finally:
-        await conn.close()
     old_dsn = f"postgresql://landsync@127.0.0.1:{port}/landsync"
     await apply_migrations(old_dsn)
-    conn = await asyncpg.connect(old_dsn)
-    try:
+    async with connected(old_dsn) as conn:
         _, key = await create_key(conn, "viewer", [])
-    finally:
-        await conn.close()
     return key.key_id
 
 
@@ -83,8 +77,7 @@ async def test_up_on_an_older_trusting_cluster_switches_it_to_passwords_and_keep
             await asyncpg.connect(
                 host="127.0.0.1", port=settings.postgres_port, user="postgres", database="postgres"
             )
-        conn: asyncpg.Connection[Any] = await asyncpg.connect(settings.dsn)
-        try:
+        async with connected(settings.dsn) as conn:
             found = await find_key(conn, key_id)
             superuser = await conn.fetchval(
                 "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
@@ -92,8 +85,6 @@ async def test_up_on_an_older_trusting_cluster_switches_it_to_passwords_and_keep
             owners = await conn.fetch(
                 "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
             )
-        finally:
-            await conn.close()
         assert found is not None
         assert superuser is False
         assert {r["tableowner"] for r in owners} == {settings.postgres_migration_user}

@@ -12,7 +12,7 @@ from services.intake.schemas import ErrorBody, Worklist
 from shared.browser import HeadlessChromium
 from shared.settings import PROJECT_ROOT, Settings
 from tests.conftest import KeyFactory
-from tests.support import eventually
+from tests.support import bearer, eventually
 
 COMMUNE = "07339"
 
@@ -45,7 +45,7 @@ async def test_the_docs_page_works_with_nothing_but_intake(
 async def test_a_misspelt_filter_is_refused_not_ignored(
     db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
-    operator = {"Authorization": f"Bearer {await new_key('operator')}"}
+    operator = bearer(await new_key("operator"))
 
     misspelt = await intake.get("/v1/records", params={"comune": COMMUNE}, headers=operator)
     right = await intake.get("/v1/records", params={"commune": COMMUNE}, headers=operator)
@@ -68,7 +68,7 @@ async def test_a_misspelt_filter_is_refused_not_ignored(
 async def test_a_repeated_parameter_or_a_number_for_a_date_is_refused(
     intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
-    viewer = {"Authorization": f"Bearer {await new_key('viewer')}"}
+    viewer = bearer(await new_key("viewer"))
 
     # Which commune would count? FastAPI alone takes the last one.
     twice = await intake.get(
@@ -92,8 +92,8 @@ async def test_a_repeated_parameter_or_a_number_for_a_date_is_refused(
 async def test_every_refusal_has_the_same_envelope(
     intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
-    viewer = {"Authorization": f"Bearer {await new_key('viewer')}"}
-    operator = {"Authorization": f"Bearer {await new_key('operator')}"}
+    viewer = bearer(await new_key("viewer"))
+    operator = bearer(await new_key("operator"))
 
     refusals = {
         "unauthenticated": await intake.get("/v1/reports/campaign"),

@@ -15,7 +15,7 @@ from shared.reasons import OWNER
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, landsync, read_to_end
+from tests.support import eventually, landsync, post_ndjson, read_to_end
 
 
 def _landsync(settings: Settings, *args: str) -> None:
@@ -28,17 +28,16 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 async def _submit_and_wait(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, path: Path
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory, path: Path
 ) -> dict[str, asyncpg.Record]:
+    """Submit a generated records file, with a key for its communes; the ledger once decided."""
+    records = _lines(path)
+    key = await new_key("submitter", sorted({r["commune_code"] for r in records}))
     body = await asyncio.to_thread(path.read_bytes)
-    response = await intake.post(
-        "/v1/records:ndjson",
-        content=body,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
-    )
+    response = await post_ndjson(intake, key, body)
     assert response.status_code == 202, response.text[:500]
     assert response.json()["errors"] == []
-    ids = [r["submission_id"] for r in _lines(path)]
+    ids = [r["submission_id"] for r in records]
 
     async def decided() -> dict[str, asyncpg.Record] | None:
         rows = await db.fetch(
@@ -99,11 +98,8 @@ async def test_every_decision_of_a_generated_commune_equals_its_truth_file(
     new_key: KeyFactory,
 ) -> None:
     truth = _lines(commune / "truth.jsonl")
-    key = await new_key(
-        "submitter", sorted({r["commune_code"] for r in _lines(commune / "records.jsonl")})
-    )
 
-    ledger = await _submit_and_wait(intake, db, key, commune / "records.jsonl")
+    ledger = await _submit_and_wait(intake, db, new_key, commune / "records.jsonl")
 
     assert _mismatches(truth, ledger) == []
     outcomes = {t["outcome"] for t in truth}
@@ -141,11 +137,8 @@ async def test_the_second_phase_accepts_updates_under_replacement_certificates(
         settings, "registry", "load", "certificates", str(commune / "certificates.phase2.csv")
     )
     truth = _lines(commune / "truth.phase2.jsonl")
-    key = await new_key(
-        "submitter", sorted({r["commune_code"] for r in _lines(commune / "records.phase2.jsonl")})
-    )
 
-    ledger = await _submit_and_wait(intake, db, key, commune / "records.phase2.jsonl")
+    ledger = await _submit_and_wait(intake, db, new_key, commune / "records.phase2.jsonl")
 
     assert _mismatches(truth, ledger) == []
     assert any("supersedes_previous" in t["warnings"] for t in truth)
@@ -161,9 +154,8 @@ async def test_the_communes_corrections_clean_their_cases_as_the_truth_says(
 ) -> None:
     truth = _lines(commune / "truth.corrections.jsonl")
     records = _lines(commune / "records.corrections.jsonl")
-    key = await new_key("submitter", sorted({r["commune_code"] for r in records}))
 
-    ledger = await _submit_and_wait(intake, db, key, commune / "records.corrections.jsonl")
+    ledger = await _submit_and_wait(intake, db, new_key, commune / "records.corrections.jsonl")
     both = tmp_path / "truth.both.jsonl"
     both.write_bytes(
         (commune / "truth.jsonl").read_bytes() + (commune / "truth.corrections.jsonl").read_bytes()

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, parcel_key_of, read_topic, register
+from tests.support import bearer, eventually, make_record, parcel_key_of, read_topic, register
 
 COMMUNE = "07339"
 
@@ -51,7 +51,7 @@ async def test_a_poison_message_is_dead_lettered_with_headers_and_the_consumer_g
     finally:
         await producer.stop()
 
-    posted = await intake.post("/v1/records", json=good, headers={"Authorization": f"Bearer {key}"})
+    posted = await intake.post("/v1/records", json=good, headers=bearer(key))
     record_id = posted.json()["results"][0]["record_id"]
 
     async def processed() -> bool:

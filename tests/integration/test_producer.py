@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError
 
+from shared.kafka.admin import admin_client
 from shared.kafka.producer import Outgoing, Producer
 from shared.settings import Settings
 from shared.stack import Stack
@@ -18,12 +19,8 @@ from tests.support import read_to_end
 
 async def _scratch_topics(settings: Settings, count: int) -> list[str]:
     names = [f"{settings.topic_prefix}scratch.{uuid.uuid4().hex[:8]}" for _ in range(count)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(settings.bootstrap) as admin:
         await admin.create_topics([NewTopic(n, 3, 1) for n in names])
-    finally:
-        await admin.close()
     return names
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -20,10 +19,10 @@ from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
 from tests.conftest import KeyFactory
+from tests.dashboard import all_panels, load_dashboard
 from tests.prometheus import SCRAPE_SECONDS, Prometheus
-from tests.support import eventually, make_record, register
+from tests.support import bearer, eventually, make_record, published, register, submit
 
-DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "landsync-dashboard.json"
 ALERTS = PROJECT_ROOT / "deploy" / "prometheus" / "alerts.yml"
 COMMUNE = "07246"  # no other test decides records of this commune: its counters are ours
 JOBS = ("intake", "reconcile", "sync")
@@ -32,17 +31,6 @@ PUBLISHED = "sum(landsync_intake_outbox_published_total)"
 # Grafana's $__rate_interval is max($__interval + scrape interval, 4 * scrape interval); a little
 # more here, so that a window always holds two scrapes of a slow /metrics.
 BUILT_INS = {"__rate_interval": f"{8 * SCRAPE_SECONDS}s", "__interval": "2s", "__range": "1h"}
-
-
-def _dashboard() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    return loaded
-
-
-def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for panel in panels:
-        yield panel
-        yield from _panels(panel.get("panels", []))
 
 
 def _variables(dashboard: dict[str, Any]) -> dict[str, str]:
@@ -62,11 +50,11 @@ def _substitute(expr: str, variables: dict[str, str]) -> str:
 
 def _queries() -> list[tuple[str, str]]:
     """(panel title and refId, PromQL) of every target of every panel, variables substituted."""
-    dashboard = _dashboard()
+    dashboard = load_dashboard()
     variables = _variables(dashboard)
     return [
         (f"{panel['title']} [{target['refId']}]", _substitute(target["expr"], variables))
-        for panel in _panels(dashboard["panels"])
+        for panel in all_panels(dashboard["panels"])
         for target in panel.get("targets", [])
     ]
 
@@ -121,21 +109,9 @@ async def batch(
         rejected["certificate"] = {**rejected["certificate"], "serial": "ZZ 000002"}
         rejected["scan_file"] = "ZZ000002.pdf"
         await register(db, *records[:5])
-        posted = await intake.post(
-            "/v1/records", json=records, headers={"Authorization": f"Bearer {key}"}
-        )
-        assert posted.status_code == 202, posted.text
-        ids = [r["record_id"] for r in posted.json()["results"]]
+        ids = await submit(intake, key, *records)
 
-        async def decided() -> bool:
-            n = await db.fetchval(
-                "SELECT count(*) FROM records WHERE record_id = ANY($1::uuid[])"
-                " AND decision <> 'received' AND published_at IS NOT NULL",
-                ids,
-            )
-            return bool(n == len(ids))
-
-        await eventually(decided, timeout=60)
+        await published(db, ids)
 
         decisions = f'landsync_reconcile_decisions_total{{commune="{COMMUNE}"}}'
 
@@ -240,9 +216,7 @@ async def test_with_reconcile_stopped_its_backlog_and_lag_show_and_service_down_
     async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
         stack.stop_service("reconcile")
         try:
-            posted = await intake.post(
-                "/v1/records", json=[record], headers={"Authorization": f"Bearer {key}"}
-            )
+            posted = await intake.post("/v1/records", json=[record], headers=bearer(key))
             assert posted.status_code == 202, posted.text
 
             async def seen() -> bool:

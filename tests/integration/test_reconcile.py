@@ -16,23 +16,18 @@ from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.support import (
     eventually,
+    forget_owner,
     fresh_owner,
     make_record,
+    mortgage,
     read_to_end,
     read_topic,
     record_id_of,
     register,
+    submit,
 )
 
 COMMUNE = "07339"
-
-
-async def _submit(intake: httpx.AsyncClient, key: str, *records: dict[str, Any]) -> list[str]:
-    response = await intake.post(
-        "/v1/records", json=list(records), headers={"Authorization": f"Bearer {key}"}
-    )
-    assert response.status_code == 202, response.text
-    return [r["record_id"] for r in response.json()["results"]]
 
 
 async def _decided(db: asyncpg.Pool[Any], record_ids: list[str]) -> dict[str, asyncpg.Record]:
@@ -78,19 +73,11 @@ async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
     key = await new_key("submitter", [COMMUNE])
     clean, mortgaged, bad_scan, stranger = (fresh_owner(make_record(COMMUNE)) for _ in range(4))
     await register(db, clean, mortgaged, bad_scan, stranger)
-    await db.execute(
-        "UPDATE certificates SET mortgage_registered_on = '2021-01-01', mortgage_bank = 'Agribank'"
-        " WHERE (commune_code, map_sheet, parcel_no) = ($1, $2, $3)",
-        COMMUNE,
-        mortgaged["parcel"]["map_sheet"],
-        mortgaged["parcel"]["parcel_no"],
-    )
-    await db.execute(
-        "DELETE FROM residents WHERE personal_id = $1", stranger["owners"][0]["personal_id"]
-    )
+    await mortgage(db, mortgaged)
+    await forget_owner(db, stranger)
     bad_scan["scan_file"] = "IMG_0042.pdf"
 
-    ids = await _submit(intake, key, clean, mortgaged, bad_scan, stranger)
+    ids = await submit(intake, key, clean, mortgaged, bad_scan, stranger)
     rows = await _decided(db, ids)
 
     assert [(_outcome(rows[i]), _codes(rows[i])) for i in ids] == [
@@ -126,7 +113,7 @@ async def test_an_identical_plot_submitted_again_is_a_duplicate_and_is_not_sent_
                "parcel": {**original["parcel"], "area_m2": 150.0,
                           "land_uses": [{"code": "ONT", "area_m2": 150.0}]}}  # fmt: skip
 
-    ids = await _submit(intake, key, original, copy, changed)
+    ids = await submit(intake, key, original, copy, changed)
     rows = await _decided(db, ids)
 
     assert [_outcome(rows[i]) for i in ids] == ["accepted", "duplicate", "rejected"]
@@ -157,7 +144,7 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
     key = await new_key("submitter", [COMMUNE])
     records = [fresh_owner(make_record(COMMUNE)) for _ in range(5)]
     await register(db, *records)
-    ids = await _submit(intake, key, *records)
+    ids = await submit(intake, key, *records)
     first = await _decided(db, ids)
     submitted = await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
     ours = [m for m in submitted if _record_id(m) in set(ids)]
@@ -176,7 +163,7 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
         {**r, "submission_id": r["submission_id"] + "-later", "scan_file": "later.pdf"}
         for r in records
     ]
-    await _decided(db, await _submit(intake, key, *markers))
+    await _decided(db, await submit(intake, key, *markers))
 
     again = await _decided(db, ids)
     assert [again[i]["decided_at"] for i in ids] == [first[i]["decided_at"] for i in ids]
@@ -190,7 +177,7 @@ async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_rede
     key = await new_key("submitter", [COMMUNE])
     record = fresh_owner(make_record(COMMUNE))
     await register(db, record)
-    [record_id] = await _submit(intake, key, record)
+    [record_id] = await submit(intake, key, record)
     await _decided(db, [record_id])
     # As if reconcile had died after committing the decision and before Kafka acknowledged it.
     await db.execute("UPDATE records SET published_at = NULL WHERE record_id = $1::uuid", record_id)

@@ -47,11 +47,28 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+def _load(
+    settings: Settings, path: Path, kind: Kind, text: str
+) -> subprocess.CompletedProcess[str]:
+    """``landsync registry load <kind>`` of ``text``, written to ``path`` first."""
+    return landsync(settings, "registry", "load", kind, str(_write(path, text)))
+
+
 @pytest.fixture
 async def clean(db: asyncpg.Pool[Any]) -> AsyncIterator[asyncpg.Pool[Any]]:
     yield db
     await db.execute("DELETE FROM residents WHERE commune_code = '99999'")
     await db.execute("DELETE FROM certificates WHERE commune_code = '99999'")
+
+
+async def _load_file(
+    pool: asyncpg.Pool[Any], kind: Kind, path: Path
+) -> tuple[store.Loaded, ParseResult]:
+    """``store.load_file`` of the file on a connection of its own: what it loaded and read."""
+    result = ParseResult()
+    async with pool.acquire() as conn:
+        loaded = await store.load_file(conn, kind, path, result)
+    return loaded, result
 
 
 async def _load_into_empty(
@@ -80,9 +97,7 @@ async def _load_into_empty(
 async def test_residents_load_with_name_keys_and_bad_lines_are_refused_by_line(
     settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
-    done = landsync(
-        settings, "registry", "load", "residents", str(_write(tmp_path / "r.csv", _RESIDENTS))
-    )
+    done = _load(settings, tmp_path / "r.csv", "residents", _RESIDENTS)
     assert done.returncode == 0, done.stderr
     assert "2 rows loaded" in _said(done)
     assert "3 lines refused" in _said(done)
@@ -102,11 +117,9 @@ async def test_residents_load_with_name_keys_and_bad_lines_are_refused_by_line(
 async def test_a_reload_updates_changed_rows_and_keeps_rows_absent_from_the_file(
     settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
-    landsync(settings, "registry", "load", "residents", str(_write(tmp_path / "a.csv", _RESIDENTS)))
+    _load(settings, tmp_path / "a.csv", "residents", _RESIDENTS)
     changed = _HEADER + "099080000001,121234567,Nguyễn Văn Ân,1980-03-02,male,deceased,99999\n"
-    done = landsync(
-        settings, "registry", "load", "residents", str(_write(tmp_path / "b.csv", changed))
-    )
+    done = _load(settings, tmp_path / "b.csv", "residents", changed)
     assert done.returncode == 0, done.stderr
     assert "1 inserted or changed, upsert" in _said(done)
     rows = await clean.fetch(
@@ -117,18 +130,14 @@ async def test_a_reload_updates_changed_rows_and_keeps_rows_absent_from_the_file
         ("099080000001", "deceased", "nguyen van an"),
         ("099185000002", "alive", "tran thi lan"),
     ]
-    again = landsync(
-        settings, "registry", "load", "residents", str(_write(tmp_path / "b.csv", changed))
-    )
+    again = _load(settings, tmp_path / "b.csv", "residents", changed)
     assert "(0 inserted or changed, upsert)" in _said(again)
 
 
 async def test_certificates_load_one_row_per_parcel_with_normalised_serial_keys(
     settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
-    done = landsync(
-        settings, "registry", "load", "certificates", str(_write(tmp_path / "c.csv", _CERTIFICATES))
-    )
+    done = _load(settings, tmp_path / "c.csv", "certificates", _CERTIFICATES)
     assert done.returncode == 0, done.stderr
     assert "1 lines refused" in _said(done)
     assert "status not valid, revoked or replaced" in _said(done)
@@ -143,27 +152,29 @@ async def test_certificates_load_one_row_per_parcel_with_normalised_serial_keys(
     assert str(rows[0]["mortgage_registered_on"]) == "2015-01-01"
 
 
-async def test_a_file_without_the_contract_columns_is_unusable(
-    settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (
+            "personal_id,full_name\n099080000001,Nguyễn Văn An\n".encode(),
+            "missing columns: legacy_id, date_of_birth, sex, status, commune_code",
+        ),
+        (
+            (_HEADER + "099080000001,,Nguyen Van An,1980-03-02,male,alive,99999\n").encode()
+            + "099080000002,,Tr\xe2n,1980-03-02,male,alive,99999\n".encode("latin-1"),
+            "is unusable",
+        ),
+    ],
+    ids=["without the contract columns", "not UTF-8"],
+)
+async def test_an_unusable_file_is_refused_with_why_and_nothing_is_loaded(
+    settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path, content: bytes, says: str
 ) -> None:
-    bad = _write(tmp_path / "bad.csv", "personal_id,full_name\n099080000001,Nguyễn Văn An\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
     done = landsync(settings, "registry", "load", "residents", str(bad))
     assert done.returncode == 2
-    assert "missing columns: legacy_id, date_of_birth, sex, status, commune_code" in _said(done)
-    assert await clean.fetchval("SELECT count(*) FROM residents WHERE commune_code = '99999'") == 0
-
-
-async def test_a_file_that_is_not_utf8_is_unusable_and_nothing_is_loaded(
-    settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
-) -> None:
-    bad = tmp_path / "latin1.csv"
-    bad.write_bytes(
-        (_HEADER + "099080000001,,Nguyen Van An,1980-03-02,male,alive,99999\n").encode()
-        + "099080000002,,Tr\xe2n,1980-03-02,male,alive,99999\n".encode("latin-1")
-    )
-    done = landsync(settings, "registry", "load", "residents", str(bad))
-    assert done.returncode == 2
-    assert "is unusable" in _said(done)
+    assert says in _said(done)
     assert await clean.fetchval("SELECT count(*) FROM residents WHERE commune_code = '99999'") == 0
 
 
@@ -175,9 +186,7 @@ async def test_lines_with_a_wrong_field_count_are_refused_by_line_and_the_rest_l
         + "099080000007,,Too Many,1980-01-01,male,alive,99999,extra\n"
         + "099080000008,,Too Few,1980-01-01\n"
     )
-    done = landsync(
-        settings, "registry", "load", "residents", str(_write(tmp_path / "f.csv", text))
-    )
+    done = _load(settings, tmp_path / "f.csv", "residents", text)
     assert done.returncode == 0, done.stderr
     assert "2 rows loaded" in _said(done)
     assert "5 lines refused" in _said(done)
@@ -216,9 +225,7 @@ async def test_columns_may_come_in_any_order_and_a_repeated_key_keeps_the_last_l
             "INSERT INTO residents VALUES"
             " ('099080000009', NULL, 'X', 'x', '1980-01-01', 'male', 'alive', '99999')"
         )
-        result = ParseResult()
-        async with clean.acquire() as conn:
-            loaded = await store.load_file(conn, "residents", path, result)
+        loaded, result = await _load_file(clean, "residents", path)
         rows = await clean.fetch(
             "SELECT * FROM residents WHERE commune_code = '99999' ORDER BY personal_id"
         )
@@ -236,9 +243,7 @@ async def test_values_padded_with_any_whitespace_are_trimmed_like_python_strip(
         + " 099080000001\xa0, 121234567 ,\u3000Nguyễn Văn An ,1980-03-02\t, male,alive ,99999\n"
         + "099185000002,,Trần Thị Lan,1985-07-09,female,alive,99999\n"
     )
-    result = ParseResult()
-    async with clean.acquire() as conn:
-        await store.load_file(conn, "residents", _write(tmp_path / "w.csv", text), result)
+    _, result = await _load_file(clean, "residents", _write(tmp_path / "w.csv", text))
     row = await clean.fetchrow("SELECT * FROM residents WHERE personal_id = '099080000001'")
     assert (result.rows, sum(result.refused.values())) == (2, 0)
     assert row is not None
@@ -264,9 +269,7 @@ async def test_a_value_the_quick_test_cannot_cast_sends_the_file_through_the_ful
         "AB 5,B5,,99999,1,5,,valid,,,\n"
         "AB 6,B6,,99999,x,6,,valid,,,\n"
     )
-    result = ParseResult()
-    async with clean.acquire() as conn:
-        await store.load_file(conn, "certificates", _write(tmp_path / "c.csv", text), result)
+    _, result = await _load_file(clean, "certificates", _write(tmp_path / "c.csv", text))
     assert result.refused == {
         "holder_ids not 12-digit IDs separated by ;": 1,
         "issued_on not a YYYY-MM-DD date": 1,
@@ -337,9 +340,7 @@ async def test_serial_keys_computed_in_sql_are_serial_key_of_the_stripped_serial
     # Every ASCII character but NUL (which a CSV file cannot carry to PostgreSQL) in a serial.
     serials = [*_TRICKY_SERIALS, *(f"x{chr(c)}y{chr(c)}" for c in range(1, 128))]
     path = _certificates_file(tmp_path / "s.csv", serials)
-    result = ParseResult()
-    async with clean.acquire() as conn:
-        await store.load_file(conn, "certificates", path, result)
+    _, result = await _load_file(clean, "certificates", path)
     rows = await clean.fetch(
         "SELECT parcel_no, serial, serial_key FROM certificates WHERE commune_code = '99999'"
     )
@@ -354,9 +355,7 @@ async def test_a_serial_of_separators_only_is_refused_by_line(
     clean: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
     path = _certificates_file(tmp_path / "m.csv", ["AB 1", " -./_ ", "", "\xa0.\u3000", "AB 5"])
-    result = ParseResult()
-    async with clean.acquire() as conn:
-        await store.load_file(conn, "certificates", path, result)
+    _, result = await _load_file(clean, "certificates", path)
     assert (result.rows, result.refused) == (2, {"serial missing": 3})
     assert result.examples == [(3, "serial missing"), (4, "serial missing"), (5, "serial missing")]
 

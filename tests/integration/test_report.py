@@ -15,7 +15,7 @@ from shared.report import campaign
 from shared.states import status_sql
 from tests.conftest import KeyFactory
 from tests.integration.report_data import COMMUNES, Counts, ledger_counts, submit_campaign
-from tests.support import eventually, make_record, register
+from tests.support import bearer, eventually, make_record, register
 
 
 async def test_the_report_matches_a_direct_count_of_the_ledger(
@@ -27,7 +27,7 @@ async def test_the_report_matches_a_direct_count_of_the_ledger(
     bad_scan["scan_file"] = "IMG_1.pdf"
     incomplete["holder_type"] = None
     posted = await intake.post(
-        "/v1/records", json=[good, bad_scan, incomplete], headers={"Authorization": f"Bearer {key}"}
+        "/v1/records", json=[good, bad_scan, incomplete], headers=bearer(key)
     )
     ids = [r["record_id"] for r in posted.json()["results"]]
 
@@ -70,7 +70,7 @@ async def _report_when_settled(
     db: asyncpg.Pool[Any], intake: httpx.AsyncClient, key: str
 ) -> tuple[dict[str, Any], str, dict[str | None, Counts]]:
     """The JSON and CSV reports, read while the ledger stands still."""
-    auth = {"Authorization": f"Bearer {key}"}
+    auth = bearer(key)
 
     async def read() -> tuple[dict[str, Any], str, dict[str | None, Counts]] | None:
         before = await ledger_counts(db)
@@ -125,12 +125,10 @@ async def test_any_role_reads_the_report_and_no_key_reads_nothing(
     path = "/v1/reports/campaign"
     for role, communes in (("viewer", []), ("operator", []), ("submitter", ["07339"])):
         key = await new_key(role, communes)
-        answer = await intake.get(path, headers={"Authorization": f"Bearer {key}"})
+        answer = await intake.get(path, headers=bearer(key))
         assert answer.status_code == 200, role
         assert "province" in answer.json()
-        page = await intake.get(
-            path, params={"format": "html"}, headers={"Authorization": f"Bearer {key}"}
-        )
+        page = await intake.get(path, params={"format": "html"}, headers=bearer(key))
         assert page.headers["content-type"].startswith("text/html")
         assert "<script" not in page.text
 
@@ -140,9 +138,7 @@ async def test_any_role_reads_the_report_and_no_key_reads_nothing(
         assert refused.json()["error"]["code"] == "unauthenticated"
 
     key = await new_key("viewer")
-    unknown = await intake.get(
-        path, params={"format": "xml"}, headers={"Authorization": f"Bearer {key}"}
-    )
+    unknown = await intake.get(path, params={"format": "xml"}, headers=bearer(key))
     assert unknown.status_code == 422
     assert unknown.json()["error"]["code"] == "invalid_request"
 
@@ -154,9 +150,7 @@ async def test_a_submitter_reads_only_its_own_communes_in_the_report(
     mine = COMMUNES[0]
     _, _, counts = await _report_when_settled(db, intake, await new_key("operator"))
     key = await new_key("submitter", [mine])
-    body = (
-        await intake.get("/v1/reports/campaign", headers={"Authorization": f"Bearer {key}"})
-    ).json()
+    body = (await intake.get("/v1/reports/campaign", headers=bearer(key))).json()
     assert [row["commune_code"] for row in body["communes"]] == [mine]
     # The total row sums what the key may see, not the whole province.
     assert _figures(body["province"]) == counts[mine].numbers

@@ -15,7 +15,7 @@ from shared.settings import Settings
 from shared.synthetic import communes
 from tests.conftest import KeyFactory
 from tests.integration.report_data import COMMUNES, Counts, ledger_counts, submit_campaign
-from tests.support import eventually, landsync
+from tests.support import bearer, eventually, landsync
 
 
 def _rate(part: int, whole: int) -> str:
@@ -59,7 +59,7 @@ async def _open_when_settled(
 
     async def load() -> tuple[int | None, str, dict[str | None, Counts]] | None:
         before = await ledger_counts(db)
-        status = await browser.open(url, {"Authorization": f"Bearer {key}"})
+        status = await browser.open(url, bearer(key))
         text = await browser.text()
         return (status, text, before) if await ledger_counts(db) == before else None
 
@@ -172,7 +172,7 @@ def _undated(html: str) -> str:
 async def test_the_command_line_prints_the_same_page_and_screenshots_it(
     intake: httpx.AsyncClient, new_key: KeyFactory, settings: Settings, tmp_path: Path
 ) -> None:
-    auth = {"Authorization": f"Bearer {await new_key('viewer')}"}
+    auth = bearer(await new_key("viewer"))
 
     async def same_page() -> bool:
         served = await intake.get("/v1/reports/campaign", params={"format": "html"}, headers=auth)

@@ -7,8 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-
+from shared.kafka.admin import admin_client
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
@@ -37,12 +36,8 @@ def test_up_twice_restarts_nothing(stack: Stack) -> None:
 
 async def test_topics_exist_with_their_partition_counts(stack: Stack, settings: Settings) -> None:
     wanted = Topics(settings.topic_prefix, settings.topic_partitions, settings.dlq_partitions).all()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(settings.bootstrap) as admin:
         described = await admin.describe_topics(list(wanted))
-    finally:
-        await admin.close()
     assert {t["topic"]: len(t["partitions"]) for t in described} == wanted
 
 

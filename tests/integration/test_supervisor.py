@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -27,10 +27,16 @@ QUICK = {
 
 
 @pytest.fixture
-def supervised(stack: Stack) -> Iterator[list[Stack]]:
-    """Supervisors the test starts; each is stopped after it, and sync is left running."""
+def supervise(stack: Stack) -> Iterator[Callable[[Settings], None]]:
+    """Starts supervisors with the settings given; each stopped after the test, sync kept up."""
     started: list[Stack] = []
-    yield started
+
+    def start(settings: Settings) -> None:
+        watcher = Stack(settings)
+        watcher.supervise()
+        started.append(watcher)
+
+    yield start
     for each in started:
         each.stop_supervisor()
     stack.start_service("sync")
@@ -69,11 +75,9 @@ async def _counted(stack: Stack, restarts: int) -> dict[str, Any]:
 
 
 async def test_a_killed_service_is_started_again(
-    stack: Stack, settings: Settings, supervised: list[Stack]
+    stack: Stack, settings: Settings, supervise: Callable[[Settings], None]
 ) -> None:
-    watcher = Stack(settings.model_copy(update=QUICK))
-    watcher.supervise()
-    supervised.append(watcher)
+    supervise(settings.model_copy(update=QUICK))
     first = live_pid(stack.pidfile("sync"))
     assert first is not None
 
@@ -97,13 +101,11 @@ async def test_a_killed_service_is_started_again(
 
 
 async def test_a_service_that_keeps_dying_is_given_up_on_loudly(
-    stack: Stack, settings: Settings, supervised: list[Stack]
+    stack: Stack, settings: Settings, supervise: Callable[[Settings], None]
 ) -> None:
     # Every start of sync fails: it refuses clear http to a host that is not this machine.
     broken = settings.model_copy(update=QUICK | {"national_db_url": "http://ndb.example.gov.vn"})
-    watcher = Stack(broken)
-    watcher.supervise()
-    supervised.append(watcher)
+    supervise(broken)
     pid = live_pid(stack.pidfile("sync"))
     assert pid is not None
     log_size = stack.log("supervisor").stat().st_size

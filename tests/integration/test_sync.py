@@ -8,9 +8,9 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
+from shared.kafka.admin import admin_client
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topic
@@ -111,12 +111,8 @@ async def test_under_errors_rate_limits_an_outage_and_refusals_every_plot_is_syn
 
 
 async def _committed(settings: Settings) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(settings.bootstrap) as admin:
         offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(GROUP)
-    finally:
-        await admin.close()
     topic = settings.topics.name(Topic.ACCEPTED)
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import get_args
@@ -24,6 +22,7 @@ from shared.report import Row
 from shared.report_formats import CSV_COLUMNS, as_csv
 from shared.synthetic import communes
 from shared.topics import DLQ_QUEUES, DlqQueue
+from tests.support import run_cli
 
 RECORD_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 SUBMISSION_ID = "tan-yen-2025-3fa91c-000123"
@@ -59,13 +58,8 @@ def test_the_queue_choices_are_the_dead_letter_queues() -> None:
 
 
 def test_a_value_outside_the_choices_is_refused_naming_them() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "keys", "create", "--role", "admin"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"COLUMNS": "300", "PATH": "/usr/bin:/bin"},
+    done = run_cli(
+        {"COLUMNS": "300", "PATH": "/usr/bin:/bin"}, "keys", "create", "--role", "admin", timeout=60
     )
 
     assert done.returncode == 2

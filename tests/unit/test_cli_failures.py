@@ -15,7 +15,7 @@ from shared.cli.failures import Status, explain
 from shared.settings import Settings, unknown_variables
 from shared.stack import StackError
 from shared.stack.services import child_env
-from tests.support import make_record
+from tests.support import make_record, run_cli
 
 
 def _free_port() -> int:
@@ -38,14 +38,7 @@ def stopped(tmp_path: Path) -> Settings:
 
 
 def _landsync(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", *args],
-        env={**env, "COLUMNS": "300"},  # a long line stays one line
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli({**env, "COLUMNS": "300"}, *args, timeout=60)  # a long line stays one line
 
 
 def _one_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,6 +15,7 @@ from shared.generate.ids import prefix_mismatch
 from shared.generate.province import generate
 from shared.generate.rates import Rates
 from shared.records import Form01Record
+from tests.generated import read_csv, read_jsonl
 
 _FILES = (
     "residents.csv",
@@ -41,15 +40,6 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _make(tmp_path_factory.mktemp("province"))
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def _csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def _digest(directory: Path) -> dict[str, str]:
     return {n: hashlib.sha256((directory / n).read_bytes()).hexdigest() for n in _FILES}
 
@@ -64,7 +54,7 @@ def test_the_same_seed_gives_identical_files_and_another_seed_different_ones(
 
 def _submission_ids(directory: Path) -> set[str]:
     names = ("records.jsonl", "records.phase2.jsonl", "records.corrections.jsonl")
-    return {r["submission_id"] for name in names for r in _lines(directory / name)}
+    return {r["submission_id"] for name in names for r in read_jsonl(directory / name)}
 
 
 def test_generations_with_other_seeds_or_sizes_share_no_submission_id(tmp_path: Path) -> None:
@@ -100,8 +90,8 @@ def test_every_record_of_both_phases_passes_intake_validation(province: Path) ->
 
 def test_the_truth_file_has_one_line_per_record_in_the_same_order(province: Path) -> None:
     for phase in ("", ".phase2"):
-        records = _lines(province / f"records{phase}.jsonl")
-        truth = _lines(province / f"truth{phase}.jsonl")
+        records = read_jsonl(province / f"records{phase}.jsonl")
+        truth = read_jsonl(province / f"truth{phase}.jsonl")
         assert [r["submission_id"] for r in records] == [t["submission_id"] for t in truth]
         assert len({r["submission_id"] for r in records}) == len(records)
         for line in truth:
@@ -111,20 +101,20 @@ def test_the_truth_file_has_one_line_per_record_in_the_same_order(province: Path
 
 
 def test_the_province_has_over_two_residents_per_plot(province: Path) -> None:
-    assert len(_csv(province / "residents.csv")) > 2 * 6000
+    assert len(read_csv(province / "residents.csv")) > 2 * 6000
 
 
 def test_surnames_follow_the_population_distribution(province: Path) -> None:
-    surnames = Counter(r["full_name"].split()[0] for r in _csv(province / "residents.csv"))
+    surnames = Counter(r["full_name"].split()[0] for r in read_csv(province / "residents.csv"))
     total = sum(surnames.values())
     assert 0.34 < surnames["Nguyễn"] / total < 0.42
     assert [s for s, _ in surnames.most_common(3)] == ["Nguyễn", "Trần", "Lê"]
-    shared_names = Counter(r["full_name"] for r in _csv(province / "residents.csv"))
+    shared_names = Counter(r["full_name"] for r in read_csv(province / "residents.csv"))
     assert shared_names.most_common(1)[0][1] >= 10  # many people share a name
 
 
 def test_personal_ids_agree_with_birth_date_and_sex_unless_injected(tmp_path: Path) -> None:
-    clean = _csv(_make(tmp_path / "clean", id_prefix_mismatch=0.0) / "residents.csv")
+    clean = read_csv(_make(tmp_path / "clean", id_prefix_mismatch=0.0) / "residents.csv")
     assert not [r for r in clean if prefix_mismatch(r["personal_id"], r["date_of_birth"], r["sex"])]
     share = Counter(r["personal_id"][:3] for r in clean)
     assert (share["024"] + share["027"]) / len(clean) > 0.75
@@ -133,8 +123,8 @@ def test_personal_ids_agree_with_birth_date_and_sex_unless_injected(tmp_path: Pa
 def test_an_owner_carrying_a_mismatched_id_gets_the_warning_and_keeps_the_outcome(
     province: Path,
 ) -> None:
-    records = _lines(province / "records.jsonl")
-    truth = _lines(province / "truth.jsonl")
+    records = read_jsonl(province / "records.jsonl")
+    truth = read_jsonl(province / "truth.jsonl")
     flagged = 0
     for record, line in zip(records, truth, strict=True):
         owners = record.get("owners") or []
@@ -150,9 +140,9 @@ def test_an_owner_carrying_a_mismatched_id_gets_the_warning_and_keeps_the_outcom
 
 
 def test_legacy_ids_have_nine_digits_and_a_share_of_people_hold_one(province: Path) -> None:
-    legacy = [r["legacy_id"] for r in _csv(province / "residents.csv") if r["legacy_id"]]
+    legacy = [r["legacy_id"] for r in read_csv(province / "residents.csv") if r["legacy_id"]]
     assert all(re.fullmatch(r"\d{9}", x) for x in legacy)
-    assert 0.1 < len(legacy) / len(_csv(province / "residents.csv")) < 0.6
+    assert 0.1 < len(legacy) / len(read_csv(province / "residents.csv")) < 0.6
 
 
 _SERIAL_FORMS = (
@@ -165,7 +155,7 @@ _SERIAL_FORMS = (
 def test_serials_have_the_format_of_the_certificate_form_in_use_when_issued(
     province: Path,
 ) -> None:
-    rows = _csv(province / "certificates.csv") + _csv(province / "certificates.phase2.csv")
+    rows = read_csv(province / "certificates.csv") + read_csv(province / "certificates.phase2.csv")
     for row in rows:
         form = next(p for first, last, p in _SERIAL_FORMS if first <= row["issued_on"] <= last)
         assert form.match(row["serial"]), row["serial"]
@@ -179,7 +169,7 @@ def test_serials_have_the_format_of_the_certificate_form_in_use_when_issued(
 
 
 def test_certificates_include_couples_mortgages_and_superseded_ones(province: Path) -> None:
-    rows = _csv(province / "certificates.csv")
+    rows = read_csv(province / "certificates.csv")
     assert any(len(r["holder_ids"].split(";")) >= 2 for r in rows)
     assert any(r["mortgage_registered_on"] and not r["mortgage_released_on"] for r in rows)
     assert any(r["mortgage_registered_on"] and r["mortgage_released_on"] for r in rows)
@@ -187,26 +177,26 @@ def test_certificates_include_couples_mortgages_and_superseded_ones(province: Pa
 
 
 def test_merged_communes_print_old_sheet_numbers_beside_the_current_ones(province: Path) -> None:
-    parcels = [r["parcel"] for r in _lines(province / "records.jsonl")]
+    parcels = [r["parcel"] for r in read_jsonl(province / "records.jsonl")]
     merged = [p for p in parcels if p["old_commune_code"]]
     assert merged
     assert any(p["certificate_map_sheet"] != p["map_sheet"] for p in merged)
-    communes = {r["commune_code"] for r in _csv(province / "certificates.csv")}
-    real = {r["commune_code"] for r in _csv(Path("shared/data/bac-ninh-communes.csv"))}
+    communes = {r["commune_code"] for r in read_csv(province / "certificates.csv")}
+    real = {r["commune_code"] for r in read_csv(Path("shared/data/bac-ninh-communes.csv"))}
     assert communes & real
 
 
 def test_default_rates_accept_about_95_percent_of_decided_records(province: Path) -> None:
-    outcomes = Counter(t["outcome"] for t in _lines(province / "truth.jsonl"))
+    outcomes = Counter(t["outcome"] for t in read_jsonl(province / "truth.jsonl"))
     decided = outcomes["accepted"] + outcomes["rejected"] + outcomes["dead_lettered"]
     assert 0.93 < outcomes["accepted"] / decided < 0.97
     assert outcomes["duplicate"] > 0
 
 
 def test_corrections_fix_rejected_records_and_are_accepted(province: Path) -> None:
-    first = {t["submission_id"]: t for t in _lines(province / "truth.jsonl")}
-    records = _lines(province / "records.corrections.jsonl")
-    truth = _lines(province / "truth.corrections.jsonl")
+    first = {t["submission_id"]: t for t in read_jsonl(province / "truth.jsonl")}
+    records = read_jsonl(province / "records.corrections.jsonl")
+    truth = read_jsonl(province / "truth.corrections.jsonl")
     assert records
     assert [r["submission_id"] for r in records] == [t["submission_id"] for t in truth]
     for record, line in zip(records, truth, strict=True):

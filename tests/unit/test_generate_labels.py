@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
@@ -22,6 +20,7 @@ from shared.generate.province import generate
 from shared.generate.rates import Rates
 from shared.normalize import clean_name, fold_name, scan_key, serial_key
 from shared.records import Form01Record
+from tests.generated import read_csv, read_jsonl
 
 # High rates, so every injected kind shows up in a small province.
 _RATES = Rates(
@@ -36,24 +35,17 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def _csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def _injected(province: Path, kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    pairs = zip(_jsonl(province / "records.jsonl"), _jsonl(province / "truth.jsonl"), strict=True)
+    pairs = zip(
+        read_jsonl(province / "records.jsonl"), read_jsonl(province / "truth.jsonl"), strict=True
+    )
     found = [(r, t) for r, t in pairs if kind in t["injected"]]
     assert found, kind
     return found
 
 
 def test_a_mistyped_serial_is_not_found_in_the_certificates_file(province: Path) -> None:
-    known = {serial_key(r["serial"]) for r in _csv(province / "certificates.csv")}
+    known = {serial_key(r["serial"]) for r in read_csv(province / "certificates.csv")}
     for record, truth in _injected(province, "certificate_typo"):
         assert serial_key(record["certificate"]["serial"]) not in known
         assert "certificate_not_found" in truth["reasons"]
@@ -63,7 +55,7 @@ def test_a_mistyped_serial_is_not_found_in_the_certificates_file(province: Path)
 def test_an_active_mortgage_in_the_file_dead_letters_the_record(province: Path) -> None:
     active = {
         serial_key(r["serial"])
-        for r in _csv(province / "certificates.csv")
+        for r in read_csv(province / "certificates.csv")
         if r["mortgage_registered_on"] and not r["mortgage_released_on"]
     }
     for record, truth in _injected(province, "mortgaged"):
@@ -72,7 +64,7 @@ def test_an_active_mortgage_in_the_file_dead_letters_the_record(province: Path) 
 
 
 def test_a_name_without_diacritics_matches_only_after_folding(province: Path) -> None:
-    residents = {r["personal_id"]: r for r in _csv(province / "residents.csv")}
+    residents = {r["personal_id"]: r for r in read_csv(province / "residents.csv")}
     for record, truth in _injected(province, "no_diacritics"):
         owner = record["owners"][0]
         registered = residents[owner["personal_id"]]["full_name"]
@@ -85,7 +77,8 @@ def test_an_id_less_owner_whose_name_and_birth_date_are_shared_is_unresolved(
     province: Path,
 ) -> None:
     keys = Counter(
-        (fold_name(r["full_name"]), r["date_of_birth"]) for r in _csv(province / "residents.csv")
+        (fold_name(r["full_name"]), r["date_of_birth"])
+        for r in read_csv(province / "residents.csv")
     )
     for record, truth in _injected(province, "namesake"):
         owner = record["owners"][0]
@@ -103,15 +96,17 @@ def test_a_scan_named_after_something_else_is_rejected(province: Path) -> None:
 
 
 def test_an_owner_marked_deceased_in_the_registry_is_dead_lettered(province: Path) -> None:
-    dead = {r["personal_id"] for r in _csv(province / "residents.csv") if r["status"] == "deceased"}
+    dead = {
+        r["personal_id"] for r in read_csv(province / "residents.csv") if r["status"] == "deceased"
+    }
     for record, truth in _injected(province, "deceased_owner"):
         assert record["owners"][0]["personal_id"] in dead
         assert "owner_deceased" in truth["reasons"]
 
 
 def test_identical_duplicates_come_after_an_accepted_original(province: Path) -> None:
-    records = _jsonl(province / "records.jsonl")
-    truth = _jsonl(province / "truth.jsonl")
+    records = read_jsonl(province / "records.jsonl")
+    truth = read_jsonl(province / "truth.jsonl")
     accepted_before: set[bytes] = set()
     duplicates = 0
     for record, line in zip(records, truth, strict=True):
@@ -133,13 +128,13 @@ def test_conflicting_resubmissions_are_rejected_as_duplicate_conflict(province: 
 def test_a_reissued_certificate_makes_the_later_record_the_next_version(province: Path) -> None:
     replaced = {
         serial_key(r["serial"])
-        for r in _csv(province / "certificates.phase2.csv")
+        for r in read_csv(province / "certificates.phase2.csv")
         if r["status"] == "replaced"
     }
     assert replaced
     pairs = zip(
-        _jsonl(province / "records.phase2.jsonl"),
-        _jsonl(province / "truth.phase2.jsonl"),
+        read_jsonl(province / "records.phase2.jsonl"),
+        read_jsonl(province / "truth.phase2.jsonl"),
         strict=True,
     )
     reissued = [(r, t) for r, t in pairs if t["injected"] == ["phase2_reissue"]]
@@ -224,7 +219,7 @@ def _service_facts(province: Path, *certificate_files: str) -> Facts:
 
     by_id, by_legacy = {}, {}
     by_name: dict[tuple[str, date], list[Resident]] = defaultdict(list)
-    for r in _csv(province / "residents.csv"):
+    for r in read_csv(province / "residents.csv"):
         born = date.fromisoformat(r["date_of_birth"])
         key = fold_name(r["full_name"])
         resident = Resident(
@@ -242,7 +237,7 @@ def _service_facts(province: Path, *certificate_files: str) -> Facts:
         by_name[key, born].append(resident)
     rows: dict[tuple[str, str, int, int], ServiceCertificate] = {}
     for name in certificate_files:  # a later file's row replaces an earlier one, as a load does
-        for r in _csv(province / name):
+        for r in read_csv(province / name):
             row = ServiceCertificate(
                 r["serial"], serial_key(r["serial"]), r["commune_code"], int(r["map_sheet"]),
                 int(r["parcel_no"]), tuple(h for h in r["holder_ids"].split(";") if h),
@@ -266,7 +261,7 @@ def test_every_truth_label_equals_the_reconcile_decision_in_both_phases(province
     for suffix, certificate_files in phases:
         facts = _service_facts(province, *certificate_files)
         records = (province / f"records{suffix}.jsonl").read_text(encoding="utf-8").splitlines()
-        for line, truth in zip(records, _jsonl(province / f"truth{suffix}.jsonl"), strict=True):
+        for line, truth in zip(records, read_jsonl(province / f"truth{suffix}.jsonl"), strict=True):
             record = Form01Record.model_validate_json(line)
             decision = decide(record, facts, states.get(record.parcel_key))
             assert (

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
@@ -15,8 +12,8 @@ from prometheus_client.metrics import MetricWrapperBase
 from shared.reasons import DEAD_LETTER_REASONS
 from shared.settings import PROJECT_ROOT, Settings
 from shared.topics import Topic
+from tests.dashboard import DASHBOARD, all_panels, load_dashboard
 
-DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "landsync-dashboard.json"
 PROMETHEUS = PROJECT_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 _NAME = re.compile(r"\blandsync_[a-z0-9_]+")
 _BY = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
@@ -52,21 +49,10 @@ def _metrics() -> dict[str, frozenset[str]]:
     return found
 
 
-def _dashboard() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    return loaded
-
-
-def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for panel in panels:
-        yield panel
-        yield from _panels(panel.get("panels", []))
-
-
 def _queries() -> list[str]:
     """The PromQL of every panel, and of the template variables."""
-    dashboard = _dashboard()
-    panels = [t["expr"] for p in _panels(dashboard["panels"]) for t in p.get("targets", [])]
+    dashboard = load_dashboard()
+    panels = [t["expr"] for p in all_panels(dashboard["panels"]) for t in p.get("targets", [])]
     variables = [v["definition"] for v in dashboard["templating"]["list"] if "definition" in v]
     return panels + variables
 
@@ -108,7 +94,7 @@ def test_the_dashboard_shows_the_pipelines_metrics() -> None:
         "landsync_kafka_messages_published_total",
         "landsync_dlq_replayed_total",
     } <= shown
-    assert _dashboard()["uid"] == "landsync"
+    assert load_dashboard()["uid"] == "landsync"
 
 
 def test_the_readme_names_the_files_and_shows_a_small_report_screenshot() -> None:

@@ -24,6 +24,14 @@ def _breaker(clock: Clock, changes: list[State] | None = None) -> CircuitBreaker
     )
 
 
+def _opened(clock: Clock, changes: list[State] | None = None) -> CircuitBreaker:
+    """A breaker that three failures in a row have opened."""
+    breaker = _breaker(clock, changes)
+    for _ in range(3):
+        breaker.failure()
+    return breaker
+
+
 def test_consecutive_failures_open_the_breaker_and_requests_wait() -> None:
     clock = Clock()
     breaker = _breaker(clock)
@@ -44,9 +52,7 @@ def test_a_success_between_failures_keeps_the_breaker_closed() -> None:
 
 def test_after_the_wait_one_probe_goes_while_the_others_keep_waiting() -> None:
     clock = Clock()
-    breaker = _breaker(clock)
-    for _ in range(3):
-        breaker.failure()
+    breaker = _opened(clock)
     clock.now += 1.0
     assert breaker.delay() == 0  # the probe
     assert breaker.state is State.HALF_OPEN
@@ -59,9 +65,7 @@ def test_after_the_wait_one_probe_goes_while_the_others_keep_waiting() -> None:
 def test_a_failed_probe_reopens_for_twice_as_long_and_is_not_charged_to_the_plots() -> None:
     clock = Clock()
     changes: list[State] = []
-    breaker = _breaker(clock, changes)
-    for _ in range(3):
-        breaker.failure()
+    breaker = _opened(clock, changes)
     clock.now += 1.0
     breaker.delay()
     assert breaker.failure() is False
@@ -71,17 +75,13 @@ def test_a_failed_probe_reopens_for_twice_as_long_and_is_not_charged_to_the_plot
 
 
 def test_failures_while_open_are_the_outages_not_the_plots() -> None:
-    breaker = _breaker(Clock())
-    for _ in range(3):
-        breaker.failure()
+    breaker = _opened(Clock())
     assert breaker.failure() is False
 
 
 def test_a_probe_that_never_answers_lets_another_probe_go_after_its_timeout() -> None:
     clock = Clock()
-    breaker = _breaker(clock)
-    for _ in range(3):
-        breaker.failure()
+    breaker = _opened(clock)
     clock.now += 1.0
     assert breaker.delay() == 0
     clock.now += 5.0

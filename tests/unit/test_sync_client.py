@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import orjson
@@ -15,6 +17,7 @@ from services.national_db.journal import Journal
 from services.sync.breaker import CircuitBreaker
 from services.sync.client import NationalDbClient, PlotItem
 from services.sync.policy import Refused, Synced, Unsent
+from tests.support import bearer
 
 TOKEN = "unit-token"
 
@@ -24,25 +27,31 @@ def sim() -> Simulator:
     return Simulator(TOKEN, Journal(None), Faults(), seed=1)
 
 
-@pytest.fixture
-async def client(sim: Simulator) -> AsyncIterator[NationalDbClient]:
+@contextlib.asynccontextmanager
+async def _client_of(sim: Simulator, **options: Any) -> AsyncIterator[NationalDbClient]:
+    """A client of the simulator's app in memory; ``options`` override the client's defaults."""
     transport = httpx.ASGITransport(app=build(sim))
     async with httpx.AsyncClient(
         transport=transport,
         base_url="http://national-db",
-        headers={"Authorization": f"Bearer {TOKEN}"},
+        headers=bearer(TOKEN),
     ) as http:
         breaker = CircuitBreaker(
             failures_to_open=50, reset_seconds=0.01, max_reset_seconds=0.01, probe_timeout=1
         )
-        yield NationalDbClient(
-            http,
-            breaker,
-            concurrency=2,
-            backoff_initial=0.001,
-            backoff_max=0.002,
-            is_stopping=lambda: False,
-        )
+        defaults: dict[str, Any] = {
+            "concurrency": 2,
+            "backoff_initial": 0.001,
+            "backoff_max": 0.002,
+            "is_stopping": lambda: False,
+        }
+        yield NationalDbClient(http, breaker, **(defaults | options))
+
+
+@pytest.fixture
+async def client(sim: Simulator) -> AsyncIterator[NationalDbClient]:
+    async with _client_of(sim) as made:
+        yield made
 
 
 def _plots(n: int) -> list[PlotItem]:
@@ -117,19 +126,7 @@ async def test_a_retry_after_of_1e308_seconds_is_clamped_to_the_configured_cap(
     sim: Simulator,
 ) -> None:
     sim.faults = Faults(rate_limit_rate=1.0, retry_after_s=1e308)
-    transport = httpx.ASGITransport(app=build(sim))
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://national-db",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-    ) as http:
-        breaker = CircuitBreaker(
-            failures_to_open=50, reset_seconds=0.01, max_reset_seconds=0.01, probe_timeout=1
-        )
-        client = NationalDbClient(
-            http, breaker, concurrency=1, backoff_initial=0.001, backoff_max=0.002,
-            is_stopping=lambda: False, max_retry_after=0.05,
-        )  # fmt: skip
+    async with _client_of(sim, concurrency=1, max_retry_after=0.05) as client:
         [outcome] = await client.send(_plots(1), max_failures=1)
 
     assert isinstance(outcome, Unsent)
