@@ -108,9 +108,9 @@ def _only_commune(parsed: Parsed, commune: str) -> None:
     column = parsed.template.letter(parsed.template.index("commune_code"))
     for group in parsed.groups:
         if group.record is not None and group.commune_code != commune:
-            group.errors.append(
-                RowError(group.rows[0], column, "commune_code", f"not commune {commune}")
-            )
+            # A new list: a finished group's errors are not appended to.
+            refused = RowError(group.rows[0], column, "commune_code", f"not commune {commune}")
+            group.errors = [*group.errors, refused]
             group.record = None
 
 

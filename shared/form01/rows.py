@@ -87,7 +87,8 @@ class Parsed:
 
 
 _MISS = object()
-_LET_GO: Final = cast("list[Any]", ())  # a finished group's values and owners
+#: A finished group's values and owners, and its errors when it has none: never appended to.
+_LET_GO: Final = cast("list[Any]", ())
 _MEMO_SIZE = 4096  # distinct cells remembered per column: codes, labels, names, areas repeat
 _MEMO_SIZES = {"date": 40_000}  # a century of days: dates of birth and of issue all repeat
 
@@ -226,8 +227,7 @@ def parse_rows(template: Template, batches: Iterable[Rows]) -> Parsed:
     state = _State(parsed, _plan(template))
     for numbers, rows in batches:
         state.batch(numbers, rows)
-    for group in parsed.groups:
-        _finish(state.plan, group)
+    _finish(state.plan, parsed.groups)
     return parsed
 
 
@@ -378,16 +378,19 @@ def _column_of(template: Template, path: str) -> str | None:
     return None
 
 
-def _finish(plan: _Plan, group: Group) -> None:
-    """The group's record, unless a row of it was refused; the values are let go."""
-    if not group.errors:
-        # As JSON: a third of the memory of the dicts, and what intake is sent anyway.
-        group.record = plan.shape.record_json(group.values, group.owners)
-        group.commune_code = group.values[plan.key_slots[0]]
-    # The record holds them now. An empty tuple, not two new lists: the collector walks every
-    # container left alive when it resumes (100,000 fewer on a 100,000-row sheet), and a tuple
-    # refuses an append, should anything try one on a finished group.
-    group.values = group.owners = _LET_GO
+def _finish(plan: _Plan, groups: list[Group]) -> None:
+    """Each group's record, unless a row of it was refused; the values are let go."""
+    record_json, commune = plan.shape.record_json, plan.key_slots[0]
+    for group in groups:
+        if not group.errors:
+            # As JSON: a third of the memory of the dicts, and what intake is sent anyway.
+            group.record = record_json(group.values, group.owners)
+            group.commune_code = group.values[commune]
+            group.errors = _LET_GO
+        # The record holds them now. One empty tuple, not new lists: the collector walks every
+        # container left alive when it resumes (150,000 fewer on a 100,000-row sheet), and a
+        # tuple refuses an append, should anything try one on a finished group.
+        group.values = group.owners = _LET_GO
 
 
 def located(template: Template, group: Group, loc: list[Any], msg: str) -> RowError:

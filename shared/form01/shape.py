@@ -71,11 +71,12 @@ def _compile(version: str, fields: Sequence[str], owner_keys: Sequence[str]) -> 
     for n in range(count):
         lines += [f"    use_{n} = {{}}", *_fill(f"use_{n}", uses.get(n, {}))]
     if count:
-        lines += [
-            f"    uses = [{', '.join(f'use_{n}' for n in range(count))}]",
-            "    while uses and not uses[-1]:",
-            "        uses.pop()",
-        ]
+        # Up to the last land use given: `if use_2: … elif use_1: …`, no list to trim.
+        for n in reversed(range(count)):
+            uses_up_to_n = ", ".join(f"use_{m}" for m in range(n + 1))
+            lines += [f"    {'if' if n == count - 1 else 'elif'} use_{n}:",
+                      f"        uses = [{uses_up_to_n}]"]  # fmt: skip
+        lines += ["    else:", "        uses = None"]
         inner.setdefault("parcel", {})["land_uses"] = ("uses", "uses")
     for n, (name, entries) in enumerate(inner.items()):
         lines += [f"    inner_{n} = {{}}", *_fill(f"inner_{n}", entries)]

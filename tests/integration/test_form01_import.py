@@ -73,3 +73,24 @@ def test_a_clean_workbook_exits_0_and_a_wrong_structure_exits_2_importing_nothin
     refused = landsync(settings, "import", str(shifted))
     assert refused.returncode == 2
     assert "column K should be 'Giới tính'" in refused.stderr
+
+
+async def test_commune_option_refuses_the_rows_of_another_commune_and_imports_the_rest(
+    settings: Settings, stack: Stack, db: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
+    mine, other = make_record("07339"), make_record("07342")
+    path = form_file(tmp_path / "mixed.xlsx", [mine, other])
+    out = tmp_path / "checked.xlsx"
+
+    done = landsync(settings, "import", str(path), "--commune", "07339", "--annotated", str(out))
+
+    assert done.returncode == 1, done.stderr  # a row was refused
+    rows = cells_of(out)[2:4]
+    assert [row[49] for row in rows] == ["Đã nhận / received", "Bị từ chối / refused"]
+    assert "not commune 07339" in str(rows[1][50])
+    stored = {r["commune_code"] for r in await db.fetch(
+        "SELECT commune_code FROM records WHERE parcel_key = ANY($1::text[])",
+        [f"{r['commune_code']}:{r['parcel']['map_sheet']}:{r['parcel']['parcel_no']}"
+         for r in (mine, other)],
+    )}  # fmt: skip
+    assert stored == {"07339"}
