@@ -123,40 +123,55 @@ def _measure(name: str, path: Path) -> tuple[int, float, float, float]:
     return found
 
 
-def workbook(rows: int, work: Path) -> Path:
-    """The bench's workbook of ``rows`` owner rows, written once per size."""
+def workbook(rows: int, work: Path, *, shared_strings: bool = False) -> Path:
+    """The bench's workbook of ``rows`` owner rows, written once per size and kind."""
     work.mkdir(parents=True, exist_ok=True)
-    path = work / f"form01-{rows}-v2.xlsx"
+    path = work / f"form01-{rows}-v2{'-shared-strings' if shared_strings else ''}.xlsx"
     if not path.exists():
-        write_xlsx(path, TEMPLATES["PL3-49"], _records(rows // 2))
+        records = _records(rows // 2)
+        write_xlsx(path, TEMPLATES["PL3-49"], records, shared_strings=shared_strings)
     return path
 
 
+#: Measured on the workbook saved as Excel saves it too (strings in a shared table).
+SHARED_STRINGS_MEASURES = ("calamine_stream", "import")
+
+
 def run(rows: int, work: Path, rounds: int = 3) -> dict[str, Any]:
-    """Time every measure ``rounds`` times, alternating, each in its own process; best of each."""
+    """Time every measure ``rounds`` times, alternating, each in its own process; best of each.
+
+    Then the stream and the import again on the same rows saved with a shared-string table.
+    """
     path = workbook(rows, work)
+    shared = workbook(rows, work, shared_strings=True)
     best: dict[str, float] = {}
     peak: dict[str, float] = {}
     idle = 0.0
     records = 0
+    runs = [(name, path, name) for name in MEASURES]
+    runs += [(f"shared_strings_{name}", shared, name) for name in SHARED_STRINGS_MEASURES]
     for _ in range(rounds):
-        for name in MEASURES:
-            count, elapsed, idle_mb, peak_mb = _measure(name, path)
-            best[name] = min(best.get(name, elapsed), elapsed)
-            peak[name] = max(peak.get(name, 0.0), peak_mb)
+        for key, file, name in runs:
+            count, elapsed, idle_mb, peak_mb = _measure(name, file)
+            best[key] = min(best.get(key, elapsed), elapsed)
+            peak[key] = max(peak.get(key, 0.0), peak_mb)
             idle = max(idle, idle_mb)
-            if name == "import":
+            if key == "import":
                 records = count
     ceiling = best["calamine_grid"]
     return {
         "rows": rows,
         "records": records,
         "file_mb": round(path.stat().st_size / 1048576, 1),
+        "shared_strings_file_mb": round(shared.stat().st_size / 1048576, 1),
         "rows_per_s": {name: round(rows / seconds) for name, seconds in best.items()},
-        "ratio_to_calamine_grid": {n: round(ceiling / s, 3) for n, s in best.items()},
+        "ratio_to_calamine_grid": {n: round(ceiling / best[n], 3) for n in MEASURES},
         "ratio_to_calamine_stream": {
-            n: round(best["calamine_stream"] / s, 3) for n, s in best.items()
+            n: round(best["calamine_stream"] / best[n], 3) for n in MEASURES
         },
+        "shared_strings_ratio_to_its_stream": round(
+            best["shared_strings_calamine_stream"] / best["shared_strings_import"], 3
+        ),
         "idle_process_rss_mb": round(idle, 1),
         "peak_rss_mb": {name: round(mb, 1) for name, mb in peak.items()},
     }

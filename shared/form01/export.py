@@ -67,9 +67,19 @@ def _title(template: Template) -> str:
     return f"BIỂU MẪU SỐ 01 - {template.title} - phiên bản {template.version}"
 
 
-def write_xlsx(path: Path, template: Template, records: Iterable[dict[str, Any]]) -> int:
-    """Write the records as a Form 01 workbook in constant memory; returns the data rows."""
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+def write_xlsx(
+    path: Path,
+    template: Template,
+    records: Iterable[dict[str, Any]],
+    *,
+    shared_strings: bool = False,
+) -> int:
+    """Write the records as a Form 01 workbook; returns the data rows.
+
+    In constant memory, strings written inline; ``shared_strings`` keeps them in one table as
+    Excel does (and holds the whole sheet in memory while it is written).
+    """
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": not shared_strings})
     try:
         sheet = workbook.add_worksheet("Biểu mẫu 01")
         text = workbook.add_format({"num_format": "@"})
