@@ -123,13 +123,30 @@ def _measure(name: str, path: Path) -> tuple[int, float, float, float]:
     return found
 
 
+def _write(path: Path, rows: int, shared_strings: bool) -> None:
+    partial = path.with_suffix(".partial")
+    write_xlsx(partial, TEMPLATES["PL3-49"], _records(rows // 2), shared_strings=shared_strings)
+    partial.replace(path)
+
+
 def workbook(rows: int, work: Path, *, shared_strings: bool = False) -> Path:
-    """The bench's workbook of ``rows`` owner rows, written once per size and kind."""
+    """The bench's workbook of ``rows`` owner rows, written once per size and kind.
+
+    Written by a process of its own: a shared-string table is built in memory, and a process
+    spawned from a grown parent starts with the parent's peak as its own (``ru_maxrss`` survives
+    the fork and the exec), which would be every measure's peak.
+    """
     work.mkdir(parents=True, exist_ok=True)
     path = work / f"form01-{rows}-v2{'-shared-strings' if shared_strings else ''}.xlsx"
     if not path.exists():
-        records = _records(rows // 2)
-        write_xlsx(path, TEMPLATES["PL3-49"], records, shared_strings=shared_strings)
+        writer = multiprocessing.get_context("spawn").Process(
+            target=_write, args=(path, rows, shared_strings)
+        )
+        writer.start()
+        writer.join()
+        if writer.exitcode != 0:
+            msg = f"writing the bench's workbook {path} failed (exit {writer.exitcode})"
+            raise RuntimeError(msg)
     return path
 
 
