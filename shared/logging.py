@@ -26,6 +26,9 @@ _ID_PATTERN = re.compile(
     r"|(?<!\d)(?P<id>\d{12}|\d{9})(?!\d)"
 )
 MASK = "***"
+#: Keys whose values are trace context: hex, whose digit runs can look like an ID (one trace id in
+#: twenty holds a run of exactly 9 or 12 digits), and masking them would break the correlation.
+TRACE_KEYS = frozenset({"trace_id", "span_id", "parent_id", "traceparent"})
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -53,7 +56,8 @@ def mask_personal_data(
 ) -> MutableMapping[str, Any]:
     """Structlog processor: personal fields become ``***`` and ID-like digit runs are masked."""
     for key, value in list(event.items()):
-        event[key] = MASK if key in PERSONAL_KEYS else _mask(value)
+        if key not in TRACE_KEYS:
+            event[key] = MASK if key in PERSONAL_KEYS else _mask(value)
     return event
 
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry import trace
 
 from shared.logging import configure_logging, get_logger
 
@@ -62,3 +63,21 @@ def test_a_record_id_whose_last_group_is_all_digits_is_not_taken_for_a_personal_
     [line] = _lines(output)
     assert line["record_id"] == record_id
     assert line["note"] == f"record {record_id} and <id:12>"
+
+
+def test_trace_ids_are_kept_whole_though_their_digits_may_look_like_an_id(
+    output: io.StringIO,
+) -> None:
+    # A trace id whose hex holds a run of exactly nine digits (as one in twenty does): masked, its
+    # log lines could no longer be found by trace (this failed CI once, in test_tracing).
+    trace_id, span_id = 0xAB123456789CD0000000000000000EF1, 0xF024085001234AB0
+    context = trace.SpanContext(trace_id, span_id, is_remote=False)
+
+    traceparent = f"00-{trace_id:032x}-{span_id:016x}-01"
+    with trace.use_span(trace.NonRecordingSpan(context)):
+        get_logger("t").info("records answered", traceparent=traceparent)
+
+    [line] = _lines(output)
+    assert line["trace_id"] == f"{trace_id:032x}"
+    assert line["span_id"] == f"{span_id:016x}"
+    assert line["traceparent"] == traceparent
