@@ -24,6 +24,7 @@ from shared.auth import create_key_at
 from shared.bench.stack import scratch_topic
 from shared.db.connection import connected
 from shared.kafka.producer import TUNING, Outgoing, Producer
+from shared.kafka.security import client_options
 from shared.records import parcel_key
 from shared.settings import Settings
 from shared.synthetic import records
@@ -86,7 +87,9 @@ def make_payload(count: int) -> Payload:
 async def raw_ceiling(settings: Settings, payload: Payload) -> float:
     """Records/s of a bare idempotent producer sending the payload to a scratch topic."""
     async with scratch_topic(settings, f"{settings.topic_prefix}landsync.bench.raw") as topic:
-        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, **TUNING)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap, **TUNING, **client_options(settings)
+        )
         await producer.start()
         try:
             started = time.perf_counter()

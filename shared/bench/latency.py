@@ -23,6 +23,7 @@ from rich.console import Console
 from shared.bench.intake import submitter_key
 from shared.bench.stack import payload, prepared, scratch_topic
 from shared.db.connection import connected
+from shared.kafka.security import client_options
 from shared.settings import Settings
 
 TICK = 0.1  # seconds between posts
@@ -101,12 +102,14 @@ async def _waits(settings: Settings, ids: list[str], timeout: float = 120) -> li
 async def _raw(settings: Settings, count: int, rate: int, size: int) -> list[float]:
     """Send-to-receipt milliseconds of bare Kafka at the same rate and message size."""
     async with scratch_topic(settings, "landsync.bench.latency") as topic:
+        options = client_options(settings)
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap, enable_idempotence=True, acks="all", linger_ms=5
-        )
+            bootstrap_servers=settings.bootstrap, enable_idempotence=True, acks="all",
+            linger_ms=5, **options,
+        )  # fmt: skip
         consumer = AIOKafkaConsumer(
             topic, bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
-            group_id=f"bench-{uuid.uuid4().hex[:6]}", fetch_max_wait_ms=100,
+            group_id=f"bench-{uuid.uuid4().hex[:6]}", fetch_max_wait_ms=100, **options,
         )  # fmt: skip
         await producer.start()
         await consumer.start()

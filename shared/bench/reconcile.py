@@ -22,6 +22,7 @@ from rich.console import Console
 from shared.bench.intake import through_intake
 from shared.bench.stack import payload, prepared, scratch_topic
 from shared.db.connection import connected
+from shared.kafka.security import client_options
 from shared.settings import Settings
 from shared.topics import Topic
 
@@ -45,7 +46,9 @@ class ReconcileResult:
 
 async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
     """Where the submitted topic ends now: this run's messages come after."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap, enable_auto_commit=False, **client_options(settings)
+    )
     await consumer.start()
     try:
         topic = settings.topics.name(Topic.SUBMITTED)
@@ -59,10 +62,13 @@ async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
 async def raw_ceiling(settings: Settings, since: dict[TopicPartition, int]) -> float:
     """Records/s of a bare consume + produce of the submitted messages after ``since``."""
     async with scratch_topic(settings, "landsync.bench.reconcile") as scratch:
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+        options = client_options(settings)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap, enable_auto_commit=False, **options
+        )
         producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap, enable_idempotence=True, acks="all",
-            linger_ms=5, max_batch_size=1024 * 1024,
+            linger_ms=5, max_batch_size=1024 * 1024, **options,
         )  # fmt: skip
         await consumer.start()
         await producer.start()

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from shared.db.connection import connected
 from shared.kafka.admin import admin_client
+from shared.kafka.security import client_options
 from shared.settings import PROJECT_ROOT, Settings, isolated
 from shared.stack import Stack
 from shared.stack.kafka import ensure_topics
@@ -47,7 +48,7 @@ async def reset_ledger(settings: Settings) -> None:
 async def scratch_topic(settings: Settings, name: str) -> AsyncIterator[str]:
     """A topic of a raw ceiling's own, ``name`` and a random suffix, deleted when the block ends."""
     topic = f"{name}.{uuid.uuid4().hex[:6]}"
-    async with admin_client(settings.bootstrap) as admin:
+    async with admin_client(settings.bootstrap, **client_options(settings)) as admin:
         await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
         try:
             yield topic
@@ -58,7 +59,7 @@ async def scratch_topic(settings: Settings, name: str) -> AsyncIterator[str]:
 async def empty_topics(settings: Settings, timeout: float = 60.0) -> None:
     """Delete LandSync's topics and create them again, empty (with their consumer offsets)."""
     topics = settings.topics.all()
-    async with admin_client(settings.bootstrap) as admin:
+    async with admin_client(settings.bootstrap, **client_options(settings)) as admin:
         present = [t for t in await admin.list_topics() if t in topics]
         if present:
             await admin.delete_topics(present)

@@ -22,6 +22,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from shared.kafka.security import client_options
 from shared.records import parcel_key
 from shared.settings import Settings
 from shared.synthetic import records
@@ -121,7 +122,7 @@ async def through_sync(settings: Settings, plots: Plots) -> float:
     conn = await asyncpg.connect(settings.dsn)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap, enable_idempotence=True, linger_ms=5,
-        max_batch_size=1024 * 1024,
+        max_batch_size=1024 * 1024, **client_options(settings),
     )  # fmt: skip
     await producer.start()
     try:

@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 from rich.console import Console
 
+from shared.bench.intake import make_payload, raw_ceiling
 from shared.kafka.producer import Outgoing, Producer
 from shared.kafka.security import client_options
 from shared.settings import PROJECT_ROOT, Settings, isolated
@@ -91,6 +92,17 @@ async def test_a_client_without_it_or_with_a_wrong_password_is_refused(
     with pytest.raises((KafkaError, TimeoutError)):
         await _list_topics(settings, **client_options(wrong))
     assert await _list_topics(settings, **client_options(settings))
+
+
+async def test_the_benchmarks_bare_clients_bring_the_credential_too(
+    sasl_kafka: tuple[Stack, Settings],
+) -> None:
+    # The raw ceiling: a scratch topic made by an admin client, a bare producer sending to it.
+    _, settings = sasl_kafka
+
+    rate = await asyncio.wait_for(raw_ceiling(settings, make_payload(50)), 90)
+
+    assert rate > 0
 
 
 def test_the_generated_password_and_the_broker_config_are_private(
