@@ -21,6 +21,8 @@ from aiokafka import AIOKafkaConsumer
 from shared.normalize import fold_name, serial_key
 from shared.stack.services import child_env
 
+#: The commune a record is of unless a test says otherwise, and the ``key`` fixture's.
+COMMUNE = "07339"
 _counter = itertools.count()
 #: The last six digits of each fresh owner's CCCD: consecutive from a random start, so no two
 #: owners of a session share an id (random ones did, one run in a few, and the resident
@@ -28,7 +30,7 @@ _counter = itertools.count()
 _resident = itertools.count(random.randrange(10**6))
 
 
-def make_record(commune: str = "07339", **overrides: Any) -> dict[str, Any]:
+def make_record(commune: str = COMMUNE, **overrides: Any) -> dict[str, Any]:
     """A complete, valid Form 01 record with a fresh submission id and parcel."""
     n = next(_counter)
     # A certificate of its own, as real records have: thousands of records under one serial

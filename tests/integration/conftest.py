@@ -13,7 +13,15 @@ import pytest
 
 from shared.settings import Settings
 from shared.stack import Stack
+from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator
+from tests.support import COMMUNE
+
+
+@pytest.fixture
+async def key(new_key: KeyFactory) -> str:
+    """A submitter key of the test's own for COMMUNE (``tests.support``'s)."""
+    return await new_key("submitter", [COMMUNE])
 
 
 @pytest.fixture

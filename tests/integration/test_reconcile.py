@@ -13,8 +13,8 @@ from services.reconcile.app import GROUP_ID
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topic
-from tests.conftest import KeyFactory
 from tests.support import (
+    COMMUNE,
     eventually,
     forget_owner,
     fresh_owner,
@@ -26,8 +26,6 @@ from tests.support import (
     register,
     submit,
 )
-
-COMMUNE = "07339"
 
 
 async def _decided(db: asyncpg.Pool[Any], record_ids: list[str]) -> dict[str, asyncpg.Record]:
@@ -68,9 +66,8 @@ async def _on(settings: Settings, topic: Topic, record_ids: set[str]) -> list[An
 
 
 async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     clean, mortgaged, bad_scan, stranger = (fresh_owner(make_record(COMMUNE)) for _ in range(4))
     await register(db, clean, mortgaged, bad_scan, stranger)
     await mortgage(db, mortgaged)
@@ -103,9 +100,8 @@ async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
 
 
 async def test_an_identical_plot_submitted_again_is_a_duplicate_and_is_not_sent_again(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     original = fresh_owner(make_record(COMMUNE))
     await register(db, original)
     copy = {**original, "submission_id": original["submission_id"] + "-again"}
@@ -139,9 +135,8 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     settings: Settings,
-    new_key: KeyFactory,
+    key: str,
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     records = [fresh_owner(make_record(COMMUNE)) for _ in range(5)]
     await register(db, *records)
     ids = await submit(intake, key, *records)
@@ -172,9 +167,8 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
 
 
 async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_redelivery(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     record = fresh_owner(make_record(COMMUNE))
     await register(db, record)
     [record_id] = await submit(intake, key, record)
