@@ -71,6 +71,10 @@ def communes(first: int) -> Callable[[], str]:
     return lambda: f"{next(numbers):05d}"
 
 
+#: A commune of a test's own (the ``commune`` fixture's): from 08101 on, no real commune's code.
+own_commune = communes(8101)
+
+
 def bearer(key: str) -> dict[str, str]:
     """The Authorization header of an API key."""
     return {"Authorization": f"Bearer {key}"}

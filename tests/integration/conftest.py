@@ -15,7 +15,13 @@ from shared.settings import Settings
 from shared.stack import Stack
 from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator
-from tests.support import COMMUNE
+from tests.support import COMMUNE, own_commune
+
+
+@pytest.fixture
+def commune() -> str:
+    """A commune of the test's own: its records count in no other test's figures."""
+    return own_commune()
 
 
 @pytest.fixture

@@ -13,22 +13,14 @@ import pytest
 from tests.conftest import KeyFactory
 from tests.support import (
     bearer,
-    communes,
     eventually,
     forget_owner,
     fresh_owner,
     make_record,
+    own_commune,
     register,
     submit,
 )
-
-_commune = communes(8101)  # a commune of its own for each test
-
-
-@pytest.fixture
-def commune() -> str:
-    """The test's own commune."""
-    return _commune()
 
 
 @pytest.fixture
@@ -261,7 +253,7 @@ async def test_the_worklist_is_complete_and_stable_while_records_keep_arriving(
 async def test_a_submitter_never_sees_another_communes_records(
     intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
-    mine, theirs = _commune(), _commune()
+    mine, theirs = own_commune(), own_commune()
     key, other = await new_key("submitter", [mine]), await new_key("submitter", [theirs])
     viewer = await new_key("viewer")
     mine_ids = await submit(intake, key, make_record(mine, holder_type=None))

@@ -24,7 +24,6 @@ from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator, accept, ledger, new_plots
 from tests.support import (
     bearer,
-    communes,
     eventually,
     forget_owner,
     fresh_owner,
@@ -35,14 +34,6 @@ from tests.support import (
     record_id_of,
     register,
 )
-
-_commune = communes(7401)  # a commune of its own for each test
-
-
-@pytest.fixture
-def commune() -> str:
-    """The test's own commune."""
-    return _commune()
 
 
 @pytest.fixture
