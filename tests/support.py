@@ -227,6 +227,13 @@ async def register(db: Any, *records: dict[str, Any]) -> None:
         )
 
 
+async def registered_record(db: Any, commune: str = COMMUNE) -> dict[str, Any]:
+    """A record of the commune, its owner (a fresh one) and certificate in the registry."""
+    record = fresh_owner(make_record(commune))
+    await register(db, record)
+    return record
+
+
 async def mortgage(db: Any, record: dict[str, Any]) -> None:
     """Register an active mortgage on the record's parcel: reconcile dead-letters the record."""
     parcel = record["parcel"]

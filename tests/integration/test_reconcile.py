@@ -24,6 +24,7 @@ from tests.support import (
     read_topic,
     record_id_of,
     register,
+    registered_record,
     submit,
 )
 
@@ -169,8 +170,7 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
 async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_redelivery(
     intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    record = fresh_owner(make_record(COMMUNE))
-    await register(db, record)
+    record = await registered_record(db)
     [record_id] = await submit(intake, key, record)
     await _decided(db, [record_id])
     # As if reconcile had died after committing the decision and before Kafka acknowledged it.
