@@ -26,13 +26,13 @@ from tests.support import (
     bearer,
     eventually,
     forget_owner,
-    fresh_owner,
     landsync,
     make_record,
     parcel_key_of,
     read_to_end,
     record_id_of,
-    register,
+    registered_record,
+    submit,
 )
 
 
@@ -60,14 +60,12 @@ async def _replay_mortgaged(
     return await intake.post("/v1/dlq/mortgaged/replay", json=body, headers=bearer(operator))
 
 
-async def _submit(intake: httpx.AsyncClient, key: str, record: dict[str, Any]) -> str:
-    response = await intake.post("/v1/records", json=record, headers=bearer(key))
-    assert response.status_code == 202, response.text
-    return str(response.json()["results"][0]["record_id"])
-
-
-async def _dead_lettered(db: asyncpg.Pool[Any], record_id: str) -> None:
-    """Wait until reconcile has dead-lettered the record and Kafka acknowledged the letter."""
+async def _dead_lettered(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, record: dict[str, Any]
+) -> str:
+    """Submit the record, wait until reconcile has dead-lettered it and Kafka acknowledged the
+    letter; its record id."""
+    [record_id] = await submit(intake, key, record)
 
     async def done() -> bool:
         return bool(
@@ -79,6 +77,7 @@ async def _dead_lettered(db: asyncpg.Pool[Any], record_id: str) -> None:
         )
 
     await eventually(done, timeout=60)
+    return record_id
 
 
 async def _reaches(intake: httpx.AsyncClient, key: str, record_id: str, status: str) -> None:
@@ -149,12 +148,10 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     tmp_path: Path,
 ) -> None:
     submitter = await new_key("submitter", [commune])
-    record = fresh_owner(make_record(commune))
+    record = await registered_record(db, commune)
     owner = record["owners"][0]
-    await register(db, record)
     await forget_owner(db, record)
-    record_id = await _submit(intake, submitter, record)
-    await _dead_lettered(db, record_id)
+    record_id = await _dead_lettered(intake, db, submitter, record)
 
     listed = landsync(settings, "dlq", "list", "owner-unresolved", "--commune", commune, "--json")
     assert listed.returncode == 0, listed.stderr
@@ -205,15 +202,13 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     tmp_path: Path,
 ) -> None:
     submitter = await new_key("submitter", [commune])
-    record = fresh_owner(make_record(commune))
-    await register(db, record)
+    record = await registered_record(db, commune)
     parcel = record["parcel"]
     serial = record["certificate"]["serial"]
     row = (f"{serial},CS06999,2016-05-12,{commune},{parcel['map_sheet']},{parcel['parcel_no']},"
            f"{record['owners'][0]['personal_id']},valid,Agribank,2021-01-01,")  # fmt: skip
     _load_certificates(settings, tmp_path, row)
-    record_id = await _submit(intake, submitter, record)
-    await _dead_lettered(db, record_id)
+    record_id = await _dead_lettered(intake, db, submitter, record)
     listed = await _list_mortgaged(intake, operator, commune=commune)
     assert [d["record_id"] for d in listed.json()["dead_letters"]] == [record_id]
 
