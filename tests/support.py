@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.normalize import fold_name, serial_key
 from shared.stack.services import child_env
@@ -118,6 +118,18 @@ async def _from_beginning(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaC
         yield consumer
     finally:
         await consumer.stop()
+
+
+@contextlib.asynccontextmanager
+async def plain_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """An idempotent aiokafka producer for the block, none of LandSync's (so what it sends is
+    the test's bytes and headers only), stopped however the block ends."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
 
 
 async def read_topic(

@@ -13,7 +13,6 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from shared.settings import Settings
 from shared.states import reasons_sql, status_sql
@@ -26,6 +25,7 @@ from tests.support import (
     fresh_owner,
     make_record,
     parcel_key_of,
+    plain_producer,
     post_ndjson,
     register,
 )
@@ -218,17 +218,13 @@ async def test_an_undecodable_message_of_a_ledger_record_ends_it_dead_lettered(
         parcel_key_of(record),
         COMMUNE,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with plain_producer(settings.bootstrap) as producer:
         await producer.send_and_wait(
             settings.topics.name(Topic.SUBMITTED),
             b'{"record_id": "' + str(record_id).encode() + b'", "commune_code": 7339}',
             key=parcel_key_of(record).encode(),
             headers=[("record.id", str(record_id).encode())],
         )
-    finally:
-        await producer.stop()
 
     async def final() -> Any:
         return await db.fetchrow(

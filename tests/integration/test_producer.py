@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError
 
@@ -14,7 +13,7 @@ from shared.kafka.admin import admin_client
 from shared.kafka.producer import Outgoing, Producer
 from shared.settings import Settings
 from shared.stack import Stack
-from tests.support import read_to_end
+from tests.support import plain_producer, read_to_end
 
 
 async def _scratch_topics(settings: Settings, count: int) -> list[str]:
@@ -42,19 +41,20 @@ async def test_messages_keep_the_partition_and_order_a_plain_send_gives_them(
     values = [(keys[i % 40], f"value-{i}".encode()) for i in range(3000)]
     producer = Producer(settings, client_id="test-producer")
     await producer.start()
-    reference = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
-    await reference.start()
     try:
-        await producer.publish_all(
-            (Outgoing(batched, value, key, {"record.id": value.decode()}) for key, value in values),
-            batched=True,
-        )
-        for key, value in values:
-            await reference.send(plain, value, key=key)
-        await reference.flush()
+        async with plain_producer(settings.bootstrap) as reference:
+            await producer.publish_all(
+                (
+                    Outgoing(batched, value, key, {"record.id": value.decode()})
+                    for key, value in values
+                ),
+                batched=True,
+            )
+            for key, value in values:
+                await reference.send(plain, value, key=key)
+            await reference.flush()
     finally:
         await producer.stop()
-        await reference.stop()
 
     got = await read_to_end(settings.bootstrap, batched)
     assert len(got) == 3000

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.reconcile.app import GROUP_ID
 from shared.settings import Settings
@@ -20,6 +20,7 @@ from tests.support import (
     fresh_owner,
     make_record,
     mortgage,
+    plain_producer,
     read_to_end,
     read_topic,
     record_id_of,
@@ -180,12 +181,8 @@ async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_rede
         for m in await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
         if _record_id(m) == record_id
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with plain_producer(settings.bootstrap) as producer:
         await producer.send_and_wait(original.topic, original.value, key=original.key)
-    finally:
-        await producer.stop()
 
     await _decided(db, [record_id])  # published_at is set again
     plots = await read_topic(
