@@ -11,8 +11,8 @@ import pytest
 
 from shared.settings import Settings
 from shared.topics import Topic
-from tests.conftest import KeyFactory
 from tests.support import (
+    COMMUNE,
     bearer,
     eventually,
     make_record,
@@ -21,8 +21,6 @@ from tests.support import (
     read_topic,
     register,
 )
-
-COMMUNE = "07339"
 
 
 @pytest.mark.parametrize(
@@ -37,12 +35,11 @@ async def test_a_poison_message_is_dead_lettered_with_headers_and_the_consumer_g
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     settings: Settings,
-    new_key: KeyFactory,
+    key: str,
     topic: Topic,
     group: str,
     done: str,
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     good = make_record(COMMUNE)
     await register(db, good)
     # Same key as the good record: same partition, so the good one is only processed if the
