@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import orjson
@@ -120,16 +120,29 @@ async def _from_beginning(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaC
         await consumer.stop()
 
 
+class _Client(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+_C = TypeVar("_C", bound=_Client)
+
+
 @contextlib.asynccontextmanager
-async def plain_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    """An idempotent aiokafka producer for the block, none of LandSync's (so what it sends is
-    the test's bytes and headers only), stopped however the block ends."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
-    await producer.start()
+async def started(client: _C) -> AsyncIterator[_C]:
+    """The client (a producer, LandSync's or aiokafka's) started for the block, stopped however
+    the block ends."""
+    await client.start()
     try:
-        yield producer
+        yield client
     finally:
-        await producer.stop()
+        await client.stop()
+
+
+def plain_producer(bootstrap: str) -> contextlib.AbstractAsyncContextManager[AIOKafkaProducer]:
+    """An idempotent aiokafka producer for the block, none of LandSync's: what it sends is the
+    test's bytes and headers only."""
+    return started(AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True))
 
 
 async def read_topic(

@@ -32,6 +32,7 @@ from tests.support import (
     read_to_end,
     record_id_of,
     registered_record,
+    started,
     submit,
 )
 
@@ -116,12 +117,8 @@ async def _letters(
                 commune_code=commune,
             )
         )
-    producer = Producer(settings, client_id="tests-dlq")
-    await producer.start()
-    try:
+    async with started(Producer(settings, client_id="tests-dlq")) as producer:
         await producer.publish_all(messages)
-    finally:
-        await producer.stop()
     return ids
 
 
