@@ -56,15 +56,10 @@ def _outcome(row: asyncpg.Record) -> str:
     return "accepted" if row["status"] == "synced" else str(row["status"])
 
 
-def _record_id(message: Any) -> str:
-    """The record.id header (other tests put undecodable values on these topics)."""
-    return str(dict(message.headers).get("record.id", b"").decode())
-
-
 async def _on(settings: Settings, topic: Topic, record_ids: set[str]) -> list[Any]:
     """The messages of ``topic`` that carry any of the records."""
     messages = await read_to_end(settings.bootstrap, settings.topics.name(topic))
-    return [m for m in messages if _record_id(m) in record_ids]
+    return [m for m in messages if record_id_of(m) in record_ids]
 
 
 async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
@@ -144,7 +139,7 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
     ids = await submit(intake, key, *records)
     first = await _decided(db, ids)
     submitted = await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
-    ours = [m for m in submitted if _record_id(m) in set(ids)]
+    ours = [m for m in submitted if record_id_of(m) in set(ids)]
     earliest: dict[TopicPartition, int] = {}
     for m in ours:
         tp = TopicPartition(m.topic, m.partition)
@@ -179,7 +174,7 @@ async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_rede
     [original] = [
         m
         for m in await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
-        if _record_id(m) == record_id
+        if record_id_of(m) == record_id
     ]
     async with plain_producer(settings.bootstrap) as producer:
         await producer.send_and_wait(original.topic, original.value, key=original.key)
@@ -188,9 +183,7 @@ async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_rede
     plots = await read_topic(
         settings.bootstrap,
         settings.topics.name(Topic.ACCEPTED),
-        until=lambda ms: (
-            sum(dict(m.headers).get("record.id") == record_id.encode() for m in ms) >= 2
-        ),
+        until=lambda ms: sum(record_id_of(m) == record_id for m in ms) >= 2,
         timeout=30,
     )
-    assert sum(dict(m.headers).get("record.id") == record_id.encode() for m in plots) == 2
+    assert sum(record_id_of(m) == record_id for m in plots) == 2
