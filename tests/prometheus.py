@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import time
 from typing import Any
 
-import httpx
 import yaml
 
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import processes as proc
 from shared.stack.processes import StackError
+from shared.stack.services import wait_ready
 
 CONFIG = PROJECT_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 SCRAPE_SECONDS = 1  # short, so a test sees a counter move within seconds
@@ -64,17 +63,7 @@ class Prometheus:
         ]
         pid = proc.spawn(argv, log=self._log, cwd=self.directory)
         proc.write_pidfile(self._pidfile, pid)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not proc.alive(pid):
-                raise StackError(f"prometheus exited:\n{proc.tail(self._log)}")
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise StackError(f"prometheus not ready within {timeout}s:\n{proc.tail(self._log)}")
+        wait_ready(f"{self.url}/-/ready", pid, self._log, timeout)
 
     def down(self) -> None:
         """Stop the server if it runs."""

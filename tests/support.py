@@ -12,15 +12,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.normalize import fold_name, serial_key
 from shared.stack.services import child_env
 
+#: The commune a record is of unless a test says otherwise, and the ``key`` fixture's.
+COMMUNE = "07339"
 _counter = itertools.count()
 #: The last six digits of each fresh owner's CCCD: consecutive from a random start, so no two
 #: owners of a session share an id (random ones did, one run in a few, and the resident
@@ -28,7 +30,7 @@ _counter = itertools.count()
 _resident = itertools.count(random.randrange(10**6))
 
 
-def make_record(commune: str = "07339", **overrides: Any) -> dict[str, Any]:
+def make_record(commune: str = COMMUNE, **overrides: Any) -> dict[str, Any]:
     """A complete, valid Form 01 record with a fresh submission id and parcel."""
     n = next(_counter)
     # A certificate of its own, as real records have: thousands of records under one serial
@@ -67,6 +69,10 @@ def communes(first: int) -> Callable[[], str]:
     """Commune codes from ``first`` on, one per call: a test's own commune counts in no other's."""
     numbers = itertools.count(first)
     return lambda: f"{next(numbers):05d}"
+
+
+#: A commune of a test's own (the ``commune`` fixture's): from 08101 on, no real commune's code.
+own_commune = communes(8101)
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -112,6 +118,31 @@ async def _from_beginning(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaC
         yield consumer
     finally:
         await consumer.stop()
+
+
+class _Client(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+_C = TypeVar("_C", bound=_Client)
+
+
+@contextlib.asynccontextmanager
+async def started(client: _C) -> AsyncIterator[_C]:
+    """The client (a producer, LandSync's or aiokafka's) started for the block, stopped however
+    the block ends."""
+    await client.start()
+    try:
+        yield client
+    finally:
+        await client.stop()
+
+
+def plain_producer(bootstrap: str) -> contextlib.AbstractAsyncContextManager[AIOKafkaProducer]:
+    """An idempotent aiokafka producer for the block, none of LandSync's: what it sends is the
+    test's bytes and headers only."""
+    return started(AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True))
 
 
 async def read_topic(
@@ -219,6 +250,13 @@ async def register(db: Any, *records: dict[str, Any]) -> None:
             " holder_ids, status) VALUES ($1, $2, $3, $4, $5, $6, 'valid') ON CONFLICT DO NOTHING",
             certificates,
         )
+
+
+async def registered_record(db: Any, commune: str = COMMUNE) -> dict[str, Any]:
+    """A record of the commune, its owner (a fresh one) and certificate in the registry."""
+    record = fresh_owner(make_record(commune))
+    await register(db, record)
+    return record
 
 
 async def mortgage(db: Any, record: dict[str, Any]) -> None:

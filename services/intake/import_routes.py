@@ -182,13 +182,17 @@ def _communes(submitted: list[Group], results: list[dict[str, Any]], key: ApiKey
     return sorted(received or key.communes)
 
 
-async def _readable(d: Deps, key: ApiKey, import_id: uuid.UUID) -> store.StoredImport:
+async def _readable(
+    d: Deps, key: ApiKey, import_id: uuid.UUID
+) -> tuple[store.StoredImport, dict[str, dict[str, Any]]]:
+    """The import, if the key may read it, and the current decisions of its rows' records."""
     found = await store.fetch(d.pool, import_id)
     if found is None:
         raise ApiError(404, "not_found", "no import with this id")
     if not all(key.may_read(c) for c in found.communes):
         raise ApiError(403, "forbidden_commune", "this API key may not read this commune's import")
-    return found
+    ids = [r["record_id"] for r in found.rows if r.get("record_id")]
+    return found, await store.decisions(d.pool, ids)
 
 
 @router.get(
@@ -198,9 +202,7 @@ async def _readable(d: Deps, key: ApiKey, import_id: uuid.UUID) -> store.StoredI
 )
 async def get_import(import_id: uuid.UUID, d: DepsDep, key: KeyDep) -> Response:
     """The import's rows with their records' current status and reasons."""
-    found = await _readable(d, key, import_id)
-    ids = [r["record_id"] for r in found.rows if r.get("record_id")]
-    decisions = await store.decisions(d.pool, ids)
+    found, decisions = await _readable(d, key, import_id)
     rows = []
     for row in found.rows:
         decision = decisions.get(row.get("record_id") or "")
@@ -246,9 +248,7 @@ def _annotate(found: store.StoredImport, decisions: dict[str, dict[str, Any]]) -
 )
 async def get_annotated(import_id: uuid.UUID, d: DepsDep, key: KeyDep) -> Response:
     """The commune's workbook with each row's status and reasons written in."""
-    found = await _readable(d, key, import_id)
-    ids = [r["record_id"] for r in found.rows if r.get("record_id")]
-    decisions = await store.decisions(d.pool, ids)
+    found, decisions = await _readable(d, key, import_id)
     data = await asyncio.to_thread(_annotate, found, decisions)
     headers = {"Content-Disposition": f'attachment; filename="{import_id}.annotated.xlsx"'}
     return Response(data, media_type=XLSX, headers=headers)

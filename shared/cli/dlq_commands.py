@@ -9,13 +9,13 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shared.cli.config import local_settings
 from shared.cli.tables import add_id_column
+from shared.db.connection import connected
 from shared.dlq import model
 from shared.dlq.model import BadFilterError, Filter, UnknownQueueError
 from shared.logging import configure_logging
@@ -48,11 +48,6 @@ def _filter(queue: str, **given: Any) -> Filter:  # noqa: ANN401 - typer's optio
         return model.parse_filter(**given)
     except (UnknownQueueError, BadFilterError) as exc:
         raise typer.BadParameter(str(exc)) from None
-
-
-async def _connect(settings: Settings) -> asyncpg.Connection[Any]:
-    conn: asyncpg.Connection[Any] = await asyncpg.connect(settings.dsn)
-    return conn
 
 
 @dlq_app.command("list")
@@ -89,14 +84,11 @@ def list_command(  # noqa: PLR0917 - typer passes each option by name
 async def _list(settings: Settings, queue: str, wanted: Filter, *, reveal: bool) -> Listing:
     from shared.dlq import service  # noqa: PLC0415 - Kafka's client only when it is needed
 
-    conn = await _connect(settings)
-    try:
+    async with connected(settings.dsn) as conn:
         listing = await service.list_dead_letters(settings, conn, queue, wanted)
         if reveal:
             await service.audit_reveal(conn, listing, wanted, actor=_actor())
         return listing
-    finally:
-        await conn.close()
 
 
 def _actor() -> str:
@@ -207,22 +199,21 @@ async def _replay(settings: Settings, queue: str, wanted: Filter, *, dry_run: bo
     # The audit row is the record of a CLI replay; stdout stays free for --json.
     configure_logging("cli", "WARNING", stream=sys.stderr)
     producer = Producer(settings, client_id="landsync-cli-dlq")
-    conn = await _connect(settings)
-    try:
-        if not dry_run:
-            await producer.start()
-        return await replay(
-            settings,
-            conn,
-            producer,
-            queue,
-            wanted,
-            actor=_actor(),
-            dry_run=dry_run,
-        )
-    finally:
-        await producer.stop()
-        await conn.close()
+    async with connected(settings.dsn) as conn:
+        try:
+            if not dry_run:
+                await producer.start()
+            return await replay(
+                settings,
+                conn,
+                producer,
+                queue,
+                wanted,
+                actor=_actor(),
+                dry_run=dry_run,
+            )
+        finally:
+            await producer.stop()
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 from typing import Annotated
 
-import asyncpg
 import orjson
 import typer
 from rich.console import Console
@@ -59,9 +58,8 @@ async def read_cases(settings: Settings, parcel_keys: list[str]) -> dict[str, st
 
 async def read_ledger(settings: Settings, submission_ids: list[str]) -> dict[str, Actual]:
     """The ledger's decision for each submission id it holds."""
-    conn = await asyncpg.connect(settings.dsn)
     found: dict[str, Actual] = {}
-    try:
+    async with connected(settings.dsn) as conn:
         for start in range(0, len(submission_ids), _CHUNK):
             rows = await conn.fetch(
                 "SELECT submission_id, decision, reasons::text, warnings::text, parcel_key"
@@ -76,8 +74,6 @@ async def read_ledger(settings: Settings, submission_ids: list[str]) -> dict[str
                     frozenset(x["code"] for x in orjson.loads(r["warnings"])),
                     r["parcel_key"],
                 )
-    finally:
-        await conn.close()
     return found
 
 

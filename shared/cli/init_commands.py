@@ -22,6 +22,7 @@ from rich.console import Console
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from shared.cli.config import local_settings
+from shared.db.connection import connected
 from shared.db.migrate import apply_migrations, pending
 from shared.kafka.admin import admin_client
 from shared.kafka.security import client_options
@@ -114,13 +115,11 @@ async def _until_reachable(
 
 async def _schema_is_current(dsn: str) -> None:
     """Return once every migration is applied; raise :class:`NotYetError` otherwise."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch("SELECT version FROM schema_migrations")
-    except asyncpg.UndefinedTableError:
-        rows = []  # not one migration applied yet
-    finally:
-        await conn.close()
+    async with connected(dsn) as conn:
+        try:
+            rows = await conn.fetch("SELECT version FROM schema_migrations")
+        except asyncpg.UndefinedTableError:
+            rows = []  # not one migration applied yet
     if missing := pending({r["version"] for r in rows}):
         raise NotYetError(f"{len(missing)} migrations pending ({missing[0].stem}, …)")
 

@@ -8,7 +8,6 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -24,6 +23,7 @@ from shared.auth import (
 )
 from shared.cli.config import local_settings
 from shared.cli.tables import add_id_column
+from shared.db.connection import connected
 from shared.settings import Settings
 
 keys_app = typer.Typer(help="API keys for the intake API.", no_args_is_help=True)
@@ -99,11 +99,6 @@ def a_key(role: str) -> str:
     return f"{'an' if role[:1] in 'aeiou' else 'a'} {role} key"
 
 
-async def _connect(settings: Settings) -> asyncpg.Connection[Any]:
-    conn: asyncpg.Connection[Any] = await asyncpg.connect(settings.dsn)
-    return conn
-
-
 async def _create(
     settings: Settings,
     role: Role,
@@ -111,11 +106,8 @@ async def _create(
     label: str | None,
     expires_at: datetime | None,
 ) -> str:
-    conn = await _connect(settings)
-    try:
+    async with connected(settings.dsn) as conn:
         key, _ = await create_key(conn, role, communes, label, expires_at)
-    finally:
-        await conn.close()
     return key
 
 
@@ -175,11 +167,8 @@ def listing_json(key: KeyListing) -> dict[str, Any]:
 
 
 async def _list(settings: Settings) -> list[KeyListing]:
-    conn = await _connect(settings)
-    try:
+    async with connected(settings.dsn) as conn:
         return await list_keys(conn)
-    finally:
-        await conn.close()
 
 
 @keys_app.command("list")
@@ -222,11 +211,8 @@ def keys_table(keys: list[KeyListing]) -> Table:
 
 
 async def _revoke(settings: Settings, key_id: str) -> datetime | None:
-    conn = await _connect(settings)
-    try:
+    async with connected(settings.dsn) as conn:
         return await revoke_key(conn, key_id)
-    finally:
-        await conn.close()
 
 
 @keys_app.command("revoke")

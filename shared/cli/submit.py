@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import asyncpg
 import httpx
 import orjson
 import typer
@@ -19,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shared.auth import create_key_at
 from shared.cli.config import local_settings
 from shared.cli.failures import CommandError, Status
+from shared.db.connection import connected
 from shared.settings import Settings
 
 CHUNK = 5_000
@@ -166,9 +166,8 @@ async def wait_decided(
     settings: Settings, console: Console, record_ids: list[str], timeout: float = 600
 ) -> int:
     """Wait until reconcile has decided every record; return how many are decided."""
-    conn = await asyncpg.connect(settings.dsn)
     decided = 0
-    try:
+    async with connected(settings.dsn) as conn:
         deadline = time.monotonic() + timeout
         with progress(console) as bar:
             task = bar.add_task("Waiting for decisions", total=len(record_ids))
@@ -180,8 +179,6 @@ async def wait_decided(
                 )
                 bar.update(task, completed=decided)
                 await asyncio.sleep(0.5)
-    finally:
-        await conn.close()
     return int(decided)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 # Birth-registration provinces: mostly the two merged ones (024 Bắc Giang, 027 Bắc Ninh), then
 # neighbours and the big cities people are born in.
@@ -49,16 +50,17 @@ class IdAllocator:
             else:
                 sex = "female" if sex == "male" else "male"
         prefix = id_prefix(rng.choices(_PROVINCES, _PROVINCE_WEIGHTS)[0], year, sex)
-        while True:
-            candidate = f"{prefix}{rng.randrange(10**6):06d}"
-            if candidate not in self.personal:
-                self.personal.add(candidate)
-                return candidate
+        return _unused(self.personal, lambda: f"{prefix}{rng.randrange(10**6):06d}")
 
     def legacy_id(self, rng: random.Random) -> str:
         """A new 9-digit ID in the range the two provinces' police issued (12xxxxxxx)."""
-        while True:
-            candidate = f"12{rng.randrange(10**7):07d}"
-            if candidate not in self.legacy:
-                self.legacy.add(candidate)
-                return candidate
+        return _unused(self.legacy, lambda: f"12{rng.randrange(10**7):07d}")
+
+
+def _unused(issued: set[str], draw: Callable[[], str]) -> str:
+    """Draw until the ID is one not issued yet, and count it as issued."""
+    while True:
+        candidate = draw()
+        if candidate not in issued:
+            issued.add(candidate)
+            return candidate

@@ -269,8 +269,7 @@ def _commune(run: _Run, commune: Commune, households: list[Household]) -> None:
     output.records(labelled)
     summary.certificates += len(rows)
     summary.records += len(labelled)
-    for _, verdict, _ in labelled:
-        summary.outcomes[verdict.outcome] = summary.outcomes.get(verdict.outcome, 0) + 1
+    _count_outcomes(labelled, summary.outcomes)
     # Labelled against the first phase's facts, on a copy of the parcel states: the parcels
     # they fix were never accepted, so the second phase (which re-issues accepted parcels'
     # certificates) neither sees nor changes them. Their own random stream keeps the second
@@ -284,10 +283,7 @@ def _commune(run: _Run, commune: Commune, households: list[Household]) -> None:
     )
     output.records(fixes, phase="corrections")
     summary.corrections += len(fixes)
-    for _, verdict, _ in fixes:
-        summary.correction_outcomes[verdict.outcome] = (
-            summary.correction_outcomes.get(verdict.outcome, 0) + 1
-        )
+    _count_outcomes(fixes, summary.correction_outcomes)
     changed, later = second_phase(rng, commune, plots, labelled, states, serials, next_id, rates)
     known = {id(r) for r in rows}
     for row in changed:
@@ -297,10 +293,13 @@ def _commune(run: _Run, commune: Commune, households: list[Household]) -> None:
     output.certificates(changed, phase=2)
     output.records(phase2, phase=2)
     summary.phase2_records += len(phase2)
-    for _, verdict, _ in phase2:
-        summary.phase2_outcomes[verdict.outcome] = (
-            summary.phase2_outcomes.get(verdict.outcome, 0) + 1
-        )
+    _count_outcomes(phase2, summary.phase2_outcomes)
+
+
+def _count_outcomes(labelled: Labelled, outcomes: dict[str, int]) -> None:
+    """Add each labelled record's verdict to its outcome's count in the summary."""
+    for _, verdict, _ in labelled:
+        outcomes[verdict.outcome] = outcomes.get(verdict.outcome, 0) + 1
 
 
 def _rows(plots: list[Plot]) -> list[CertificateRow]:

@@ -13,7 +13,21 @@ import pytest
 
 from shared.settings import Settings
 from shared.stack import Stack
+from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator
+from tests.support import COMMUNE, own_commune
+
+
+@pytest.fixture
+def commune() -> str:
+    """A commune of the test's own: its records count in no other test's figures."""
+    return own_commune()
+
+
+@pytest.fixture
+async def key(new_key: KeyFactory) -> str:
+    """A submitter key of the test's own for COMMUNE (``tests.support``'s)."""
+    return await new_key("submitter", [COMMUNE])
 
 
 @pytest.fixture

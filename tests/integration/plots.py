@@ -12,12 +12,11 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from shared.settings import Settings
 from shared.states import reasons_sql, status_sql
 from shared.topics import Topic
-from tests.support import bearer, make_record, parcel_key_of
+from tests.support import bearer, make_record, parcel_key_of, plain_producer
 
 COMMUNE = "07339"
 _rng = random.Random()
@@ -85,9 +84,7 @@ async def accept(db: asyncpg.Pool[Any], settings: Settings, plots: Sequence[Plot
 
 async def publish(settings: Settings, plots: Sequence[Plot]) -> list[Plot]:
     """Publish plots to land.plots.accepted; returns them with their partition and offset."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with plain_producer(settings.bootstrap) as producer:
         futures = [
             await producer.send(
                 settings.topics.name(Topic.ACCEPTED),
@@ -98,8 +95,6 @@ async def publish(settings: Settings, plots: Sequence[Plot]) -> list[Plot]:
             for p in plots
         ]
         sent = [await f for f in futures]
-    finally:
-        await producer.stop()
     return [
         Plot(p.record_id, p.parcel_key, p.version, p.value, m.partition, m.offset)
         for p, m in zip(plots, sent, strict=True)

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from tests.conftest import KeyFactory
-from tests.support import bearer, make_record
+from tests.support import COMMUNE, bearer, make_record
 
-COMMUNE, FOREIGN = "07339", "09187"
+FOREIGN = "09187"
 
 
 @pytest.mark.parametrize(
@@ -35,9 +35,8 @@ async def test_a_request_without_a_valid_key_is_401_with_a_json_body(
 
 
 async def test_a_right_key_id_with_a_wrong_secret_is_401(
-    intake: httpx.AsyncClient, new_key: KeyFactory
+    intake: httpx.AsyncClient, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     forged = key[: key.rindex("_") + 1] + "x" * 20
 
     response = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(forged))
@@ -46,9 +45,8 @@ async def test_a_right_key_id_with_a_wrong_secret_is_401(
 
 
 async def test_a_record_of_a_foreign_commune_is_403(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     record = make_record(FOREIGN)
 
     response = await intake.post("/v1/records", json=record, headers=bearer(key))
@@ -62,9 +60,8 @@ async def test_a_record_of_a_foreign_commune_is_403(
 
 
 async def test_foreign_records_in_a_batch_are_refused_one_by_one(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     batch = [make_record(COMMUNE), make_record(FOREIGN), make_record(COMMUNE)]
 
     response = await intake.post("/v1/records", json=batch, headers=bearer(key))

@@ -14,9 +14,16 @@ import pytest
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import bearer, make_record, read_to_end, read_topic, record_id_of, value_of
+from tests.support import (
+    COMMUNE,
+    bearer,
+    make_record,
+    read_to_end,
+    read_topic,
+    record_id_of,
+    value_of,
+)
 
-COMMUNE = "07339"
 MARK = f"bad-{uuid.uuid4().hex[:8]}"  # every submission id used here starts with it
 
 
@@ -63,10 +70,9 @@ async def test_bad_input_gets_a_4xx_with_a_json_body_and_nothing_is_stored(
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     settings: Settings,
-    new_key: KeyFactory,
+    key: str,
     case: str,
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     body, content_type = CASES[case](settings)
     headers = bearer(key)
     if content_type:
@@ -84,9 +90,8 @@ async def test_bad_input_gets_a_4xx_with_a_json_body_and_nothing_is_stored(
 
 
 async def test_bad_ndjson_lines_are_refused_and_an_empty_stream_is_400(
-    intake: httpx.AsyncClient, new_key: KeyFactory
+    intake: httpx.AsyncClient, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
 
     empty = await intake.post("/v1/records:ndjson", content=b"\n\n", headers=headers)

@@ -15,7 +15,7 @@ import httpx
 
 from shared.settings import Settings
 from tests.conftest import KeyFactory
-from tests.support import bearer, eventually, fresh_owner, landsync, make_record, register
+from tests.support import bearer, eventually, landsync, registered_record, submit
 
 _COMMUNE = "08201"
 
@@ -24,10 +24,8 @@ async def _three_cleaned_cases(
     db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory, commune: str
 ) -> list[str]:
     key = await new_key("submitter", [commune])
-    records = [fresh_owner(make_record(commune)) for _ in range(3)]
-    await register(db, *records)
-    response = await intake.post("/v1/records", json=records, headers=bearer(key))
-    assert response.status_code == 202, response.text
+    records = [await registered_record(db, commune) for _ in range(3)]
+    await submit(intake, key, *records)
 
     # Synced too: a test that then moves the cases' clocks must not race sync's own stamp.
     async def synced() -> bool:

@@ -13,22 +13,15 @@ import pytest
 from tests.conftest import KeyFactory
 from tests.support import (
     bearer,
-    communes,
     eventually,
     forget_owner,
     fresh_owner,
     make_record,
+    own_commune,
     register,
+    registered_record,
     submit,
 )
-
-_commune = communes(8101)  # a commune of its own for each test
-
-
-@pytest.fixture
-def commune() -> str:
-    """The test's own commune."""
-    return _commune()
 
 
 @pytest.fixture
@@ -61,13 +54,6 @@ async def _decide(intake: httpx.AsyncClient, key: str, *records: dict[str, Any])
     return ids
 
 
-async def _registered_record(db: asyncpg.Pool[Any], commune: str) -> dict[str, Any]:
-    """A record of the commune, its owner (a fresh one) and certificate in the registry."""
-    record = fresh_owner(make_record(commune))
-    await register(db, record)
-    return record
-
-
 async def _commune_row(intake: httpx.AsyncClient, key: str, commune: str) -> dict[str, Any]:
     body = (await intake.get("/v1/reports/campaign", headers=bearer(key))).json()
     [row] = [r for r in body["communes"] if r["commune_code"] == commune]
@@ -86,7 +72,7 @@ async def _worklist(
 async def test_a_rejected_record_corrected_for_the_same_parcel_cleans_its_case(
     db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str
 ) -> None:
-    record = await _registered_record(db, commune)
+    record = await registered_record(db, commune)
     wrong = {**record, "scan_file": "IMG_0001.pdf"}
     [rejected] = await _decide(intake, key, wrong)
 
@@ -119,7 +105,7 @@ async def test_a_rejected_record_corrected_for_the_same_parcel_cleans_its_case(
 async def test_a_correction_naming_the_wrong_parcel_record_in_corrects_closes_that_case(
     db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str
 ) -> None:
-    record = await _registered_record(db, commune)
+    record = await registered_record(db, commune)
     mistyped = {**record, "parcel": {**record["parcel"], "parcel_no": 999_999}}
     [rejected] = await _decide(intake, key, mistyped)
     first = await _status(intake, key, rejected)
@@ -152,7 +138,7 @@ async def test_a_replayed_dead_letter_cleans_the_same_case(
     db: asyncpg.Pool[Any], intake: httpx.AsyncClient, commune: str, key: str, new_key: KeyFactory
 ) -> None:
     operator = await new_key("operator")
-    record = await _registered_record(db, commune)
+    record = await registered_record(db, commune)
     await forget_owner(db, record)
     [record_id] = await submit(intake, key, record)
 
@@ -261,7 +247,7 @@ async def test_the_worklist_is_complete_and_stable_while_records_keep_arriving(
 async def test_a_submitter_never_sees_another_communes_records(
     intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
-    mine, theirs = _commune(), _commune()
+    mine, theirs = own_commune(), own_commune()
     key, other = await new_key("submitter", [mine]), await new_key("submitter", [theirs])
     viewer = await new_key("viewer")
     mine_ids = await submit(intake, key, make_record(mine, holder_type=None))

@@ -12,9 +12,8 @@ import httpx
 from shared.settings import Settings
 from shared.stack import Stack
 from tests.conftest import KeyFactory
-from tests.support import bearer, eventually, landsync, make_record, register
+from tests.support import COMMUNE, bearer, eventually, landsync, make_record, register
 
-COMMUNE = "07339"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Trace context is hex, and one trace id in twenty holds a run of exactly 9 or 12 digits.
 _TRACE = re.compile(r'"(?:trace_id|span_id|parent_id|traceparent)":\s*"[0-9a-f-]+"')
@@ -111,9 +110,8 @@ async def test_no_personal_id_or_name_reaches_a_service_log(
     stack: Stack,
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
-    new_key: KeyFactory,
+    key: str,
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     personal_id, legacy_id, name = "027190123456", "125987654", "Trịnh Thị Xuân Hương"
     record = make_record(COMMUNE)
     record["owners"][0].update(full_name=name, personal_id=personal_id, legacy_id=legacy_id)
@@ -137,9 +135,8 @@ async def test_no_personal_id_or_name_reaches_a_service_log(
 
 async def test_every_line_of_a_service_log_is_one_json_object(
     settings: Settings, stack: Stack, intake: httpx.AsyncClient, db: asyncpg.Pool[Any],
-    new_key: KeyFactory,
+    key: str,
 ) -> None:  # fmt: skip
-    key = await new_key("submitter", [COMMUNE])
     record = make_record(COMMUNE)
     await register(db, record)
     posted = await intake.post("/v1/records", json=record, headers=bearer(key))

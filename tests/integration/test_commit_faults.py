@@ -16,11 +16,8 @@ import pytest
 
 from shared.settings import PROJECT_ROOT, Settings
 from shared.stack.services import child_env
-from tests.conftest import KeyFactory
 from tests.integration.pg_proxy import CommitCutter, Moment
-from tests.support import bearer, eventually, make_record
-
-COMMUNE = "07339"
+from tests.support import COMMUNE, bearer, eventually, make_record
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +70,6 @@ async def _stored(db: asyncpg.Pool[Any], submission_id: str) -> uuid.UUID | None
         submission_id,
     )
     return found
-
-
-@pytest.fixture
-async def key(new_key: KeyFactory) -> str:
-    """A submitter key of the test's own for COMMUNE."""
-    return await new_key("submitter", [COMMUNE])
 
 
 async def _post(

@@ -13,10 +13,15 @@ import orjson
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topic
-from tests.conftest import KeyFactory
-from tests.support import eventually, make_record, post_ndjson, read_topic, record_id_of, register
-
-COMMUNE = "07339"
+from tests.support import (
+    COMMUNE,
+    eventually,
+    make_record,
+    post_ndjson,
+    read_topic,
+    record_id_of,
+    register,
+)
 
 
 async def test_a_sigterm_mid_stream_loses_nothing_and_publishes_nothing_twice(
@@ -24,9 +29,8 @@ async def test_a_sigterm_mid_stream_loses_nothing_and_publishes_nothing_twice(
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     settings: Settings,
-    new_key: KeyFactory,
+    key: str,
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     records = [make_record(COMMUNE) for _ in range(8000)]
     await register(db, *records)
     body = b"\n".join(orjson.dumps(r) for r in records)

@@ -11,23 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from services.intake.relay_process import RELAY_NAME
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.processes import descendants, live_pid
 from shared.topics import Topic
-from tests.conftest import KeyFactory
-from tests.support import bearer, eventually, make_record, read_topic, record_id_of, submit
-
-COMMUNE = "07339"
-
-
-@pytest.fixture
-async def key(new_key: KeyFactory) -> str:
-    """A submitter key of the test's own for COMMUNE."""
-    return await new_key("submitter", [COMMUNE])
+from tests.support import COMMUNE, bearer, eventually, make_record, read_topic, record_id_of, submit
 
 
 async def _all_published(settings: Settings, record_ids: set[str]) -> set[str]:

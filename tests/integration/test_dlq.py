@@ -24,25 +24,17 @@ from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator, accept, ledger, new_plots
 from tests.support import (
     bearer,
-    communes,
     eventually,
     forget_owner,
-    fresh_owner,
     landsync,
     make_record,
     parcel_key_of,
     read_to_end,
     record_id_of,
-    register,
+    registered_record,
+    started,
+    submit,
 )
-
-_commune = communes(7401)  # a commune of its own for each test
-
-
-@pytest.fixture
-def commune() -> str:
-    """The test's own commune."""
-    return _commune()
 
 
 @pytest.fixture
@@ -69,14 +61,12 @@ async def _replay_mortgaged(
     return await intake.post("/v1/dlq/mortgaged/replay", json=body, headers=bearer(operator))
 
 
-async def _submit(intake: httpx.AsyncClient, key: str, record: dict[str, Any]) -> str:
-    response = await intake.post("/v1/records", json=record, headers=bearer(key))
-    assert response.status_code == 202, response.text
-    return str(response.json()["results"][0]["record_id"])
-
-
-async def _dead_lettered(db: asyncpg.Pool[Any], record_id: str) -> None:
-    """Wait until reconcile has dead-lettered the record and Kafka acknowledged the letter."""
+async def _dead_lettered(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, record: dict[str, Any]
+) -> str:
+    """Submit the record, wait until reconcile has dead-lettered it and Kafka acknowledged the
+    letter; its record id."""
+    [record_id] = await submit(intake, key, record)
 
     async def done() -> bool:
         return bool(
@@ -88,6 +78,7 @@ async def _dead_lettered(db: asyncpg.Pool[Any], record_id: str) -> None:
         )
 
     await eventually(done, timeout=60)
+    return record_id
 
 
 async def _reaches(intake: httpx.AsyncClient, key: str, record_id: str, status: str) -> None:
@@ -126,12 +117,8 @@ async def _letters(
                 commune_code=commune,
             )
         )
-    producer = Producer(settings, client_id="tests-dlq")
-    await producer.start()
-    try:
+    async with started(Producer(settings, client_id="tests-dlq")) as producer:
         await producer.publish_all(messages)
-    finally:
-        await producer.stop()
     return ids
 
 
@@ -158,12 +145,10 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     tmp_path: Path,
 ) -> None:
     submitter = await new_key("submitter", [commune])
-    record = fresh_owner(make_record(commune))
+    record = await registered_record(db, commune)
     owner = record["owners"][0]
-    await register(db, record)
     await forget_owner(db, record)
-    record_id = await _submit(intake, submitter, record)
-    await _dead_lettered(db, record_id)
+    record_id = await _dead_lettered(intake, db, submitter, record)
 
     listed = landsync(settings, "dlq", "list", "owner-unresolved", "--commune", commune, "--json")
     assert listed.returncode == 0, listed.stderr
@@ -214,15 +199,13 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     tmp_path: Path,
 ) -> None:
     submitter = await new_key("submitter", [commune])
-    record = fresh_owner(make_record(commune))
-    await register(db, record)
+    record = await registered_record(db, commune)
     parcel = record["parcel"]
     serial = record["certificate"]["serial"]
     row = (f"{serial},CS06999,2016-05-12,{commune},{parcel['map_sheet']},{parcel['parcel_no']},"
            f"{record['owners'][0]['personal_id']},valid,Agribank,2021-01-01,")  # fmt: skip
     _load_certificates(settings, tmp_path, row)
-    record_id = await _submit(intake, submitter, record)
-    await _dead_lettered(db, record_id)
+    record_id = await _dead_lettered(intake, db, submitter, record)
     listed = await _list_mortgaged(intake, operator, commune=commune)
     assert [d["record_id"] for d in listed.json()["dead_letters"]] == [record_id]
 

@@ -13,23 +13,23 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from shared.settings import Settings
 from shared.states import reasons_sql, status_sql
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.support import (
+    COMMUNE,
     bearer,
     eventually,
     fresh_owner,
     make_record,
     parcel_key_of,
+    plain_producer,
     post_ndjson,
     register,
 )
 
-COMMUNE = "07339"
 OTHER = "07342"
 
 
@@ -44,9 +44,8 @@ OTHER = "07342"
     ids=lambda p: ".".join(map(str, p)),
 )
 async def test_a_nul_in_any_text_field_is_refused_alone_naming_the_field(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory, path: tuple[Any, ...]
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, path: tuple[Any, ...]
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     batch = [make_record(COMMUNE) for _ in range(3)]
     target: Any = batch[1]
     for step in path[:-1]:
@@ -70,9 +69,8 @@ async def test_a_nul_in_any_text_field_is_refused_alone_naming_the_field(
 
 @pytest.mark.parametrize("depth", [300, 1000])
 async def test_json_nested_hundreds_of_levels_deep_is_a_4xx_not_a_500(
-    intake: httpx.AsyncClient, new_key: KeyFactory, depth: int
+    intake: httpx.AsyncClient, key: str, depth: int
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     good = orjson.dumps(make_record(COMMUNE))
     nested = orjson.dumps(make_record(COMMUNE))[:-1] + b',"colour":' + b"[" * depth
     nested += b"]" * depth + b"}"
@@ -90,9 +88,8 @@ async def test_json_nested_hundreds_of_levels_deep_is_a_4xx_not_a_500(
 
 
 async def test_an_ndjson_line_over_the_record_limit_is_refused_alone(
-    intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     huge = orjson.dumps(make_record(COMMUNE, scan_file="x" * (settings.max_record_bytes + 10)))
     lines = [orjson.dumps(make_record(COMMUNE)), huge, orjson.dumps(make_record(COMMUNE))]
 
@@ -221,17 +218,13 @@ async def test_an_undecodable_message_of_a_ledger_record_ends_it_dead_lettered(
         parcel_key_of(record),
         COMMUNE,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with plain_producer(settings.bootstrap) as producer:
         await producer.send_and_wait(
             settings.topics.name(Topic.SUBMITTED),
             b'{"record_id": "' + str(record_id).encode() + b'", "commune_code": 7339}',
             key=parcel_key_of(record).encode(),
             headers=[("record.id", str(record_id).encode())],
         )
-    finally:
-        await producer.stop()
 
     async def final() -> Any:
         return await db.fetchrow(
@@ -319,10 +312,7 @@ async def test_clients_sending_headers_a_byte_at_a_time_are_cut_off_and_others_s
     assert max(t for t in cut_off if t is not None) < settings.header_timeout_seconds + 5
 
 
-async def test_a_body_that_stops_arriving_gets_a_408(
-    settings: Settings, new_key: KeyFactory
-) -> None:
-    key = await new_key("submitter", [COMMUNE])
+async def test_a_body_that_stops_arriving_gets_a_408(settings: Settings, key: str) -> None:
     port = int(settings.service_url("intake").rsplit(":", 1)[1])
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -378,9 +368,8 @@ async def test_a_key_probing_the_registry_is_stopped_audited_and_counted(
 
 
 async def test_a_bug_met_by_every_record_stops_reconcile_at_the_guard_until_it_is_fixed(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     reconcile = settings.service_url("reconcile")
     async with _a_bug_for(db) as mark, httpx.AsyncClient(base_url=reconcile) as probe:
         records = [make_record(COMMUNE, submission_id=f"{mark}-{i}") for i in range(1500)]

@@ -11,9 +11,15 @@ import orjson
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import bearer, make_record, parcel_key_of, post_ndjson, read_topic, record_id_of
-
-COMMUNE = "07339"
+from tests.support import (
+    COMMUNE,
+    bearer,
+    make_record,
+    parcel_key_of,
+    post_ndjson,
+    read_topic,
+    record_id_of,
+)
 
 
 async def _published(settings: Settings, record_ids: set[str], timeout: float = 60) -> list[Any]:
@@ -29,9 +35,8 @@ async def _published(settings: Settings, record_ids: set[str], timeout: float = 
 
 
 async def test_a_posted_record_is_in_the_ledger_and_on_the_topic_keyed_by_parcel(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     record = make_record(COMMUNE)
 
     response = await intake.post("/v1/records", json=record, headers=bearer(key))
@@ -53,9 +58,8 @@ async def test_a_posted_record_is_in_the_ledger_and_on_the_topic_keyed_by_parcel
 
 
 async def test_resubmitting_a_submission_id_gives_the_same_record_id_and_no_second_message(
-    intake: httpx.AsyncClient, settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     record = make_record(COMMUNE)
 
     first = await intake.post("/v1/records", json=record, headers=bearer(key))
@@ -74,9 +78,8 @@ async def test_resubmitting_a_submission_id_gives_the_same_record_id_and_no_seco
 
 
 async def test_a_reused_submission_id_with_other_content_is_refused(
-    intake: httpx.AsyncClient, new_key: KeyFactory
+    intake: httpx.AsyncClient, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     record = make_record(COMMUNE)
     await intake.post("/v1/records", json=record, headers=bearer(key))
 
@@ -88,9 +91,8 @@ async def test_a_reused_submission_id_with_other_content_is_refused(
 
 
 async def test_a_mixed_batch_receives_the_good_records_and_lists_the_bad_by_index(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     good = [make_record(COMMUNE) for _ in range(3)]
     bad_type = make_record(COMMUNE, parcel={"map_sheet": "twelve", "parcel_no": 1})
     bad_enum = make_record(COMMUNE, holder_type="landlord")
@@ -111,9 +113,8 @@ async def test_a_mixed_batch_receives_the_good_records_and_lists_the_bad_by_inde
 
 
 async def test_ndjson_bulk_is_received_line_by_line_with_errors_by_line(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     records = [make_record(COMMUNE) for _ in range(2500)]
     lines = [orjson.dumps(r) for r in records]
     lines.insert(7, b"{not json")
@@ -156,9 +157,8 @@ async def test_a_parcels_records_keep_the_files_order_across_chunks_validated_in
 
 
 async def test_a_record_can_be_read_back_with_its_status(
-    intake: httpx.AsyncClient, new_key: KeyFactory
+    intake: httpx.AsyncClient, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(key))
     record_id = posted.json()["results"][0]["record_id"]
 
@@ -180,9 +180,8 @@ def _received_total(metrics_text: str) -> float:
 
 
 async def test_metrics_count_every_received_record_whichever_worker_took_it(
-    intake: httpx.AsyncClient, new_key: KeyFactory
+    intake: httpx.AsyncClient, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     before = _received_total((await intake.get("/metrics")).text)
 
     for _ in range(10):  # separate requests, spread over intake's worker processes

@@ -6,13 +6,11 @@ import os
 import stat
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
 from shared.db.connection import connected
@@ -20,7 +18,7 @@ from shared.settings import PROJECT_ROOT, Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
 from shared.stack.postgres import SUPERUSER
-from shared.stack.services import child_env
+from shared.stack.services import child_env, wait_ready
 
 
 async def _connect(settings: Settings, user: str, **extra: Any) -> asyncpg.Connection[Any]:
@@ -173,28 +171,22 @@ def _listening(port: int) -> set[str]:
 
 
 def test_the_simulator_stays_on_loopback_when_bind_host_exposes_the_services(
-    stack: Stack, settings: Settings
+    stack: Stack, settings: Settings, tmp_path: Path
 ) -> None:
     port = settings.national_db_port + 7
     env = child_env(settings, "national-db")
     env |= {"LANDSYNC_BIND_HOST": "0.0.0.0", "LANDSYNC_NATIONAL_DB_PORT": str(port)}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "services.national_db"],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "national-db.log"
+    with log.open("wb") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "services.national_db"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the simulator did not start"
-            time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}/healthz", child.pid, log, timeout=30)
 
         assert _listening(port) == {"0100007F"}  # 127.0.0.1, not 0.0.0.0
     finally:

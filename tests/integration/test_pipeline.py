@@ -15,7 +15,8 @@ from shared.reasons import OWNER
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
-from tests.support import eventually, landsync, post_ndjson, read_to_end
+from tests.generated import read_jsonl
+from tests.support import eventually, landsync, post_ndjson, read_to_end, record_id_of
 
 
 def _landsync(settings: Settings, *args: str) -> None:
@@ -23,15 +24,11 @@ def _landsync(settings: Settings, *args: str) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
-
-
 async def _submit_and_wait(
     intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory, path: Path
 ) -> dict[str, asyncpg.Record]:
     """Submit a generated records file, with a key for its communes; the ledger once decided."""
-    records = _lines(path)
+    records = read_jsonl(path)
     key = await new_key("submitter", sorted({r["commune_code"] for r in records}))
     body = await asyncio.to_thread(path.read_bytes)
     response = await post_ndjson(intake, key, body)
@@ -97,7 +94,7 @@ async def test_every_decision_of_a_generated_commune_equals_its_truth_file(
     settings: Settings,
     new_key: KeyFactory,
 ) -> None:
-    truth = _lines(commune / "truth.jsonl")
+    truth = read_jsonl(commune / "truth.jsonl")
 
     ledger = await _submit_and_wait(intake, db, new_key, commune / "records.jsonl")
 
@@ -109,7 +106,7 @@ async def test_every_decision_of_a_generated_commune_equals_its_truth_file(
         letters = [
             m
             for m in await read_to_end(settings.bootstrap, settings.topics.name(topic))
-            if dict(m.headers).get("record.id", b"").decode() in by_id
+            if record_id_of(m) in by_id
         ]
         expected = {
             r["record_id"]
@@ -136,7 +133,7 @@ async def test_the_second_phase_accepts_updates_under_replacement_certificates(
     _landsync(
         settings, "registry", "load", "certificates", str(commune / "certificates.phase2.csv")
     )
-    truth = _lines(commune / "truth.phase2.jsonl")
+    truth = read_jsonl(commune / "truth.phase2.jsonl")
 
     ledger = await _submit_and_wait(intake, db, new_key, commune / "records.phase2.jsonl")
 
@@ -152,8 +149,8 @@ async def test_the_communes_corrections_clean_their_cases_as_the_truth_says(
     new_key: KeyFactory,
     tmp_path: Path,
 ) -> None:
-    truth = _lines(commune / "truth.corrections.jsonl")
-    records = _lines(commune / "records.corrections.jsonl")
+    truth = read_jsonl(commune / "truth.corrections.jsonl")
+    records = read_jsonl(commune / "records.corrections.jsonl")
 
     ledger = await _submit_and_wait(intake, db, new_key, commune / "records.corrections.jsonl")
     both = tmp_path / "truth.both.jsonl"

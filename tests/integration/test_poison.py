@@ -8,14 +8,19 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from shared.settings import Settings
 from shared.topics import Topic
-from tests.conftest import KeyFactory
-from tests.support import bearer, eventually, make_record, parcel_key_of, read_topic, register
-
-COMMUNE = "07339"
+from tests.support import (
+    COMMUNE,
+    bearer,
+    eventually,
+    make_record,
+    parcel_key_of,
+    plain_producer,
+    read_topic,
+    register,
+)
 
 
 @pytest.mark.parametrize(
@@ -30,26 +35,21 @@ async def test_a_poison_message_is_dead_lettered_with_headers_and_the_consumer_g
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     settings: Settings,
-    new_key: KeyFactory,
+    key: str,
     topic: Topic,
     group: str,
     done: str,
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     good = make_record(COMMUNE)
     await register(db, good)
     # Same key as the good record: same partition, so the good one is only processed if the
     # consumer got past the poison.
     parcel_key = parcel_key_of(good).encode()
     poison = b'{"record_id": "not-a-uuid", "garbage": \xff}'
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with plain_producer(settings.bootstrap) as producer:
         sent = await producer.send_and_wait(
             settings.topics.name(topic), poison, key=parcel_key, headers=[("binary", b"\xff\xfe")]
         )
-    finally:
-        await producer.stop()
 
     posted = await intake.post("/v1/records", json=good, headers=bearer(key))
     record_id = posted.json()["results"][0]["record_id"]

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError
 
@@ -14,7 +13,7 @@ from shared.kafka.admin import admin_client
 from shared.kafka.producer import Outgoing, Producer
 from shared.settings import Settings
 from shared.stack import Stack
-from tests.support import read_to_end
+from tests.support import plain_producer, read_to_end, started
 
 
 async def _scratch_topics(settings: Settings, count: int) -> list[str]:
@@ -40,11 +39,10 @@ async def test_messages_keep_the_partition_and_order_a_plain_send_gives_them(
     batched, plain = await _scratch_topics(settings, 2)
     keys = [f"07339:{n}:{n * 7}".encode() for n in range(40)]
     values = [(keys[i % 40], f"value-{i}".encode()) for i in range(3000)]
-    producer = Producer(settings, client_id="test-producer")
-    await producer.start()
-    reference = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
-    await reference.start()
-    try:
+    async with (
+        started(Producer(settings, client_id="test-producer")) as producer,
+        plain_producer(settings.bootstrap) as reference,
+    ):
         await producer.publish_all(
             (Outgoing(batched, value, key, {"record.id": value.decode()}) for key, value in values),
             batched=True,
@@ -52,9 +50,6 @@ async def test_messages_keep_the_partition_and_order_a_plain_send_gives_them(
         for key, value in values:
             await reference.send(plain, value, key=key)
         await reference.flush()
-    finally:
-        await producer.stop()
-        await reference.stop()
 
     got = await read_to_end(settings.bootstrap, batched)
     assert len(got) == 3000
@@ -66,13 +61,9 @@ async def test_a_message_too_big_for_any_batch_fails_the_publish(
     stack: Stack, settings: Settings
 ) -> None:
     [topic] = await _scratch_topics(settings, 1)
-    producer = Producer(settings, client_id="test-producer")
-    await producer.start()
-    try:
+    async with started(Producer(settings, client_id="test-producer")) as producer:
         with pytest.raises(KafkaError):
             await producer.publish_all(
                 [Outgoing(topic, b"small", b"k"), Outgoing(topic, b"x" * 3_000_000, b"k")],
                 batched=True,
             )
-    finally:
-        await producer.stop()

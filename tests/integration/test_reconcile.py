@@ -7,27 +7,27 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.reconcile.app import GROUP_ID
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.topics import Topic
-from tests.conftest import KeyFactory
 from tests.support import (
+    COMMUNE,
     eventually,
     forget_owner,
     fresh_owner,
     make_record,
     mortgage,
+    plain_producer,
     read_to_end,
     read_topic,
     record_id_of,
     register,
+    registered_record,
     submit,
 )
-
-COMMUNE = "07339"
 
 
 async def _decided(db: asyncpg.Pool[Any], record_ids: list[str]) -> dict[str, asyncpg.Record]:
@@ -56,21 +56,15 @@ def _outcome(row: asyncpg.Record) -> str:
     return "accepted" if row["status"] == "synced" else str(row["status"])
 
 
-def _record_id(message: Any) -> str:
-    """The record.id header (other tests put undecodable values on these topics)."""
-    return str(dict(message.headers).get("record.id", b"").decode())
-
-
 async def _on(settings: Settings, topic: Topic, record_ids: set[str]) -> list[Any]:
     """The messages of ``topic`` that carry any of the records."""
     messages = await read_to_end(settings.bootstrap, settings.topics.name(topic))
-    return [m for m in messages if _record_id(m) in record_ids]
+    return [m for m in messages if record_id_of(m) in record_ids]
 
 
 async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     clean, mortgaged, bad_scan, stranger = (fresh_owner(make_record(COMMUNE)) for _ in range(4))
     await register(db, clean, mortgaged, bad_scan, stranger)
     await mortgage(db, mortgaged)
@@ -103,9 +97,8 @@ async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
 
 
 async def test_an_identical_plot_submitted_again_is_a_duplicate_and_is_not_sent_again(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     original = fresh_owner(make_record(COMMUNE))
     await register(db, original)
     copy = {**original, "submission_id": original["submission_id"] + "-again"}
@@ -139,15 +132,14 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
     intake: httpx.AsyncClient,
     db: asyncpg.Pool[Any],
     settings: Settings,
-    new_key: KeyFactory,
+    key: str,
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
     records = [fresh_owner(make_record(COMMUNE)) for _ in range(5)]
     await register(db, *records)
     ids = await submit(intake, key, *records)
     first = await _decided(db, ids)
     submitted = await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
-    ours = [m for m in submitted if _record_id(m) in set(ids)]
+    ours = [m for m in submitted if record_id_of(m) in set(ids)]
     earliest: dict[TopicPartition, int] = {}
     for m in ours:
         tp = TopicPartition(m.topic, m.partition)
@@ -172,11 +164,9 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
 
 
 async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_redelivery(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, new_key: KeyFactory
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], settings: Settings, key: str
 ) -> None:
-    key = await new_key("submitter", [COMMUNE])
-    record = fresh_owner(make_record(COMMUNE))
-    await register(db, record)
+    record = await registered_record(db)
     [record_id] = await submit(intake, key, record)
     await _decided(db, [record_id])
     # As if reconcile had died after committing the decision and before Kafka acknowledged it.
@@ -184,22 +174,16 @@ async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_rede
     [original] = [
         m
         for m in await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
-        if _record_id(m) == record_id
+        if record_id_of(m) == record_id
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with plain_producer(settings.bootstrap) as producer:
         await producer.send_and_wait(original.topic, original.value, key=original.key)
-    finally:
-        await producer.stop()
 
     await _decided(db, [record_id])  # published_at is set again
     plots = await read_topic(
         settings.bootstrap,
         settings.topics.name(Topic.ACCEPTED),
-        until=lambda ms: (
-            sum(dict(m.headers).get("record.id") == record_id.encode() for m in ms) >= 2
-        ),
+        until=lambda ms: sum(record_id_of(m) == record_id for m in ms) >= 2,
         timeout=30,
     )
-    assert sum(dict(m.headers).get("record.id") == record_id.encode() for m in plots) == 2
+    assert sum(record_id_of(m) == record_id for m in plots) == 2

@@ -15,10 +15,8 @@ import httpx
 
 from shared.settings import Settings
 from shared.stack import Stack
-from tests.conftest import KeyFactory
-from tests.support import eventually, fresh_owner, make_record, register
+from tests.support import eventually, registered_record
 
-COMMUNE = "07339"
 SERVICES = {"landsync-intake", "landsync-reconcile", "landsync-sync", "landsync-national-db"}
 
 
@@ -36,12 +34,10 @@ def _spans(settings: Settings, trace_id: str) -> list[dict[str, Any]]:
 
 
 async def test_one_records_path_is_one_trace_across_the_services(
-    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, new_key: KeyFactory, settings: Settings,
+    db: asyncpg.Pool[Any], intake: httpx.AsyncClient, key: str, settings: Settings,
     stack: Stack,
 ) -> None:  # fmt: skip
-    key = await new_key("submitter", [COMMUNE])
-    record = fresh_owner(make_record(COMMUNE))
-    await register(db, record)
+    record = await registered_record(db)
     trace_id, client_span = secrets.token_hex(16), secrets.token_hex(8)
     headers = {"Authorization": f"Bearer {key}", "traceparent": f"00-{trace_id}-{client_span}-01"}
 
