@@ -8,6 +8,12 @@ import asyncpg
 import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 
 from services.reconcile.app import GROUP_ID
 from shared.settings import Settings
@@ -115,16 +121,30 @@ async def test_an_identical_plot_submitted_again_is_a_duplicate_and_is_not_sent_
 
 
 async def _rewind(settings: Settings, to: dict[TopicPartition, int]) -> None:
-    """Commit earlier offsets for reconcile's consumer group, as an operator's reset would."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap, group_id=GROUP_ID, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(list(to))
-        await consumer.commit(dict(to))
-    finally:
-        await consumer.stop()
+    """Commit earlier offsets for reconcile's consumer group, as an operator's reset would.
+
+    Like that reset, only once the group is empty: a stopped member counts until it has left
+    or its session has timed out, and the broker refuses the commit till then.
+    """
+
+    async def committed() -> bool:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap, group_id=GROUP_ID, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            consumer.assign(list(to))
+            await consumer.commit(dict(to))
+        except (
+            CommitFailedError, IllegalGenerationError, RebalanceInProgressError,
+            UnknownMemberIdError,
+        ):  # fmt: skip
+            return False
+        finally:
+            await consumer.stop()
+        return True
+
+    await eventually(committed, timeout=90, interval=1.0)
 
 
 async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or_sent_twice(
