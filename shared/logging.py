@@ -29,6 +29,8 @@ MASK = "***"
 #: Keys whose values are trace context: hex, whose digit runs can look like an ID (one trace id in
 #: twenty holds a run of exactly 9 or 12 digits), and masking them would break the correlation.
 TRACE_KEYS = frozenset({"trace_id", "span_id", "parent_id", "traceparent"})
+# Only a value shaped as W3C trace context is kept whole under those keys: anything else is masked.
+_TRACE_VALUE = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}|00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -56,8 +58,9 @@ def mask_personal_data(
 ) -> MutableMapping[str, Any]:
     """Structlog processor: personal fields become ``***`` and ID-like digit runs are masked."""
     for key, value in list(event.items()):
-        if key not in TRACE_KEYS:
-            event[key] = MASK if key in PERSONAL_KEYS else _mask(value)
+        if key in TRACE_KEYS and isinstance(value, str) and _TRACE_VALUE.fullmatch(value):
+            continue
+        event[key] = MASK if key in PERSONAL_KEYS else _mask(value)
     return event
 
 

@@ -81,3 +81,9 @@ def test_trace_ids_are_kept_whole_though_their_digits_may_look_like_an_id(
     assert line["trace_id"] == f"{trace_id:032x}"
     assert line["span_id"] == f"{span_id:016x}"
     assert line["traceparent"] == traceparent
+
+
+def test_under_a_trace_key_only_trace_context_is_kept_whole(output: io.StringIO) -> None:
+    get_logger("t").info("odd header", traceparent="00-owner 024085001234")
+
+    assert _lines(output)[0]["traceparent"] == "00-owner <id:12>"
