@@ -22,7 +22,7 @@ from shared.form01.annotate import annotated
 from shared.form01.decided import stored_rows, with_decisions
 from shared.form01.errors import FormRefused
 from shared.form01.limits import Limits
-from shared.form01.outcome import outcomes
+from shared.form01.outcome import outcomes, record_ids_by_row
 from shared.form01.reader import read_form
 from shared.form01.rows import Group, Parsed
 from shared.logging import get_logger
@@ -125,15 +125,12 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
     _forbidden_only(received)
     result = outcomes(parsed, received["results"], received["errors"])
     import_id = uuid.uuid4()
-    submitted = parsed.submitted  # a list built per call: once here, not once per result
-    record_ids = {
-        row: r["record_id"] for r in received["results"] for row in submitted[r["index"]].rows
-    }
+    record_ids = record_ids_by_row(parsed, received["results"])
     await store.insert(
         d.pool,
         store.StoredImport(
             import_id=import_id,
-            communes=_communes(submitted, received["results"], key),
+            communes=_communes(parsed.submitted, received["results"], key),
             file_name=name,
             template_version=parsed.template.version,
             header_row=parsed.header_row,

@@ -123,7 +123,10 @@ async def refuse_other_generations(
 def _workbooks(
     settings: Settings, console: Console, folder: Path
 ) -> Callable[[asyncpg.Connection[Any], str], Awaitable[Row]]:
-    """The first pass as a commune sends it: each workbook through ``landsync import``."""
+    """The first pass as a commune sends it: each workbook through ``landsync import --wait``.
+
+    Each annotated copy then holds its records' decisions, the file the commune corrects.
+    """
 
     async def first_pass(conn: asyncpg.Connection[Any], key: str) -> Row:
         names = (folder / "files.txt").read_text().split()
@@ -134,14 +137,14 @@ def _workbooks(
             done = await asyncio.to_thread(
                 subprocess.run,
                 [sys.executable, "-m", "shared.cli.main", "import", str(path),
-                 "--annotated", str(out), "--key", key],
+                 "--annotated", str(out), "--key", key, "--wait"],
                 env={**child_env(settings), "COLUMNS": "200"},
                 capture_output=True, text=True, check=False,
             )  # fmt: skip
             if done.returncode not in (0, 1):  # 1: rows refused, written in the annotated copy
                 console.print(done.stdout, done.stderr, markup=False)
                 raise SystemExit(done.returncode)
-            console.print(f"  {name}: the annotated workbook is {out}", markup=False)
+            console.print(f"  {name}: its decisions are in {out}", markup=False, soft_wrap=True)
         truth = [orjson.loads(line) for line in _lines(folder / "truth.jsonl")]
         ids = await conn.fetch(
             "SELECT record_id::text FROM records WHERE submission_id = ANY($1::text[])",

@@ -14,11 +14,14 @@ from rich.table import Table
 
 from shared.auth import create_key_at
 from shared.cli.config import local_settings
-from shared.cli.submit import progress
+from shared.cli.submit import progress, wait_decided
+from shared.db.connection import connected
+from shared.form01 import store
 from shared.form01.annotate import annotated
+from shared.form01.decided import stored_rows, with_decisions
 from shared.form01.errors import FormRefused
 from shared.form01.limits import Limits
-from shared.form01.outcome import REFUSED, Outcomes, outcomes
+from shared.form01.outcome import REFUSED, Outcomes, outcomes, record_ids_by_row
 from shared.form01.reader import read_form
 from shared.form01.rows import Parsed
 from shared.form01.submit import IntakeError, submit_records
@@ -48,7 +51,7 @@ def template_command(
         Console(stderr=True).print(f"Wrote {out} ({template.version})")
 
 
-def import_command(
+def import_command(  # noqa: PLR0917 - typer passes each option by name
     file: Annotated[
         str, typer.Argument(help="a Form 01 .xlsx or .csv; or 'status IMPORT_ID'", metavar="FILE")
     ],
@@ -64,9 +67,18 @@ def import_command(
     key: Annotated[
         str | None, typer.Option(help="a submitter API key; default: a new local one")
     ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="wait for the records' decisions and write them into the annotated workbook",
+        ),
+    ] = False,
 ) -> None:
     """Import a Form 01 workbook through intake: exit 0 all in, 1 rows refused, 2 file refused.
 
+    With ``--wait`` the annotated workbook holds each record's decision (accepted, rejected with
+    its reasons, dead-lettered) instead of "received": the file the commune corrects.
     ``landsync import status IMPORT_ID [--annotated OUT.xlsx]`` shows an import made through
     ``POST /v1/imports/form01`` with its records' current decisions.
     """
@@ -93,9 +105,12 @@ def import_command(
     except IntakeError as exc:
         console.print(f"[red]Intake refused the import:[/] {exc}", soft_wrap=True)
         raise typer.Exit(2) from exc
-    _summary(console, parsed, outcome)
+    written, decided = (
+        asyncio.run(_decided(settings, console, parsed, outcome)) if wait else (outcome, None)
+    )
+    _summary(console, parsed, outcome, decided)
     if annotated_out is not None:
-        data = annotated(file_path, parsed.template, parsed.header_row, outcome, parsed.sheet_name)
+        data = annotated(file_path, parsed.template, parsed.header_row, written, parsed.sheet_name)
         annotated_out.write_bytes(data)
         console.print(f"Wrote the annotated workbook to {annotated_out}")
     some_refused = any(o.status == REFUSED for o in outcome.rows.values())
@@ -138,7 +153,39 @@ async def _submit(
     return outcomes(parsed, results, errors)
 
 
-def _summary(console: Console, parsed: Parsed, outcome: Outcomes) -> None:
+async def _decided(
+    settings: Settings, console: Console, parsed: Parsed, outcome: Outcomes
+) -> tuple[Outcomes, dict[str, int]]:
+    """The rows with their records' decisions, once reconcile has made them; records by status.
+
+    Records received before (``duplicate_submission``) are shown with their decisions too.
+    """
+    record_ids = record_ids_by_row(parsed, outcome.results)
+    ids = sorted(set(record_ids.values()))
+    if ids:
+        await wait_decided(settings, console, ids)
+    async with connected(settings.dsn) as conn:
+        decisions = await store.decisions(conn, ids) if ids else {}
+    counts: dict[str, int] = {}
+    for decision in decisions.values():
+        counts[decision["status"]] = counts.get(decision["status"], 0) + 1
+    return with_decisions(stored_rows(outcome, record_ids), decisions), counts
+
+
+#: How the summary names a record's status once decided (CONTRACT §2's statuses).
+_DECIDED_LINES = {
+    "accepted": "records accepted",
+    "synced": "records accepted and synced",
+    "rejected": "records rejected (reasons in the annotated workbook)",
+    "dead_lettered": "records dead-lettered (an operator's case)",
+    "duplicate": "records duplicating an accepted one",
+    "received": "records still awaiting a decision",
+}
+
+
+def _summary(
+    console: Console, parsed: Parsed, outcome: Outcomes, decided: dict[str, int] | None = None
+) -> None:
     statuses: dict[str, int] = {}
     for result in outcome.results:
         statuses[result["status"]] = statuses.get(result["status"], 0) + 1
@@ -153,6 +200,9 @@ def _summary(console: Console, parsed: Parsed, outcome: Outcomes) -> None:
         ("records already received", statuses.get("duplicate_submission", 0)),
         ("rows refused", refused_rows),
     ]
+    for status, what in _DECIDED_LINES.items():
+        if decided and decided.get(status):
+            rows.append((what, decided[status]))
     for what, count in rows:
         table.add_row(what, f"{count:,}")
     console.print(table)

@@ -75,6 +75,12 @@ def outcomes(parsed: Parsed, results: list[dict[str, Any]], intake_errors: list[
     return out
 
 
+def record_ids_by_row(parsed: Parsed, results: list[dict[str, Any]]) -> dict[int, str]:
+    """Each row's record id, for the rows of the records intake took (``results``)."""
+    submitted = parsed.submitted  # a list built per call: once here, not once per result
+    return {row: r["record_id"] for r in results for row in submitted[r["index"]].rows}
+
+
 _INTAKE_VI = {
     "forbidden_commune": "khóa API không được gửi hồ sơ của xã này",
     "submission_conflict": "mã hồ sơ đã được gửi trước đó với nội dung khác",

@@ -66,7 +66,9 @@ FROM records WHERE record_id = ANY($1::uuid[])
 """  # noqa: S608 - built from constants; the ids are a parameter
 
 
-async def decisions(pool: asyncpg.Pool[Any], record_ids: list[str]) -> dict[str, dict[str, Any]]:
+async def decisions(
+    pool: asyncpg.Pool[Any] | asyncpg.Connection[Any], record_ids: list[str]
+) -> dict[str, dict[str, Any]]:
     """The current status and reasons of the records, by record id."""
     rows = await pool.fetch(_DECISIONS, record_ids)
     return {

@@ -10,7 +10,7 @@ import asyncpg
 from shared.settings import Settings
 from shared.stack import Stack
 from tests.form01_files import cells_of, edit, form_file
-from tests.support import landsync, make_record
+from tests.support import landsync, make_record, mortgage, registered_record
 
 
 async def _statuses(db: asyncpg.Pool[Any], prefix: str) -> dict[str, str]:
@@ -94,3 +94,35 @@ async def test_commune_option_refuses_the_rows_of_another_commune_and_imports_th
          for r in (mine, other)],
     )}  # fmt: skip
     assert stored == {"07339"}
+
+
+async def test_with_wait_the_annotated_workbook_holds_each_records_decision(
+    settings: Settings, stack: Stack, db: asyncpg.Pool[Any], tmp_path: Path
+) -> None:
+    accepted = await registered_record(db)
+    unknown = make_record("07339")  # its certificate is in no registry: rejected
+    mortgaged = await registered_record(db)
+    await mortgage(db, mortgaged)
+    path = form_file(tmp_path / "xa-tan-yen.xlsx", [accepted, unknown, mortgaged])
+    out = tmp_path / "checked.xlsx"
+
+    done = landsync(settings, "import", str(path), "--annotated", str(out), "--wait")
+
+    assert done.returncode == 0, done.stderr  # every row received: rejections are decisions
+    assert "records rejected" in done.stderr
+    rows = cells_of(out)[2:5]
+    assert rows[0][49] in {"Đã chấp nhận / accepted", "Đã cập nhật CSDL quốc gia / synced"}
+    assert rows[1][49] == "Bị trả lại / rejected"
+    assert "certificate_not_found" in str(rows[1][50])
+    assert rows[2][49] == "Chờ xử lý / dead-lettered"
+    assert "mortgaged" in str(rows[2][50])
+
+    # Imported again, unchanged: its records were decided before, and are shown so.
+    again = landsync(settings, "import", str(path), "--annotated", str(out), "--wait")
+
+    assert again.returncode == 0, again.stderr
+    assert "records already received" in again.stderr
+    assert [row[49] for row in cells_of(out)[3:5]] == [
+        "Bị trả lại / rejected",
+        "Chờ xử lý / dead-lettered",
+    ]

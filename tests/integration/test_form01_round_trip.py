@@ -16,6 +16,7 @@ import pytest
 
 from shared.settings import Settings
 from shared.stack.services import child_env
+from tests.form01_files import cells_of
 from tests.support import eventually, landsync
 
 PLOTS, SEED = "150", "7"
@@ -79,6 +80,10 @@ def test_the_demo_runs_from_workbooks_and_names_the_annotated_files(
     annotated = [line.rsplit(" ", 1)[-1] for line in output.splitlines() if "annotated" in line]
     assert annotated, output[-3000:]
     assert all(Path(p).is_file() for p in annotated if p.endswith(".xlsx"))
+    # Each annotated copy holds its records' decisions, not only what intake answered.
+    statuses = {row[-2] for p in annotated if p.endswith(".xlsx") for row in cells_of(Path(p))[2:]}
+    assert "Bị trả lại / rejected" in statuses, statuses
+    assert "Đã nhận / received" not in statuses, statuses
     assert "Case clean rate" in output  # the report was printed after the import
     assert "landsync evaluate --truth" in output
     assert "form01/truth.jsonl" in output
