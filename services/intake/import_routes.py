@@ -233,7 +233,7 @@ def _annotate(found: store.StoredImport, decisions: dict[str, dict[str, Any]]) -
         path = Path(tmp) / f"source{suffix}"
         path.write_bytes(found.source)
         template = TEMPLATES[found.template_version]
-        result = with_decisions(found.rows, decisions)
+        result = with_decisions(found.rows, decisions, template)
         return annotated(path, template, found.header_row, result, found.sheet_name)
 
 

@@ -169,7 +169,7 @@ async def _decided(
     counts: dict[str, int] = {}
     for decision in decisions.values():
         counts[decision["status"]] = counts.get(decision["status"], 0) + 1
-    return with_decisions(stored_rows(outcome, record_ids), decisions), counts
+    return with_decisions(stored_rows(outcome, record_ids), decisions, parsed.template), counts
 
 
 #: How the summary names a record's status once decided (CONTRACT §2's statuses).

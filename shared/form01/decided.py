@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shared.form01.outcome import Outcomes, RowOutcome
+from shared.form01.rows import column_of
+from shared.form01.template import Template
 
 STATUS = {
     "accepted": "Đã chấp nhận / accepted",
@@ -54,14 +57,57 @@ def reason_line(reason: dict[str, Any]) -> str:
     return f"{vi}: {code}" + (f" ({detail})" if detail else "")
 
 
-def with_decisions(rows: list[dict[str, Any]], decisions: dict[str, dict[str, Any]]) -> Outcomes:
-    """The stored rows, with each record's current decision where it has one."""
+#: The fields a rejection is about (incomplete's are in its detail): their cells are filled as a
+#: refused cell's are, so the commune sees what to correct.
+_FIELDS = {
+    "certificate_not_found": ("certificate.serial",),
+    "certificate_superseded": ("certificate.serial",),
+    "certificate_parcel_mismatch": ("certificate.serial", "parcel.map_sheet", "parcel.parcel_no"),
+    "scan_name_mismatch": ("scan_file",),
+}
+_OWNER = re.compile(r"^owners\[(\d+)\]\.")
+
+
+def _fields(reason: dict[str, Any]) -> list[str]:
+    code, detail = reason.get("code"), str(reason.get("detail") or "")
+    if code == "incomplete" and detail.startswith("missing: "):
+        return detail.removeprefix("missing: ").split(", ")
+    return list(_FIELDS.get(str(code), ()))
+
+
+def _columns(template: Template, reasons: list[dict[str, Any]], owner: int) -> set[str]:
+    """The letters of the fields the reasons name, on the row of the record's ``owner``-th owner."""
+    letters = set()
+    for path in (p for r in reasons for p in _fields(r)):
+        match = _OWNER.match(path)
+        if (int(match.group(1)) if match else 0) != owner:
+            continue  # another owner's row; a record's own field is filled on its first row
+        if letter := column_of(template, path):
+            letters.add(letter)
+    return letters
+
+
+def with_decisions(
+    rows: list[dict[str, Any]], decisions: dict[str, dict[str, Any]], template: Template
+) -> Outcomes:
+    """The stored rows, with each record's current decision where it has one.
+
+    A rejection's fields are marked as refused cells are: an owner's on that owner's row (a
+    record's rows are its owners, in sheet order), the record's own on its first row.
+    """
     out = Outcomes()
-    for stored in rows:
+    seen: dict[str, int] = {}  # record id → its rows so far
+    for stored in sorted(rows, key=lambda r: r["row"]):
         outcome = RowOutcome(stored["status"], list(stored["reasons"]), set(stored["columns"]))
-        decision = decisions.get(stored.get("record_id") or "")
+        record_id = stored.get("record_id") or ""
+        decision = decisions.get(record_id)
         if decision and decision["status"] in STATUS:
             outcome.status = STATUS[decision["status"]]
             outcome.reasons = [reason_line(r) for r in decision["reasons"]]
+            if decision["status"] == "rejected":
+                owner = seen.get(record_id, 0)
+                outcome.columns |= _columns(template, decision["reasons"], owner)
+        if record_id:
+            seen[record_id] = seen.get(record_id, 0) + 1
         out.rows[stored["row"]] = outcome
     return out

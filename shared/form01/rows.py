@@ -370,7 +370,8 @@ def _add_row(
         group.owner_rows.append(number)
 
 
-def _column_of(template: Template, path: str) -> str | None:
+def column_of(template: Template, path: str) -> str | None:
+    """The letter of the column a record field comes from (an owner's: ``owners[2].sex``)."""
     owner_path = re.sub(r"^owners\[\d+\]", "owners[]", path)
     for i, c in enumerate(template.columns):
         if c.field in (path, owner_path):
@@ -404,7 +405,7 @@ def located(template: Template, group: Group, loc: list[Any], msg: str) -> RowEr
     else:
         slot = _slot_of(template, path)
         row = group.source(slot) if slot is not None else row
-    return RowError(row, _column_of(template, path), path, msg)
+    return RowError(row, column_of(template, path), path, msg)
 
 
 def _slot_of(template: Template, path: str) -> int | None:

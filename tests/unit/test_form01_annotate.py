@@ -7,7 +7,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from shared.form01.annotate import REFUSED_FILL, annotated
-from shared.form01.outcome import outcomes
+from shared.form01.decided import stored_rows, with_decisions
+from shared.form01.outcome import outcomes, record_ids_by_row
 from shared.form01.reader import read_form
 from shared.form01.template import REASONS_HEADER, STATUS_HEADER
 from tests.form01_files import cells_of, edit, form_file
@@ -94,3 +95,37 @@ def test_the_annotated_copy_fixed_in_place_imports_again_with_the_same_ids(
     ids = [r["submission_id"] for _, r in again.records]
     assert ids[0] == first.records[0][1]["submission_id"]  # unchanged: "already received"
     assert len(ids) == 2  # the fixed row is a record now
+
+
+def test_a_rejections_fields_are_marked_on_the_row_that_holds_them(tmp_path: Path) -> None:
+    couple = make_record(holder_type="couple")
+    husband = couple["owners"][0]
+    husband["role"] = "husband"
+    couple["owners"].append({**husband, "role": "wife", "sex": "female", "full_name": "Lê Thị Hoa"})
+    path = form_file(tmp_path / "f.xlsx", [couple, make_record()])  # rows 3-4, then row 5
+    parsed = read_form(path)
+    template = parsed.template
+    results = [
+        {"index": 0, "record_id": "r1", "status": "received"},
+        {"index": 1, "record_id": "r2", "status": "received"},
+    ]
+    rows = stored_rows(outcomes(parsed, results, []), record_ids_by_row(parsed, results))
+    missing = "missing: certificate.issued_on, owners[1].date_of_birth"
+    decisions = {
+        "r1": {"status": "rejected", "reasons": [{"code": "incomplete", "detail": missing}]},
+        "r2": {"status": "rejected", "reasons": [{"code": "certificate_not_found"}]},
+    }
+
+    result = with_decisions(rows, decisions, template)
+
+    issued, born, serial = (template.letter(template.index(k))
+                            for k in ("issued_on", "date_of_birth", "serial"))  # fmt: skip
+    assert result.rows[3].columns == {issued}  # the record's own field: on its first row
+    assert result.rows[4].columns == {born}  # the second owner's birth date: on the wife's row
+    assert result.rows[5].columns == {serial}
+    out = tmp_path / "annotated.xlsx"
+    out.write_bytes(annotated(path, template, 2, result, "Biểu mẫu 01"))
+    sheet = load_workbook(out).worksheets[0]
+    assert sheet[f"{born}4"].fill.fgColor.rgb == REFUSED_FILL.fgColor.rgb
+    assert sheet[f"{born}3"].fill.fgColor.rgb != REFUSED_FILL.fgColor.rgb
+    assert sheet["AX5"].value == "Bị trả lại / rejected"
