@@ -176,7 +176,7 @@ async def _decided(
 _DECIDED_LINES = {
     "accepted": "records accepted",
     "synced": "records accepted and synced",
-    "rejected": "records rejected (to correct: see their reasons)",
+    "rejected": "records rejected (their reasons: --annotated, or landsync records list)",
     "dead_lettered": "records dead-lettered (an operator's case)",
     "duplicate": "records duplicating an accepted one",
     "received": "records still awaiting a decision",
