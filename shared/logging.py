@@ -27,7 +27,7 @@ _ID_PATTERN = re.compile(
 )
 MASK = "***"
 #: Keys whose values are trace context: hex, whose digit runs can look like an ID (one trace id in
-#: twenty holds a run of exactly 9 or 12 digits), and masking them would break the correlation.
+#: fifteen holds a run of exactly 9 or 12 digits), and masking them would break the correlation.
 TRACE_KEYS = frozenset({"trace_id", "span_id", "parent_id", "traceparent"})
 # Only a value shaped as W3C trace context is kept whole under those keys: anything else is masked.
 _TRACE_VALUE = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}|00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -162,13 +163,12 @@ async def _decided(
     """
     record_ids = record_ids_by_row(parsed, outcome.results)
     ids = sorted(set(record_ids.values()))
-    if ids:
-        await wait_decided(settings, console, ids)
+    if not ids:  # no record taken: nothing to wait for
+        return outcome, {}
+    await wait_decided(settings, console, ids)
     async with connected(settings.dsn) as conn:
-        decisions = await store.decisions(conn, ids) if ids else {}
-    counts: dict[str, int] = {}
-    for decision in decisions.values():
-        counts[decision["status"]] = counts.get(decision["status"], 0) + 1
+        decisions = await store.decisions(conn, ids)
+    counts = Counter(decision["status"] for decision in decisions.values())
     return with_decisions(stored_rows(outcome, record_ids), decisions, parsed.template), counts
 
 

@@ -67,10 +67,10 @@ FROM records WHERE record_id = ANY($1::uuid[])
 
 
 async def decisions(
-    pool: asyncpg.Pool[Any] | asyncpg.Connection[Any], record_ids: list[str]
+    conn: asyncpg.Pool[Any] | asyncpg.Connection[Any], record_ids: list[str]
 ) -> dict[str, dict[str, Any]]:
-    """The current status and reasons of the records, by record id."""
-    rows = await pool.fetch(_DECISIONS, record_ids)
+    """The current status and reasons of the records, by record id (on a pool or connection)."""
+    rows = await conn.fetch(_DECISIONS, record_ids)
     return {
         r["record_id"]: {
             "submission_id": r["submission_id"],

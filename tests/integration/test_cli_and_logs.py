@@ -15,7 +15,7 @@ from tests.conftest import KeyFactory
 from tests.support import COMMUNE, bearer, eventually, landsync, make_record, register
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# Trace context is hex, and one trace id in twenty holds a run of exactly 9 or 12 digits.
+# Trace context is hex, and one trace id in fifteen holds a run of exactly 9 or 12 digits.
 _TRACE = re.compile(r'"(?:trace_id|span_id|parent_id|traceparent)":\s*"[0-9a-f-]+"')
 
 

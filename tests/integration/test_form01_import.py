@@ -100,7 +100,7 @@ async def test_with_wait_the_annotated_workbook_holds_each_records_decision(
     settings: Settings, stack: Stack, db: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
     accepted = await registered_record(db)
-    unknown = make_record("07339")  # its certificate is in no registry: rejected
+    unknown = make_record()  # its certificate is in no registry: rejected
     mortgaged = await registered_record(db)
     await mortgage(db, mortgaged)
     path = form_file(tmp_path / "xa-tan-yen.xlsx", [accepted, unknown, mortgaged])

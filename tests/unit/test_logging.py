@@ -68,7 +68,7 @@ def test_a_record_id_whose_last_group_is_all_digits_is_not_taken_for_a_personal_
 def test_trace_ids_are_kept_whole_though_their_digits_may_look_like_an_id(
     output: io.StringIO,
 ) -> None:
-    # A trace id whose hex holds a run of exactly nine digits (as one in twenty does): masked, its
+    # A trace id whose hex holds a run of exactly nine digits (as one in fifteen does): masked, its
     # log lines could no longer be found by trace (this failed CI once, in test_tracing).
     trace_id, span_id = 0xAB123456789CD0000000000000000EF1, 0xF024085001234AB0
     context = trace.SpanContext(trace_id, span_id, is_remote=False)
