@@ -19,8 +19,10 @@ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]} with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another bootstrap (a second checkout's, a test run's) may hold dpkg's lock: wait for it.
+  wait_lock=(-o DPkg::Lock::Timeout=900)
+  apt-get "${wait_lock[@]}" update -qq
+  apt-get "${wait_lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LandSync needs Python >= 3.11")'

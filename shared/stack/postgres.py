@@ -60,7 +60,9 @@ def ensure_bindir() -> Path:
     if not is_root() or shutil.which("apt-get") is None:
         raise StackError("PostgreSQL server binaries not found: install the 'postgresql' package")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
+    # Another checkout's bootstrap or stack may hold dpkg's lock: wait for it, as bootstrap.sh does.
+    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=900"]
+    for argv in ([*apt, "update"], [*apt, "install", "-y", "postgresql"]):
         result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         if result.returncode != 0:
             raise StackError(f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}")
