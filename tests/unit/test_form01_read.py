@@ -67,6 +67,27 @@ def test_owner_rows_of_one_parcel_are_grouped_even_when_not_adjacent(tmp_path: P
     parsed = read_form(path)
 
     assert [g.rows for g, _ in parsed.records] == [[3, 5], [4]]
+    # The record is whole, though the row of its wife came after the other record's.
+    [(_, couple), _] = parsed.records
+    assert [o["role"] for o in couple["owners"]] == ["husband", "wife"]
+    _same_content(Parsed(PL3_49, groups=[parsed.groups[0]]), first)
+
+
+def test_a_later_row_that_disagrees_refuses_a_record_after_another_began(tmp_path: Path) -> None:
+    first, other = _couple(), make_record()
+    path = form_file(tmp_path / "f.xlsx", [first, other])
+    workbook, sheet = edit(path)
+    sheet.move_range("A4:AW5", rows=1)  # the wife's row moves below the other record
+    sheet.move_range("A6:AW6", rows=-2)
+    sheet.cell(5, _col("area"), "100")
+    workbook.save(path)
+
+    parsed = read_form(path)
+
+    [error] = parsed.errors
+    assert (error.row, error.column) == (5, "Z")
+    assert "differs from row 3" in error.msg
+    assert [g.rows for g, _ in parsed.records] == [[4]]
 
 
 def test_vietnamese_numbers_dates_and_lost_leading_zeros_are_read(tmp_path: Path) -> None:
