@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
@@ -19,7 +19,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.normalize import fold_name, serial_key
+from shared.settings import Settings
 from shared.stack.services import child_env
+from shared.topics import Topic
 
 #: The commune a record is of unless a test says otherwise, and the ``key`` fixture's.
 COMMUNE = "07339"
@@ -176,6 +178,13 @@ async def read_to_end(bootstrap: str, topic: str, timeout: float = 60.0) -> list
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 messages.extend(records)
         return messages
+
+
+async def carrying(settings: Settings, topic: Topic, record_ids: Collection[str]) -> list[Any]:
+    """The messages of ``topic``, read to its end as of now, that carry any of the records."""
+    wanted = set(record_ids)
+    messages = await read_to_end(settings.bootstrap, settings.topics.name(topic))
+    return [m for m in messages if record_id_of(m) in wanted]
 
 
 async def eventually(

@@ -24,13 +24,12 @@ from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator, accept, ledger, new_plots
 from tests.support import (
     bearer,
+    carrying,
     eventually,
     forget_owner,
     landsync,
     make_record,
     parcel_key_of,
-    read_to_end,
-    record_id_of,
     registered_record,
     started,
     submit,
@@ -124,8 +123,7 @@ async def _letters(
 
 async def _replayed(settings: Settings, ids: list[str]) -> list[Any]:
     """The messages on land.records.submitted that carry these records."""
-    messages = await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
-    return [m for m in messages if record_id_of(m) in ids]
+    return await carrying(settings, Topic.SUBMITTED, ids)
 
 
 async def _audits(db: asyncpg.Pool[Any], commune: str) -> list[asyncpg.Record]:

@@ -16,7 +16,7 @@ from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.generated import read_jsonl
-from tests.support import eventually, landsync, post_ndjson, read_to_end, record_id_of
+from tests.support import carrying, eventually, landsync, post_ndjson
 
 
 def _landsync(settings: Settings, *args: str) -> None:
@@ -103,11 +103,7 @@ async def test_every_decision_of_a_generated_commune_equals_its_truth_file(
     assert {"accepted", "rejected", "dead_lettered", "duplicate"} <= outcomes, "a varied commune"
     by_id = {r["record_id"]: r for r in ledger.values()}
     for topic, owner_queue in ((Topic.DLQ_OWNER_UNRESOLVED, True), (Topic.DLQ_MORTGAGED, False)):
-        letters = [
-            m
-            for m in await read_to_end(settings.bootstrap, settings.topics.name(topic))
-            if record_id_of(m) in by_id
-        ]
+        letters = await carrying(settings, topic, by_id)
         expected = {
             r["record_id"]
             for r in ledger.values()
