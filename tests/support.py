@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -19,7 +20,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.normalize import fold_name, serial_key
-from shared.settings import Settings
+from shared.settings import PROJECT_ROOT, Settings
 from shared.stack.services import child_env
 from shared.topics import Topic
 
@@ -313,6 +314,19 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def start_service(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m services.<module>`` from the project root with exactly this environment, its
+    output appended to ``log``: a service process of the test's own, which the test stops."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", f"services.{module}"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def landsync(settings: Any, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

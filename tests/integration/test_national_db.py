@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.settings import PROJECT_ROOT, Settings
+from shared.settings import Settings
 from shared.stack import Stack
-from tests.support import bearer
+from tests.support import bearer, start_service
 
 TOKEN = "test-token"  # a throwaway token of a throwaway simulator
 
@@ -57,14 +56,7 @@ class _Process:
         self._child: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self._log.open("ab") as out:
-            self._child = subprocess.Popen(
-                [sys.executable, "-m", "services.national_db"],
-                cwd=PROJECT_ROOT,
-                env=self._env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        self._child = start_service("national_db", self._env, self._log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
