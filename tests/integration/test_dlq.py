@@ -18,6 +18,7 @@ from shared.dlq import replay
 from shared.dlq.model import parse_filter
 from shared.kafka.dead_letters import Origin, dead_letter
 from shared.kafka.producer import Producer
+from shared.reference.parse import FILE_COLUMNS, Kind
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
@@ -164,15 +165,8 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     assert json.loads(shown.stdout)["dead_letters"][0]["value"]["record_id"] == record_id
     assert owner["personal_id"] not in shown.stdout
 
-    residents = tmp_path / "residents.csv"
-    residents.write_text(
-        "personal_id,legacy_id,full_name,date_of_birth,sex,status,commune_code\n"
-        f"{owner['personal_id']},,{owner['full_name']},{owner['date_of_birth']},male,alive,"
-        f"{commune}\n",
-        encoding="utf-8",
-    )
-    loaded = landsync(settings, "registry", "load", "residents", str(residents))
-    assert loaded.returncode == 0, loaded.stderr
+    resident = f"{owner['personal_id']},,{owner['full_name']},{owner['date_of_birth']},male,alive"
+    _load(settings, tmp_path, "residents", f"{resident},{commune}")
     replayed = landsync(
         settings, "dlq", "replay", "owner-unresolved", "--commune", commune, "--yes", "--json"
     )
@@ -202,12 +196,12 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     serial = record["certificate"]["serial"]
     row = (f"{serial},CS06999,2016-05-12,{commune},{parcel['map_sheet']},{parcel['parcel_no']},"
            f"{record['owners'][0]['personal_id']},valid,Agribank,2021-01-01,")  # fmt: skip
-    _load_certificates(settings, tmp_path, row)
+    _load(settings, tmp_path, "certificates", row)
     record_id = await _dead_lettered(intake, db, submitter, record)
     listed = await _list_mortgaged(intake, operator, commune=commune)
     assert [d["record_id"] for d in listed.json()["dead_letters"]] == [record_id]
 
-    _load_certificates(settings, tmp_path, row + "2025-05-01")  # the mortgage is released
+    _load(settings, tmp_path, "certificates", row + "2025-05-01")  # the mortgage is released
     replayed = await _replay_mortgaged(intake, operator, commune=commune)
 
     assert replayed.status_code == 200, replayed.text
@@ -220,15 +214,11 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     assert (stored["replay_count"], stored["reasons"]) == (1, [])
 
 
-def _load_certificates(settings: Settings, tmp_path: Path, row: str) -> None:
-    """``landsync registry load certificates`` with one CSV row (CONTRACT §8)."""
-    path = tmp_path / "certificates.csv"
-    path.write_text(
-        "serial,book_number,issued_on,commune_code,map_sheet,parcel_no,holder_ids,status,"
-        f"mortgage_bank,mortgage_registered_on,mortgage_released_on\n{row}\n",
-        encoding="utf-8",
-    )
-    loaded = landsync(settings, "registry", "load", "certificates", str(path))
+def _load(settings: Settings, tmp_path: Path, kind: Kind, row: str) -> None:
+    """``landsync registry load <kind>`` of one CSV row under the file's header (CONTRACT §8)."""
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(f"{','.join(FILE_COLUMNS[kind])}\n{row}\n", encoding="utf-8")
+    loaded = landsync(settings, "registry", "load", kind, str(path))
     assert loaded.returncode == 0, loaded.stderr
 
 
