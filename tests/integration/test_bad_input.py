@@ -21,6 +21,7 @@ from tests.support import (
     read_to_end,
     read_topic,
     record_id_of,
+    submit,
     value_of,
 )
 
@@ -112,8 +113,7 @@ async def test_no_bad_record_ever_reached_the_topic(
     # Runs after the matrix above (file order). A good record posted now is published after
     # anything the matrix could have queued, so once it is on the topic the check is complete.
     key = await new_key("submitter", [COMMUNE])
-    posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(key))
-    sentinel = posted.json()["results"][0]["record_id"]
+    [sentinel] = await submit(intake, key, make_record(COMMUNE))
 
     topic = settings.topics.name(Topic.SUBMITTED)
     await read_topic(
