@@ -332,3 +332,23 @@ def start_service(module: str, env: dict[str, str], log: Path) -> subprocess.Pop
 def landsync(settings: Any, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the ``landsync`` command line against the test stack."""
     return run_cli(child_env(settings), *args, timeout=timeout)
+
+
+def landsync_ok(
+    settings: Any, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``landsync`` command line against the test stack; it must exit 0 (else the
+    assertion shows the end of what it wrote)."""
+    done = landsync(settings, *args, timeout=timeout)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+    return done
+
+
+def generated_commune(settings: Any, out: Path, plots: str, seed: str, *options: str) -> Path:
+    """``landsync generate`` of one commune into ``out`` (with these options too), its residents
+    and certificates then loaded into the registry; ``out``."""
+    landsync_ok(settings, "generate", "--communes", "1", "--plots", plots, "--seed", seed,
+                "--out", str(out), *options, timeout=600)  # fmt: skip
+    for kind in ("residents", "certificates"):
+        landsync_ok(settings, "registry", "load", kind, str(out / f"{kind}.csv"), timeout=600)
+    return out
