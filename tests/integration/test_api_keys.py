@@ -17,7 +17,7 @@ from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
 from shared.stack.services import child_env
-from tests.support import bearer, landsync, make_record, run_cli
+from tests.support import bearer, landsync, landsync_ok, make_record, run_cli
 
 COMMUNE = "07339"
 
@@ -34,8 +34,7 @@ async def _status(client: httpx.AsyncClient, key: str) -> int:
 
 
 def _create(settings: Settings, *args: str) -> dict[str, Any]:
-    made = landsync(settings, "keys", "create", *args, "--json")
-    assert made.returncode == 0, made.stderr
+    made = landsync_ok(settings, "keys", "create", *args, "--json")
     created: dict[str, Any] = json.loads(made.stdout)
     return created
 

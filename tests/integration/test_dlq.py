@@ -29,6 +29,7 @@ from tests.support import (
     eventually,
     forget_owner,
     landsync,
+    landsync_ok,
     make_record,
     parcel_key_of,
     registered_record,
@@ -218,8 +219,7 @@ def _load(settings: Settings, tmp_path: Path, kind: Kind, row: str) -> None:
     """``landsync registry load <kind>`` of one CSV row under the file's header (CONTRACT §8)."""
     path = tmp_path / f"{kind}.csv"
     path.write_text(f"{','.join(FILE_COLUMNS[kind])}\n{row}\n", encoding="utf-8")
-    loaded = landsync(settings, "registry", "load", kind, str(path))
-    assert loaded.returncode == 0, loaded.stderr
+    landsync_ok(settings, "registry", "load", kind, str(path))
 
 
 async def test_a_plot_the_national_database_refused_is_synced_once_replayed(

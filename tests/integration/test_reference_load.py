@@ -18,7 +18,7 @@ from shared.reference import store
 from shared.reference.parse import CERTIFICATE_COLUMNS, Kind, ParseResult, UnusableFileError
 from shared.reference.rules import CHECKS, WHITESPACE, _holders
 from shared.settings import Settings
-from tests.support import landsync
+from tests.support import landsync, landsync_ok
 
 # Test rows use a birth province (099) and a commune (99999) that real data never has.
 _RESIDENTS = """personal_id,legacy_id,full_name,date_of_birth,sex,status,commune_code
@@ -50,9 +50,7 @@ def _write(path: Path, text: str) -> Path:
 def _load(settings: Settings, path: Path, kind: Kind, text: str) -> str:
     """``landsync registry load <kind>`` of ``text``, written to ``path`` first, which must
     succeed; what it said."""
-    done = landsync(settings, "registry", "load", kind, str(_write(path, text)))
-    assert done.returncode == 0, done.stderr
-    return _said(done)
+    return _said(landsync_ok(settings, "registry", "load", kind, str(_write(path, text))))
 
 
 @pytest.fixture
