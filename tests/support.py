@@ -216,6 +216,26 @@ async def published(db: Any, record_ids: list[str], *, timeout: float = 60.0) ->
     await eventually(all_published, timeout=timeout)
 
 
+async def dead_lettered(
+    intake: httpx.AsyncClient, db: Any, key: str, record: dict[str, Any], *, timeout: float = 60
+) -> str:
+    """Submit the record, wait until reconcile has dead-lettered it and Kafka acknowledged the
+    letter; its record id."""
+    [record_id] = await submit(intake, key, record)
+
+    async def done() -> bool:
+        return bool(
+            await db.fetchval(
+                "SELECT true FROM records WHERE record_id = $1::uuid"
+                " AND decision = 'dead_lettered' AND published_at IS NOT NULL",
+                record_id,
+            )
+        )
+
+    await eventually(done, timeout=timeout)
+    return record_id
+
+
 def fresh_owner(record: dict[str, Any]) -> dict[str, Any]:
     """Give the record's first owner an identity no other test uses, so tests share no resident."""
     born = date(1950 + random.randrange(49), 1 + random.randrange(12), 1 + random.randrange(28))

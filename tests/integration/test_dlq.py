@@ -26,6 +26,7 @@ from tests.integration.plots import Simulator, accept, ledger, new_plots
 from tests.support import (
     bearer,
     carrying,
+    dead_lettered,
     eventually,
     forget_owner,
     landsync,
@@ -34,7 +35,6 @@ from tests.support import (
     parcel_key_of,
     registered_record,
     started,
-    submit,
 )
 
 
@@ -60,26 +60,6 @@ async def _replay_mortgaged(
 ) -> httpx.Response:
     """``POST /v1/dlq/mortgaged/replay`` as the operator, with this JSON body."""
     return await intake.post("/v1/dlq/mortgaged/replay", json=body, headers=bearer(operator))
-
-
-async def _dead_lettered(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, record: dict[str, Any]
-) -> str:
-    """Submit the record, wait until reconcile has dead-lettered it and Kafka acknowledged the
-    letter; its record id."""
-    [record_id] = await submit(intake, key, record)
-
-    async def done() -> bool:
-        return bool(
-            await db.fetchval(
-                "SELECT true FROM records WHERE record_id = $1::uuid"
-                " AND decision = 'dead_lettered' AND published_at IS NOT NULL",
-                record_id,
-            )
-        )
-
-    await eventually(done, timeout=60)
-    return record_id
 
 
 async def _reaches(intake: httpx.AsyncClient, key: str, record_id: str, status: str) -> None:
@@ -148,7 +128,7 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     record = await registered_record(db, commune)
     owner = record["owners"][0]
     await forget_owner(db, record)
-    record_id = await _dead_lettered(intake, db, submitter, record)
+    record_id = await dead_lettered(intake, db, submitter, record)
 
     listed = landsync(settings, "dlq", "list", "owner-unresolved", "--commune", commune, "--json")
     assert listed.returncode == 0, listed.stderr
@@ -198,7 +178,7 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     row = (f"{serial},CS06999,2016-05-12,{commune},{parcel['map_sheet']},{parcel['parcel_no']},"
            f"{record['owners'][0]['personal_id']},valid,Agribank,2021-01-01,")  # fmt: skip
     _load(settings, tmp_path, "certificates", row)
-    record_id = await _dead_lettered(intake, db, submitter, record)
+    record_id = await dead_lettered(intake, db, submitter, record)
     listed = await _list_mortgaged(intake, operator, commune=commune)
     assert [d["record_id"] for d in listed.json()["dead_letters"]] == [record_id]
 
