@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 
 from shared.settings import Settings
 from shared.stack import Stack
+from shared.stack.services import wait_ready
 from tests.support import bearer, start_service
 
 TOKEN = "test-token"  # a throwaway token of a throwaway simulator
@@ -57,14 +57,7 @@ class _Process:
 
     def start(self) -> None:
         self._child = start_service("national_db", self._env, self._log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"the simulator did not start: {self._log.read_text()[-2000:]}")
+        wait_ready(f"{self.url}/healthz", self._child.pid, self._log, timeout=30)
 
     def kill(self) -> None:
         if self._child is not None:
