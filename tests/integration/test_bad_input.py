@@ -18,6 +18,7 @@ from tests.support import (
     COMMUNE,
     bearer,
     make_record,
+    post_ndjson,
     read_to_end,
     read_topic,
     record_id_of,
@@ -93,14 +94,8 @@ async def test_bad_input_gets_a_4xx_with_a_json_body_and_nothing_is_stored(
 async def test_bad_ndjson_lines_are_refused_and_an_empty_stream_is_400(
     intake: httpx.AsyncClient, key: str
 ) -> None:
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
-
-    empty = await intake.post("/v1/records:ndjson", content=b"\n\n", headers=headers)
-    bad = await intake.post(
-        "/v1/records:ndjson",
-        content=orjson.dumps(_with_parcel(area_m2=-1.0)) + b"\n[1,2]\n",
-        headers=headers,
-    )
+    empty = await post_ndjson(intake, key, b"\n\n")
+    bad = await post_ndjson(intake, key, orjson.dumps(_with_parcel(area_m2=-1.0)) + b"\n[1,2]\n")
 
     assert empty.status_code == 400
     assert bad.status_code == 422
