@@ -202,6 +202,16 @@ async def eventually(
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
 
 
+async def reaches(intake: httpx.AsyncClient, key: str, record_id: str, status: str) -> None:
+    """Wait until ``GET /v1/records/{record_id}`` shows the status."""
+
+    async def reached() -> bool:
+        response = await intake.get(f"/v1/records/{record_id}", headers=bearer(key))
+        return bool(response.json()["status"] == status)
+
+    await eventually(reached, timeout=90, interval=0.5)
+
+
 async def published(db: Any, record_ids: list[str], *, timeout: float = 60.0) -> None:
     """Wait until every record is decided and its decision published to Kafka."""
 

@@ -33,6 +33,7 @@ from tests.support import (
     landsync_ok,
     make_record,
     parcel_key_of,
+    reaches,
     registered_record,
     started,
 )
@@ -60,14 +61,6 @@ async def _replay_mortgaged(
 ) -> httpx.Response:
     """``POST /v1/dlq/mortgaged/replay`` as the operator, with this JSON body."""
     return await intake.post("/v1/dlq/mortgaged/replay", json=body, headers=bearer(operator))
-
-
-async def _reaches(intake: httpx.AsyncClient, key: str, record_id: str, status: str) -> None:
-    async def reached() -> bool:
-        response = await intake.get(f"/v1/records/{record_id}", headers=bearer(key))
-        return bool(response.json()["status"] == status)
-
-    await eventually(reached, timeout=90, interval=0.5)
 
 
 async def _letters(
@@ -154,7 +147,7 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
 
     assert replayed.returncode == 0, replayed.stderr
     assert json.loads(replayed.stdout)["replayed"] == 1
-    await _reaches(intake, operator, record_id, "synced")
+    await reaches(intake, operator, record_id, "synced")
     [audit] = await _audits(db, commune)
     assert audit["actor"].startswith("cli:")
     assert (audit["queue"], audit["replayed"], audit["refused"]) == ("owner-unresolved", 1, 0)
@@ -187,7 +180,7 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
 
     assert replayed.status_code == 200, replayed.text
     assert replayed.json()["replayed"] == 1
-    await _reaches(intake, operator, record_id, "synced")
+    await reaches(intake, operator, record_id, "synced")
     stored = await db.fetchrow(
         "SELECT replay_count, reasons FROM records WHERE record_id = $1::uuid", record_id
     )
@@ -224,7 +217,7 @@ async def test_a_plot_the_national_database_refused_is_synced_once_replayed(
     )
 
     assert replayed.json()["replayed"] == 1, replayed.text
-    await _reaches(intake, operator, plot.record_id, "synced")
+    await reaches(intake, operator, plot.record_id, "synced")
     row = (await ledger(db, [plot]))[plot.record_id]
     assert row["national_id"]
     assert row["reasons"] == []
