@@ -28,6 +28,7 @@ from tests.support import (
     make_record,
     mortgage,
     plain_producer,
+    published,
     read_topic,
     record_id_of,
     register,
@@ -37,18 +38,14 @@ from tests.support import (
 
 
 async def _decided(db: asyncpg.Pool[Any], record_ids: list[str]) -> dict[str, asyncpg.Record]:
-    async def all_decided() -> dict[str, asyncpg.Record] | None:
-        rows = await db.fetch(
-            "SELECT record_id::text AS id, decision AS status, reasons, warnings, plot_version,"
-            " decided_at, published_at FROM records"
-            " WHERE record_id = ANY($1::uuid[]) AND decision <> 'received'"
-            " AND published_at IS NOT NULL",
-            record_ids,
-        )
-        return {r["id"]: r for r in rows} if len(rows) == len(record_ids) else None
-
-    found: dict[str, asyncpg.Record] = await eventually(all_decided, timeout=60)
-    return found
+    """The ledger rows of the records, once each is decided and its decision published."""
+    await published(db, record_ids)
+    rows = await db.fetch(
+        "SELECT record_id::text AS id, decision AS status, reasons, warnings, plot_version,"
+        " decided_at, published_at FROM records WHERE record_id = ANY($1::uuid[])",
+        record_ids,
+    )
+    return {r["id"]: r for r in rows}
 
 
 def _codes(row: asyncpg.Record) -> set[str]:
