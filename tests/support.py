@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -76,6 +77,30 @@ def communes(first: int) -> Callable[[], str]:
 
 #: A commune of a test's own (the ``commune`` fixture's): from 08101 on, no real commune's code.
 own_commune = communes(8101)
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on: bound, then closed again."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def records_file(path: Path, *records: dict[str, Any]) -> Path:
+    """The records written as JSON lines at ``path``, the file ``landsync submit`` reads."""
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    return path
+
+
+def one_line(done: subprocess.CompletedProcess[str], status: int) -> str:
+    """The one line a ``landsync`` run that exited with ``status`` wrote to stderr, with no
+    traceback."""
+    assert done.returncode == status, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
 
 
 def bearer(key: str) -> dict[str, str]:
