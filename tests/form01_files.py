@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from shared.form01.export import record_rows
@@ -38,11 +40,12 @@ def form_bytes(records: list[dict[str, Any]], template: Template = PL3_49) -> by
         return form_file(Path(tmp) / "form.xlsx", records, template).read_bytes()
 
 
-def edit(path: Path) -> tuple[Workbook, Worksheet]:
-    """The workbook and its form sheet, to change and save again."""
+@contextlib.contextmanager
+def edited(path: Path) -> Iterator[Worksheet]:
+    """The workbook's form sheet, to change in the block; the workbook is saved after it."""
     workbook = load_workbook(path)
-    sheet = workbook.worksheets[0]
-    return workbook, sheet
+    yield workbook.worksheets[0]
+    workbook.save(path)
 
 
 def cells_of(path: Path, sheet: int = 0) -> list[list[Any]]:

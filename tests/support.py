@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import itertools
 import random
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -19,7 +21,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.normalize import fold_name, serial_key
+from shared.settings import PROJECT_ROOT, Settings
 from shared.stack.services import child_env
+from shared.topics import Topic
 
 #: The commune a record is of unless a test says otherwise, and the ``key`` fixture's.
 COMMUNE = "07339"
@@ -73,6 +77,30 @@ def communes(first: int) -> Callable[[], str]:
 
 #: A commune of a test's own (the ``commune`` fixture's): from 08101 on, no real commune's code.
 own_commune = communes(8101)
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on: bound, then closed again."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def records_file(path: Path, *records: dict[str, Any]) -> Path:
+    """The records written as JSON lines at ``path``, the file ``landsync submit`` reads."""
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    return path
+
+
+def one_line(done: subprocess.CompletedProcess[str], status: int) -> str:
+    """The one line a ``landsync`` run that exited with ``status`` wrote to stderr, with no
+    traceback."""
+    assert done.returncode == status, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -178,6 +206,13 @@ async def read_to_end(bootstrap: str, topic: str, timeout: float = 60.0) -> list
         return messages
 
 
+async def carrying(settings: Settings, topic: Topic, record_ids: Collection[str]) -> list[Any]:
+    """The messages of ``topic``, read to its end as of now, that carry any of the records."""
+    wanted = set(record_ids)
+    messages = await read_to_end(settings.bootstrap, settings.topics.name(topic))
+    return [m for m in messages if record_id_of(m) in wanted]
+
+
 async def eventually(
     check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.2
 ) -> Any:
@@ -192,6 +227,16 @@ async def eventually(
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
 
 
+async def reaches(intake: httpx.AsyncClient, key: str, record_id: str, status: str) -> None:
+    """Wait until ``GET /v1/records/{record_id}`` shows the status."""
+
+    async def reached() -> bool:
+        response = await intake.get(f"/v1/records/{record_id}", headers=bearer(key))
+        return bool(response.json()["status"] == status)
+
+    await eventually(reached, timeout=90, interval=0.5)
+
+
 async def published(db: Any, record_ids: list[str], *, timeout: float = 60.0) -> None:
     """Wait until every record is decided and its decision published to Kafka."""
 
@@ -204,6 +249,26 @@ async def published(db: Any, record_ids: list[str], *, timeout: float = 60.0) ->
         return bool(n == len(record_ids))
 
     await eventually(all_published, timeout=timeout)
+
+
+async def dead_lettered(
+    intake: httpx.AsyncClient, db: Any, key: str, record: dict[str, Any], *, timeout: float = 60
+) -> str:
+    """Submit the record, wait until reconcile has dead-lettered it and Kafka acknowledged the
+    letter; its record id."""
+    [record_id] = await submit(intake, key, record)
+
+    async def done() -> bool:
+        return bool(
+            await db.fetchval(
+                "SELECT true FROM records WHERE record_id = $1::uuid"
+                " AND decision = 'dead_lettered' AND published_at IS NOT NULL",
+                record_id,
+            )
+        )
+
+    await eventually(done, timeout=timeout)
+    return record_id
 
 
 def fresh_owner(record: dict[str, Any]) -> dict[str, Any]:
@@ -306,6 +371,39 @@ def run_cli(
     )
 
 
+def start_service(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m services.<module>`` from the project root with exactly this environment, its
+    output appended to ``log``: a service process of the test's own, which the test stops."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", f"services.{module}"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def landsync(settings: Any, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the ``landsync`` command line against the test stack."""
     return run_cli(child_env(settings), *args, timeout=timeout)
+
+
+def landsync_ok(
+    settings: Any, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``landsync`` command line against the test stack; it must exit 0 (else the
+    assertion shows the end of what it wrote)."""
+    done = landsync(settings, *args, timeout=timeout)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+    return done
+
+
+def generated_commune(settings: Any, out: Path, plots: str, seed: str, *options: str) -> Path:
+    """``landsync generate`` of one commune into ``out`` (with these options too), its residents
+    and certificates then loaded into the registry; ``out``."""
+    landsync_ok(settings, "generate", "--communes", "1", "--plots", plots, "--seed", seed,
+                "--out", str(out), *options, timeout=600)  # fmt: skip
+    for kind in ("residents", "certificates"):
+        landsync_ok(settings, "registry", "load", kind, str(out / f"{kind}.csv"), timeout=600)
+    return out

@@ -12,13 +12,13 @@ import httpx
 from shared.states import reasons_sql, status_sql
 from tests.conftest import KeyFactory
 from tests.support import (
-    bearer,
     eventually,
     forget_owner,
     fresh_owner,
     make_record,
     mortgage,
     register,
+    submit,
 )
 
 COMMUNES = ("07210", "07339")  # Bắc Giang, Tân Yên
@@ -155,13 +155,7 @@ async def submit_campaign(
     ids: list[str] = []
     for n, commune in enumerate(COMMUNES):
         key = await new_key("submitter", [commune])
-        posted = await intake.post(
-            "/v1/records",
-            json=await _commune_mix(db, commune, clean=3 + 2 * n),
-            headers=bearer(key),
-        )
-        assert posted.status_code == 202, posted.text
-        ids += [r["record_id"] for r in posted.json()["results"]]
+        ids += await submit(intake, key, *await _commune_mix(db, commune, clean=3 + 2 * n))
 
     async def settled() -> bool:
         # decided, and no accepted plot still on its way to the national database

@@ -11,13 +11,12 @@ from typing import Any
 
 import asyncpg
 import httpx
-import orjson
 
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack import processes as proc
 from shared.stack.services import child_env
-from tests.support import bearer, landsync, make_record, run_cli
+from tests.support import bearer, landsync, landsync_ok, make_record, records_file, run_cli
 
 COMMUNE = "07339"
 
@@ -34,8 +33,7 @@ async def _status(client: httpx.AsyncClient, key: str) -> int:
 
 
 def _create(settings: Settings, *args: str) -> dict[str, Any]:
-    made = landsync(settings, "keys", "create", *args, "--json")
-    assert made.returncode == 0, made.stderr
+    made = landsync_ok(settings, "keys", "create", *args, "--json")
     created: dict[str, Any] = json.loads(made.stdout)
     return created
 
@@ -146,10 +144,10 @@ async def test_submit_uses_landsync_api_key_and_mints_none(
 ) -> None:
     key = _create(settings, "--role", "submitter", "--commune", COMMUNE)["key"]
     record = make_record(COMMUNE)
-    (tmp_path / "records.jsonl").write_bytes(orjson.dumps(record) + b"\n")
+    records = records_file(tmp_path / "records.jsonl", record)
     before = await _keys(db)
 
-    done = _submit(settings, tmp_path / "records.jsonl", key)
+    done = _submit(settings, records, key)
 
     assert done.returncode == 0, done.stderr
     assert "created submitter key" not in done.stderr
@@ -163,10 +161,10 @@ async def test_submit_uses_landsync_api_key_and_mints_none(
 async def test_submit_without_a_key_says_it_minted_one(
     settings: Settings, db: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
-    (tmp_path / "records.jsonl").write_bytes(orjson.dumps(make_record(COMMUNE)) + b"\n")
+    records = records_file(tmp_path / "records.jsonl", make_record(COMMUNE))
     before = await _keys(db)
 
-    done = _submit(settings, tmp_path / "records.jsonl", None)
+    done = _submit(settings, records, None)
 
     assert done.returncode == 0, done.stderr
     assert "created submitter key" in " ".join(done.stderr.split())

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import KeyFactory
-from tests.support import COMMUNE, bearer, make_record
+from tests.support import COMMUNE, bearer, make_record, submit
 
 FOREIGN = "09187"
 
@@ -96,8 +96,8 @@ async def test_a_submitter_may_not_read_another_communes_record(
     owner = await new_key("submitter", [COMMUNE])
     stranger = await new_key("submitter", [FOREIGN])
     viewer = await new_key("viewer")
-    posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(owner))
-    path = f"/v1/records/{posted.json()['results'][0]['record_id']}"
+    [record_id] = await submit(intake, owner, make_record(COMMUNE))
+    path = f"/v1/records/{record_id}"
 
     assert (await intake.get(path, headers=bearer(stranger))).status_code == 403
     assert (await intake.get(path, headers=bearer(viewer))).status_code == 200

@@ -18,9 +18,11 @@ from tests.support import (
     COMMUNE,
     bearer,
     make_record,
+    post_ndjson,
     read_to_end,
     read_topic,
     record_id_of,
+    submit,
     value_of,
 )
 
@@ -92,14 +94,8 @@ async def test_bad_input_gets_a_4xx_with_a_json_body_and_nothing_is_stored(
 async def test_bad_ndjson_lines_are_refused_and_an_empty_stream_is_400(
     intake: httpx.AsyncClient, key: str
 ) -> None:
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
-
-    empty = await intake.post("/v1/records:ndjson", content=b"\n\n", headers=headers)
-    bad = await intake.post(
-        "/v1/records:ndjson",
-        content=orjson.dumps(_with_parcel(area_m2=-1.0)) + b"\n[1,2]\n",
-        headers=headers,
-    )
+    empty = await post_ndjson(intake, key, b"\n\n")
+    bad = await post_ndjson(intake, key, orjson.dumps(_with_parcel(area_m2=-1.0)) + b"\n[1,2]\n")
 
     assert empty.status_code == 400
     assert bad.status_code == 422
@@ -112,8 +108,7 @@ async def test_no_bad_record_ever_reached_the_topic(
     # Runs after the matrix above (file order). A good record posted now is published after
     # anything the matrix could have queued, so once it is on the topic the check is complete.
     key = await new_key("submitter", [COMMUNE])
-    posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(key))
-    sentinel = posted.json()["results"][0]["record_id"]
+    [sentinel] = await submit(intake, key, make_record(COMMUNE))
 
     topic = settings.topics.name(Topic.SUBMITTED)
     await read_topic(

@@ -25,7 +25,7 @@ from shared.stack.kafka import node_name
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator, delta
-from tests.support import eventually, fresh_owner, make_record, register
+from tests.support import eventually, fresh_owner, make_record, register, submit
 
 # The session's stack runs three nodes when this module is selected alone (tests/conftest.py).
 pytestmark = pytest.mark.kafka_brokers(3)
@@ -52,11 +52,7 @@ class Load:
         while not self.stop.is_set():
             records = [fresh_owner(make_record(COMMUNE)) for _ in range(BATCH)]
             await register(self._db, *records)
-            response = await self._intake.post(
-                "/v1/records", json=records, headers={"Authorization": f"Bearer {self._key}"}
-            )
-            assert response.status_code == 202, response.text
-            self.acknowledged.update(r["record_id"] for r in response.json()["results"])
+            self.acknowledged.update(await submit(self._intake, self._key, *records))
             await asyncio.sleep(0.05)  # a steady trickle, so every second has decisions
 
 

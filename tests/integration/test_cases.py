@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import KeyFactory
 from tests.support import (
     bearer,
+    dead_lettered,
     eventually,
     forget_owner,
     fresh_owner,
@@ -140,17 +141,7 @@ async def test_a_replayed_dead_letter_cleans_the_same_case(
     operator = await new_key("operator")
     record = await registered_record(db, commune)
     await forget_owner(db, record)
-    [record_id] = await submit(intake, key, record)
-
-    async def dead_letter_sent() -> bool:
-        return bool(
-            await db.fetchval(
-                "SELECT published_at IS NOT NULL FROM records WHERE record_id = $1::uuid",
-                record_id,
-            )
-        )
-
-    await eventually(dead_letter_sent, timeout=90)
+    record_id = await dead_lettered(intake, db, key, record, timeout=90)
     before = await _commune_row(intake, key, commune)
     [listed], _ = await _worklist(intake, key, commune=commune, status="dead_lettered")
     await register(db, record)  # the registry now knows the owner

@@ -12,7 +12,16 @@ import httpx
 from shared.settings import Settings
 from shared.stack import Stack
 from tests.conftest import KeyFactory
-from tests.support import COMMUNE, bearer, eventually, landsync, make_record, register
+from tests.support import (
+    COMMUNE,
+    bearer,
+    eventually,
+    landsync,
+    make_record,
+    reaches,
+    register,
+    submit,
+)
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Trace context is hex, and one trace id in fifteen holds a run of exactly 9 or 12 digits.
@@ -53,15 +62,9 @@ async def test_records_list_and_export_show_a_rejected_record_with_its_reason(
     commune = "08421"  # no other test's records: the worklist lists the oldest decisions first
     key = await new_key("submitter", [commune])
     wrong = make_record(commune, scan_file="IMG_0001.pdf")
-    auth = bearer(key)
-    posted = await intake.post("/v1/records", json=wrong, headers=auth)
-    record_id = posted.json()["results"][0]["record_id"]
+    [record_id] = await submit(intake, key, wrong)
 
-    async def rejected() -> bool:
-        status = await intake.get(f"/v1/records/{record_id}", headers=auth)
-        return bool(status.json()["status"] == "rejected")
-
-    await eventually(rejected, timeout=90)
+    await reaches(intake, key, record_id, "rejected")
     listed = landsync(settings, "records", "list", "--commune", commune, "--format", "jsonl")
     exported = landsync(settings, "records", "export", "--commune", commune)
     table = landsync(settings, "records", "list", "--commune", commune)
@@ -139,8 +142,7 @@ async def test_every_line_of_a_service_log_is_one_json_object(
 ) -> None:  # fmt: skip
     record = make_record(COMMUNE)
     await register(db, record)
-    posted = await intake.post("/v1/records", json=record, headers=bearer(key))
-    record_id = posted.json()["results"][0]["record_id"]
+    [record_id] = await submit(intake, key, record)
 
     await _taken_by_sync(db, record_id)
     for service in ("intake", "reconcile", "sync", "national-db"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from shared.db.connection import connected
 from shared.settings import Settings
 from shared.stack.services import child_env
 from tests.conftest import KeyFactory
-from tests.support import bearer, landsync, make_record, run_cli
+from tests.support import free_port, landsync, make_record, one_line, records_file, run_cli, submit
 
 COMMUNE = "07339"
 
@@ -31,8 +30,7 @@ async def test_submit_exits_1_and_writes_the_refused_records_with_their_line_and
     settings: Settings, tmp_path: Path, new_key: KeyFactory
 ) -> None:
     good, bad, also_good = make_record(COMMUNE), make_record(COMMUNE), make_record(COMMUNE)
-    records = tmp_path / "records.jsonl"
-    records.write_bytes(b"\n".join(orjson.dumps(r) for r in (good, _negative_area(bad), also_good)))
+    records = records_file(tmp_path / "records.jsonl", good, _negative_area(bad), also_good)
     refused = tmp_path / "refused.jsonl"
     key = await new_key("submitter", [COMMUNE])
 
@@ -54,8 +52,7 @@ async def test_submit_exits_1_and_writes_the_refused_records_with_their_line_and
 async def test_submit_exits_0_when_every_record_is_received(
     settings: Settings, tmp_path: Path, new_key: KeyFactory
 ) -> None:
-    records = tmp_path / "records.jsonl"
-    records.write_bytes(orjson.dumps(make_record(COMMUNE)) + b"\n")
+    records = records_file(tmp_path / "records.jsonl", make_record(COMMUNE))
     refused = tmp_path / "refused.jsonl"
 
     done = landsync(
@@ -70,13 +67,11 @@ async def test_submit_exits_0_when_every_record_is_received(
 def test_submit_with_a_wrong_key_says_intake_refused_it_and_what_to_do(
     settings: Settings, tmp_path: Path
 ) -> None:
-    records = tmp_path / "records.jsonl"
-    records.write_bytes(orjson.dumps(make_record(COMMUNE)) + b"\n")
+    records = records_file(tmp_path / "records.jsonl", make_record(COMMUNE))
 
     done = landsync(settings, "submit", str(records), "--key", "lsk_000000000000_wrong")
 
-    assert done.returncode == Status.SERVICE
-    [line] = done.stderr.strip().splitlines()
+    line = one_line(done, Status.SERVICE)
     assert line.startswith("intake refused the records: 401")
     assert "--key or LANDSYNC_API_KEY" in line
 
@@ -84,17 +79,14 @@ def test_submit_with_a_wrong_key_says_intake_refused_it_and_what_to_do(
 def test_a_dead_letter_listing_with_kafka_unreachable_says_so_in_one_line(
     settings: Settings,
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**child_env(settings), "LANDSYNC_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
 
     done = run_cli({**env, "COLUMNS": "300"}, "dlq", "list", "poison", timeout=120)
 
-    assert done.returncode == Status.UNREACHABLE, done.stderr
-    assert "Traceback" not in done.stderr
-    [line] = done.stderr.strip().splitlines()
-    assert line.startswith(f"Kafka at 127.0.0.1:{port} is not reachable: check")
+    assert one_line(done, Status.UNREACHABLE).startswith(
+        f"Kafka at 127.0.0.1:{port} is not reachable: check"
+    )
 
 
 async def test_the_demo_stops_before_its_report_when_intake_refuses_its_records(
@@ -102,8 +94,7 @@ async def test_the_demo_stops_before_its_report_when_intake_refuses_its_records(
 ) -> None:
     key = await new_key("submitter", [COMMUNE])
     earlier = make_record(COMMUNE)
-    auth = bearer(key)
-    assert (await intake.post("/v1/records", json=earlier, headers=auth)).status_code == 202
+    await submit(intake, key, earlier)
     # Another generation's record under the same submission id: a conflict, refused.
     other = {**earlier, "scan_file": "XX000001.pdf"}
     shown = io.StringIO()
@@ -122,9 +113,8 @@ async def test_the_demo_refuses_a_ledger_holding_another_generations_records_of_
     settings: Settings, intake: httpx.AsyncClient, new_key: KeyFactory
 ) -> None:
     commune = "08422"  # no other test's records
-    auth = bearer(await new_key("submitter", [commune]))
     earlier = make_record(commune, submission_id="xa-08422-2025-aaaaaa-000001")
-    assert (await intake.post("/v1/records", json=earlier, headers=auth)).status_code == 202
+    await submit(intake, await new_key("submitter", [commune]), earlier)
     ours = make_record(commune, submission_id="xa-08422-2025-bbbbbb-000001")
 
     with pytest.raises(CommandError) as refused:

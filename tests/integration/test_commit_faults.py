@@ -4,8 +4,6 @@ at each moment of intake's COMMIT (a proxy that reads the wire protocol), not le
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,10 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.settings import PROJECT_ROOT, Settings
+from shared.settings import Settings
 from shared.stack.services import child_env
 from tests.integration.pg_proxy import CommitCutter, Moment
-from tests.support import COMMUNE, bearer, eventually, make_record
+from tests.support import COMMUNE, bearer, eventually, make_record, start_service
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +38,7 @@ async def proxied_intake(
         "LANDSYNC_INTAKE_PORT": str(port),
         "LANDSYNC_STATE_DIR": str(state),
     }
-    log = (state / "intake.log").open("wb")
-    child = subprocess.Popen(  # noqa: ASYNC220 - returns at once; it is waited for in a thread
-        [sys.executable, "-m", "services.intake"], env=env, cwd=PROJECT_ROOT, stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    child = start_service("intake", env, state / "intake.log")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
 
@@ -60,7 +54,6 @@ async def proxied_intake(
         child.terminate()
         # Not child.wait(): the proxy runs on this loop, and intake's shutdown goes through it.
         await asyncio.to_thread(child.wait, 60)
-        log.close()
 
 
 async def _stored(db: asyncpg.Pool[Any], submission_id: str) -> uuid.UUID | None:

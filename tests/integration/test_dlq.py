@@ -18,22 +18,24 @@ from shared.dlq import replay
 from shared.dlq.model import parse_filter
 from shared.kafka.dead_letters import Origin, dead_letter
 from shared.kafka.producer import Producer
+from shared.reference.parse import FILE_COLUMNS, Kind
 from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator, accept, ledger, new_plots
 from tests.support import (
     bearer,
+    carrying,
+    dead_lettered,
     eventually,
     forget_owner,
     landsync,
+    landsync_ok,
     make_record,
     parcel_key_of,
-    read_to_end,
-    record_id_of,
+    reaches,
     registered_record,
     started,
-    submit,
 )
 
 
@@ -59,34 +61,6 @@ async def _replay_mortgaged(
 ) -> httpx.Response:
     """``POST /v1/dlq/mortgaged/replay`` as the operator, with this JSON body."""
     return await intake.post("/v1/dlq/mortgaged/replay", json=body, headers=bearer(operator))
-
-
-async def _dead_lettered(
-    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, record: dict[str, Any]
-) -> str:
-    """Submit the record, wait until reconcile has dead-lettered it and Kafka acknowledged the
-    letter; its record id."""
-    [record_id] = await submit(intake, key, record)
-
-    async def done() -> bool:
-        return bool(
-            await db.fetchval(
-                "SELECT true FROM records WHERE record_id = $1::uuid"
-                " AND decision = 'dead_lettered' AND published_at IS NOT NULL",
-                record_id,
-            )
-        )
-
-    await eventually(done, timeout=60)
-    return record_id
-
-
-async def _reaches(intake: httpx.AsyncClient, key: str, record_id: str, status: str) -> None:
-    async def reached() -> bool:
-        response = await intake.get(f"/v1/records/{record_id}", headers=bearer(key))
-        return bool(response.json()["status"] == status)
-
-    await eventually(reached, timeout=90, interval=0.5)
 
 
 async def _letters(
@@ -124,8 +98,7 @@ async def _letters(
 
 async def _replayed(settings: Settings, ids: list[str]) -> list[Any]:
     """The messages on land.records.submitted that carry these records."""
-    messages = await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
-    return [m for m in messages if record_id_of(m) in ids]
+    return await carrying(settings, Topic.SUBMITTED, ids)
 
 
 async def _audits(db: asyncpg.Pool[Any], commune: str) -> list[asyncpg.Record]:
@@ -148,7 +121,7 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     record = await registered_record(db, commune)
     owner = record["owners"][0]
     await forget_owner(db, record)
-    record_id = await _dead_lettered(intake, db, submitter, record)
+    record_id = await dead_lettered(intake, db, submitter, record)
 
     listed = landsync(settings, "dlq", "list", "owner-unresolved", "--commune", commune, "--json")
     assert listed.returncode == 0, listed.stderr
@@ -166,22 +139,15 @@ async def test_an_owner_loaded_later_is_replayed_from_the_cli_and_synced(
     assert json.loads(shown.stdout)["dead_letters"][0]["value"]["record_id"] == record_id
     assert owner["personal_id"] not in shown.stdout
 
-    residents = tmp_path / "residents.csv"
-    residents.write_text(
-        "personal_id,legacy_id,full_name,date_of_birth,sex,status,commune_code\n"
-        f"{owner['personal_id']},,{owner['full_name']},{owner['date_of_birth']},male,alive,"
-        f"{commune}\n",
-        encoding="utf-8",
-    )
-    loaded = landsync(settings, "registry", "load", "residents", str(residents))
-    assert loaded.returncode == 0, loaded.stderr
+    resident = f"{owner['personal_id']},,{owner['full_name']},{owner['date_of_birth']},male,alive"
+    _load(settings, tmp_path, "residents", f"{resident},{commune}")
     replayed = landsync(
         settings, "dlq", "replay", "owner-unresolved", "--commune", commune, "--yes", "--json"
     )
 
     assert replayed.returncode == 0, replayed.stderr
     assert json.loads(replayed.stdout)["replayed"] == 1
-    await _reaches(intake, operator, record_id, "synced")
+    await reaches(intake, operator, record_id, "synced")
     [audit] = await _audits(db, commune)
     assert audit["actor"].startswith("cli:")
     assert (audit["queue"], audit["replayed"], audit["refused"]) == ("owner-unresolved", 1, 0)
@@ -204,17 +170,17 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     serial = record["certificate"]["serial"]
     row = (f"{serial},CS06999,2016-05-12,{commune},{parcel['map_sheet']},{parcel['parcel_no']},"
            f"{record['owners'][0]['personal_id']},valid,Agribank,2021-01-01,")  # fmt: skip
-    _load_certificates(settings, tmp_path, row)
-    record_id = await _dead_lettered(intake, db, submitter, record)
+    _load(settings, tmp_path, "certificates", row)
+    record_id = await dead_lettered(intake, db, submitter, record)
     listed = await _list_mortgaged(intake, operator, commune=commune)
     assert [d["record_id"] for d in listed.json()["dead_letters"]] == [record_id]
 
-    _load_certificates(settings, tmp_path, row + "2025-05-01")  # the mortgage is released
+    _load(settings, tmp_path, "certificates", row + "2025-05-01")  # the mortgage is released
     replayed = await _replay_mortgaged(intake, operator, commune=commune)
 
     assert replayed.status_code == 200, replayed.text
     assert replayed.json()["replayed"] == 1
-    await _reaches(intake, operator, record_id, "synced")
+    await reaches(intake, operator, record_id, "synced")
     stored = await db.fetchrow(
         "SELECT replay_count, reasons FROM records WHERE record_id = $1::uuid", record_id
     )
@@ -222,16 +188,11 @@ async def test_a_released_mortgage_is_replayed_over_http_and_the_record_accepted
     assert (stored["replay_count"], stored["reasons"]) == (1, [])
 
 
-def _load_certificates(settings: Settings, tmp_path: Path, row: str) -> None:
-    """``landsync registry load certificates`` with one CSV row (CONTRACT §8)."""
-    path = tmp_path / "certificates.csv"
-    path.write_text(
-        "serial,book_number,issued_on,commune_code,map_sheet,parcel_no,holder_ids,status,"
-        f"mortgage_bank,mortgage_registered_on,mortgage_released_on\n{row}\n",
-        encoding="utf-8",
-    )
-    loaded = landsync(settings, "registry", "load", "certificates", str(path))
-    assert loaded.returncode == 0, loaded.stderr
+def _load(settings: Settings, tmp_path: Path, kind: Kind, row: str) -> None:
+    """``landsync registry load <kind>`` of one CSV row under the file's header (CONTRACT §8)."""
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(f"{','.join(FILE_COLUMNS[kind])}\n{row}\n", encoding="utf-8")
+    landsync_ok(settings, "registry", "load", kind, str(path))
 
 
 async def test_a_plot_the_national_database_refused_is_synced_once_replayed(
@@ -256,7 +217,7 @@ async def test_a_plot_the_national_database_refused_is_synced_once_replayed(
     )
 
     assert replayed.json()["replayed"] == 1, replayed.text
-    await _reaches(intake, operator, plot.record_id, "synced")
+    await reaches(intake, operator, plot.record_id, "synced")
     row = (await ledger(db, [plot]))[plot.record_id]
     assert row["national_id"]
     assert row["reasons"] == []

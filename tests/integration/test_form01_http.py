@@ -10,7 +10,7 @@ import httpx
 from shared.form01.decided import STATUS
 from shared.settings import Settings
 from tests.conftest import KeyFactory
-from tests.form01_files import cells_of, edit, form_file
+from tests.form01_files import cells_of, edited, form_file
 from tests.support import bearer, eventually, landsync, make_record
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -22,9 +22,8 @@ async def test_a_workbook_posted_is_imported_once_and_annotated_with_decisions(
     key = await new_key("submitter", ["07339"])
     records = [make_record("07339"), make_record("07339"), make_record("09187")]
     path = form_file(tmp_path / "f.xlsx", records)
-    workbook, sheet = edit(path)
-    sheet["Z4"] = "chín mươi"  # the second record's area is not a number
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet["Z4"] = "chín mươi"  # the second record's area is not a number
     headers = bearer(key) | {"Content-Type": XLSX}
 
     first = await intake.post("/v1/imports/form01", content=path.read_bytes(), headers=headers)
@@ -80,9 +79,8 @@ async def test_a_wrong_structure_or_a_bad_file_is_refused_whole(
 ) -> None:
     key = await new_key("submitter", ["07339"])
     path = form_file(tmp_path / "f.xlsx", [make_record("07339")])
-    workbook, sheet = edit(path)
-    sheet["M2"] = "Ngày sinh"
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet["M2"] = "Ngày sinh"
     headers = bearer(key) | {"Content-Type": XLSX}
 
     shifted = await intake.post("/v1/imports/form01", content=path.read_bytes(), headers=headers)

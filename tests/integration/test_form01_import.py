@@ -9,7 +9,7 @@ import asyncpg
 
 from shared.settings import Settings
 from shared.stack import Stack
-from tests.form01_files import cells_of, edit, form_file
+from tests.form01_files import cells_of, edited, form_file
 from tests.support import landsync, make_record, mortgage, registered_record
 
 
@@ -25,9 +25,8 @@ async def test_a_workbook_imports_its_good_records_and_annotates_the_bad_row(
 ) -> None:
     records = [make_record("07339") for _ in range(3)]
     path = form_file(tmp_path / "xa-tan-yen.xlsx", records)
-    workbook, sheet = edit(path)
-    sheet["L4"] = "31/02/1985"  # the second record's birth date cannot be
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet["L4"] = "31/02/1985"  # the second record's birth date cannot be
     out = tmp_path / "checked.xlsx"
 
     done = landsync(settings, "import", str(path), "--annotated", str(out))
@@ -65,9 +64,8 @@ def test_a_clean_workbook_exits_0_and_a_wrong_structure_exits_2_importing_nothin
 ) -> None:
     good = form_file(tmp_path / "good.xlsx", [make_record("09187")])
     shifted = form_file(tmp_path / "shifted.xlsx", [make_record("09187")])
-    workbook, sheet = edit(shifted)
-    sheet.delete_cols(11)
-    workbook.save(shifted)
+    with edited(shifted) as sheet:
+        sheet.delete_cols(11)
 
     assert landsync(settings, "import", str(good)).returncode == 0
     refused = landsync(settings, "import", str(shifted))

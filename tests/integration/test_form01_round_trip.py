@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 from shared.settings import Settings
 from shared.stack.services import child_env
 from tests.form01_files import cells_of
-from tests.support import eventually, landsync
+from tests.support import eventually, generated_commune, landsync_ok, run_cli
 
 PLOTS, SEED = "150", "7"
 
@@ -31,31 +29,22 @@ async def empty_ledger(db: asyncpg.Pool[Any]) -> None:
     )
 
 
-def _ok(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    done = landsync(settings, *args, timeout=600)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
-    return done
-
-
 async def test_workbooks_imported_score_as_the_json_records_do(
     settings: Settings, empty_ledger: None, tmp_path: Path
 ) -> None:
-    out = tmp_path / "province"
-    _ok(settings, "generate", "--communes", "1", "--plots", PLOTS, "--seed", SEED,
-        "--out", str(out), "--format", "xlsx")  # fmt: skip
-    _ok(settings, "registry", "load", "residents", str(out / "residents.csv"))
-    _ok(settings, "registry", "load", "certificates", str(out / "certificates.csv"))
+    out = generated_commune(settings, tmp_path / "province", PLOTS, SEED, "--format", "xlsx")
     folder = out / "form01"
     names = (folder / "files.txt").read_text().split()
     truth = folder / "truth.jsonl"
     expected = len(truth.read_bytes().splitlines())
 
     for name in names:
-        imported = landsync(settings, "import", str(folder / name))
-        assert imported.returncode == 0, imported.stderr[-2000:]  # every row went in
+        landsync_ok(settings, "import", str(folder / name))  # every row went in
 
     async def scored() -> dict[str, Any] | None:
-        done = await asyncio.to_thread(_ok, settings, "evaluate", "--truth", str(truth), "--json")
+        done = await asyncio.to_thread(
+            landsync_ok, settings, "evaluate", "--truth", str(truth), "--json", timeout=600
+        )
         result: dict[str, Any] = orjson.loads(done.stdout)
         return result if result["undecided"] == 0 and result["missing"] == 0 else None
 
@@ -67,12 +56,8 @@ async def test_workbooks_imported_score_as_the_json_records_do(
 def test_the_demo_runs_from_workbooks_and_names_the_annotated_files(
     settings: Settings, empty_ledger: None
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "demo", "--from-excel",
-         "--plots", PLOTS, "--seed", SEED],
-        env={**child_env(settings), "COLUMNS": "200", "PATH": os.environ.get("PATH", "")},
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+    env = {**child_env(settings), "COLUMNS": "200", "PATH": os.environ.get("PATH", "")}
+    done = run_cli(env, "demo", "--from-excel", "--plots", PLOTS, "--seed", SEED, timeout=900)
     output = done.stdout + done.stderr
 
     assert done.returncode == 0, output[-3000:]

@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from shared.settings import Settings
 from tests.conftest import KeyFactory
+from tests.support import bearer
 
 SECONDS = float(os.environ.get("LANDSYNC_FUZZ_SECONDS", "15"))  # per role and mode
 EXAMPLES = int(os.environ.get("LANDSYNC_FUZZ_EXAMPLES", "40"))  # per operation, at most
@@ -136,7 +137,7 @@ def _fuzz(base_url: str, key: str, mode: GenerationMode) -> tuple[set[str], list
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), f"intake's OpenAPI has an invalid operation: {result.err()}"
         operations.append(result.ok())
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     errors: list[str] = []
     reached: set[str] = set()
     for operation in operations:

@@ -28,6 +28,7 @@ from tests.support import (
     plain_producer,
     post_ndjson,
     register,
+    submit,
 )
 
 OTHER = "07342"
@@ -136,8 +137,7 @@ async def _seconds_to_decide(
     intake: httpx.AsyncClient, db: asyncpg.Pool[Any], key: str, batch: list[dict[str, Any]]
 ) -> tuple[float, list[str]]:
     started = time.monotonic()
-    response = await intake.post("/v1/records", json=batch, headers=bearer(key))
-    ids = [r["record_id"] for r in response.json()["results"]]
+    ids = await submit(intake, key, *batch)
     assert len(ids) == len(batch)
     await eventually(lambda: _decided(db, ids), timeout=120, interval=0.05)
     return time.monotonic() - started, ids
@@ -374,8 +374,7 @@ async def test_a_bug_met_by_every_record_stops_reconcile_at_the_guard_until_it_i
     async with _a_bug_for(db) as mark, httpx.AsyncClient(base_url=reconcile) as probe:
         records = [make_record(COMMUNE, submission_id=f"{mark}-{i}") for i in range(1500)]
         await register(db, *records)
-        posted = await intake.post("/v1/records", json=records, headers=bearer(key))
-        ids = [r["record_id"] for r in posted.json()["results"]]
+        ids = await submit(intake, key, *records)
 
         async def stopped() -> httpx.Response | None:
             ready = await probe.get("/readyz")

@@ -19,6 +19,7 @@ from tests.support import (
     post_ndjson,
     read_topic,
     record_id_of,
+    submit,
 )
 
 
@@ -159,8 +160,7 @@ async def test_a_parcels_records_keep_the_files_order_across_chunks_validated_in
 async def test_a_record_can_be_read_back_with_its_status(
     intake: httpx.AsyncClient, key: str
 ) -> None:
-    posted = await intake.post("/v1/records", json=make_record(COMMUNE), headers=bearer(key))
-    record_id = posted.json()["results"][0]["record_id"]
+    [record_id] = await submit(intake, key, make_record(COMMUNE))
 
     response = await intake.get(f"/v1/records/{record_id}", headers=bearer(key))
 

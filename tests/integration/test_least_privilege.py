@@ -19,6 +19,7 @@ from shared.stack import Stack
 from shared.stack import processes as proc
 from shared.stack.postgres import SUPERUSER
 from shared.stack.services import child_env, wait_ready
+from tests.support import start_service
 
 
 async def _connect(settings: Settings, user: str, **extra: Any) -> asyncpg.Connection[Any]:
@@ -177,14 +178,7 @@ def test_the_simulator_stays_on_loopback_when_bind_host_exposes_the_services(
     env = child_env(settings, "national-db")
     env |= {"LANDSYNC_BIND_HOST": "0.0.0.0", "LANDSYNC_NATIONAL_DB_PORT": str(port)}
     log = tmp_path / "national-db.log"
-    with log.open("wb") as out:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "services.national_db"],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    child = start_service("national_db", env, log)
     try:
         wait_ready(f"http://127.0.0.1:{port}/healthz", child.pid, log, timeout=30)
 

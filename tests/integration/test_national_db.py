@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.settings import PROJECT_ROOT, Settings
+from shared.settings import Settings
 from shared.stack import Stack
-from tests.support import bearer
+from shared.stack.services import wait_ready
+from tests.support import bearer, start_service
 
 TOKEN = "test-token"  # a throwaway token of a throwaway simulator
 
@@ -57,22 +56,8 @@ class _Process:
         self._child: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self._log.open("ab") as out:
-            self._child = subprocess.Popen(
-                [sys.executable, "-m", "services.national_db"],
-                cwd=PROJECT_ROOT,
-                env=self._env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"the simulator did not start: {self._log.read_text()[-2000:]}")
+        self._child = start_service("national_db", self._env, self._log)
+        wait_ready(f"{self.url}/healthz", self._child.pid, self._log, timeout=30)
 
     def kill(self) -> None:
         if self._child is not None:

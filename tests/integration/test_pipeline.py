@@ -16,12 +16,14 @@ from shared.settings import Settings
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.generated import read_jsonl
-from tests.support import eventually, landsync, post_ndjson, read_to_end, record_id_of
-
-
-def _landsync(settings: Settings, *args: str) -> None:
-    done = landsync(settings, *args)
-    assert done.returncode == 0, done.stderr[-2000:]
+from tests.support import (
+    carrying,
+    eventually,
+    generated_commune,
+    landsync,
+    landsync_ok,
+    post_ndjson,
+)
 
 
 async def _submit_and_wait(
@@ -78,13 +80,7 @@ def _queue_is_owner(row: asyncpg.Record) -> bool | None:
 
 @pytest.fixture(scope="module")
 def commune(tmp_path_factory: pytest.TempPathFactory, settings: Settings, stack: Any) -> Path:
-    out = tmp_path_factory.mktemp("province")
-    _landsync(
-        settings, "generate", "--communes", "1", "--plots", "800", "--seed", "5", "--out", str(out)
-    )
-    _landsync(settings, "registry", "load", "residents", str(out / "residents.csv"))
-    _landsync(settings, "registry", "load", "certificates", str(out / "certificates.csv"))
-    return out
+    return generated_commune(settings, tmp_path_factory.mktemp("province"), "800", "5")
 
 
 async def test_every_decision_of_a_generated_commune_equals_its_truth_file(
@@ -103,11 +99,7 @@ async def test_every_decision_of_a_generated_commune_equals_its_truth_file(
     assert {"accepted", "rejected", "dead_lettered", "duplicate"} <= outcomes, "a varied commune"
     by_id = {r["record_id"]: r for r in ledger.values()}
     for topic, owner_queue in ((Topic.DLQ_OWNER_UNRESOLVED, True), (Topic.DLQ_MORTGAGED, False)):
-        letters = [
-            m
-            for m in await read_to_end(settings.bootstrap, settings.topics.name(topic))
-            if record_id_of(m) in by_id
-        ]
+        letters = await carrying(settings, topic, by_id)
         expected = {
             r["record_id"]
             for r in ledger.values()
@@ -130,7 +122,7 @@ async def test_the_second_phase_accepts_updates_under_replacement_certificates(
     settings: Settings,
     new_key: KeyFactory,
 ) -> None:
-    _landsync(
+    landsync_ok(
         settings, "registry", "load", "certificates", str(commune / "certificates.phase2.csv")
     )
     truth = read_jsonl(commune / "truth.phase2.jsonl")

@@ -21,13 +21,14 @@ from shared.stack import Stack
 from shared.topics import Topic
 from tests.support import (
     COMMUNE,
+    carrying,
     eventually,
     forget_owner,
     fresh_owner,
     make_record,
     mortgage,
     plain_producer,
-    read_to_end,
+    published,
     read_topic,
     record_id_of,
     register,
@@ -37,18 +38,14 @@ from tests.support import (
 
 
 async def _decided(db: asyncpg.Pool[Any], record_ids: list[str]) -> dict[str, asyncpg.Record]:
-    async def all_decided() -> dict[str, asyncpg.Record] | None:
-        rows = await db.fetch(
-            "SELECT record_id::text AS id, decision AS status, reasons, warnings, plot_version,"
-            " decided_at, published_at FROM records"
-            " WHERE record_id = ANY($1::uuid[]) AND decision <> 'received'"
-            " AND published_at IS NOT NULL",
-            record_ids,
-        )
-        return {r["id"]: r for r in rows} if len(rows) == len(record_ids) else None
-
-    found: dict[str, asyncpg.Record] = await eventually(all_decided, timeout=60)
-    return found
+    """The ledger rows of the records, once each is decided and its decision published."""
+    await published(db, record_ids)
+    rows = await db.fetch(
+        "SELECT record_id::text AS id, decision AS status, reasons, warnings, plot_version,"
+        " decided_at, published_at FROM records WHERE record_id = ANY($1::uuid[])",
+        record_ids,
+    )
+    return {r["id"]: r for r in rows}
 
 
 def _codes(row: asyncpg.Record) -> set[str]:
@@ -60,12 +57,6 @@ def _codes(row: asyncpg.Record) -> set[str]:
 def _outcome(row: asyncpg.Record) -> str:
     """The decision; a synced record was accepted (sync may already have sent it on)."""
     return "accepted" if row["status"] == "synced" else str(row["status"])
-
-
-async def _on(settings: Settings, topic: Topic, record_ids: set[str]) -> list[Any]:
-    """The messages of ``topic`` that carry any of the records."""
-    messages = await read_to_end(settings.bootstrap, settings.topics.name(topic))
-    return [m for m in messages if record_id_of(m) in record_ids]
 
 
 async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
@@ -87,19 +78,19 @@ async def test_each_record_gets_one_decision_on_the_topic_its_outcome_names(
         ("dead_lettered", {"owner_unresolved"}),
     ]
     assert rows[ids[0]]["plot_version"] == 1
-    [plot] = await _on(settings, Topic.ACCEPTED, {ids[0]})
+    [plot] = await carrying(settings, Topic.ACCEPTED, {ids[0]})
     assert orjson.loads(plot.value)["version"] == 1
-    [rejection] = await _on(settings, Topic.REJECTED, {ids[2]})
+    [rejection] = await carrying(settings, Topic.REJECTED, {ids[2]})
     assert [r["code"] for r in orjson.loads(rejection.value)["reasons"]] == ["scan_name_mismatch"]
-    [letter] = await _on(settings, Topic.DLQ_MORTGAGED, {ids[1]})
+    [letter] = await carrying(settings, Topic.DLQ_MORTGAGED, {ids[1]})
     assert dict(letter.headers)["dlq.reason"] == b"mortgaged"
-    [unresolved] = await _on(settings, Topic.DLQ_OWNER_UNRESOLVED, {ids[3]})
+    [unresolved] = await carrying(settings, Topic.DLQ_OWNER_UNRESOLVED, {ids[3]})
     headers = {k: v.decode() for k, v in unresolved.headers}
     assert headers["dlq.reason"] == "owner_unresolved"
     assert headers["dlq.original.topic"] == settings.topics.name(Topic.SUBMITTED)
     assert headers["commune.code"] == COMMUNE
     assert orjson.loads(unresolved.value)["record_id"] == ids[3]  # the record, unchanged
-    assert not await _on(settings, Topic.ACCEPTED, set(ids[1:]))
+    assert not await carrying(settings, Topic.ACCEPTED, ids[1:])
 
 
 async def test_an_identical_plot_submitted_again_is_a_duplicate_and_is_not_sent_again(
@@ -117,7 +108,7 @@ async def test_an_identical_plot_submitted_again_is_a_duplicate_and_is_not_sent_
 
     assert [_outcome(rows[i]) for i in ids] == ["accepted", "duplicate", "rejected"]
     assert _codes(rows[ids[2]]) == {"duplicate_conflict"}
-    assert len(await _on(settings, Topic.ACCEPTED, set(ids))) == 1
+    assert len(await carrying(settings, Topic.ACCEPTED, ids)) == 1
 
 
 async def _rewind(settings: Settings, to: dict[TopicPartition, int]) -> None:
@@ -158,8 +149,7 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
     await register(db, *records)
     ids = await submit(intake, key, *records)
     first = await _decided(db, ids)
-    submitted = await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
-    ours = [m for m in submitted if record_id_of(m) in set(ids)]
+    ours = await carrying(settings, Topic.SUBMITTED, ids)
     earliest: dict[TopicPartition, int] = {}
     for m in ours:
         tp = TopicPartition(m.topic, m.partition)
@@ -179,7 +169,7 @@ async def test_after_a_forced_rewind_of_the_consumer_group_nothing_is_decided_or
 
     again = await _decided(db, ids)
     assert [again[i]["decided_at"] for i in ids] == [first[i]["decided_at"] for i in ids]
-    plots = await _on(settings, Topic.ACCEPTED, set(ids))
+    plots = await carrying(settings, Topic.ACCEPTED, ids)
     assert sorted(record_id_of(p) for p in plots) == sorted(ids)
 
 
@@ -191,11 +181,7 @@ async def test_a_decision_stored_but_not_acknowledged_downstream_is_sent_on_rede
     await _decided(db, [record_id])
     # As if reconcile had died after committing the decision and before Kafka acknowledged it.
     await db.execute("UPDATE records SET published_at = NULL WHERE record_id = $1::uuid", record_id)
-    [original] = [
-        m
-        for m in await read_to_end(settings.bootstrap, settings.topics.name(Topic.SUBMITTED))
-        if record_id_of(m) == record_id
-    ]
+    [original] = await carrying(settings, Topic.SUBMITTED, [record_id])
     async with plain_producer(settings.bootstrap) as producer:
         await producer.send_and_wait(original.topic, original.value, key=original.key)
 

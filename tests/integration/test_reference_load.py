@@ -18,7 +18,7 @@ from shared.reference import store
 from shared.reference.parse import CERTIFICATE_COLUMNS, Kind, ParseResult, UnusableFileError
 from shared.reference.rules import CHECKS, WHITESPACE, _holders
 from shared.settings import Settings
-from tests.support import landsync
+from tests.support import landsync, landsync_ok
 
 # Test rows use a birth province (099) and a commune (99999) that real data never has.
 _RESIDENTS = """personal_id,legacy_id,full_name,date_of_birth,sex,status,commune_code
@@ -47,11 +47,10 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _load(
-    settings: Settings, path: Path, kind: Kind, text: str
-) -> subprocess.CompletedProcess[str]:
-    """``landsync registry load <kind>`` of ``text``, written to ``path`` first."""
-    return landsync(settings, "registry", "load", kind, str(_write(path, text)))
+def _load(settings: Settings, path: Path, kind: Kind, text: str) -> str:
+    """``landsync registry load <kind>`` of ``text``, written to ``path`` first, which must
+    succeed; what it said."""
+    return _said(landsync_ok(settings, "registry", "load", kind, str(_write(path, text))))
 
 
 @pytest.fixture
@@ -97,14 +96,13 @@ async def _load_into_empty(
 async def test_residents_load_with_name_keys_and_bad_lines_are_refused_by_line(
     settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
-    done = _load(settings, tmp_path / "r.csv", "residents", _RESIDENTS)
-    assert done.returncode == 0, done.stderr
-    assert "2 rows loaded" in _said(done)
-    assert "3 lines refused" in _said(done)
-    assert "line 4 (personal_id not 12 digits)" in _said(done)
-    assert "line 5 (date_of_birth not a YYYY-MM-DD date)" in _said(done)
-    assert "line 6 (status not alive or deceased)" in _said(done)
-    assert "rows/s" in _said(done)
+    said = _load(settings, tmp_path / "r.csv", "residents", _RESIDENTS)
+    assert "2 rows loaded" in said
+    assert "3 lines refused" in said
+    assert "line 4 (personal_id not 12 digits)" in said
+    assert "line 5 (date_of_birth not a YYYY-MM-DD date)" in said
+    assert "line 6 (status not alive or deceased)" in said
+    assert "rows/s" in said
     row = await clean.fetchrow("SELECT * FROM residents WHERE personal_id = '099080000001'")
     assert row is not None
     assert (row["name_key"], row["legacy_id"], str(row["date_of_birth"])) == (
@@ -119,9 +117,8 @@ async def test_a_reload_updates_changed_rows_and_keeps_rows_absent_from_the_file
 ) -> None:
     _load(settings, tmp_path / "a.csv", "residents", _RESIDENTS)
     changed = _HEADER + "099080000001,121234567,Nguyễn Văn Ân,1980-03-02,male,deceased,99999\n"
-    done = _load(settings, tmp_path / "b.csv", "residents", changed)
-    assert done.returncode == 0, done.stderr
-    assert "1 inserted or changed, upsert" in _said(done)
+    said = _load(settings, tmp_path / "b.csv", "residents", changed)
+    assert "1 inserted or changed, upsert" in said
     rows = await clean.fetch(
         "SELECT personal_id, status, name_key FROM residents WHERE commune_code = '99999'"
         " ORDER BY personal_id"
@@ -131,16 +128,15 @@ async def test_a_reload_updates_changed_rows_and_keeps_rows_absent_from_the_file
         ("099185000002", "alive", "tran thi lan"),
     ]
     again = _load(settings, tmp_path / "b.csv", "residents", changed)
-    assert "(0 inserted or changed, upsert)" in _said(again)
+    assert "(0 inserted or changed, upsert)" in again
 
 
 async def test_certificates_load_one_row_per_parcel_with_normalised_serial_keys(
     settings: Settings, clean: asyncpg.Pool[Any], tmp_path: Path
 ) -> None:
-    done = _load(settings, tmp_path / "c.csv", "certificates", _CERTIFICATES)
-    assert done.returncode == 0, done.stderr
-    assert "1 lines refused" in _said(done)
-    assert "status not valid, revoked or replaced" in _said(done)
+    said = _load(settings, tmp_path / "c.csv", "certificates", _CERTIFICATES)
+    assert "1 lines refused" in said
+    assert "status not valid, revoked or replaced" in said
     rows = await clean.fetch(
         "SELECT serial, serial_key, parcel_no, holder_ids, mortgage_bank, mortgage_registered_on"
         " FROM certificates WHERE commune_code = '99999' ORDER BY parcel_no"
@@ -186,12 +182,11 @@ async def test_lines_with_a_wrong_field_count_are_refused_by_line_and_the_rest_l
         + "099080000007,,Too Many,1980-01-01,male,alive,99999,extra\n"
         + "099080000008,,Too Few,1980-01-01\n"
     )
-    done = _load(settings, tmp_path / "f.csv", "residents", text)
-    assert done.returncode == 0, done.stderr
-    assert "2 rows loaded" in _said(done)
-    assert "5 lines refused" in _said(done)
-    assert "line 7 (8 fields, header has 7)" in _said(done)
-    assert "line 4 (personal_id not 12 digits)" in _said(done)
+    said = _load(settings, tmp_path / "f.csv", "residents", text)
+    assert "2 rows loaded" in said
+    assert "5 lines refused" in said
+    assert "line 7 (8 fields, header has 7)" in said
+    assert "line 4 (personal_id not 12 digits)" in said
 
 
 async def test_a_first_load_inserts_then_builds_the_key_and_indexes(

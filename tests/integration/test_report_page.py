@@ -15,7 +15,7 @@ from shared.settings import Settings
 from shared.synthetic import communes
 from tests.conftest import KeyFactory
 from tests.integration.report_data import COMMUNES, Counts, ledger_counts, submit_campaign
-from tests.support import bearer, eventually, landsync
+from tests.support import bearer, eventually, landsync, landsync_ok
 
 
 def _rate(part: int, whole: int) -> str:
@@ -83,10 +83,7 @@ Array.from(document.querySelectorAll('#commune-charts figure')).map(f => ({
 async def _target(settings: Settings, tmp_path: Path, commune: str, plots: int) -> None:
     targets = tmp_path / "targets.csv"
     targets.write_text(f"commune_code,target_plots\n{commune},{plots}\n")
-    loaded = await asyncio.to_thread(
-        landsync, settings, "campaign", "targets", "load", str(targets)
-    )
-    assert loaded.returncode == 0, loaded.stderr
+    await asyncio.to_thread(landsync_ok, settings, "campaign", "targets", "load", str(targets))
 
 
 async def test_the_report_page_shows_each_communes_figures_as_the_ledger_counts_them(

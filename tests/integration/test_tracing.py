@@ -15,7 +15,7 @@ import httpx
 
 from shared.settings import Settings
 from shared.stack import Stack
-from tests.support import eventually, registered_record
+from tests.support import bearer, eventually, registered_record
 
 SERVICES = {"landsync-intake", "landsync-reconcile", "landsync-sync", "landsync-national-db"}
 
@@ -39,7 +39,7 @@ async def test_one_records_path_is_one_trace_across_the_services(
 ) -> None:  # fmt: skip
     record = await registered_record(db)
     trace_id, client_span = secrets.token_hex(16), secrets.token_hex(8)
-    headers = {"Authorization": f"Bearer {key}", "traceparent": f"00-{trace_id}-{client_span}-01"}
+    headers = bearer(key) | {"traceparent": f"00-{trace_id}-{client_span}-01"}
 
     posted = await intake.post("/v1/records", json=record, headers=headers)
     assert posted.status_code == 202, posted.text

@@ -87,6 +87,22 @@ def _values(*numbers: int) -> list[bytes]:
     return [orjson.dumps({"n": n}) for n in numbers]
 
 
+class _Buggy:
+    """A processor with a bug the records numbered ``bad`` trigger: it raises for any batch that
+    holds one, and notes the numbers of the batches it processed and how many calls it took."""
+
+    def __init__(self, *bad: int) -> None:
+        self.bad = set(bad)
+        self.done: list[int] = []
+        self.calls = 0
+
+    async def __call__(self, batch: Sequence[Incoming[Item]]) -> None:
+        self.calls += 1
+        if any(m.value.n in self.bad for m in batch):
+            raise ValueError("a bug these records trigger")
+        self.done.extend(m.value.n for m in batch)
+
+
 async def test_an_outage_is_waited_out_and_the_batch_committed_once_it_passes() -> None:
     calls: list[int] = []
 
@@ -106,19 +122,13 @@ async def test_an_outage_is_waited_out_and_the_batch_committed_once_it_passes() 
 
 
 async def test_a_record_that_always_fails_is_dead_lettered_and_the_others_go_through() -> None:
-    done: list[int] = []
-
-    async def buggy(batch: Sequence[Incoming[Item]]) -> None:
-        if any(m.value.n == 2 for m in batch):
-            raise ValueError("a bug this record triggers")
-        done.extend(m.value.n for m in batch)
-
+    buggy = _Buggy(2)
     consumer, producer = _consumer(buggy)
     batch = Batch(_values(1, 2, 3))
 
     await consumer.handle(batch)  # type: ignore[arg-type]
 
-    assert done == [1, 3]
+    assert buggy.done == [1, 3]
     [letter] = producer.sent
     assert letter.topic == "land.dlq.poison"
     assert letter.value == orjson.dumps({"n": 2})
@@ -179,25 +189,16 @@ async def test_a_stop_during_an_outage_rewinds_the_batch_instead_of_committing()
 
 async def test_a_few_bad_records_in_a_big_batch_are_isolated_in_few_calls_and_in_order() -> None:
     bad = {17, 500, 501, 998}
-    calls = 0
-    done: list[int] = []
-
-    async def buggy(batch: Sequence[Incoming[Item]]) -> None:
-        nonlocal calls
-        calls += 1
-        if any(m.value.n in bad for m in batch):
-            raise ValueError("a bug these records trigger")
-        done.extend(m.value.n for m in batch)
-
+    buggy = _Buggy(*bad)
     consumer, producer = _consumer(buggy)
     batch = Batch(_values(*range(1000)))
 
     await consumer.handle(batch)  # type: ignore[arg-type]
 
-    assert done == [n for n in range(1000) if n not in bad]  # every good one, in order
+    assert buggy.done == [n for n in range(1000) if n not in bad]  # every good one, in order
     assert sorted(orjson.loads(m.value)["n"] for m in producer.sent) == sorted(bad)
     # Record by record would be 1,000 calls or more; halving costs a few per bad record.
-    assert calls < 100
+    assert buggy.calls < 100
     assert batch.outcome == "committed"
 
 
@@ -206,15 +207,11 @@ async def test_the_records_of_dead_letters_are_given_up_after_their_letters_are_
     given_up: list[GivenUp] = []
     sent_before: list[int] = []
 
-    async def buggy(batch: Sequence[Incoming[Item]]) -> None:
-        if any(m.value.n == 2 for m in batch):
-            raise ValueError("a bug this record triggers")
-
     async def give_up(items: Sequence[GivenUp]) -> None:
         sent_before.append(len(producer.sent))
         given_up.extend(items)
 
-    consumer, producer = _consumer(buggy, give_up)
+    consumer, producer = _consumer(_Buggy(2), give_up)
     batch = Batch([*_values(1, 2), b"not json"], record_ids=ids)
 
     await consumer.handle(batch)  # type: ignore[arg-type]

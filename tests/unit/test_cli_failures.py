@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +14,7 @@ from shared.cli.failures import Status, explain
 from shared.settings import Settings, unknown_variables
 from shared.stack import StackError
 from shared.stack.services import child_env
-from tests.support import make_record, run_cli
-
-
-def _free_port() -> int:
-    # Bound and closed again: nothing listens there while the test runs.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.support import free_port, make_record, one_line, records_file, run_cli
 
 
 @pytest.fixture
@@ -31,21 +22,16 @@ def stopped(tmp_path: Path) -> Settings:
     """Settings of a stack that is not running: its ports have no listener."""
     return Settings(
         state_dir=tmp_path / "state",
-        postgres_port=_free_port(),
-        intake_port=_free_port(),
-        kafka_port=_free_port(),
+        postgres_port=free_port(),
+        intake_port=free_port(),
+        kafka_port=free_port(),
     )
 
 
-def _landsync(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli({**env, "COLUMNS": "300"}, *args, timeout=60)  # a long line stays one line
-
-
-def _one_line(done: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
+def _landsync(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``landsync`` against the stack of ``settings``, with these variables set too."""
+    # A wide console: a long line stays one line.
+    return run_cli({**child_env(settings), "COLUMNS": "300", **env}, *args, timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -59,13 +45,12 @@ def _one_line(done: subprocess.CompletedProcess[str]) -> str:
         ["records", "list", "--commune", "07339"],
     ],
 )
-def test_a_command_against_a_stopped_stack_says_postgresql_is_down_in_one_line(
+def test_a_command_against_a_stopped_stack_says_postgresql_is_down_inone_line(
     stopped: Settings, command: list[str]
 ) -> None:
-    done = _landsync(child_env(stopped), *command)
+    done = _landsync(stopped, *command)
 
-    assert done.returncode == Status.UNREACHABLE
-    assert _one_line(done) == (
+    assert one_line(done, Status.UNREACHABLE) == (
         f"PostgreSQL at 127.0.0.1:{stopped.postgres_port} is not reachable: run `landsync up`"
     )
 
@@ -76,28 +61,27 @@ def test_a_registry_load_against_a_stopped_stack_is_one_line_too(
     residents = tmp_path / "residents.csv"
     residents.write_text("personal_id,full_name\n", encoding="utf-8")
 
-    done = _landsync(child_env(stopped), "registry", "load", "residents", str(residents))
+    done = _landsync(stopped, "registry", "load", "residents", str(residents))
 
-    assert done.returncode == Status.UNREACHABLE
-    assert _one_line(done).startswith(f"PostgreSQL at 127.0.0.1:{stopped.postgres_port} is not")
+    assert one_line(done, Status.UNREACHABLE).startswith(
+        f"PostgreSQL at 127.0.0.1:{stopped.postgres_port} is not"
+    )
 
 
 def test_submit_to_a_stopped_intake_names_intake_and_its_address(
     stopped: Settings, tmp_path: Path
 ) -> None:
-    records = tmp_path / "records.jsonl"
-    records.write_bytes(orjson.dumps(make_record()) + b"\n")
+    records = records_file(tmp_path / "records.jsonl", make_record())
 
-    done = _landsync(child_env(stopped), "submit", str(records), "--key", "lsk_x_y")
+    done = _landsync(stopped, "submit", str(records), "--key", "lsk_x_y")
 
-    assert done.returncode == Status.UNREACHABLE
-    line = _one_line(done)
+    line = one_line(done, Status.UNREACHABLE)
     assert line.startswith(f"intake at http://127.0.0.1:{stopped.intake_port} is not reachable")
     assert "landsync up" in line
 
 
 def test_debug_adds_the_traceback_before_the_same_line(stopped: Settings) -> None:
-    done = _landsync(child_env(stopped), "--debug", "report")
+    done = _landsync(stopped, "--debug", "report")
 
     assert done.returncode == Status.UNREACHABLE
     assert "Traceback (most recent call last)" in done.stderr
@@ -106,36 +90,27 @@ def test_debug_adds_the_traceback_before_the_same_line(stopped: Settings) -> Non
 
 
 def test_a_value_that_is_not_a_number_names_its_variable(stopped: Settings) -> None:
-    env = {**child_env(stopped), "LANDSYNC_INTAKE_PORT": "abc"}
+    done = _landsync(stopped, "report", LANDSYNC_INTAKE_PORT="abc")
 
-    done = _landsync(env, "report")
-
-    assert done.returncode == Status.CONFIG
-    line = _one_line(done)
+    line = one_line(done, Status.CONFIG)
     assert line.startswith("LANDSYNC_INTAKE_PORT=abc is not valid (")
     assert "integer" in line
 
 
 def test_an_invalid_text_setting_is_named_without_its_value(stopped: Settings) -> None:
     # A text setting may be a password or a URL with one: the line never repeats it.
-    env = {**child_env(stopped), "LANDSYNC_KAFKA_SASL_MECHANISM": "PLAIN-secret-looking"}
+    done = _landsync(stopped, "report", LANDSYNC_KAFKA_SASL_MECHANISM="PLAIN-secret-looking")
 
-    done = _landsync(env, "report")
-
-    assert done.returncode == Status.CONFIG
-    line = _one_line(done)
+    line = one_line(done, Status.CONFIG)
     assert line.startswith("LANDSYNC_KAFKA_SASL_MECHANISM is not valid")
     assert "secret-looking" not in line
 
 
 def test_an_unknown_landsync_variable_is_a_warning_with_the_close_name(stopped: Settings) -> None:
-    env = {**child_env(stopped), "LANDSYNC_INTAKE_PROT": "18080"}
+    done = _landsync(stopped, "status", "--json", LANDSYNC_INTAKE_PROT="18080")
 
-    done = _landsync(env, "status", "--json")
-
-    assert done.returncode == 0
     assert orjson.loads(done.stdout)["state_dir"]
-    assert _one_line(done) == (
+    assert one_line(done, Status.OK) == (
         "warning: LANDSYNC_INTAKE_PROT is no LandSync setting; it is ignored"
         " (did you mean LANDSYNC_INTAKE_PORT?)"
     )
@@ -163,10 +138,9 @@ def test_a_csv_given_to_submit_is_refused_with_the_command_that_takes_it(
     form = tmp_path / "form01.csv"
     form.write_text("submission_id,commune_code\ntan-yen-1,07339\n", encoding="utf-8")
 
-    done = _landsync(child_env(stopped), "submit", str(form))
+    done = _landsync(stopped, "submit", str(form))
 
-    assert done.returncode == Status.USAGE
-    line = _one_line(done)
+    line = one_line(done, Status.USAGE)
     assert line.startswith(f"{form} line 1 is not JSON")
     assert f"`landsync import {form}`" in line
 
@@ -176,46 +150,41 @@ def test_a_line_that_is_not_json_is_named_by_its_number(stopped: Settings, tmp_p
     good = orjson.dumps(make_record())
     records.write_bytes(good + b"\n\n" + good + b"\n{not json\n")
 
-    done = _landsync(child_env(stopped), "submit", str(records))
+    done = _landsync(stopped, "submit", str(records))
 
-    assert done.returncode == Status.USAGE
-    assert _one_line(done).startswith(f"{records} line 4 is not JSON")
+    assert one_line(done, Status.USAGE).startswith(f"{records} line 4 is not JSON")
 
 
 def test_a_json_line_that_is_no_object_is_refused(stopped: Settings, tmp_path: Path) -> None:
     records = tmp_path / "records.jsonl"
     records.write_bytes(b"[1, 2]\n")
 
-    done = _landsync(child_env(stopped), "submit", str(records))
+    done = _landsync(stopped, "submit", str(records))
 
-    assert done.returncode == Status.USAGE
-    assert "line 1 is a JSON list, not an object" in _one_line(done)
+    assert "line 1 is a JSON list, not an object" in one_line(done, Status.USAGE)
 
 
 def test_evaluate_given_a_file_that_is_no_truth_file_names_the_line(
     stopped: Settings, tmp_path: Path
 ) -> None:
-    truth = tmp_path / "records.jsonl"
-    truth.write_bytes(orjson.dumps(make_record()) + b"\n")  # records, not their truth
+    truth = records_file(tmp_path / "records.jsonl", make_record())  # records, not their truth
 
-    done = _landsync(child_env(stopped), "evaluate", "--truth", str(truth))
+    done = _landsync(stopped, "evaluate", "--truth", str(truth))
 
-    assert done.returncode == Status.USAGE
-    assert _one_line(done).startswith(f"{truth} line 1 is no truth line (KeyError")
+    assert one_line(done, Status.USAGE).startswith(f"{truth} line 1 is no truth line (KeyError")
 
 
 def test_a_wrong_option_value_is_one_line_with_where_to_look(stopped: Settings) -> None:
-    done = _landsync(child_env(stopped), "report", "--format", "pdf")
+    done = _landsync(stopped, "report", "--format", "pdf")
 
-    assert done.returncode == Status.USAGE
-    line = _one_line(done)
+    line = one_line(done, Status.USAGE)
     assert line.startswith("landsync report: Invalid value for")
     assert "--format" in line
     assert line.endswith("(see landsync report --help)")
 
 
 def test_the_exit_statuses_are_documented_in_the_help(stopped: Settings) -> None:
-    done = _landsync(child_env(stopped), "--help")
+    done = _landsync(stopped, "--help")
 
     assert done.returncode == 0
     text = " ".join(done.stdout.split())

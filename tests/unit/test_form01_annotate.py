@@ -11,7 +11,7 @@ from shared.form01.decided import stored_rows, with_decisions
 from shared.form01.outcome import outcomes, record_ids_by_row
 from shared.form01.reader import read_form
 from shared.form01.template import REASONS_HEADER, STATUS_HEADER
-from tests.form01_files import cells_of, edit, form_file
+from tests.form01_files import cells_of, edited, form_file
 from tests.support import make_record
 
 
@@ -19,9 +19,8 @@ def test_the_annotated_copy_adds_status_and_reasons_and_marks_the_refused_cell(
     tmp_path: Path,
 ) -> None:
     path = form_file(tmp_path / "f.xlsx", [make_record(), make_record(), make_record()])
-    workbook, sheet = edit(path)
-    sheet["L4"] = "32/13/1985"  # the second record's birth date
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet["L4"] = "32/13/1985"  # the second record's birth date
     before = cells_of(path)
     parsed = read_form(path)
     # What intake answers for the two records sent: one new, one it had already.
@@ -76,18 +75,16 @@ def test_the_annotated_copy_fixed_in_place_imports_again_with_the_same_ids(
 ) -> None:
     # The commune officer's path: import, fix the yellow cell in the annotated copy, import it.
     path = form_file(tmp_path / "f.xlsx", [make_record(), make_record()])
-    workbook, sheet = edit(path)
-    sheet["L4"] = "32/13/1985"
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet["L4"] = "32/13/1985"
     first = read_form(path)
     results = [{"index": 0, "record_id": "r1", "status": "received"}]
     checked = tmp_path / "f.checked.xlsx"
     checked.write_bytes(
         annotated(path, first.template, 2, outcomes(first, results, []), "Biểu mẫu 01")
     )
-    workbook, sheet = edit(checked)
-    sheet["L4"] = "12/05/1985"
-    workbook.save(checked)
+    with edited(checked) as sheet:
+        sheet["L4"] = "12/05/1985"
 
     again = read_form(checked)
 

@@ -16,7 +16,7 @@ from shared.form01.reader import read_form
 from shared.form01.rows import Parsed
 from shared.form01.template import TEMPLATES
 from shared.records import Form01Record
-from tests.form01_files import edit, form_file
+from tests.form01_files import edited, form_file
 from tests.support import make_record
 
 PL3_49 = TEMPLATES["PL3-49"]
@@ -59,10 +59,9 @@ def test_a_couple_written_as_two_owner_rows_reads_back_as_one_record(tmp_path: P
 def test_owner_rows_of_one_parcel_are_grouped_even_when_not_adjacent(tmp_path: Path) -> None:
     first, other = _couple(), make_record()
     path = form_file(tmp_path / "f.xlsx", [first, other])
-    workbook, sheet = edit(path)
-    sheet.move_range("A4:AW5", rows=1)  # the wife's row moves below the other record
-    sheet.move_range("A6:AW6", rows=-2)
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet.move_range("A4:AW5", rows=1)  # the wife's row moves below the other record
+        sheet.move_range("A6:AW6", rows=-2)
 
     parsed = read_form(path)
 
@@ -93,15 +92,14 @@ def test_a_later_row_that_disagrees_refuses_a_record_after_another_began(tmp_pat
 def test_vietnamese_numbers_dates_and_lost_leading_zeros_are_read(tmp_path: Path) -> None:
     record = make_record()
     path = form_file(tmp_path / "f.xlsx", [record])
-    workbook, sheet = edit(path)
-    sheet.cell(3, _col("personal_id"), 24085001234.0)  # Excel took the CCCD for a number
-    sheet.cell(3, _col("commune_code"), 7339)
-    sheet.cell(3, _col("area"), " 96,1\u00a0")  # decimal comma and a no-break space
-    sheet.cell(3, _col("issued_on"), 42502)  # an Excel date serial: 12/05/2016
-    sheet.cell(3, _col("date_of_birth"), date(1985, 3, 2))  # a real date cell
-    sheet.cell(3, _col("map_sheet"), float(record["parcel"]["map_sheet"]))
-    sheet.cell(3, _col("sex"), "NAM")
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet.cell(3, _col("personal_id"), 24085001234.0)  # Excel took the CCCD for a number
+        sheet.cell(3, _col("commune_code"), 7339)
+        sheet.cell(3, _col("area"), " 96,1\u00a0")  # decimal comma and a no-break space
+        sheet.cell(3, _col("issued_on"), 42502)  # an Excel date serial: 12/05/2016
+        sheet.cell(3, _col("date_of_birth"), date(1985, 3, 2))  # a real date cell
+        sheet.cell(3, _col("map_sheet"), float(record["parcel"]["map_sheet"]))
+        sheet.cell(3, _col("sex"), "NAM")
 
     parsed = read_form(path)
 
@@ -112,10 +110,9 @@ def test_vietnamese_numbers_dates_and_lost_leading_zeros_are_read(tmp_path: Path
 def test_a_bad_cell_is_an_error_naming_row_column_and_field(tmp_path: Path) -> None:
     record = _couple()
     path = form_file(tmp_path / "f.xlsx", [record, make_record()])
-    workbook, sheet = edit(path)
-    sheet.cell(4, _col("date_of_birth"), "31/02/1986")
-    sheet.cell(4, _col("sex"), "không rõ")
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet.cell(4, _col("date_of_birth"), "31/02/1986")
+        sheet.cell(4, _col("sex"), "không rõ")
 
     parsed = read_form(path)
 
@@ -133,10 +130,9 @@ def test_what_intakes_record_model_refuses_is_named_on_the_owner_row_and_cell(
 ) -> None:
     record = _couple()
     path = form_file(tmp_path / "f.xlsx", [record])
-    workbook, sheet = edit(path)
-    sheet.cell(4, _col("full_name"), "An" * 300)  # longer than any name
-    sheet.cell(3, _col("area"), "-5")
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet.cell(4, _col("full_name"), "An" * 300)  # longer than any name
+        sheet.cell(3, _col("area"), "-5")
     parsed = read_form(path)
 
     # The record is validated once, by intake's own check (as a JSON record is), and its
@@ -152,9 +148,8 @@ def test_what_intakes_record_model_refuses_is_named_on_the_owner_row_and_cell(
 
 def test_rows_of_one_record_that_disagree_are_refused(tmp_path: Path) -> None:
     path = form_file(tmp_path / "f.xlsx", [_couple()])
-    workbook, sheet = edit(path)
-    sheet.cell(4, _col("area"), "100")
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet.cell(4, _col("area"), "100")
 
     parsed = read_form(path)
 
@@ -166,9 +161,8 @@ def test_rows_of_one_record_that_disagree_are_refused(tmp_path: Path) -> None:
 
 def test_a_row_without_its_parcel_number_is_refused_alone(tmp_path: Path) -> None:
     path = form_file(tmp_path / "f.xlsx", [make_record(), make_record()])
-    workbook, sheet = edit(path)
-    sheet.cell(4, _col("parcel_no")).value = None
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet.cell(4, _col("parcel_no")).value = None
 
     parsed = read_form(path)
 
@@ -247,11 +241,10 @@ def test_blank_rows_between_records_are_skipped_and_rows_keep_their_numbers(
     tmp_path: Path,
 ) -> None:
     path = form_file(tmp_path / "f.xlsx", [make_record(), make_record()])
-    workbook, sheet = edit(path)
-    sheet.insert_rows(4, amount=2)  # rows 4 and 5: one empty, one of spaces (NBSP too)
-    for col in range(1, 6):
-        sheet.cell(5, col, " \u00a0 ")
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet.insert_rows(4, amount=2)  # rows 4 and 5: one empty, one of spaces (NBSP too)
+        for col in range(1, 6):
+            sheet.cell(5, col, " \u00a0 ")
 
     parsed = read_form(path)
 

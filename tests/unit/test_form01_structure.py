@@ -10,7 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from shared.form01.errors import FormRefused
 from shared.form01.reader import read_form
-from tests.form01_files import edit, form_file
+from tests.form01_files import edited, form_file
 from tests.support import make_record
 
 Change = Callable[[Worksheet], None]
@@ -18,9 +18,8 @@ Change = Callable[[Worksheet], None]
 
 def _refused(tmp_path: Path, change: Change) -> FormRefused:
     path = form_file(tmp_path / "f.xlsx", [make_record(), make_record()])
-    workbook, sheet = edit(path)
-    change(sheet)
-    workbook.save(path)
+    with edited(path) as sheet:
+        change(sheet)
     with pytest.raises(FormRefused) as refused:
         read_form(path)
     assert refused.value.code == "form_structure"
@@ -64,9 +63,8 @@ def test_a_renamed_column_names_its_header_cell(tmp_path: Path) -> None:
 
 def test_headers_match_whatever_the_case_and_diacritics(tmp_path: Path) -> None:
     path = form_file(tmp_path / "f.xlsx", [make_record()])
-    workbook, sheet = edit(path)
-    sheet["M2"].value = "SO CCCD"
-    workbook.save(path)
+    with edited(path) as sheet:
+        sheet["M2"].value = "SO CCCD"
 
     assert len(read_form(path).records) == 1
 
