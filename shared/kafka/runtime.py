@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import orjson
@@ -16,16 +16,21 @@ from faststream.asgi.types import Scope
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY, make_asgi_app
+from pydantic import BaseModel
 
 from shared.db.pool import create_pool
 from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
 from shared.kafka.broker import make_broker
+from shared.kafka.consumer import BatchConsumer, GiveUp, Processor
+from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.metrics import registry
 from shared.process import MULTIPROC, share_metrics
-from shared.settings import CommonSettings
+from shared.settings import CommonSettings, ConsumerSettings
+from shared.topics import Topic
 
+M = TypeVar("M", bound=BaseModel)
 log = get_logger(__name__)
 
 
@@ -47,7 +52,7 @@ class ConsumerRuntime:
     broker has stopped, which waits for the in-flight batch (``graceful_timeout``).
     """
 
-    def __init__(self, name: str, settings: CommonSettings, port: int) -> None:
+    def __init__(self, name: str, settings: ConsumerSettings, port: int) -> None:
         self.name = name
         self.settings = settings
         self.port = port
@@ -80,6 +85,37 @@ class ConsumerRuntime:
         """Stop ``consumer`` as shutdown begins, and be not ready while its guard has tripped."""
         self.on_stop(consumer.stop)
         self.not_ready_while(lambda: consumer.tripped)
+
+    def consume(
+        self,
+        topic: Topic,
+        *,
+        group_id: str,
+        model: type[M],
+        processor: Processor[M],
+        give_up: GiveUp,
+        members: int,
+        max_records: int | None = None,
+        max_poll_interval_ms: int = 300_000,
+    ) -> None:
+        """Consume ``topic`` in batches with the deployment's batch and guard settings."""
+        self.consumes(
+            BatchConsumer(
+                self.broker,
+                self.producer,
+                self.settings.topics,
+                topic=topic,
+                group_id=group_id,
+                model=model,
+                processor=processor,
+                max_records=max_records or self.settings.consumer_batch_size,
+                batch_timeout_ms=self.settings.consumer_batch_timeout_ms,
+                members=members,
+                max_poll_interval_ms=max_poll_interval_ms,
+                guard=GuardLimits.of(self.settings),
+                give_up=give_up,
+            )
+        )
 
     def not_ready_while(self, why: Callable[[], str | None]) -> None:
         """``/readyz`` answers 503 with ``why()`` whenever it returns a reason (a tripped guard)."""
