@@ -10,7 +10,6 @@ from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import orjson
-import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
 from faststream.kafka import KafkaBroker
@@ -18,6 +17,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY, make_asgi_app
 from pydantic import BaseModel
 
+from shared import serving
 from shared.db.pool import create_pool
 from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
 from shared.kafka.broker import make_broker
@@ -26,8 +26,8 @@ from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.metrics import registry
-from shared.process import MULTIPROC, share_metrics
-from shared.settings import CommonSettings, ConsumerSettings
+from shared.process import MULTIPROC
+from shared.settings import ConsumerSettings
 from shared.topics import Topic
 
 M = TypeVar("M", bound=BaseModel)
@@ -160,6 +160,10 @@ class ConsumerRuntime:
             await self._pool.close()
         log.info("service stopped")
 
+    def serve(self) -> None:
+        """Serve this service in this process until SIGTERM/SIGINT, then shut it down gracefully."""
+        serving.serve(self.app(), self.settings, self.port)
+
     def app(self) -> AsgiFastStream:
         """The ASGI app: the broker's lifecycle plus ``/healthz`` and ``/metrics``."""
         return AsgiFastStream(
@@ -195,38 +199,3 @@ class ConsumerRuntime:
         return AsgiResponse(
             body, 503 if reasons else 200, headers={"content-type": "application/json"}
         )
-
-
-def serve(runtime: ConsumerRuntime) -> None:
-    """Serve a consumer service until SIGTERM/SIGINT, then shut it down gracefully."""
-    uvicorn.run(
-        runtime.app(),
-        host=runtime.settings.bind_host,
-        port=runtime.port,
-        log_config=None,  # the root handler already renders every line as masked JSON
-        access_log=False,
-        timeout_graceful_shutdown=int(runtime.settings.graceful_timeout_seconds),
-    )
-
-
-def serve_workers(
-    name: str, factory: str, settings: CommonSettings, port: int, workers: int
-) -> None:
-    """Serve ``workers`` processes of a service on one port; ``factory`` builds each one's app.
-
-    Each worker is its own consumer-group member with its own interpreter, so the service uses
-    more than one core. prometheus_client's multiprocess mode sums their metric files when
-    ``/metrics`` is read; the variable must be set before the workers import it. SIGTERM reaches
-    uvicorn's supervisor, which stops every worker gracefully.
-    """
-    share_metrics(settings, name)
-    uvicorn.run(
-        factory,
-        factory=True,
-        host=settings.bind_host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
-    )
