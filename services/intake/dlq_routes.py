@@ -22,7 +22,6 @@ from shared.dlq.model import BadFilterError, Filter, UnknownQueueError, parse_fi
 
 router = APIRouter(prefix="/v1/dlq", tags=["dead letters"])
 _MAX_BODY = 64 * 1024
-_MAX_LIMIT = schemas.MAX_REPLAY_LIMIT
 # The queue is documented as an enum; at run time an unknown one is a 404, as an unknown path is.
 QueueDep = Annotated[
     str,
@@ -72,31 +71,17 @@ async def _broker_errors() -> AsyncIterator[None]:
     "/{queue}",
     responses=schemas.ok(schemas.DeadLetters, "The dead letters.", 200) | _LIST_ERRORS,
 )
-async def list_dead_letters(  # noqa: PLR0917 - FastAPI passes each parameter by name
-    queue: QueueDep,
-    d: DepsDep,
-    key: KeyDep,
-    commune: str | None = None,
-    reason: str | None = None,
-    since: Annotated[str | None, Query(description="ISO date or time, or an age: 2h, 7d")] = None,
-    limit: Annotated[int, Query(ge=1, le=_MAX_LIMIT)] = 100,
-    reveal: bool = False,
-    include_replayed: bool = False,
+async def list_dead_letters(
+    queue: QueueDep, d: DepsDep, key: KeyDep, query: Annotated[schemas.DeadLetterQuery, Query()]
 ) -> Response:
     """The queue's dead letters, oldest first; names and IDs masked unless ``reveal=true``."""
     _operator(key, d, queue)
-    wanted = _filter(
-        commune=commune,
-        reason=reason,
-        since=since,
-        limit=limit,
-        include_replayed=include_replayed,
-    )
+    wanted = _filter(**query.model_dump(exclude={"reveal"}))
     async with _broker_errors():
         listing = await service.list_dead_letters(d.settings, d.pool, queue, wanted)
-    if reveal:
+    if query.reveal:
         await service.audit_reveal(d.pool, listing, wanted, actor=key.key_id)
-    return JsonResponse(listing.as_json(reveal=reveal))
+    return JsonResponse(listing.as_json(reveal=query.reveal))
 
 
 @router.get(
