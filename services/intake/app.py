@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from pydantic import TypeAdapter
-from tenacity import AsyncRetrying, wait_exponential_jitter
+from tenacity import AsyncRetrying
 
 from services.intake import (
     backlog,
@@ -38,6 +38,7 @@ from shared.kafka.producer import Producer
 from shared.logging import get_logger
 from shared.records import Form01Record
 from shared.settings import IntakeSettings
+from shared.transient import outage_wait
 
 log = get_logger(__name__)
 
@@ -116,7 +117,7 @@ def create_app(settings: IntakeSettings, *, metrics_dir: str | None = None) -> F
 
 
 async def _connect(producer: Producer) -> None:
-    async for attempt in AsyncRetrying(wait=wait_exponential_jitter(multiplier=0.2, max=10)):
+    async for attempt in AsyncRetrying(wait=outage_wait(longest=10)):
         with attempt:
             await producer.start()
 
