@@ -23,7 +23,7 @@ from shared import tracing
 from shared.auth import ApiKey
 from shared.logging import get_logger
 
-router = APIRouter()
+router = APIRouter(tags=["records"])
 log = get_logger(__name__)
 _Route = Callable[..., Coroutine[Any, Any, Response]]
 
@@ -97,9 +97,7 @@ _SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _submit_route(path: str, doc: dict[str, Any]) -> Callable[[_Route], _Route]:
     """The route of a submission endpoint: both answer alike (202, ``_SUBMIT_RESPONSES``)."""
-    return router.post(
-        path, status_code=202, openapi_extra=doc, tags=["records"], responses=_SUBMIT_RESPONSES
-    )
+    return router.post(path, status_code=202, openapi_extra=doc, responses=_SUBMIT_RESPONSES)
 
 
 @contextlib.asynccontextmanager
@@ -165,11 +163,8 @@ async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Resp
 
 @router.get(
     "/v1/records/{record_id}",
-    tags=["records"],
-    responses={
-        200: {"model": schemas.RecordStatus, "description": "The record's status."},
-        **schemas.errors(401, 403, 404, 422, 503),
-    },
+    responses=schemas.ok(schemas.RecordStatus, "The record's status.")
+    | schemas.errors(401, 403, 404, 422, 503),
 )
 async def get_record(record_id: UUID, d: DepsDep, key: KeyDep) -> Response:
     """A record's status, reasons, warnings and timestamps."""
