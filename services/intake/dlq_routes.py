@@ -117,7 +117,7 @@ async def replay_dead_letters(
     _operator(key, d, queue)
     asked = await _replay_request(request, d.settings.body_timeout_seconds)
     wanted = _filter(**asked.model_dump(exclude={"dry_run", "all"}))
-    if not (wanted.selects or asked.all or asked.dry_run):
+    if not wanted.may_replay(everything=asked.all, dry_run=asked.dry_run):
         raise ApiError(
             422,
             "replay_needs_filter",
