@@ -19,11 +19,12 @@ from pydantic import BaseModel
 
 from shared import serving
 from shared.db.pool import create_pool
-from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
+from shared.dependencies import pool_answers
 from shared.kafka.broker import make_broker
 from shared.kafka.consumer import BatchConsumer, GiveUp, Processor
 from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.producer import Producer
+from shared.kafka.watch import watch_kafka_and_postgres
 from shared.logging import get_logger
 from shared.metrics import registry
 from shared.process import MULTIPROC
@@ -67,7 +68,6 @@ class ConsumerRuntime:
         self._on_open: list[Callable[[], Awaitable[None]]] = []
         self._on_close: list[Callable[[], Awaitable[None]]] = []
         self._stopped_because: list[Callable[[], str | None]] = []
-        self.dependencies = {KAFKA: Dependency(KAFKA), POSTGRES: Dependency(POSTGRES)}
         self._watches: list[asyncio.Task[None]] = []
 
     @property
@@ -136,12 +136,7 @@ class ConsumerRuntime:
             self.settings.dsn, min_size=0, max_size=10, application_name=f"landsync-{self.name}"
         )
         await self.producer.start()
-        self._watches = [
-            asyncio.create_task(self.dependencies[KAFKA].watch(self.producer.ping), name="kafka"),
-            asyncio.create_task(
-                self.dependencies[POSTGRES].watch(lambda: pool_answers(self.pool)), name="pg"
-            ),
-        ]
+        self._watches = watch_kafka_and_postgres(self.producer, self._pool)
         for callback in self._on_open:
             await callback()
 
