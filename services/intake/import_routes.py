@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.intake import bodies, schemas, service
-from services.intake.deps import Deps, DepsDep, KeyDep
+from services.intake.deps import Deps, DepsDep, KeyDep, deps
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
 from shared.auth import ApiKey
@@ -49,8 +49,7 @@ _DOC: dict[str, Any] = {
 
 def _idle(request: Request) -> float:
     """The longest wait for the next part of a body, as the records routes use."""
-    found: Deps = request.app.state.deps
-    return found.settings.body_timeout_seconds
+    return deps(request).settings.body_timeout_seconds
 
 
 async def _upload(request: Request, limit: int) -> tuple[bytes, str | None]:
