@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from services.intake import bodies, schemas
-from services.intake.deps import Deps, DepsDep, KeyDep
+from services.intake.deps import Deps, DepsDep, KeyDep, require_role
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
 from services.intake.schemas import ReplayRequest
@@ -43,8 +43,7 @@ _LIST_ERRORS = schemas.errors(401, 403, 404, 422, 503)
 
 def _operator(key: ApiKey, d: Deps, queue: str) -> None:
     """403 unless the key is an operator's, then 404 for a queue that does not exist."""
-    if key.role != "operator":
-        raise ApiError(403, "forbidden_role", f"the {key.role} role may not inspect dead letters")
+    require_role(key, "operator", "inspect dead letters")
     try:
         queue_topic(d.settings.topics, queue)
     except UnknownQueueError as exc:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.intake import bodies, ledger, metrics, schemas, service
-from services.intake.deps import Deps, DepsDep, KeyDep
+from services.intake.deps import Deps, DepsDep, KeyDep, require_submitter
 from services.intake.errors import ApiError
 from services.intake.pipeline import Pipeline
 from services.intake.responses import JsonResponse
@@ -46,12 +46,6 @@ _NDJSON_DOC: dict[str, Any] = {
         "description": "One Form01Record JSON object per line.",
     }
 }
-
-
-async def _submitter(key: ApiKey, d: Deps) -> None:
-    if key.role != "submitter":
-        raise ApiError(403, "forbidden_role", f"the {key.role} role may not submit records")
-    await d.probes.check(key)
 
 
 async def _store(
@@ -110,7 +104,7 @@ async def _receiving(
     """
     with tracing.request_span("intake.receive", request.headers, endpoint=endpoint) as tp:
         started = time.perf_counter()
-        await _submitter(key, d)
+        await require_submitter(key, d)
         bodies.require_content_type(request, *content_types)
         yield tp, started
 
