@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-import uvicorn
 from fastapi import FastAPI
 
-from shared.process import MULTIPROC, prepare_process, share_metrics
+from shared.process import MULTIPROC, prepare_process
+from shared.serving import serve_workers
 from shared.settings import IntakeSettings
 
 
@@ -27,23 +27,17 @@ def main() -> None:
     """Start intake on the configured port, with the configured number of worker processes."""
     settings = IntakeSettings()
     prepare_process("intake", settings)
-    # Each worker process counts on its own; prometheus_client's multiprocess mode sums their
-    # files when /metrics is read. The variable must be set before the workers import it.
-    share_metrics(settings, "intake")
-    uvicorn.run(
+    serve_workers(
+        "intake",
         "services.intake.__main__:app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.intake_port,
-        workers=settings.intake_workers,
-        h11_max_incomplete_event_size=settings.max_header_bytes,  # the cap, as in http.py
-        log_config=None,  # our root handler already renders every line as masked JSON
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+        settings,
+        settings.intake_port,
+        settings.intake_workers,
         # Slow clients: a deadline on each request's head (the protocol), on idle keep-alive
         # connections (uvicorn's own) and on bodies (bodies.py); and a cap on connections.
         # Oversize heads: the same protocol caps their length (http.py).
         http="services.intake.http:HeadCappedHttpToolsProtocol",
+        h11_max_incomplete_event_size=settings.max_header_bytes,  # the cap, as in http.py
         timeout_keep_alive=5,
         limit_concurrency=settings.intake_max_connections,
     )

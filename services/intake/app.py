@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from pydantic import TypeAdapter
-from tenacity import AsyncRetrying, wait_exponential_jitter
+from tenacity import AsyncRetrying
 
 from services.intake import (
     backlog,
@@ -33,11 +33,12 @@ from services.intake.relay_process import RelayProcess
 from services.intake.response_metrics import ResponseCounter
 from services.intake.validation import Validator
 from shared.db.pool import create_pool
-from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
 from shared.kafka.producer import Producer
+from shared.kafka.watch import watch_kafka_and_postgres
 from shared.logging import get_logger
 from shared.records import Form01Record
 from shared.settings import IntakeSettings
+from shared.transient import outage_wait
 
 log = get_logger(__name__)
 
@@ -77,8 +78,7 @@ def create_app(settings: IntakeSettings, *, metrics_dir: str | None = None) -> F
             asyncio.create_task(group_lag.sample_forever(), name="group-lag-metrics"),
             asyncio.create_task(relay.watch(), name="relay-watch"),
             asyncio.create_task(_connect(producer), name="producer-connect"),
-            asyncio.create_task(Dependency(KAFKA).watch(producer.ping), name="kafka"),
-            asyncio.create_task(Dependency(POSTGRES).watch(lambda: pool_answers(pool)), name="pg"),
+            *watch_kafka_and_postgres(producer, pool),
         ]
         log.info("intake started", port=settings.intake_port)
         try:
@@ -116,7 +116,7 @@ def create_app(settings: IntakeSettings, *, metrics_dir: str | None = None) -> F
 
 
 async def _connect(producer: Producer) -> None:
-    async for attempt in AsyncRetrying(wait=wait_exponential_jitter(multiplier=0.2, max=10)):
+    async for attempt in AsyncRetrying(wait=outage_wait(longest=10)):
         with attempt:
             await producer.start()
 

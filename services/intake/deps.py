@@ -15,7 +15,7 @@ from services.intake.probe_guard import ProbeGuard
 from services.intake.relay_process import RelayProcess
 from services.intake.service import Sessions
 from services.intake.validation import Validator
-from shared.auth import ApiKey
+from shared.auth import ApiKey, Role
 from shared.kafka.producer import Producer
 from shared.settings import IntakeSettings
 
@@ -58,6 +58,18 @@ async def caller(
     if key is None:
         raise ApiError(401, "unauthenticated", "a valid API key is required: Bearer <key>")
     return key
+
+
+def require_role(key: ApiKey, role: Role, may_not: str) -> None:
+    """403 unless the key has ``role``; the message says what the key's own role may not do."""
+    if key.role != role:
+        raise ApiError(403, "forbidden_role", f"the {key.role} role may not {may_not}")
+
+
+async def require_submitter(key: ApiKey, d: Deps) -> None:
+    """403 unless the key submits records; 429 while it is over the registry-probe limit."""
+    require_role(key, "submitter", "submit records")
+    await d.probes.check(key)
 
 
 DepsDep = Annotated[Deps, Depends(deps)]

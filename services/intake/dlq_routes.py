@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from services.intake import bodies, schemas
-from services.intake.deps import Deps, DepsDep, KeyDep
+from services.intake.deps import Deps, DepsDep, KeyDep, require_role
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
 from services.intake.schemas import ReplayRequest
@@ -22,7 +22,6 @@ from shared.dlq.model import BadFilterError, Filter, UnknownQueueError, parse_fi
 
 router = APIRouter(prefix="/v1/dlq", tags=["dead letters"])
 _MAX_BODY = 64 * 1024
-_MAX_LIMIT = schemas.MAX_REPLAY_LIMIT
 # The queue is documented as an enum; at run time an unknown one is a 404, as an unknown path is.
 QueueDep = Annotated[
     str,
@@ -44,8 +43,7 @@ _LIST_ERRORS = schemas.errors(401, 403, 404, 422, 503)
 
 def _operator(key: ApiKey, d: Deps, queue: str) -> None:
     """403 unless the key is an operator's, then 404 for a queue that does not exist."""
-    if key.role != "operator":
-        raise ApiError(403, "forbidden_role", f"the {key.role} role may not inspect dead letters")
+    require_role(key, "operator", "inspect dead letters")
     try:
         queue_topic(d.settings.topics, queue)
     except UnknownQueueError as exc:
@@ -72,31 +70,17 @@ async def _broker_errors() -> AsyncIterator[None]:
     "/{queue}",
     responses=schemas.ok(schemas.DeadLetters, "The dead letters.", 200) | _LIST_ERRORS,
 )
-async def list_dead_letters(  # noqa: PLR0917 - FastAPI passes each parameter by name
-    queue: QueueDep,
-    d: DepsDep,
-    key: KeyDep,
-    commune: str | None = None,
-    reason: str | None = None,
-    since: Annotated[str | None, Query(description="ISO date or time, or an age: 2h, 7d")] = None,
-    limit: Annotated[int, Query(ge=1, le=_MAX_LIMIT)] = 100,
-    reveal: bool = False,
-    include_replayed: bool = False,
+async def list_dead_letters(
+    queue: QueueDep, d: DepsDep, key: KeyDep, query: Annotated[schemas.DeadLetterQuery, Query()]
 ) -> Response:
     """The queue's dead letters, oldest first; names and IDs masked unless ``reveal=true``."""
     _operator(key, d, queue)
-    wanted = _filter(
-        commune=commune,
-        reason=reason,
-        since=since,
-        limit=limit,
-        include_replayed=include_replayed,
-    )
+    wanted = _filter(**query.model_dump(exclude={"reveal"}))
     async with _broker_errors():
         listing = await service.list_dead_letters(d.settings, d.pool, queue, wanted)
-    if reveal:
+    if query.reveal:
         await service.audit_reveal(d.pool, listing, wanted, actor=key.key_id)
-    return JsonResponse(listing.as_json(reveal=reveal))
+    return JsonResponse(listing.as_json(reveal=query.reveal))
 
 
 @router.get(
@@ -132,7 +116,7 @@ async def replay_dead_letters(
     _operator(key, d, queue)
     asked = await _replay_request(request, d.settings.body_timeout_seconds)
     wanted = _filter(**asked.model_dump(exclude={"dry_run", "all"}))
-    if not (wanted.selects or asked.all or asked.dry_run):
+    if not wanted.may_replay(everything=asked.all, dry_run=asked.dry_run):
         raise ApiError(
             422,
             "replay_needs_filter",

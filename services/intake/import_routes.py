@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.intake import bodies, schemas, service
-from services.intake.deps import Deps, DepsDep, KeyDep
+from services.intake.deps import Deps, DepsDep, KeyDep, deps, require_submitter
 from services.intake.errors import ApiError
 from services.intake.responses import JsonResponse
 from shared.auth import ApiKey
@@ -49,8 +49,7 @@ _DOC: dict[str, Any] = {
 
 def _idle(request: Request) -> float:
     """The longest wait for the next part of a body, as the records routes use."""
-    found: Deps = request.app.state.deps
-    return found.settings.body_timeout_seconds
+    return deps(request).settings.body_timeout_seconds
 
 
 async def _upload(request: Request, limit: int) -> tuple[bytes, str | None]:
@@ -111,9 +110,7 @@ async def _receive(d: Deps, key: ApiKey, parsed: Parsed) -> service.BatchAnswer:
 async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
     """Import a Form 01 workbook (.xlsx) or CSV: its rows become records, as JSON ones do."""
     started = time.perf_counter()
-    if key.role != "submitter":
-        raise ApiError(403, "forbidden_role", f"the {key.role} role may not submit records")
-    await d.probes.check(key)  # the registry-probing guard POST /v1/records applies
+    await require_submitter(key, d)  # the role and registry-probe checks of POST /v1/records
     limits = Limits(max_bytes=d.settings.import_max_bytes, max_rows=d.settings.import_max_rows)
     data, name = await _upload(request, limits.max_bytes)
     try:

@@ -74,42 +74,6 @@ class Existing:
     content_hash: bytes
 
 
-async def store(
-    conn: Conn, records: list[NewRecord], *, key_id: str, traceparent: str | None = None
-) -> tuple[set[UUID], dict[SubmissionKey, Existing]]:
-    """Store new records; return the ids inserted and, for the others, what the ledger holds.
-
-    Everything is read before the commit: once it is done the answer is known, and nothing
-    that happens to the connection afterwards can change it (see ``service.store``).
-    """
-    async with conn.transaction():
-        rows = await conn.fetch(
-            _STORE,
-            [r.record_id for r in records],
-            [r.submission_id for r in records],
-            [r.content_hash for r in records],
-            [r.commune_code for r in records],
-            [r.parcel_key for r in records],
-            [r.record_json for r in records],
-            key_id,
-            traceparent,  # the request's trace, which the relay puts on the records' messages
-        )
-        inserted = {row["record_id"] for row in rows}
-        others = [r for r in records if r.record_id not in inserted]
-        existing: dict[SubmissionKey, Existing] = {}
-        if others:
-            for row in await conn.fetch(
-                "SELECT r.commune_code, r.submission_id, r.record_id, r.content_hash"
-                " FROM records r JOIN unnest($1::text[], $2::text[])"
-                " AS o(commune_code, submission_id) USING (submission_id, commune_code)",
-                [r.commune_code for r in others],
-                [r.submission_id for r in others],
-            ):
-                key = (row["commune_code"], row["submission_id"])
-                existing[key] = Existing(row["record_id"], bytes(row["content_hash"]))
-    return inserted, existing
-
-
 _STATUS = f"""
 SELECT record_id, submission_id, commune_code, parcel_key, {status_sql()} AS status,
        {reasons_sql()} AS reasons, warnings, received_at, decided_at, sync_state, sync_attempts,
@@ -133,16 +97,42 @@ class PgRecords:
     async def store(
         self, records: list[NewRecord], *, key_id: str, traceparent: str | None = None
     ) -> tuple[set[UUID], dict[SubmissionKey, Existing]]:
-        """Store new records with their outbox rows in one transaction (see :func:`store`)."""
-        return await store(self._conn, records, key_id=key_id, traceparent=traceparent)
+        """Store new records; return the ids inserted and, for the others, what the ledger holds.
 
-
-def sessions(pool: asyncpg.Pool[Any]) -> contextlib.AbstractAsyncContextManager[PgRecords]:
-    """A pooled connection's records, released when the block ends."""
-    return _session(pool)
+        Everything is read before the commit: once it is done the answer is known, and nothing
+        that happens to the connection afterwards can change it (see ``service.store``).
+        """
+        conn = self._conn
+        async with conn.transaction():
+            rows = await conn.fetch(
+                _STORE,
+                [r.record_id for r in records],
+                [r.submission_id for r in records],
+                [r.content_hash for r in records],
+                [r.commune_code for r in records],
+                [r.parcel_key for r in records],
+                [r.record_json for r in records],
+                key_id,
+                traceparent,  # the request's trace, which the relay puts on the records' messages
+            )
+            inserted = {row["record_id"] for row in rows}
+            others = [r for r in records if r.record_id not in inserted]
+            existing: dict[SubmissionKey, Existing] = {}
+            if others:
+                for row in await conn.fetch(
+                    "SELECT r.commune_code, r.submission_id, r.record_id, r.content_hash"
+                    " FROM records r JOIN unnest($1::text[], $2::text[])"
+                    " AS o(commune_code, submission_id) USING (submission_id, commune_code)",
+                    [r.commune_code for r in others],
+                    [r.submission_id for r in others],
+                ):
+                    key = (row["commune_code"], row["submission_id"])
+                    existing[key] = Existing(row["record_id"], bytes(row["content_hash"]))
+        return inserted, existing
 
 
 @contextlib.asynccontextmanager
-async def _session(pool: asyncpg.Pool[Any]) -> AsyncIterator[PgRecords]:
+async def sessions(pool: asyncpg.Pool[Any]) -> AsyncIterator[PgRecords]:
+    """A pooled connection's records, released when the block ends."""
     async with pool.acquire() as conn:
         yield PgRecords(conn)

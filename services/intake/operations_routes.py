@@ -18,10 +18,10 @@ from shared import asyncapi
 from shared.dependencies import pool_answers
 from shared.metrics import registry
 
-router = APIRouter()
+router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", tags=["operations"])
+@router.get("/healthz")
 async def healthz() -> schemas.Health:
     """Liveness: the process answers."""
     return schemas.Health(status="ok")
@@ -29,11 +29,8 @@ async def healthz() -> schemas.Health:
 
 @router.get(
     "/readyz",
-    tags=["operations"],
-    responses={
-        200: {"model": schemas.Readiness, "description": "Ready."},
-        503: {"model": schemas.Readiness, "description": "Not ready: the failing checks."},
-    },
+    responses=schemas.ok(schemas.Readiness, "Ready.")
+    | schemas.ok(schemas.Readiness, "Not ready: the failing checks.", 503),
 )
 async def readyz(d: DepsDep) -> Response:
     """Readiness: the database and the broker are reachable, and the outbox relay runs."""
@@ -50,7 +47,6 @@ async def readyz(d: DepsDep) -> Response:
 
 @router.get(
     "/metrics",
-    tags=["operations"],
     response_class=Response,
     responses={200: schemas.binary("text/plain", "Prometheus text exposition.")},
 )
@@ -61,7 +57,6 @@ async def prometheus_metrics(d: DepsDep) -> Response:
 
 @router.get(
     "/asyncapi.yaml",
-    tags=["operations"],
     response_class=Response,
     responses={
         200: {

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.intake import bodies, ledger, metrics, schemas, service
-from services.intake.deps import Deps, DepsDep, KeyDep
+from services.intake.deps import Deps, DepsDep, KeyDep, require_submitter
 from services.intake.errors import ApiError
 from services.intake.pipeline import Pipeline
 from services.intake.responses import JsonResponse
@@ -23,7 +23,7 @@ from shared import tracing
 from shared.auth import ApiKey
 from shared.logging import get_logger
 
-router = APIRouter()
+router = APIRouter(tags=["records"])
 log = get_logger(__name__)
 _Route = Callable[..., Coroutine[Any, Any, Response]]
 
@@ -46,12 +46,6 @@ _NDJSON_DOC: dict[str, Any] = {
         "description": "One Form01Record JSON object per line.",
     }
 }
-
-
-async def _submitter(key: ApiKey, d: Deps) -> None:
-    if key.role != "submitter":
-        raise ApiError(403, "forbidden_role", f"the {key.role} role may not submit records")
-    await d.probes.check(key)
 
 
 async def _store(
@@ -97,9 +91,7 @@ _SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _submit_route(path: str, doc: dict[str, Any]) -> Callable[[_Route], _Route]:
     """The route of a submission endpoint: both answer alike (202, ``_SUBMIT_RESPONSES``)."""
-    return router.post(
-        path, status_code=202, openapi_extra=doc, tags=["records"], responses=_SUBMIT_RESPONSES
-    )
+    return router.post(path, status_code=202, openapi_extra=doc, responses=_SUBMIT_RESPONSES)
 
 
 @contextlib.asynccontextmanager
@@ -112,7 +104,7 @@ async def _receiving(
     """
     with tracing.request_span("intake.receive", request.headers, endpoint=endpoint) as tp:
         started = time.perf_counter()
-        await _submitter(key, d)
+        await require_submitter(key, d)
         bodies.require_content_type(request, *content_types)
         yield tp, started
 
@@ -165,11 +157,8 @@ async def post_records_ndjson(request: Request, d: DepsDep, key: KeyDep) -> Resp
 
 @router.get(
     "/v1/records/{record_id}",
-    tags=["records"],
-    responses={
-        200: {"model": schemas.RecordStatus, "description": "The record's status."},
-        **schemas.errors(401, 403, 404, 422, 503),
-    },
+    responses=schemas.ok(schemas.RecordStatus, "The record's status.")
+    | schemas.errors(401, 403, 404, 422, 503),
 )
 async def get_record(record_id: UUID, d: DepsDep, key: KeyDep) -> Response:
     """A record's status, reasons, warnings and timestamps."""

@@ -22,13 +22,14 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import NamedTuple, Protocol
 
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception_type
 
 from services.intake import metrics
 from shared.kafka.producer import Outgoing, Publisher
 from shared.logging import get_logger
 from shared.records import submitted_message
 from shared.tracing import with_trace
+from shared.transient import outage_wait
 
 log = get_logger(__name__)
 _LOCKED = -1  # drain_once: another relay is draining
@@ -106,7 +107,7 @@ class OutboxRelay:
         while not self._stopping:
             drained = 0
             async for attempt in AsyncRetrying(
-                wait=wait_exponential_jitter(multiplier=0.2, max=10),
+                wait=outage_wait(longest=10),
                 retry=retry_if_exception_type(Exception),
                 before_sleep=lambda s: log.warning(
                     "outbox relay retrying",

@@ -306,6 +306,17 @@ class RecordDeadLetters(DeadLetters):
     record_id: str
 
 
+class DeadLetterQuery(BaseModel):
+    """Which dead letters to list: the query parameters of ``GET /v1/dlq/{queue}``."""
+
+    commune: str | None = None
+    reason: str | None = None
+    since: str | None = Field(None, description="ISO date or time, or an age: 2h, 7d")
+    limit: int = Field(100, ge=1, le=MAX_REPLAY_LIMIT)
+    reveal: bool = False
+    include_replayed: bool = False
+
+
 class ReplayRequest(_Body):
     """What to replay: at least one filter, or ``all``; ``dry_run`` only counts."""
 

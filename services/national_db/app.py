@@ -37,8 +37,11 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
-def _error(status: int, code: str, message: str, **extra: object) -> Response:
-    return _json({"error": {"code": code, "message": message}, **extra}, status)
+def _error(
+    status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra: object
+) -> Response:
+    """The error envelope, with ``extra`` top-level fields (the refused items)."""
+    return _json({"error": {"code": code, "message": message}, **extra}, status, headers)
 
 
 class Simulator:
@@ -168,8 +171,8 @@ def _fault_response(sim: Simulator, keys: list[str], parcels: frozenset[str]) ->
     if fault == "rate_limited":
         sim.registry.stats.rate_limited += 1
         sim.hold(keys, now)
-        body = {"error": {"code": "rate_limited", "message": "too many requests"}}
-        return _json(body, 429, {"Retry-After": sim.faults.retry_after_header()})
+        retry_after = {"Retry-After": sim.faults.retry_after_header()}
+        return _error(429, "rate_limited", "too many requests", headers=retry_after)
     if fault is not None:
         sim.registry.stats.unavailable += 1
         return _error(503, fault, "the national database is unavailable")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from faststream.asgi import AsgiFastStream
 
 from services.reconcile.app import build
-from shared.kafka.runtime import serve, serve_workers
 from shared.process import prepare_process
+from shared.serving import serve_workers
 from shared.settings import ReconcileSettings
 
 
@@ -22,7 +22,7 @@ def main() -> None:
     settings = ReconcileSettings()
     prepare_process("reconcile", settings)
     if settings.reconcile_workers <= 1:
-        serve(build(settings))
+        build(settings).serve()
         return
     serve_workers(
         "reconcile",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from services.reconcile import repository
 from services.reconcile.service import Reconciler
-from shared.kafka.consumer import BatchConsumer
-from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.producer import count_from_zero
 from shared.kafka.runtime import ConsumerRuntime
 from shared.records import SubmittedRecord
@@ -24,19 +22,12 @@ def build(settings: ReconcileSettings) -> ConsumerRuntime:
     )
 
     ledger = repository.PgLedger(lambda: runtime.pool)
-    consumer = BatchConsumer(
-        runtime.broker,
-        runtime.producer,
-        settings.topics,
-        topic=Topic.SUBMITTED,
+    runtime.consume(
+        Topic.SUBMITTED,
         group_id=GROUP_ID,
         model=SubmittedRecord,
         processor=Reconciler(ledger, runtime.producer, settings.topics, GROUP_ID).process,
-        max_records=settings.consumer_batch_size,
-        batch_timeout_ms=settings.consumer_batch_timeout_ms,
-        members=settings.reconcile_members,
-        guard=GuardLimits.of(settings),
         give_up=ledger.give_up,
+        members=settings.reconcile_members,
     )
-    runtime.consumes(consumer)
     return runtime

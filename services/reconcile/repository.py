@@ -67,45 +67,6 @@ class LedgerState:
     published: bool
 
 
-async def ledger_states(
-    conn: Conn | asyncpg.Pool[Any], record_ids: Sequence[UUID]
-) -> dict[UUID, LedgerState]:
-    """The ledger rows of the batch's records."""
-    rows = await conn.fetch(
-        "SELECT record_id, decision, reasons, warnings, plot_version, replay_count,"
-        " published_at IS NOT NULL AS published FROM records WHERE record_id = ANY($1::uuid[])",
-        record_ids,
-    )
-    return {
-        r["record_id"]: LedgerState(
-            r["decision"],
-            r["reasons"],
-            r["warnings"],
-            r["plot_version"],
-            r["replay_count"],
-            r["published"],
-        )
-        for r in rows
-    }
-
-
-async def parcel_states(
-    conn: Conn | asyncpg.Pool[Any], parcel_keys: Iterable[str]
-) -> dict[str, ParcelState]:
-    """The accepted state of the batch's parcels."""
-    rows = await conn.fetch(
-        "SELECT parcel_key, version, record_id, plot_hash, certificate_key FROM parcels"
-        " WHERE parcel_key = ANY($1::text[])",
-        list(set(parcel_keys)),
-    )
-    return {
-        r["parcel_key"]: ParcelState(
-            r["version"], r["record_id"], bytes(r["plot_hash"]), r["certificate_key"]
-        )
-        for r in rows
-    }
-
-
 # One statement per kind of fact, as a UNION of index lookups: with ORs the planner falls back to
 # a sequential scan of the whole registry (measured: every batch read all residents).
 _RESIDENT_COLUMNS = "personal_id, legacy_id, full_name, name_key, date_of_birth, sex, status"
@@ -150,35 +111,6 @@ class FactQuery:
     serial_keys: set[str]
     parcels: set[tuple[str, int, int]]
     parcel_keys: set[str]
-
-
-async def fetch_facts(pool: asyncpg.Pool[Any], want: FactQuery) -> Facts:
-    """Residents and certificates for the whole batch: two queries, run at the same time."""
-    names = sorted(want.names)
-    parcels = sorted(want.parcels)
-    resident_rows, certificate_rows = await asyncio.gather(
-        pool.fetch(
-            _RESIDENTS,
-            list(want.personal_ids),
-            list(want.legacy_ids),
-            [n for n, _ in names],
-            [d for _, d in names],
-        ),
-        pool.fetch(
-            _CERTIFICATES,
-            list(want.serial_keys),
-            [p[0] for p in parcels],
-            [p[1] for p in parcels],
-            [p[2] for p in parcels],
-            list(want.parcel_keys),
-        ),
-    )
-    residents = [Resident(**dict(r)) for r in resident_rows]
-    certificates = [
-        CertificateRow(**{**dict(r), "holder_ids": tuple(r["holder_ids"])})
-        for r in certificate_rows
-    ]
-    return Facts.index(residents, certificates)
 
 
 @dataclass(frozen=True)
@@ -239,17 +171,6 @@ WHERE cases.parcel_key = u.parcel_key AND cases.state = '{CaseState.OPEN}'
 """  # noqa: S608 - constants only
 
 
-async def case_states(
-    conn: Conn | asyncpg.Pool[Any], parcel_keys: Iterable[str]
-) -> dict[str, Case]:
-    """The cases of the batch's parcels."""
-    rows = await conn.fetch(
-        "SELECT parcel_key, state, record_id FROM cases WHERE parcel_key = ANY($1::text[])",
-        list(set(parcel_keys)),
-    )
-    return {r["parcel_key"]: Case(CaseState(r["state"]), r["record_id"]) for r in rows}
-
-
 # Two index lookups (by submission_id, by record_id) rather than one join on an OR, which
 # would read every record of the commune for each reference.
 _CORRECTED = """
@@ -268,72 +189,6 @@ def _uuid(text: str) -> UUID | None:
         return UUID(text)
     except ValueError:
         return None
-
-
-async def corrected_records(
-    conn: Conn | asyncpg.Pool[Any], references: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Corrected]:
-    """The records that (commune_code, ``corrects``) pairs name, by submission_id or record_id."""
-    refs = sorted(set(references))
-    if not refs:
-        return {}
-    by_id = [(c, _uuid(r), r) for c, r in refs if _uuid(r) is not None]
-    rows = await conn.fetch(
-        _CORRECTED,
-        [c for c, _ in refs],
-        [r for _, r in refs],
-        [c for c, _, _ in by_id],
-        [i for _, i, _ in by_id],
-        [r for _, _, r in by_id],
-    )
-    return {
-        (r["commune"], r["ref"]): Corrected(
-            r["record_id"], r["parcel_key"], DecisionState(r["decision"])
-        )
-        for r in rows
-    }
-
-
-async def store_decisions(
-    conn: Conn,
-    decisions: Sequence[Stored],
-    parcels: dict[str, ParcelState],
-    moves: Callable[[set[UUID]], Moves],
-) -> set[UUID]:
-    """Write decisions, parcel versions and cases in one transaction; return the ids decided.
-
-    ``moves`` gives what the decided records do to cases (only those: a record decided already
-    is left as it is).
-    """
-    async with conn.transaction():
-        planned = moves({d.record_id for d in decisions})
-        keys = sorted({*planned.changes, *(c.parcel_key for c in planned.closings)})
-        await conn.execute(_LOCK_CASES, keys)
-        rows = await conn.fetch(
-            _STORE,
-            [d.record_id for d in decisions],
-            [d.outcome for d in decisions],
-            [orjson.dumps(d.reasons).decode() for d in decisions],
-            [orjson.dumps(d.warnings).decode() for d in decisions],
-            [d.version for d in decisions],
-            [d.replay_count for d in decisions],
-            [planned.corrections.get(d.record_id) for d in decisions],
-        )
-        decided = {r["record_id"] for r in rows}
-        if len(decided) < len(decisions):
-            planned = moves(decided)
-        await _move_cases(conn, planned)
-        accepted = [(k, p) for k, p in parcels.items() if p.record_id in decided]
-        if accepted:
-            await conn.execute(
-                _ACCEPT,
-                [k for k, _ in accepted],
-                [p.version for _, p in accepted],
-                [p.record_id for _, p in accepted],
-                [p.plot_hash for _, p in accepted],
-                [p.certificate_key for _, p in accepted],
-            )
-    return decided
 
 
 async def _move_cases(conn: Conn, planned: Moves) -> None:
@@ -382,25 +237,6 @@ WHERE cases.parcel_key = locked.parcel_key
 """  # noqa: S608 - constants only
 
 
-async def give_up(pool: asyncpg.Pool[Any], given_up: Sequence[GivenUp]) -> None:
-    """Record the final state of records dead-lettered as poison."""
-    known = [g for g in given_up if g.record_id is not None]
-    if known:
-        await pool.execute(
-            _GIVE_UP,
-            [g.record_id for g in known],
-            [g.reason.value for g in known],
-            [g.detail for g in known],
-        )
-
-
-async def mark_published(conn: Conn, record_ids: Sequence[UUID]) -> None:
-    """The outputs of these records are acknowledged: a redelivery must not send them again."""
-    await conn.execute(
-        "UPDATE records SET published_at = now() WHERE record_id = ANY($1::uuid[])", record_ids
-    )
-
-
 def as_rows(findings: Iterable[Any]) -> list[dict[str, str]]:
     """Findings in the ledger's JSON form."""
     return [f.as_json() for f in findings]
@@ -415,7 +251,14 @@ class PgLedger:
 
     async def give_up(self, given_up: Sequence[GivenUp]) -> None:
         """Records dead-lettered as poison end dead-lettered with the poison reason."""
-        await give_up(self._pool(), given_up)
+        known = [g for g in given_up if g.record_id is not None]
+        if known:
+            await self._pool().execute(
+                _GIVE_UP,
+                [g.record_id for g in known],
+                [g.reason.value for g in known],
+                [g.detail for g in known],
+            )
 
     @contextlib.asynccontextmanager
     async def locked(
@@ -436,25 +279,96 @@ class PgLedgerSession:
 
     async def ledger_states(self, record_ids: Sequence[UUID]) -> dict[UUID, LedgerState]:
         """What the ledger holds of each record's decision."""
-        return await ledger_states(self._pool, record_ids)
+        rows = await self._pool.fetch(
+            "SELECT record_id, decision, reasons, warnings, plot_version, replay_count,"
+            " published_at IS NOT NULL AS published FROM records"
+            " WHERE record_id = ANY($1::uuid[])",
+            record_ids,
+        )
+        return {
+            r["record_id"]: LedgerState(
+                r["decision"],
+                r["reasons"],
+                r["warnings"],
+                r["plot_version"],
+                r["replay_count"],
+                r["published"],
+            )
+            for r in rows
+        }
 
     async def parcel_states(self, parcel_keys: Iterable[str]) -> dict[str, ParcelState]:
         """The accepted version of each parcel."""
-        return await parcel_states(self._pool, parcel_keys)
+        rows = await self._pool.fetch(
+            "SELECT parcel_key, version, record_id, plot_hash, certificate_key FROM parcels"
+            " WHERE parcel_key = ANY($1::text[])",
+            list(set(parcel_keys)),
+        )
+        return {
+            r["parcel_key"]: ParcelState(
+                r["version"], r["record_id"], bytes(r["plot_hash"]), r["certificate_key"]
+            )
+            for r in rows
+        }
 
     async def fetch_facts(self, want: FactQuery) -> Facts:
-        """The residents and certificates the batch's records name."""
-        return await fetch_facts(self._pool, want)
+        """The residents and certificates the batch's records name: two queries at once."""
+        names = sorted(want.names)
+        parcels = sorted(want.parcels)
+        resident_rows, certificate_rows = await asyncio.gather(
+            self._pool.fetch(
+                _RESIDENTS,
+                list(want.personal_ids),
+                list(want.legacy_ids),
+                [n for n, _ in names],
+                [d for _, d in names],
+            ),
+            self._pool.fetch(
+                _CERTIFICATES,
+                list(want.serial_keys),
+                [p[0] for p in parcels],
+                [p[1] for p in parcels],
+                [p[2] for p in parcels],
+                list(want.parcel_keys),
+            ),
+        )
+        residents = [Resident(**dict(r)) for r in resident_rows]
+        certificates = [
+            CertificateRow(**{**dict(r), "holder_ids": tuple(r["holder_ids"])})
+            for r in certificate_rows
+        ]
+        return Facts.index(residents, certificates)
 
     async def case_states(self, parcel_keys: Iterable[str]) -> dict[str, Case]:
         """The cases of the batch's parcels."""
-        return await case_states(self._pool, parcel_keys)
+        rows = await self._pool.fetch(
+            "SELECT parcel_key, state, record_id FROM cases WHERE parcel_key = ANY($1::text[])",
+            list(set(parcel_keys)),
+        )
+        return {r["parcel_key"]: Case(CaseState(r["state"]), r["record_id"]) for r in rows}
 
     async def corrected_records(
         self, references: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], Corrected]:
-        """The records the batch's ``corrects`` name."""
-        return await corrected_records(self._pool, references)
+        """The records that (commune_code, ``corrects``) pairs name, by submission or record id."""
+        refs = sorted(set(references))
+        if not refs:
+            return {}
+        by_id = [(c, _uuid(r), r) for c, r in refs if _uuid(r) is not None]
+        rows = await self._pool.fetch(
+            _CORRECTED,
+            [c for c, _ in refs],
+            [r for _, r in refs],
+            [c for c, _, _ in by_id],
+            [i for _, i, _ in by_id],
+            [r for _, _, r in by_id],
+        )
+        return {
+            (r["commune"], r["ref"]): Corrected(
+                r["record_id"], r["parcel_key"], DecisionState(r["decision"])
+            )
+            for r in rows
+        }
 
     async def store_decisions(
         self,
@@ -462,9 +376,45 @@ class PgLedgerSession:
         parcels: dict[str, ParcelState],
         moves: Callable[[set[UUID]], Moves],
     ) -> set[UUID]:
-        """Write decisions, parcel versions and cases in one transaction; the ids decided."""
-        return await store_decisions(self._conn, decisions, parcels, moves)
+        """Write decisions, parcel versions and cases in one transaction; return the ids decided.
+
+        ``moves`` gives what the decided records do to cases (only those: a record decided
+        already is left as it is).
+        """
+        conn = self._conn
+        async with conn.transaction():
+            planned = moves({d.record_id for d in decisions})
+            keys = sorted({*planned.changes, *(c.parcel_key for c in planned.closings)})
+            await conn.execute(_LOCK_CASES, keys)
+            rows = await conn.fetch(
+                _STORE,
+                [d.record_id for d in decisions],
+                [d.outcome for d in decisions],
+                [orjson.dumps(d.reasons).decode() for d in decisions],
+                [orjson.dumps(d.warnings).decode() for d in decisions],
+                [d.version for d in decisions],
+                [d.replay_count for d in decisions],
+                [planned.corrections.get(d.record_id) for d in decisions],
+            )
+            decided = {r["record_id"] for r in rows}
+            if len(decided) < len(decisions):
+                planned = moves(decided)
+            await _move_cases(conn, planned)
+            accepted = [(k, p) for k, p in parcels.items() if p.record_id in decided]
+            if accepted:
+                await conn.execute(
+                    _ACCEPT,
+                    [k for k, _ in accepted],
+                    [p.version for _, p in accepted],
+                    [p.record_id for _, p in accepted],
+                    [p.plot_hash for _, p in accepted],
+                    [p.certificate_key for _, p in accepted],
+                )
+        return decided
 
     async def mark_published(self, record_ids: Sequence[UUID]) -> None:
-        """The outputs of these records are acknowledged."""
-        await mark_published(self._conn, record_ids)
+        """The outputs of these records are acknowledged: a redelivery must not send them again."""
+        await self._conn.execute(
+            "UPDATE records SET published_at = now() WHERE record_id = ANY($1::uuid[])",
+            record_ids,
+        )

@@ -6,7 +6,6 @@ import sys
 
 from services.sync.app import build
 from services.sync.transport import insecure_url_problem
-from shared.kafka.runtime import serve
 from shared.process import prepare_process
 from shared.settings import SyncSettings
 
@@ -20,7 +19,7 @@ def main() -> None:
     )
     if problem is not None:
         sys.exit(f"sync refuses to start: {problem}")
-    serve(build(settings))
+    build(settings).serve()
 
 
 if __name__ == "__main__":

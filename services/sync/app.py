@@ -18,8 +18,6 @@ from services.sync.ledger import PgSyncLedger
 from services.sync.retries import RetryWorker
 from services.sync.service import PlotSender, PlotSync, SendPolicy
 from shared.dependencies import NATIONAL_DB, Dependency
-from shared.kafka.consumer import BatchConsumer
-from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.producer import count_from_zero
 from shared.kafka.runtime import ConsumerRuntime
 from shared.logging import get_logger
@@ -114,27 +112,6 @@ def build(settings: SyncSettings) -> ConsumerRuntime:
         ledger, sender, poll=settings.sync_retry_poll_seconds, batch_size=settings.sync_batch_size
     )
     sync = PlotSync(ledger, sender, inline_attempts=settings.sync_inline_attempts)
-    consumer = BatchConsumer(
-        runtime.broker,
-        runtime.producer,
-        settings.topics,
-        topic=Topic.ACCEPTED,
-        group_id=GROUP_ID,
-        model=AcceptedPlot,
-        processor=sync.process,
-        # Enough plots per Kafka batch to fill every concurrent request: batches are handled one
-        # at a time, so a smaller batch would leave the national database waiting on us.
-        max_records=max(
-            settings.consumer_batch_size, settings.sync_batch_size * settings.sync_concurrency
-        ),
-        batch_timeout_ms=settings.consumer_batch_timeout_ms,
-        # Two group members: one batch is on its way to the national database while the next is
-        # read and triaged (each member has its own partitions, so a parcel stays in order).
-        members=settings.sync_members,
-        max_poll_interval_ms=int(settings.sync_max_batch_seconds * 1000),
-        guard=GuardLimits.of(settings),
-        give_up=sync.give_up,
-    )
 
     async def open_() -> None:
         metrics.BREAKER_STATE.set(State.CLOSED)
@@ -150,7 +127,22 @@ def build(settings: SyncSettings) -> ConsumerRuntime:
         await http.aclose()
 
     runtime.on_open(open_)
-    runtime.consumes(consumer)
+    runtime.consume(
+        Topic.ACCEPTED,
+        group_id=GROUP_ID,
+        model=AcceptedPlot,
+        processor=sync.process,
+        give_up=sync.give_up,
+        # Two group members: one batch is on its way to the national database while the next is
+        # read and triaged (each member has its own partitions, so a parcel stays in order).
+        members=settings.sync_members,
+        # Enough plots per Kafka batch to fill every concurrent request: batches are handled one
+        # at a time, so a smaller batch would leave the national database waiting on us.
+        max_records=max(
+            settings.consumer_batch_size, settings.sync_batch_size * settings.sync_concurrency
+        ),
+        max_poll_interval_ms=int(settings.sync_max_batch_seconds * 1000),
+    )
     runtime.on_stop(stop)
     runtime.on_close(close)
     count_from_zero(settings.topics, [Topic.DLQ_SYNC_FAILED])

@@ -15,26 +15,6 @@ from shared.db.pool import Conn
 from shared.kafka.dead_letters import Origin
 from shared.states import SyncState
 
-
-async def triage(
-    conn: Conn, record_ids: list[UUID], parcel_keys: list[str]
-) -> tuple[set[UUID], set[str]]:
-    """Records already synced (a redelivery) and parcels waiting in the retry table, at once.
-
-    A parcel with a plot in the retry table has its later versions queued behind that plot.
-    """
-    rows = await conn.fetch(
-        "SELECT record_id, NULL AS parcel_key FROM records"  # noqa: S608 - constants only
-        f" WHERE record_id = ANY($1) AND sync_state = '{SyncState.SYNCED}'"
-        " UNION ALL SELECT DISTINCT NULL::uuid, parcel_key FROM sync_retries"
-        " WHERE parcel_key = ANY($2)",
-        record_ids,
-        parcel_keys,
-    )
-    synced = {r["record_id"] for r in rows if r["record_id"] is not None}
-    return synced, {r["parcel_key"] for r in rows if r["parcel_key"] is not None}
-
-
 # Sync's own state machine: the decision (and its reasons) is reconcile's and stays as it is.
 # The case's first sync is stamped in the same statement; case rows are locked in key order,
 # as reconcile locks them, so the two never deadlock.
@@ -84,25 +64,25 @@ ON CONFLICT (record_id) DO UPDATE SET
 """
 
 
-async def mark_synced(conn: Conn, rows: Sequence[tuple[UUID, str, int]]) -> None:
+async def _mark_synced(conn: Conn, rows: Sequence[tuple[UUID, str, int]]) -> None:
     """(record_id, national_id, attempts): the plot is in the national database."""
     if rows:
         await conn.execute(_SYNCED, *map(list, zip(*rows, strict=True)))
 
 
-async def mark_failed(conn: Conn, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
+async def _mark_failed(conn: Conn, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
     """(record_id, reason, detail, attempts): the plot was dead-lettered."""
     if rows:
         await conn.execute(_FAILED, *map(list, zip(*rows, strict=True)))
 
 
-async def forget(conn: Conn, record_ids: list[UUID]) -> None:
+async def _forget(conn: Conn, record_ids: list[UUID]) -> None:
     """Drop settled plots from the retry table."""
     if record_ids:
         await conn.execute("DELETE FROM sync_retries WHERE record_id = ANY($1)", record_ids)
 
 
-async def park(conn: Conn, retries: Sequence[Retry]) -> None:
+async def _park(conn: Conn, retries: Sequence[Retry]) -> None:
     """Take plots aside to the retry table (or reschedule them there) and note it in the ledger."""
     if not retries:
         return
@@ -144,19 +124,6 @@ LIMIT $1
 """
 
 
-async def due(conn: Conn, limit: int) -> list[Pending]:
-    """Plots in the retry table whose next attempt is due."""
-    return [_pending(row) for row in await conn.fetch(_DUE, limit)]
-
-
-async def next_due_in(conn: Conn) -> float | None:
-    """Seconds until the retry table's next attempt is due, or None if it is empty."""
-    value = await conn.fetchval(
-        "SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM sync_retries"
-    )
-    return None if value is None else float(value)
-
-
 def _pending(row: asyncpg.Record) -> Pending:
     headers = row["origin_headers"]
     origin = Origin(
@@ -189,9 +156,20 @@ class PgSyncLedger:
     async def triage(
         self, record_ids: list[UUID], parcel_keys: list[str]
     ) -> tuple[set[UUID], set[str]]:
-        """Records already synced, and parcels with a plot waiting in the retry table."""
-        async with self._pool().acquire() as conn:
-            return await triage(conn, record_ids, parcel_keys)
+        """Records already synced (a redelivery) and parcels waiting in the retry table, at once.
+
+        A parcel with a plot in the retry table has its later versions queued behind that plot.
+        """
+        rows = await self._pool().fetch(
+            "SELECT record_id, NULL AS parcel_key FROM records"  # noqa: S608 - constants only
+            f" WHERE record_id = ANY($1) AND sync_state = '{SyncState.SYNCED}'"
+            " UNION ALL SELECT DISTINCT NULL::uuid, parcel_key FROM sync_retries"
+            " WHERE parcel_key = ANY($2)",
+            record_ids,
+            parcel_keys,
+        )
+        synced = {r["record_id"] for r in rows if r["record_id"] is not None}
+        return synced, {r["parcel_key"] for r in rows if r["parcel_key"] is not None}
 
     async def store(self, outcome: Settlement) -> None:
         """Write a settlement: synced, failed, parked and forgotten plots, in one transaction."""
@@ -199,31 +177,32 @@ class PgSyncLedger:
         async with self._pool().acquire() as conn:
             if not (outcome.dead or outcome.retry or from_table):
                 # The usual case, in one round trip: one statement needs no explicit transaction.
-                await mark_synced(conn, _synced_rows(outcome))
+                await _mark_synced(conn, _synced_rows(outcome))
                 return
             async with conn.transaction():
-                await mark_synced(conn, _synced_rows(outcome))
-                await mark_failed(
+                await _mark_synced(conn, _synced_rows(outcome))
+                await _mark_failed(
                     conn,
                     [(d.pending.record_id, d.reason, d.detail, d.attempts) for d in outcome.dead],
                 )
-                await park(conn, outcome.retry)
-                await forget(conn, from_table)
+                await _park(conn, outcome.retry)
+                await _forget(conn, from_table)
 
     async def mark_failed(self, rows: Sequence[tuple[UUID, str, str, int]]) -> None:
         """(record_id, reason, detail, attempts): the plots were dead-lettered."""
         async with self._pool().acquire() as conn:
-            await mark_failed(conn, rows)
+            await _mark_failed(conn, rows)
 
     async def due(self, limit: int) -> list[Pending]:
         """Plots in the retry table whose next attempt is due."""
-        async with self._pool().acquire() as conn:
-            return await due(conn, limit)
+        return [_pending(row) for row in await self._pool().fetch(_DUE, limit)]
 
     async def next_due_in(self) -> float | None:
         """Seconds until the retry table's next attempt is due, or None if it is empty."""
-        async with self._pool().acquire() as conn:
-            return await next_due_in(conn)
+        value = await self._pool().fetchval(
+            "SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM sync_retries"
+        )
+        return None if value is None else float(value)
 
 
 def _synced_rows(outcome: Settlement) -> list[tuple[UUID, str, int]]:

@@ -154,7 +154,7 @@ def replay_command(  # noqa: PLR0917 - typer passes each option by name
     wanted = _filter(
         queue, commune=commune, reason=reason, since=since, record_id=record_id, limit=limit
     )
-    if not (wanted.selects or everything or dry_run):
+    if not wanted.may_replay(everything=everything, dry_run=dry_run):
         _err.print(
             "[red]name what to replay (--commune, --reason, --since or --record-id),"
             " or say --all to replay the whole queue[/]"

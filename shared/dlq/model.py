@@ -102,6 +102,10 @@ class Filter:
         """Whether the filter names which dead letters (a limit alone takes the oldest of all)."""
         return any(v is not None for v in (self.commune, self.reason, self.since, self.record_id))
 
+    def may_replay(self, *, everything: bool, dry_run: bool) -> bool:
+        """Whether a replay may go ahead: it names its dead letters, says all, or only counts."""
+        return self.selects or everything or dry_run
+
     def matches(self, letter: DeadLetter) -> bool:
         """Whether the dead letter passes the commune, reason, time and record filters."""
         return (

@@ -48,7 +48,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from prometheus_client import Gauge
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState
 from tenacity.wait import wait_base
 
 from shared.kafka.dead_letters import Origin, dead_letter
@@ -57,7 +57,7 @@ from shared.kafka.producer import Producer, count_from_zero
 from shared.logging import get_logger
 from shared.reasons import PoisonReason
 from shared.topics import Topic, Topics
-from shared.transient import is_transient
+from shared.transient import is_transient, outage_wait
 
 M = TypeVar("M", bound=BaseModel)
 LAG = Gauge(
@@ -186,7 +186,7 @@ class BatchConsumer(Generic[M]):
         self._processor = processor
         self._stopping = False
         self._last_error: Exception | None = None
-        self._backoff = backoff or wait_exponential_jitter(multiplier=0.2, max=30)
+        self._backoff = backoff or outage_wait(longest=30)
         # Several members of the group in one process: each has its own partitions, its own
         # sequential batches and its own commits (a commit covers only its member's partitions),
         # so one can compute while another waits on the database.

@@ -6,26 +6,32 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import orjson
-import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY, make_asgi_app
+from pydantic import BaseModel
 
+from shared import serving
 from shared.db.pool import create_pool
-from shared.dependencies import KAFKA, POSTGRES, Dependency, pool_answers
+from shared.dependencies import pool_answers
 from shared.kafka.broker import make_broker
+from shared.kafka.consumer import BatchConsumer, GiveUp, Processor
+from shared.kafka.dlq_guard import GuardLimits
 from shared.kafka.producer import Producer
+from shared.kafka.watch import watch_kafka_and_postgres
 from shared.logging import get_logger
 from shared.metrics import registry
-from shared.process import MULTIPROC, share_metrics
-from shared.settings import CommonSettings
+from shared.process import MULTIPROC
+from shared.settings import ConsumerSettings
+from shared.topics import Topic
 
+M = TypeVar("M", bound=BaseModel)
 log = get_logger(__name__)
 
 
@@ -47,7 +53,7 @@ class ConsumerRuntime:
     broker has stopped, which waits for the in-flight batch (``graceful_timeout``).
     """
 
-    def __init__(self, name: str, settings: CommonSettings, port: int) -> None:
+    def __init__(self, name: str, settings: ConsumerSettings, port: int) -> None:
         self.name = name
         self.settings = settings
         self.port = port
@@ -62,7 +68,6 @@ class ConsumerRuntime:
         self._on_open: list[Callable[[], Awaitable[None]]] = []
         self._on_close: list[Callable[[], Awaitable[None]]] = []
         self._stopped_because: list[Callable[[], str | None]] = []
-        self.dependencies = {KAFKA: Dependency(KAFKA), POSTGRES: Dependency(POSTGRES)}
         self._watches: list[asyncio.Task[None]] = []
 
     @property
@@ -80,6 +85,37 @@ class ConsumerRuntime:
         """Stop ``consumer`` as shutdown begins, and be not ready while its guard has tripped."""
         self.on_stop(consumer.stop)
         self.not_ready_while(lambda: consumer.tripped)
+
+    def consume(
+        self,
+        topic: Topic,
+        *,
+        group_id: str,
+        model: type[M],
+        processor: Processor[M],
+        give_up: GiveUp,
+        members: int,
+        max_records: int | None = None,
+        max_poll_interval_ms: int = 300_000,
+    ) -> None:
+        """Consume ``topic`` in batches with the deployment's batch and guard settings."""
+        self.consumes(
+            BatchConsumer(
+                self.broker,
+                self.producer,
+                self.settings.topics,
+                topic=topic,
+                group_id=group_id,
+                model=model,
+                processor=processor,
+                max_records=max_records or self.settings.consumer_batch_size,
+                batch_timeout_ms=self.settings.consumer_batch_timeout_ms,
+                members=members,
+                max_poll_interval_ms=max_poll_interval_ms,
+                guard=GuardLimits.of(self.settings),
+                give_up=give_up,
+            )
+        )
 
     def not_ready_while(self, why: Callable[[], str | None]) -> None:
         """``/readyz`` answers 503 with ``why()`` whenever it returns a reason (a tripped guard)."""
@@ -100,12 +136,7 @@ class ConsumerRuntime:
             self.settings.dsn, min_size=0, max_size=10, application_name=f"landsync-{self.name}"
         )
         await self.producer.start()
-        self._watches = [
-            asyncio.create_task(self.dependencies[KAFKA].watch(self.producer.ping), name="kafka"),
-            asyncio.create_task(
-                self.dependencies[POSTGRES].watch(lambda: pool_answers(self.pool)), name="pg"
-            ),
-        ]
+        self._watches = watch_kafka_and_postgres(self.producer, self._pool)
         for callback in self._on_open:
             await callback()
 
@@ -123,6 +154,10 @@ class ConsumerRuntime:
         if self._pool is not None:
             await self._pool.close()
         log.info("service stopped")
+
+    def serve(self) -> None:
+        """Serve this service in this process until SIGTERM/SIGINT, then shut it down gracefully."""
+        serving.serve(self.app(), self.settings, self.port)
 
     def app(self) -> AsgiFastStream:
         """The ASGI app: the broker's lifecycle plus ``/healthz`` and ``/metrics``."""
@@ -159,38 +194,3 @@ class ConsumerRuntime:
         return AsgiResponse(
             body, 503 if reasons else 200, headers={"content-type": "application/json"}
         )
-
-
-def serve(runtime: ConsumerRuntime) -> None:
-    """Serve a consumer service until SIGTERM/SIGINT, then shut it down gracefully."""
-    uvicorn.run(
-        runtime.app(),
-        host=runtime.settings.bind_host,
-        port=runtime.port,
-        log_config=None,  # the root handler already renders every line as masked JSON
-        access_log=False,
-        timeout_graceful_shutdown=int(runtime.settings.graceful_timeout_seconds),
-    )
-
-
-def serve_workers(
-    name: str, factory: str, settings: CommonSettings, port: int, workers: int
-) -> None:
-    """Serve ``workers`` processes of a service on one port; ``factory`` builds each one's app.
-
-    Each worker is its own consumer-group member with its own interpreter, so the service uses
-    more than one core. prometheus_client's multiprocess mode sums their metric files when
-    ``/metrics`` is read; the variable must be set before the workers import it. SIGTERM reaches
-    uvicorn's supervisor, which stops every worker gracefully.
-    """
-    share_metrics(settings, name)
-    uvicorn.run(
-        factory,
-        factory=True,
-        host=settings.bind_host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
-    )
