@@ -8,12 +8,14 @@ of CONTRACT §6, under each commune's code and under None for the province.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.cases import CaseState
 from shared.states import DecisionState, Status, status_of
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -97,24 +99,32 @@ class Cases:
         return {**vars(self), "open_by_reason": dict(self.open_by_reason)}
 
 
-def submissions(groups: Iterable[Any]) -> dict[str | None, Submissions]:
-    """Groups of records (``commune_code, decision, sync_state, correction, codes, n``)."""
-    out: dict[str | None, Submissions] = {None: Submissions()}
+def _by_commune(
+    groups: Iterable[Any], new: Callable[[], T], add: Callable[[T, Any], None]
+) -> dict[str | None, T]:
+    """Each group added with ``add`` to its commune's figures and to the province's (None)."""
+    out: dict[str | None, T] = {None: new()}
     for g in groups:
         for where in (g["commune_code"], None):
-            out.setdefault(where, Submissions()).add(
-                g["decision"], g["sync_state"], correction=g["correction"], codes=g["codes"],
-                n=g["n"],
-            )  # fmt: skip
+            add(out.setdefault(where, new()), g)
     return out
+
+
+def submissions(groups: Iterable[Any]) -> dict[str | None, Submissions]:
+    """Groups of records (``commune_code, decision, sync_state, correction, codes, n``)."""
+    return _by_commune(
+        groups,
+        Submissions,
+        lambda s, g: s.add(
+            g["decision"], g["sync_state"], correction=g["correction"], codes=g["codes"], n=g["n"]
+        ),
+    )
 
 
 def cases(groups: Iterable[Any]) -> dict[str | None, Cases]:
     """Groups of cases (``commune_code, state, synced, codes, n``)."""
-    out: dict[str | None, Cases] = {None: Cases()}
-    for g in groups:
-        for where in (g["commune_code"], None):
-            out.setdefault(where, Cases()).add(
-                g["state"], synced=g["synced"], codes=g["codes"], n=g["n"]
-            )
-    return out
+    return _by_commune(
+        groups,
+        Cases,
+        lambda c, g: c.add(g["state"], synced=g["synced"], codes=g["codes"], n=g["n"]),
+    )
