@@ -13,6 +13,8 @@ from rich.table import Table
 
 from shared.cli.config import local_settings
 from shared.cli.failures import CommandError, Status
+from shared.cli.options import AsJson
+from shared.cli.tables import wide_console
 from shared.db.connection import connected
 from shared.evaluate import Actual, CaseScore, Evaluation, Expected, evaluate, score_cases
 from shared.settings import Settings
@@ -116,7 +118,7 @@ def render(result: Evaluation, cases: CaseScore, console: Console) -> None:
 
 def evaluate_command(
     truth: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="truth.jsonl")],
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Score the ledger's decisions against the truth file of `landsync generate`."""
     expected = read_truth(truth)
@@ -148,4 +150,4 @@ def evaluate_command(
             ).decode()
         )
         return
-    render(result, cases, Console(width=max(Console().width, 110)))
+    render(result, cases, wide_console(110))
