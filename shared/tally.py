@@ -8,14 +8,12 @@ of CONTRACT §6, under each commune's code and under None for the province.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from shared.cases import CaseState
 from shared.states import DecisionState, Status, status_of
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -60,6 +58,12 @@ class Submissions:
             for code in codes or ():
                 by_reason[code] += n
 
+    def add_group(self, g: Mapping[str, Any]) -> None:
+        """Count one group of the report's query (``shared.report._SUBMISSIONS``)."""
+        self.add(
+            g["decision"], g["sync_state"], correction=g["correction"], codes=g["codes"], n=g["n"]
+        )
+
     def figures(self) -> dict[str, Any]:
         """The figures, as ``shared.report.Row`` takes them."""
         return {
@@ -94,37 +98,32 @@ class Cases:
             for code in codes or ():
                 self.open_by_reason[code] += n
 
+    def add_group(self, g: Mapping[str, Any]) -> None:
+        """Count one group of the report's query (``shared.report._CASES``)."""
+        self.add(g["state"], synced=g["synced"], codes=g["codes"], n=g["n"])
+
     def figures(self) -> dict[str, Any]:
         """The figures, as ``shared.report.Row`` takes them."""
         return {**vars(self), "open_by_reason": dict(self.open_by_reason)}
 
 
-def _by_commune(
-    groups: Iterable[Any], new: Callable[[], T], add: Callable[[T, Any], None]
-) -> dict[str | None, T]:
-    """Each group added with ``add`` to its commune's figures and to the province's (None)."""
-    out: dict[str | None, T] = {None: new()}
+Figures = TypeVar("Figures", Submissions, Cases)
+
+
+def _by_commune(groups: Iterable[Any], figures: type[Figures]) -> dict[str | None, Figures]:
+    """Each group added to its commune's figures and to the province's (under None)."""
+    out: dict[str | None, Figures] = {None: figures()}
     for g in groups:
         for where in (g["commune_code"], None):
-            add(out.setdefault(where, new()), g)
+            out.setdefault(where, figures()).add_group(g)
     return out
 
 
 def submissions(groups: Iterable[Any]) -> dict[str | None, Submissions]:
     """Groups of records (``commune_code, decision, sync_state, correction, codes, n``)."""
-    return _by_commune(
-        groups,
-        Submissions,
-        lambda s, g: s.add(
-            g["decision"], g["sync_state"], correction=g["correction"], codes=g["codes"], n=g["n"]
-        ),
-    )
+    return _by_commune(groups, Submissions)
 
 
 def cases(groups: Iterable[Any]) -> dict[str | None, Cases]:
     """Groups of cases (``commune_code, state, synced, codes, n``)."""
-    return _by_commune(
-        groups,
-        Cases,
-        lambda c, g: c.add(g["state"], synced=g["synced"], codes=g["codes"], n=g["n"]),
-    )
+    return _by_commune(groups, Cases)
