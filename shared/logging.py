@@ -8,12 +8,13 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 import orjson
 import structlog
 from opentelemetry import trace
+from structlog.typing import EventDict, WrappedLogger
 
 #: Keys whose values are personal data wherever they appear in an event.
 PERSONAL_KEYS = frozenset(
@@ -53,9 +54,7 @@ def _mask(value: Any) -> Any:
     return value
 
 
-def mask_personal_data(
-    _logger: Any, _method: str, event: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def mask_personal_data(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     """Structlog processor: personal fields become ``***`` and ID-like digit runs are masked."""
     for key, value in list(event.items()):
         if key in TRACE_KEYS and isinstance(value, str) and _TRACE_VALUE.fullmatch(value):
@@ -114,9 +113,7 @@ class RateLimit(logging.Filter):
         return True
 
 
-def add_trace_ids(
-    _logger: Any, _method: str, event: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def add_trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     """Structlog processor: a line written inside a span carries its trace and span ids."""
     span_context = trace.get_current_span().get_span_context()
     if span_context.is_valid:  # never while tracing is off (shared/tracing.py)
@@ -125,17 +122,13 @@ def add_trace_ids(
     return event
 
 
-def add_process(
-    _logger: Any, _method: str, event: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def add_process(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     """Structlog processor: the pid, since a service's processes share one log file."""
     event["pid"] = os.getpid()
     return event
 
 
-def drop_colours(
-    _logger: Any, _method: str, event: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def drop_colours(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     """Structlog processor: uvicorn's ``color_message`` repeats the event with ANSI codes."""
     event.pop("color_message", None)
     return event

@@ -8,9 +8,9 @@ of CONTRACT §6, under each commune's code and under None for the province.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.cases import CaseState
 from shared.states import DecisionState, Status, status_of
@@ -58,6 +58,12 @@ class Submissions:
             for code in codes or ():
                 by_reason[code] += n
 
+    def add_group(self, g: Mapping[str, Any]) -> None:
+        """Count one group of the report's query (``shared.report._SUBMISSIONS``)."""
+        self.add(
+            g["decision"], g["sync_state"], correction=g["correction"], codes=g["codes"], n=g["n"]
+        )
+
     def figures(self) -> dict[str, Any]:
         """The figures, as ``shared.report.Row`` takes them."""
         return {
@@ -92,29 +98,32 @@ class Cases:
             for code in codes or ():
                 self.open_by_reason[code] += n
 
+    def add_group(self, g: Mapping[str, Any]) -> None:
+        """Count one group of the report's query (``shared.report._CASES``)."""
+        self.add(g["state"], synced=g["synced"], codes=g["codes"], n=g["n"])
+
     def figures(self) -> dict[str, Any]:
         """The figures, as ``shared.report.Row`` takes them."""
         return {**vars(self), "open_by_reason": dict(self.open_by_reason)}
 
 
-def submissions(groups: Iterable[Any]) -> dict[str | None, Submissions]:
-    """Groups of records (``commune_code, decision, sync_state, correction, codes, n``)."""
-    out: dict[str | None, Submissions] = {None: Submissions()}
+Figures = TypeVar("Figures", Submissions, Cases)
+
+
+def _by_commune(groups: Iterable[Any], figures: type[Figures]) -> dict[str | None, Figures]:
+    """Each group added to its commune's figures and to the province's (under None)."""
+    out: dict[str | None, Figures] = {None: figures()}
     for g in groups:
         for where in (g["commune_code"], None):
-            out.setdefault(where, Submissions()).add(
-                g["decision"], g["sync_state"], correction=g["correction"], codes=g["codes"],
-                n=g["n"],
-            )  # fmt: skip
+            out.setdefault(where, figures()).add_group(g)
     return out
+
+
+def submissions(groups: Iterable[Any]) -> dict[str | None, Submissions]:
+    """Groups of records (``commune_code, decision, sync_state, correction, codes, n``)."""
+    return _by_commune(groups, Submissions)
 
 
 def cases(groups: Iterable[Any]) -> dict[str | None, Cases]:
     """Groups of cases (``commune_code, state, synced, codes, n``)."""
-    out: dict[str | None, Cases] = {None: Cases()}
-    for g in groups:
-        for where in (g["commune_code"], None):
-            out.setdefault(where, Cases()).add(
-                g["state"], synced=g["synced"], codes=g["codes"], n=g["n"]
-            )
-    return out
+    return _by_commune(groups, Cases)

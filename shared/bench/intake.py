@@ -86,21 +86,20 @@ def make_payload(count: int) -> Payload:
 
 async def raw_ceiling(settings: Settings, payload: Payload) -> float:
     """Records/s of a bare idempotent producer sending the payload to a scratch topic."""
-    async with scratch_topic(settings, f"{settings.topic_prefix}landsync.bench.raw") as topic:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap, **TUNING, **client_options(settings)
-        )
-        await producer.start()
-        try:
-            started = time.perf_counter()
-            futures = [
-                await producer.send(topic, line, key=key)
-                for line, key in zip(payload.lines, payload.keys, strict=True)
-            ]
-            await asyncio.gather(*futures)
-            elapsed = time.perf_counter() - started
-        finally:
-            await producer.stop()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap, **TUNING, **client_options(settings)
+    )
+    async with (
+        scratch_topic(settings, f"{settings.topic_prefix}landsync.bench.raw") as topic,
+        producer,
+    ):
+        started = time.perf_counter()
+        futures = [
+            await producer.send(topic, line, key=key)
+            for line, key in zip(payload.lines, payload.keys, strict=True)
+        ]
+        await asyncio.gather(*futures)
+        elapsed = time.perf_counter() - started
     return len(payload.lines) / elapsed
 
 

@@ -111,10 +111,8 @@ async def _raw(settings: Settings, count: int, rate: int, size: int) -> list[flo
             topic, bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
             group_id=f"bench-{uuid.uuid4().hex[:6]}", fetch_max_wait_ms=100, **options,
         )  # fmt: skip
-        await producer.start()
-        await consumer.start()
         waits: list[float] = []
-        try:
+        async with producer, consumer:
             filler = b"x" * max(0, size - 8)
 
             async def receive() -> None:
@@ -133,9 +131,6 @@ async def _raw(settings: Settings, count: int, rate: int, size: int) -> list[flo
                 for _ in range(min(per_tick, count - n)):
                     await producer.send(topic, f"{time.time():17.6f}".encode() + filler)
             await asyncio.wait_for(receiving, 60)
-        finally:
-            await consumer.stop()
-            await producer.stop()
     return waits
 
 

@@ -46,16 +46,12 @@ class ReconcileResult:
 
 async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
     """Where the submitted topic ends now: this run's messages come after."""
-    consumer = AIOKafkaConsumer(
+    topic = settings.topics.name(Topic.SUBMITTED)
+    partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+    async with AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap, enable_auto_commit=False, **client_options(settings)
-    )
-    await consumer.start()
-    try:
-        topic = settings.topics.name(Topic.SUBMITTED)
-        partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+    ) as consumer:
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
     return ends
 
 
@@ -70,9 +66,7 @@ async def raw_ceiling(settings: Settings, since: dict[TopicPartition, int]) -> f
             bootstrap_servers=settings.bootstrap, enable_idempotence=True, acks="all",
             linger_ms=5, max_batch_size=1024 * 1024, **options,
         )  # fmt: skip
-        await consumer.start()
-        await producer.start()
-        try:
+        async with consumer, producer:
             consumer.assign(list(since))
             ends = await consumer.end_offsets(list(since))
             for tp, offset in since.items():
@@ -89,9 +83,6 @@ async def raw_ceiling(settings: Settings, since: dict[TopicPartition, int]) -> f
                             seen += 1
             await asyncio.gather(*futures)
             elapsed = time.perf_counter() - started
-        finally:
-            await consumer.stop()
-            await producer.stop()
     return seen / elapsed
 
 

@@ -22,6 +22,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from shared.db.connection import connected
 from shared.kafka.security import client_options
 from shared.records import parcel_key
 from shared.settings import Settings
@@ -119,13 +120,11 @@ async def raw_ceiling(settings: Settings, plots: Plots) -> float:
 
 async def through_sync(settings: Settings, plots: Plots) -> float:
     """Plots/s from the first publish until the ledger holds every plot as synced."""
-    conn = await asyncpg.connect(settings.dsn)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap, enable_idempotence=True, linger_ms=5,
         max_batch_size=1024 * 1024, **client_options(settings),
     )  # fmt: skip
-    await producer.start()
-    try:
+    async with connected(settings.dsn) as conn, producer:
         await conn.executemany(
             "INSERT INTO records (record_id, submission_id, content_hash, commune_code,"
             " parcel_key, record, decision, decided_at)"
@@ -149,9 +148,6 @@ async def through_sync(settings: Settings, plots: Plots) -> float:
         await _until_created(settings, created_before + len(plots.record_ids))
         await _until_synced(conn, plots.record_ids)
         elapsed = time.perf_counter() - started
-    finally:
-        await producer.stop()
-        await conn.close()
     return len(plots.record_ids) / elapsed
 
 

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.cli.tables import wide_console
 from shared.stack import Stack
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ DataDir = Annotated[
     Path, typer.Option(exists=True, file_okay=False, help="a `landsync generate` directory")
 ]
 Keep = Annotated[bool, typer.Option(help="leave the bench stack running")]
+KeepPostgres = Annotated[bool, typer.Option(help="leave the bench PostgreSQL running")]
 
 
 @contextlib.contextmanager
@@ -54,7 +56,7 @@ def _show(
     table.add_row(f"{label} (ceiling)", f"{raw:,.0f}", "1.00")
     for name, rate in measures:
         table.add_row(name, f"{rate:,.0f}", f"{rate / raw:.2f}")
-    Console(width=max(Console().width, 100)).print(table)
+    wide_console(100).print(table)
     typer.echo(
         json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()})
     )
@@ -187,7 +189,7 @@ def bench_province(
 
 def bench_registry(
     data: DataDir,
-    keep: Annotated[bool, typer.Option(help="leave the bench PostgreSQL running")] = False,
+    keep: KeepPostgres = False,
 ) -> None:
     """`registry load` rows/s, first load and reload, against a bare COPY, one run."""
     from shared.bench import registry  # noqa: PLC0415
@@ -232,7 +234,7 @@ def bench_latency(
         ("intake 202 to reconcile's decision", result.pipeline),
     ):
         table.add_row(label, *(f"{v:,.0f}" for v in (p.p50, p.p95, p.p99, p.max)))
-    Console(width=max(Console().width, 100)).print(table)
+    wide_console(100).print(table)
     typer.echo(
         json.dumps({
             "bench": "latency", "records": result.records, "rate": round(result.rate, 1),
@@ -246,7 +248,7 @@ def bench_report(
     records: Annotated[int, typer.Option(help="records in the made-up ledger")] = 700_000,
     communes: Annotated[int, typer.Option(help="communes they are spread over")] = 200,
     rounds: Annotated[int, typer.Option(help="alternating rounds of every form (medians)")] = 5,
-    keep: Annotated[bool, typer.Option(help="leave the bench PostgreSQL running")] = False,
+    keep: KeepPostgres = False,
 ) -> None:
     """The campaign report in each form on a big ledger (bulk-loaded by COPY), in seconds."""
     from shared.bench import report  # noqa: PLC0415
@@ -293,7 +295,7 @@ def _show_report(result: ReportResult, rounds: int) -> None:
             m.name, f"{m.median:.3f}", f"{m.median / ceiling.median:.2f}",
             f"{min(m.seconds):.3f}", f"{max(m.seconds):.3f}",
         )  # fmt: skip
-    Console(width=max(Console().width, 120)).print(table)
+    wide_console(120).print(table)
     slowest, load = result.slowest, os.getloadavg()[0]
     verdict = "within" if slowest.median <= LIMIT_SECONDS else "OVER"
     _err.print(

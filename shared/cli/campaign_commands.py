@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from shared.campaign import Targets, UnusableTargetsError, load_targets, parse_targets, set_window
-from shared.cli.config import local_settings
-from shared.db.connection import connected
-from shared.settings import Settings
+from shared.campaign import UnusableTargetsError, load_targets, parse_targets, set_window
+from shared.cli.config import on_database
+from shared.cli.options import day
 
 campaign_app = typer.Typer(help="The campaign's targets and window.", no_args_is_help=True)
 targets_app = typer.Typer(help="Each commune's target (plots to collect).", no_args_is_help=True)
@@ -37,20 +34,8 @@ def targets_load(
     if not targets.rows:
         _err.print(f"[red]No good line in {file}[/]")
         raise typer.Exit(2)
-    written = asyncio.run(_load(local_settings(), targets))
+    written = on_database(lambda conn: load_targets(conn, targets))
     _err.print(f"Loaded {written:,} targets, refused {len(targets.refused):,} lines.")
-
-
-async def _load(settings: Settings, targets: Targets) -> int:
-    async with connected(settings.dsn) as conn:
-        return await load_targets(conn, targets)
-
-
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as e:
-        raise typer.BadParameter("a date, YYYY-MM-DD", param_hint=option) from e
 
 
 @campaign_app.command("window")
@@ -59,16 +44,11 @@ def window(
     end: Annotated[str, typer.Option("--end", help="last day (the deadline), YYYY-MM-DD")],
 ) -> None:
     """Set the campaign window: the report's days left and the burn-up chart's deadline."""
-    starts_on, ends_on = _day(start, "--start"), _day(end, "--end")
+    starts_on, ends_on = day(start, "--start"), day(end, "--end")
     if ends_on < starts_on:
         raise typer.BadParameter("the window ends before it starts", param_hint="--end")
-    asyncio.run(_window(local_settings(), starts_on, ends_on))
+    on_database(lambda conn: set_window(conn, starts_on, ends_on))
     _err.print(f"Campaign window: {starts_on} to {ends_on}.")
-
-
-async def _window(settings: Settings, starts_on: date, ends_on: date) -> None:
-    async with connected(settings.dsn) as conn:
-        await set_window(conn, starts_on, ends_on)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.cli.failures import Status
+from shared.cli.tables import wide_console
 
 if TYPE_CHECKING:
     from shared.chaos.run import Plan, Result
@@ -80,7 +81,7 @@ def chaos_command(  # noqa: PLR0917 - typer passes each option by name
     if as_markdown:
         typer.echo(markdown(result, plan))
     else:
-        Console(width=max(Console().width, 100)).print(table(result))
+        wide_console(100).print(table(result))
     for note in result.notes:
         _err.print(note, markup=False, highlight=False)
     if not result.passed:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import asyncpg
 import orjson
 import typer
 from rich.console import Console
@@ -13,6 +15,8 @@ from rich.table import Table
 
 from shared.cli.config import local_settings
 from shared.cli.failures import CommandError, Status
+from shared.cli.options import AsJson
+from shared.cli.tables import wide_console
 from shared.db.connection import connected
 from shared.evaluate import Actual, CaseScore, Evaluation, Expected, evaluate, score_cases
 from shared.settings import Settings
@@ -43,38 +47,39 @@ def read_truth(path: Path) -> dict[str, Expected]:
     return truth
 
 
+async def _in_chunks(
+    conn: asyncpg.Connection[Any], query: str, values: list[str]
+) -> AsyncIterator[asyncpg.Record]:
+    """The rows of ``query`` (``$1``: a text array) for ``values``, _CHUNK values a query."""
+    for start in range(0, len(values), _CHUNK):
+        for row in await conn.fetch(query, values[start : start + _CHUNK]):
+            yield row
+
+
 async def read_cases(settings: Settings, parcel_keys: list[str]) -> dict[str, str]:
     """The state of each case the ledger holds, by parcel key."""
+    query = "SELECT parcel_key, state FROM cases WHERE parcel_key = ANY($1::text[])"
     async with connected(settings.dsn) as conn:
-        states: dict[str, str] = {}
-        for start in range(0, len(parcel_keys), _CHUNK):
-            rows = await conn.fetch(
-                "SELECT parcel_key, state FROM cases WHERE parcel_key = ANY($1::text[])",
-                parcel_keys[start : start + _CHUNK],
-            )
-            states.update({r["parcel_key"]: r["state"] for r in rows})
-        return states
+        return {r["parcel_key"]: r["state"] async for r in _in_chunks(conn, query, parcel_keys)}
 
 
 async def read_ledger(settings: Settings, submission_ids: list[str]) -> dict[str, Actual]:
     """The ledger's decision for each submission id it holds."""
-    found: dict[str, Actual] = {}
+    query = (
+        "SELECT submission_id, decision, reasons::text, warnings::text, parcel_key"
+        " FROM records"
+        " WHERE submission_id = ANY($1::text[])"
+    )
     async with connected(settings.dsn) as conn:
-        for start in range(0, len(submission_ids), _CHUNK):
-            rows = await conn.fetch(
-                "SELECT submission_id, decision, reasons::text, warnings::text, parcel_key"
-                " FROM records"
-                " WHERE submission_id = ANY($1::text[])",
-                submission_ids[start : start + _CHUNK],
+        return {
+            r["submission_id"]: Actual(
+                None if r["decision"] == "received" else r["decision"],
+                frozenset(x["code"] for x in orjson.loads(r["reasons"])),
+                frozenset(x["code"] for x in orjson.loads(r["warnings"])),
+                r["parcel_key"],
             )
-            for r in rows:
-                found[r["submission_id"]] = Actual(
-                    None if r["decision"] == "received" else r["decision"],
-                    frozenset(x["code"] for x in orjson.loads(r["reasons"])),
-                    frozenset(x["code"] for x in orjson.loads(r["warnings"])),
-                    r["parcel_key"],
-                )
-    return found
+            async for r in _in_chunks(conn, query, submission_ids)
+        }
 
 
 def _pct(value: float | None) -> str:
@@ -116,7 +121,7 @@ def render(result: Evaluation, cases: CaseScore, console: Console) -> None:
 
 def evaluate_command(
     truth: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="truth.jsonl")],
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Score the ledger's decisions against the truth file of `landsync generate`."""
     expected = read_truth(truth)
@@ -148,4 +153,4 @@ def evaluate_command(
             ).decode()
         )
         return
-    render(result, cases, Console(width=max(Console().width, 110)))
+    render(result, cases, wide_console(110))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -21,10 +20,9 @@ from shared.auth import (
     revoke_key,
     split_key,
 )
-from shared.cli.config import local_settings
-from shared.cli.tables import add_id_column
-from shared.db.connection import connected
-from shared.settings import Settings
+from shared.cli.config import local_settings, on_database
+from shared.cli.options import AsJson
+from shared.cli.tables import add_id_column, wide_console
 
 keys_app = typer.Typer(help="API keys for the intake API.", no_args_is_help=True)
 _err = Console(stderr=True)
@@ -99,18 +97,6 @@ def a_key(role: str) -> str:
     return f"{'an' if role[:1] in 'aeiou' else 'a'} {role} key"
 
 
-async def _create(
-    settings: Settings,
-    role: Role,
-    communes: list[str],
-    label: str | None,
-    expires_at: datetime | None,
-) -> str:
-    async with connected(settings.dsn) as conn:
-        key, _ = await create_key(conn, role, communes, label, expires_at)
-    return key
-
-
 @keys_app.command("create")
 def create_command(  # noqa: PLR0917 - typer passes each option by name
     role: Annotated[Role, typer.Option(help="what the key may do (CONTRACT §2)")],
@@ -126,7 +112,7 @@ def create_command(  # noqa: PLR0917 - typer passes each option by name
         str | None,
         typer.Option(help="the key works through this date (UTC), or until this date and time"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
     try:
@@ -135,7 +121,7 @@ def create_command(  # noqa: PLR0917 - typer passes each option by name
         )
     except KeyOptionError as exc:
         raise typer.BadParameter(str(exc)) from None
-    key = asyncio.run(_create(local_settings(), checked, communes, label, expires_at))
+    key, _ = on_database(lambda conn: create_key(conn, checked, communes, label, expires_at))
     until = expires_at.isoformat(timespec="seconds") if expires_at else None
     if as_json:
         typer.echo(
@@ -166,21 +152,16 @@ def listing_json(key: KeyListing) -> dict[str, Any]:
     }
 
 
-async def _list(settings: Settings) -> list[KeyListing]:
-    async with connected(settings.dsn) as conn:
-        return await list_keys(conn)
-
-
 @keys_app.command("list")
 def list_command(
     include_revoked: Annotated[
         bool, typer.Option("--include-revoked", help="also revoked and expired keys")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Every key with its role, communes, creation, expiry and revocation (never a secret)."""
     now = datetime.now(UTC)
-    keys = asyncio.run(_list(local_settings()))
+    keys = on_database(list_keys)
     if not include_revoked:
         keys = [
             k for k in keys if k.revoked_at is None and (k.expires_at is None or k.expires_at > now)
@@ -188,7 +169,7 @@ def list_command(
     if as_json:
         typer.echo(json.dumps({"keys": [listing_json(k) for k in keys]}))
         return
-    Console(width=max(Console().width, 130)).print(keys_table(keys))
+    wide_console(130).print(keys_table(keys))
 
 
 def keys_table(keys: list[KeyListing]) -> Table:
@@ -210,11 +191,6 @@ def keys_table(keys: list[KeyListing]) -> Table:
     return table
 
 
-async def _revoke(settings: Settings, key_id: str) -> datetime | None:
-    async with connected(settings.dsn) as conn:
-        return await revoke_key(conn, key_id)
-
-
 @keys_app.command("revoke")
 def revoke_command(
     key_id: Annotated[str, typer.Argument(help="the key id, as keys list shows it")],
@@ -223,7 +199,7 @@ def revoke_command(
     settings = local_settings()
     if parts := split_key(key_id):  # the whole key was given: its id is the middle part
         key_id = parts[0]
-    revoked = asyncio.run(_revoke(settings, key_id))
+    revoked = on_database(lambda conn: revoke_key(conn, key_id), settings)
     if revoked is None:
         _err.print(f"[red]No key {key_id}[/] (see landsync keys list)")
         raise typer.Exit(1)

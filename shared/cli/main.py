@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import sys
-from datetime import date
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Annotated, Literal
@@ -29,16 +28,16 @@ from shared.cli import (
     sim_commands,
     stack_commands,
 )
-from shared.cli.config import local_settings
+from shared.cli.config import local_settings, on_database
 from shared.cli.evaluate_command import evaluate_command
 from shared.cli.failures import EPILOG, Status
 from shared.cli.failures import report as failure_report
+from shared.cli.options import day
 from shared.cli.submit import submit_command
-from shared.daily import Day
+from shared.cli.tables import wide_console
 from shared.daily import daily as daily_figures
-from shared.db.connection import connected
-from shared.report import ReportBundle, report_bundle, today_in
-from shared.settings import Settings, unknown_variables
+from shared.report import report_bundle, today_in
+from shared.settings import unknown_variables
 
 app = typer.Typer(
     name="landsync",
@@ -138,17 +137,25 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
     from shared.cli import report_view  # noqa: PLC0415
 
     settings = local_settings()
+    zone = settings.campaign_timezone
     if daily:
-        span = (_day(start, "--from"), _day(end, "--to"))
-        days = asyncio.run(_daily_rows(settings, commune, *span))
+        first = None if start is None else day(start, "--from")
+        last = None if end is None else day(end, "--to")
+        days = on_database(
+            lambda conn: daily_figures(
+                conn, timezone=zone, today=today_in(zone), commune=commune, start=first, end=last
+            ),
+            settings,
+        )
         if output == "csv":
             typer.echo(report_formats.daily_csv(days), nl=False)
         elif output == "json":
             typer.echo(report_formats.daily_json(days))
         else:
-            Console(width=max(Console().width, 100)).print(report_view.daily_table(days))
+            wide_console(100).print(report_view.daily_table(days))
         return
-    bundle = asyncio.run(_report_bundle(settings, with_days=output == "html" or bool(screenshot)))
+    with_days = output == "html" or bool(screenshot)
+    bundle = on_database(lambda conn: report_bundle(conn, zone, with_days=with_days), settings)
     if screenshot is not None:
         from shared.browser import BrowserError, render_png  # noqa: PLC0415
 
@@ -165,32 +172,9 @@ def report(  # noqa: PLR0917 - one option per CONTRACT §5 flag
     elif output == "json":
         typer.echo(report_formats.as_json(bundle.rows))
     else:
-        console = Console(width=max(Console().width, 130))
+        console = wide_console(130)
         console.print(report_view.table(bundle.rows))
         console.print(report_view.reasons_table(bundle.rows))
-
-
-def _day(text: str | None, option: str) -> date | None:
-    try:
-        return None if text is None else date.fromisoformat(text)
-    except ValueError as e:
-        raise typer.BadParameter("a date, YYYY-MM-DD", param_hint=option) from e
-
-
-async def _report_bundle(settings: Settings, *, with_days: bool) -> ReportBundle:
-    async with connected(settings.dsn) as conn:
-        return await report_bundle(conn, settings.campaign_timezone, with_days=with_days)
-
-
-async def _daily_rows(
-    settings: Settings, commune: str | None, start: date | None, end: date | None
-) -> list[Day]:
-    async with connected(settings.dsn) as conn:
-        today = today_in(settings.campaign_timezone)
-        return await daily_figures(
-            conn, timezone=settings.campaign_timezone, today=today, commune=commune,
-            start=start, end=end,
-        )  # fmt: skip
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from shared import worklist
 from shared.cli.config import local_settings
-from shared.cli.tables import add_id_column
+from shared.cli.tables import add_id_column, wide_console
 from shared.db.pool import connect
 from shared.settings import Settings
 from shared.states import Status
@@ -123,7 +123,7 @@ def _print(items: list[dict[str, Any]], output: Format) -> None:
         writer.writerows(_csv_row(i) for i in items)
         sys.stdout.write(buffer.getvalue())
     else:
-        Console(width=max(Console().width, 160)).print(records_table(items))
+        wide_console(160).print(records_table(items))
 
 
 def _command(*, every_page: bool, default_format: Format) -> Callable[..., None]:

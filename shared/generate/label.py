@@ -5,6 +5,7 @@ Independent of the reconcile service on purpose: the truth file checks that serv
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,25 +69,28 @@ def _missing(value: Any) -> bool:  # noqa: ANN401 - a JSON value
     return value is None or value in ("", [])
 
 
+def _absent(value: dict[str, Any], fields: Iterable[str], path: str = "") -> list[str]:
+    """The paths (``path`` then the field) of the ``fields`` that ``value`` lacks."""
+    return [f"{path}{f}" for f in fields if _missing(value.get(f))]
+
+
+def _absent_in_items(items: list[dict[str, Any]], fields: Iterable[str], path: str) -> list[str]:
+    """``path`` itself when there is no item, else the fields each item lacks."""
+    if not items:
+        return [path]
+    return [p for i, item in enumerate(items) for p in _absent(item, fields, f"{path}[{i}].")]
+
+
 def missing_fields(record: dict[str, Any]) -> list[str]:
     """The mandatory paths of the completeness profile that are absent, null or empty."""
-    out = [f for f in ("holder_type", "collection_status", "scan_file") if _missing(record.get(f))]
-    certificate = record.get("certificate") or {}
-    out += [f"certificate.{f}" for f in ("serial", "issued_on") if _missing(certificate.get(f))]
     parcel = record["parcel"]
-    if _missing(parcel.get("area_m2")):
-        out.append("parcel.area_m2")
-    uses = parcel.get("land_uses") or []
-    if not uses:
-        out.append("parcel.land_uses")
-    for i, use in enumerate(uses):
-        out += [f"parcel.land_uses[{i}].{f}" for f in ("code", "area_m2") if _missing(use.get(f))]
-    owners = record.get("owners") or []
-    if not owners:
-        out.append("owners")
-    for i, owner in enumerate(owners):
-        out += [f"owners[{i}].{f}" for f in _OWNER_FIELDS if _missing(owner.get(f))]
-    return out
+    return [
+        *_absent(record, ("holder_type", "collection_status", "scan_file")),
+        *_absent(record.get("certificate") or {}, ("serial", "issued_on"), "certificate."),
+        *_absent(parcel, ("area_m2",), "parcel."),
+        *_absent_in_items(parcel.get("land_uses") or [], ("code", "area_m2"), "parcel.land_uses"),
+        *_absent_in_items(record.get("owners") or [], _OWNER_FIELDS, "owners"),
+    ]
 
 
 def _land_use_invalid(parcel: dict[str, Any]) -> bool:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from shared.communes import province_communes
 from shared.generate.facts import CertificateRow, Person
 from shared.generate.households import Household
-from shared.generate.serials import SerialAllocator, book_number, issue_date
+from shared.generate.serials import SerialAllocator, issue_date
 
 BANKS = ("Agribank", "BIDV", "Vietinbank", "Vietcombank", "MB", "Techcombank", "LienVietPostBank")
 VILLAGES = (
@@ -122,13 +122,7 @@ def certificate(
 ) -> list[CertificateRow]:
     """A certificate for the plot (one row); sometimes with a released mortgage."""
     issued = issued or issue_date(rng)
-    row = CertificateRow(
-        serials.new(rng, issued),
-        book_number(rng, issued),
-        issued.isoformat(),
-        *plot.printed,
-        [p.personal_id for p, _ in plot.holders],
-    )
+    row = serials.certificate(rng, issued, plot.printed, [p.personal_id for p, _ in plot.holders])
     if rng.random() < 0.04:  # a loan taken and repaid: registered, then released
         since = issued + timedelta(days=rng.randrange(200, 3000))
         row.mortgage_bank = rng.choice(BANKS)
@@ -144,13 +138,5 @@ def predecessor(
     """An older certificate of the same parcel, since replaced by ``current``."""
     before = date.fromisoformat(current.issued_on) - timedelta(days=rng.randrange(365, 4000))
     issued = max(before, date(1993, 7, 1))
-    return CertificateRow(
-        serials.new(rng, issued),
-        book_number(rng, issued),
-        issued.isoformat(),
-        current.commune_code,
-        current.map_sheet,
-        current.parcel_no,
-        list(current.holder_ids),
-        "replaced",
-    )
+    printed = (current.commune_code, current.map_sheet, current.parcel_no)
+    return serials.certificate(rng, issued, printed, list(current.holder_ids), "replaced")

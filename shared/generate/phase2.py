@@ -14,7 +14,7 @@ from shared.generate.label import ParcelState, plot_content
 from shared.generate.land import Commune, Plot
 from shared.generate.rates import Rates
 from shared.generate.records import certificate_part, owner, scan_name
-from shared.generate.serials import SerialAllocator, book_number
+from shared.generate.serials import SerialAllocator
 
 Draft = tuple[dict[str, Any], list[str]]
 _REISSUE_FROM, _REISSUE_DAYS = date(2025, 9, 1), 80
@@ -72,14 +72,8 @@ def _reissue(
     old = plot.certificate[0]
     old.status = "replaced"
     issued = _REISSUE_FROM + timedelta(days=rng.randrange(_REISSUE_DAYS))
-    new = CertificateRow(
-        serials.new(rng, issued),
-        book_number(rng, issued),
-        issued.isoformat(),
-        commune.code,
-        plot.map_sheet,
-        plot.parcel_no,
-        list(old.holder_ids),
+    new = serials.certificate(
+        rng, issued, (commune.code, plot.map_sheet, plot.parcel_no), list(old.holder_ids)
     )
     record["certificate"] = certificate_part(rng, new)
     record["scan_file"] = scan_name(record["certificate"]["serial"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from shared.generate.facts import CertificateRow
 from shared.normalize import serial_key
 
 _LETTERS = "ABCDEGHKLMNPQRSTUVXY"
@@ -58,6 +59,24 @@ class SerialAllocator:
             serial = serial_for(rng, issued_on)
             if self.reserve(serial):
                 return serial
+
+    def certificate(
+        self,
+        rng: random.Random,
+        issued_on: date,
+        printed: tuple[str, int, int],
+        holder_ids: list[str],
+        status: str = "valid",
+    ) -> CertificateRow:
+        """A certificate of the parcel ``printed`` (commune, sheet, number): new serial and book."""
+        return CertificateRow(
+            self.new(rng, issued_on),
+            book_number(rng, issued_on),
+            issued_on.isoformat(),
+            *printed,
+            holder_ids,
+            status,
+        )
 
     def reserve(self, serial: str) -> bool:
         """Claim a serial's key; False if it was taken."""

@@ -48,6 +48,11 @@ def _positive_int(col: str) -> str:
     )
 
 
+def _optional_date(col: str) -> tuple[str, str]:
+    """The check of a date column that may be empty: (reason, condition that refuses the line)."""
+    return f"{col} not a YYYY-MM-DD date", f"{col} <> '' AND NOT {_iso_date(col)}"
+
+
 #: (reason, condition on the trimmed line that refuses it), first match wins, per kind.
 CHECKS: dict[Kind, tuple[tuple[str, str], ...]] = {
     "residents": (
@@ -68,16 +73,11 @@ CHECKS: dict[Kind, tuple[tuple[str, str], ...]] = {
             "holder_ids <> '' AND holder_ids !~ '^[0-9]{12}(;[0-9]{12})*$'",
         ),
         ("status not valid, revoked or replaced", "status NOT IN ('valid', 'revoked', 'replaced')"),
-        *(
-            (f"{c} not a YYYY-MM-DD date", f"{c} <> '' AND NOT {_iso_date(c)}")
-            for c in ("issued_on",)
-        ),
+        _optional_date("issued_on"),
         ("map_sheet not a positive integer", f"NOT {_positive_int('map_sheet')}"),
         ("parcel_no not a positive integer", f"NOT {_positive_int('parcel_no')}"),
-        *(
-            (f"{c} not a YYYY-MM-DD date", f"{c} <> '' AND NOT {_iso_date(c)}")
-            for c in ("mortgage_registered_on", "mortgage_released_on")
-        ),
+        _optional_date("mortgage_registered_on"),
+        _optional_date("mortgage_released_on"),
     ),
 }
 
