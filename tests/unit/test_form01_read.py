@@ -56,12 +56,18 @@ def test_a_couple_written_as_two_owner_rows_reads_back_as_one_record(tmp_path: P
     assert [o["role"] for o in got["owners"]] == ["husband", "wife"]
 
 
-def test_owner_rows_of_one_parcel_are_grouped_even_when_not_adjacent(tmp_path: Path) -> None:
-    first, other = _couple(), make_record()
-    path = form_file(tmp_path / "f.xlsx", [first, other])
+def _couple_apart(path: Path) -> tuple[Path, dict[str, Any]]:
+    """A couple and another record, the wife's row (4) moved below the other record's (5)."""
+    first = _couple()
+    form_file(path, [first, make_record()])
     with edited(path) as sheet:
-        sheet.move_range("A4:AW5", rows=1)  # the wife's row moves below the other record
+        sheet.move_range("A4:AW5", rows=1)
         sheet.move_range("A6:AW6", rows=-2)
+    return path, first
+
+
+def test_owner_rows_of_one_parcel_are_grouped_even_when_not_adjacent(tmp_path: Path) -> None:
+    path, first = _couple_apart(tmp_path / "f.xlsx")
 
     parsed = read_form(path)
 
@@ -73,13 +79,9 @@ def test_owner_rows_of_one_parcel_are_grouped_even_when_not_adjacent(tmp_path: P
 
 
 def test_a_later_row_that_disagrees_refuses_a_record_after_another_began(tmp_path: Path) -> None:
-    first, other = _couple(), make_record()
-    path = form_file(tmp_path / "f.xlsx", [first, other])
-    workbook, sheet = edit(path)
-    sheet.move_range("A4:AW5", rows=1)  # the wife's row moves below the other record
-    sheet.move_range("A6:AW6", rows=-2)
-    sheet.cell(5, _col("area"), "100")
-    workbook.save(path)
+    path, _ = _couple_apart(tmp_path / "f.xlsx")
+    with edited(path) as sheet:
+        sheet.cell(5, _col("area"), "100")
 
     parsed = read_form(path)
 
