@@ -35,13 +35,13 @@ class ReconcileResult:
     residents: int
     certificates: int
     raw_ceiling: float
-    decided: float  # first to last decision
+    decided: float | None  # first to last decision; None: all decided at one instant
     wall: float  # reconcile started to all decided, start-up included
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> float | None:
         """Reconcile's sustained rate ÷ the raw ceiling."""
-        return self.decided / self.raw_ceiling
+        return None if self.decided is None else self.decided / self.raw_ceiling
 
 
 async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
@@ -113,6 +113,6 @@ def run(data: Path, count: int, console: Console) -> ReconcileResult:
     ceiling = asyncio.run(raw_ceiling(settings, since))
     stack.start_service("reconcile")
     span, wall = asyncio.run(_decided(settings, len(lines)))
-    return ReconcileResult(
-        len(lines), residents, certificates, ceiling, len(lines) / span, len(lines) / wall
-    )
+    # A run small enough for one batch is decided in one transaction, at one instant: no span.
+    decided = len(lines) / span if span > 0 else None
+    return ReconcileResult(len(lines), residents, certificates, ceiling, decided, len(lines) / wall)

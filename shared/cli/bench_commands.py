@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.cli.failures import CommandError, Status
 from shared.cli.tables import wide_console
 from shared.stack import Stack
 
@@ -112,6 +113,13 @@ def bench_reconcile(
 
     with _stopped_after(keep):
         result = reconcile.run(data, records, _err)
+    if result.decided is None:
+        msg = (
+            f"all {result.records:,} records were decided in one batch, at one instant"
+            f" ({result.wall:,.0f} records/s start-up included): a sustained rate needs"
+            " more --records"
+        )
+        raise CommandError(msg, Status.USAGE)
     _show(
         f"bench reconcile: {result.records:,} records; registry {result.residents:,} residents,"
         f" {result.certificates:,} certificate rows",
