@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.cli.config import local_settings
+from shared.cli.options import AsJson
 from shared.cli.tables import add_id_column
 from shared.db.connection import connected
 from shared.dlq import model
@@ -39,7 +40,6 @@ Since = Annotated[
     str | None, typer.Option(help="dead-lettered since: an ISO date or time, or an age: 2h, 7d")
 ]
 Reveal = Annotated[bool, typer.Option("--reveal", help="show names and personal IDs unmasked")]
-AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 
 def _filter(queue: str, **given: Any) -> Filter:  # noqa: ANN401 - typer's option values
