@@ -31,6 +31,17 @@ router = APIRouter(tags=["imports"])
 log = get_logger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "name",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "The file's name, for a body sent as is (a multipart part has its"
+            " own): kept with the import; its ending (.xlsx, .xlsm, .csv) says the format where"
+            " the Content-Type does not.",
+        }
+    ],
     "requestBody": {
         "required": True,
         "content": {
@@ -43,7 +54,7 @@ _DOC: dict[str, Any] = {
                 }
             },
         },
-    }
+    },
 }
 
 
@@ -60,10 +71,12 @@ async def _upload(request: Request, limit: int) -> tuple[bytes, str | None]:
         if upload is None or isinstance(upload, str):
             raise ApiError(400, "no_file", "the multipart body has no 'file' field")
         data = await upload.read(limit + 1)
-        name = upload.filename
+        name = _checked_name(upload.filename, ["body", "file", "filename"])
     else:
         data = await bodies.read_body(request, limit, idle=_idle(request))
-        name = request.query_params.get("name")
+        name = _checked_name(request.query_params.get("name"), ["query", "name"])
+        if _suffix(name) is None and _media_type(request) == "text/csv":
+            name = f"{name or 'form01'}.csv"  # a CSV body sent without a name ending in .csv
     if len(data) > limit:
         raise ApiError(413, "body_too_large", f"the file is over the {limit}-byte limit")
     if not data:
@@ -71,8 +84,39 @@ async def _upload(request: Request, limit: int) -> tuple[bytes, str | None]:
     return data, name
 
 
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+_SUFFIXES = frozenset({".xlsx", ".xlsm", ".csv"})
+_NAME_MAX = 255
+
+
+def _suffix(name: str | None) -> str | None:
+    """The name's ending when it is one the reader knows; never any other text of the name."""
+    if not name or "." not in name:
+        return None
+    suffix = "." + name.rsplit(".", 1)[1].lower()
+    return suffix if suffix in _SUFFIXES else None
+
+
+def _checked_name(name: str | None, loc: list[str]) -> str | None:
+    """The file's name as given, kept with the import; 422 for one no file system would take."""
+    if name is not None and (len(name) > _NAME_MAX or not name.isprintable()):
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"the file's name must be at most {_NAME_MAX} printable characters",
+            errors=[{"loc": loc, "msg": "a file name, without control characters"}],
+        )
+    return name
+
+
 def _parse(data: bytes, name: str | None, limits: Limits) -> Parsed:
-    suffix = Path(name or "form").suffix or ".xlsx"
+    # A file that is not a zip is read as a CSV only when its name ends in .csv (a body sent as
+    # text/csv is named so): otherwise it is refused as a damaged workbook. Only that ending of
+    # the client's name goes into the path, never the rest of its text.
+    suffix = _suffix(name) or ".xlsx"
     with tempfile.TemporaryDirectory(prefix="landsync-import-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
@@ -225,7 +269,7 @@ async def get_import(import_id: uuid.UUID, d: DepsDep, key: KeyDep) -> Response:
 def _annotate(found: store.StoredImport, decisions: dict[str, dict[str, Any]]) -> bytes:
     from shared.form01.template import TEMPLATES  # noqa: PLC0415
 
-    suffix = Path(found.file_name or "form.xlsx").suffix or ".xlsx"
+    suffix = _suffix(found.file_name) or ".xlsx"
     with tempfile.TemporaryDirectory(prefix="landsync-annotate-") as tmp:
         path = Path(tmp) / f"source{suffix}"
         path.write_bytes(found.source)

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 
 from shared.form01.decided import STATUS
+from shared.form01.export import write_csv
+from shared.form01.template import TEMPLATES
 from shared.settings import Settings
 from tests.conftest import KeyFactory
 from tests.form01_files import cells_of, edited, form_file
@@ -91,3 +93,42 @@ async def test_a_wrong_structure_or_a_bad_file_is_refused_whole(
     assert shifted.json()["error"]["column"] == "M"
     assert pdf.status_code == 422
     assert pdf.json()["error"]["code"] == "bad_file"
+
+
+async def test_a_csv_body_and_a_named_workbook_are_imported_as_the_docs_say(
+    intake: httpx.AsyncClient, new_key: KeyFactory, tmp_path: Path
+) -> None:
+    key = await new_key("submitter", ["07339"])
+    csv_path = tmp_path / "f.csv"
+    write_csv(csv_path, TEMPLATES["PL3-49"], [make_record("07339"), make_record("07339")])
+    workbook = form_file(tmp_path / "f.xlsx", [make_record("07339")])
+    url = "/v1/imports/form01"
+
+    # As a CSV export is sent: the body as it is, its Content-Type saying what it is.
+    as_csv = await intake.post(
+        url, content=csv_path.read_bytes(), headers=bearer(key) | {"Content-Type": "text/csv"}
+    )
+    # docs/form01.md: "?name=FILE keeps its name".
+    named = await intake.post(
+        url,
+        params={"name": "Mẫu 01 xã Tân Yên.xlsx"},
+        content=workbook.read_bytes(),
+        headers=bearer(key) | {"Content-Type": XLSX},
+    )
+    # A name no file system takes is refused with a reason, not a 500; so is a misspelt one.
+    control = await intake.post(
+        url, params={"name": "f\x00.csv"}, content=csv_path.read_bytes(), headers=bearer(key)
+    )
+    misspelt = await intake.post(
+        url, params={"nam": "f.csv"}, content=csv_path.read_bytes(), headers=bearer(key)
+    )
+
+    assert as_csv.status_code == 202, as_csv.text
+    assert (as_csv.json()["rows"], as_csv.json()["records"]) == (2, 2)
+    assert [r["status"] for r in as_csv.json()["results"]] == ["received", "received"]
+    assert named.status_code == 202, named.text
+    shown = await intake.get(f"/v1/imports/{named.json()['import_id']}", headers=bearer(key))
+    assert shown.json()["file_name"] == "Mẫu 01 xã Tân Yên.xlsx"
+    for refused, where in ((control, ["query", "name"]), (misspelt, ["query", "nam"])):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["errors"][0]["loc"] == where
