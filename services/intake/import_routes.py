@@ -164,9 +164,10 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
         return JsonResponse(refused.body(), refused.status)
     received = (await _receive(d, key, parsed)).body()
     _forbidden_only(received)
-    result = outcomes(parsed, received["results"], received["errors"])
+    # Row by row over the whole file (1.3 s for 100,000 rows): on a thread, as the parse is, so
+    # the event loop goes on answering other requests (a health check waited 0.74 s inline).
+    rows, errors = await asyncio.to_thread(_summary, parsed, received)
     import_id = uuid.uuid4()
-    record_ids = record_ids_by_row(parsed, received["results"])
     await store.insert(
         d.pool,
         store.StoredImport(
@@ -179,8 +180,8 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
             row_count=parsed.rows,
             record_count=len(parsed.groups),
             source=data,
-            rows=stored_rows(result, record_ids),
-            errors=[e.as_json() for e in result.errors],
+            rows=rows,
+            errors=errors,
         ),
         key.key_id,
     )
@@ -191,7 +192,7 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
         rows=parsed.rows,
         records=len(parsed.groups),
         received=len(received["results"]),
-        refused_rows=len(result.errors),
+        refused_rows=len(errors),
         seconds=round(time.perf_counter() - started, 3),
     )
     body = {
@@ -200,9 +201,18 @@ async def post_import(request: Request, d: DepsDep, key: KeyDep) -> Response:
         "rows": parsed.rows,
         "records": len(parsed.groups),
         "results": received["results"],
-        "errors": [e.as_json() for e in result.errors],
+        "errors": errors,
     }
     return JsonResponse(body, 202)
+
+
+def _summary(
+    parsed: Parsed, received: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each row's outcome as the ``imports`` table keeps it, and the rows refused, as JSON."""
+    result = outcomes(parsed, received["results"], received["errors"])
+    record_ids = record_ids_by_row(parsed, received["results"])
+    return stored_rows(result, record_ids), [e.as_json() for e in result.errors]
 
 
 def _forbidden_only(received: dict[str, Any]) -> None:
