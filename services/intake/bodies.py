@@ -16,14 +16,19 @@ from services.intake.validation import Line
 Parsed = tuple[list[Line], BatchAnswer]
 
 
+def media_type(content_type: str | None) -> str:
+    """A Content-Type header's media type, without its parameters; empty when there is none."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def require_content_type(request: Request, *accepted: str) -> None:
     """Refuse a body that does not declare one of the accepted media types."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in accepted:
+    declared = media_type(request.headers.get("content-type"))
+    if declared not in accepted:
         raise ApiError(
             400,
             "unsupported_media_type",
-            f"Content-Type must be {' or '.join(accepted)}, not {media_type or 'missing'}",
+            f"Content-Type must be {' or '.join(accepted)}, not {declared or 'missing'}",
         )
 
 

@@ -9,6 +9,7 @@ import httpx
 
 from shared.form01.decided import STATUS
 from shared.form01.export import write_csv
+from shared.form01.outcome import RECEIVED
 from shared.form01.template import TEMPLATES
 from shared.settings import Settings
 from tests.conftest import KeyFactory
@@ -126,6 +127,15 @@ async def test_a_csv_body_and_a_named_workbook_are_imported_as_the_docs_say(
     assert as_csv.status_code == 202, as_csv.text
     assert (as_csv.json()["rows"], as_csv.json()["records"]) == (2, 2)
     assert [r["status"] for r in as_csv.json()["results"]] == ["received", "received"]
+    annotated = await intake.get(
+        f"/v1/imports/{as_csv.json()['import_id']}/annotated.xlsx", headers=bearer(key)
+    )
+    assert annotated.status_code == 200, annotated.text
+    (tmp_path / "csv-annotated.xlsx").write_bytes(annotated.content)
+    # A body sent without a name is annotated too: its rows, each with its status.
+    rows = cells_of(tmp_path / "csv-annotated.xlsx")
+    assert [row[0] for row in rows[2:4]] == ["07339", "07339"]
+    assert {row[49] for row in rows[2:4]} <= {RECEIVED, *STATUS.values()}
     assert named.status_code == 202, named.text
     shown = await intake.get(f"/v1/imports/{named.json()['import_id']}", headers=bearer(key))
     assert shown.json()["file_name"] == "Mẫu 01 xã Tân Yên.xlsx"
