@@ -298,12 +298,14 @@ def bench_import(
     table.add_column("rows/s", justify="right")
     table.add_column("÷ calamine grid read", justify="right")
     table.add_column("÷ streamed read", justify="right")
+    table.add_column("CPU s", justify="right")
     table.add_column("peak RSS MB", justify="right")
 
     def line(what: str, key: str, grid: float | None, stream: float) -> None:
         shown = "" if grid is None else f"{grid:.2f}"
         rate, peak = result["rows_per_s"][key], result["peak_rss_mb"][key]
-        table.add_row(what, f"{rate:,}", shown, f"{stream:.2f}", f"{peak:,.0f}")
+        cpu = result["cpu_seconds"][key]
+        table.add_row(what, f"{rate:,}", shown, f"{stream:.2f}", f"{cpu:.2f}", f"{peak:,.0f}")
 
     for name, what in _BENCH_LINES.items():
         line(what, name, result["ratio_to_calamine_grid"][name],

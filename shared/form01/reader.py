@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from shared.form01.limits import Limits
@@ -23,8 +23,9 @@ def read_form(path: Path, limits: Limits | None = None) -> Parsed:
     limits = limits or Limits()
     with _collector_paused():
         sheet = open_sheet(path, limits)
-        form = check(sheet, limits)
-        parsed = parse_rows(form.template, form.rows)
+        with closing(sheet.rows):  # a refused sheet's reader (a process, maybe) stops too
+            form = check(sheet, limits)
+            parsed = parse_rows(form.template, form.rows)
     parsed.header_row, parsed.sheet_name = form.header_row, sheet.name
     return parsed
 

@@ -7,7 +7,7 @@ import collections
 import csv
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ from shared.form01.errors import bad_file
 from shared.form01.inflate import DAMAGED, part_chunks
 from shared.form01.limits import Limits
 from shared.form01.sniff import sniff
+from shared.form01.stream_process import rows_from_child
 from shared.normalize import fold_name
 
 #: Sheets the reader never takes for data: the template's own instructions.
@@ -43,7 +44,7 @@ class Sheet:
 
     name: str
     height: int
-    rows: Iterator[list[Value]]
+    rows: Generator[list[Value], None, None]  # closed by the reader when it stops early
     merged: list[Range] = field(default_factory=list)
     other_data: tuple[str, str] | None = None  # (sheet, cell) of data on another sheet
     path: Path | None = None  # the workbook, for the formula check; None for CSV
@@ -84,7 +85,7 @@ def _xlsx_sheet(path: Path, limits: Limits) -> Sheet:
     return Sheet(
         name=name,
         height=scan.rows,
-        rows=_streamed(workbook, name),
+        rows=_streamed(workbook, name, path if scan.rows >= limits.child_stream_rows else None),
         merged=scan.merged.get(name, []),
         other_data=other,
         path=path,
@@ -127,11 +128,17 @@ def _check_width(width: int) -> None:
         )
 
 
-def _streamed(workbook: CalamineWorkbook, name: str) -> Iterator[list[Value]]:
+def _streamed(
+    workbook: CalamineWorkbook, name: str, by_child: Path | None
+) -> Generator[list[Value], None, None]:
     # Row by row from the zip: memory stays flat whatever the sheet's height. Rows come from
-    # row 1 and column A, padded to the sheet's width, so their index is the sheet's own.
+    # row 1 and column A, padded to the sheet's width, so their index is the sheet's own. A
+    # large sheet's stream runs in a process of its own (``by_child``: the workbook's path).
     with _calamine_errors():
-        yield from workbook.stream_sheet_by_name(name)
+        if by_child is None:
+            yield from workbook.stream_sheet_by_name(name)
+        else:
+            yield from rows_from_child(by_child, name)
 
 
 def _cell(row: int, col: int) -> str:
@@ -269,7 +276,7 @@ def _csv_sheet(path: Path) -> Sheet:
     except csv.Error:
         dialect = csv.excel
 
-    def rows() -> Iterator[list[Value]]:
+    def rows() -> Generator[list[Value], None, None]:
         with handle:
             yield from csv.reader(handle, dialect)
 

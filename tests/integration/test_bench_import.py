@@ -21,6 +21,8 @@ def test_bench_import_reports_both_workbooks_against_their_own_streamed_read(
     shared = {"shared_strings_calamine_stream", "shared_strings_import"}
     assert set(result["rows_per_s"]) == measures | shared
     assert all(rate > 0 for rate in result["rows_per_s"].values())
+    assert set(result["cpu_seconds"]) == measures | shared
+    assert all(cpu > 0 for cpu in result["cpu_seconds"].values())
     assert result["ratio_to_calamine_stream"]["calamine_stream"] == 1.0
     assert 0 < result["shared_strings_ratio_to_its_stream"] < 2
     # Written once each: the inline-string workbook and the one with a shared-string table.

@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from openpyxl.styles import Font
 
 from shared.form01.decided import STATUS
 from shared.form01.export import write_csv
+from shared.form01.limits import Limits
 from shared.form01.outcome import RECEIVED
+from shared.form01.sources import open_sheet
 from shared.form01.template import TEMPLATES
 from shared.settings import Settings
 from tests.conftest import KeyFactory
@@ -142,3 +145,27 @@ async def test_a_csv_body_and_a_named_workbook_are_imported_as_the_docs_say(
     for refused, where in ((control, ["query", "name"]), (misspelt, ["query", "nam"])):
         assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["errors"][0]["loc"] == where
+
+
+async def test_a_tall_sheet_streamed_by_a_child_of_intake_is_imported_as_a_short_one(
+    intake: httpx.AsyncClient, new_key: KeyFactory, tmp_path: Path
+) -> None:
+    key = await new_key("submitter", ["07339"])
+    path = form_file(tmp_path / "tall.xlsx", [make_record("07339"), make_record("07339")])
+    with edited(path) as sheet:
+        sheet.cell(10_001, 1).font = Font(bold=True)  # a formatted, empty cell far down
+    sheet_read = open_sheet(path, Limits())
+    sheet_read.rows.close()
+    # As tall as a sheet whose rows intake streams in a process of its own, beside its own.
+    assert sheet_read.height >= Limits().child_stream_rows
+
+    answer = await intake.post(
+        "/v1/imports/form01",
+        content=path.read_bytes(),
+        headers=bearer(key) | {"Content-Type": XLSX},
+    )
+
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert (body["rows"], body["records"], body["errors"]) == (2, 2, [])
+    assert [r["status"] for r in body["results"]] == ["received", "received"]
