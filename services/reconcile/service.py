@@ -156,10 +156,7 @@ def _sort(batch: Sequence[Message], states: dict[UUID, LedgerState]) -> _Sorted:
         if state is None:
             metrics.SKIPPED.labels("unknown").inc()
             log.warning("record not in the ledger", record_id=str(m.value.record_id))
-        elif state.outcome == DecisionState.RECEIVED or (
-            state.outcome == DecisionState.DEAD_LETTERED
-            and state.replay_count < m.origin.replay_count
-        ):
+        elif state.to_decide(m.origin.replay_count):
             sorted_.to_decide.append(m)
         elif not state.published:
             metrics.SKIPPED.labels("resent").inc()
