@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from services.reconcile.repository import Stored
-from shared.kafka.dead_letters import Origin, dead_letter
+from shared.kafka.dead_letters import REPLAY_COUNT, Origin, dead_letter
 from shared.kafka.producer import Outgoing
 from shared.reasons import OWNER, Reason, route
 from shared.records import SubmittedRecord
@@ -16,8 +16,8 @@ from shared.topics import Topic, Topics
 
 def _headers(record: SubmittedRecord, origin: Origin) -> dict[str, str]:
     headers = {"record.id": str(record.record_id), "commune.code": record.commune_code}
-    if "dlq.replay.count" in origin.headers:
-        headers["dlq.replay.count"] = origin.headers["dlq.replay.count"]
+    if REPLAY_COUNT in origin.headers:
+        headers[REPLAY_COUNT] = origin.headers[REPLAY_COUNT]
     return headers
 
 

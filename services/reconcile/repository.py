@@ -66,6 +66,12 @@ class LedgerState:
     replay_count: int
     published: bool
 
+    def to_decide(self, replay_count: int) -> bool:
+        """Whether a delivery with ``replay_count`` is decided (again): the rule of ``_STORE``."""
+        return self.outcome == DecisionState.RECEIVED or (
+            self.outcome == DecisionState.DEAD_LETTERED and self.replay_count < replay_count
+        )
+
 
 # One statement per kind of fact, as a UNION of index lookups: with ORs the planner falls back to
 # a sequential scan of the whole registry (measured: every batch read all residents).

@@ -30,7 +30,6 @@ from services.reconcile.outputs import output
 from services.reconcile.repository import FactQuery, LedgerState, Stored, as_rows
 from shared.cases import Case, Corrected, Decided, Moves, advance
 from shared.kafka.consumer import Incoming
-from shared.kafka.dead_letters import REPLAY_COUNT
 from shared.kafka.producer import Outgoing, Publisher
 from shared.logging import debug_record, get_logger
 from shared.normalize import fold_name, serial_key
@@ -82,11 +81,6 @@ class Ledger(Protocol):
         self, group_id: str, partitions: Iterable[tuple[str, int]]
     ) -> AbstractAsyncContextManager[LedgerSession]:
         """A session that holds the group's lock on each (topic, partition) until it ends."""
-
-
-def _replay_count(message: Message) -> int:
-    text = message.origin.headers.get(REPLAY_COUNT, "0")
-    return int(text) if text.isdigit() else 0
 
 
 def _wants(batch: Sequence[Message]) -> FactQuery:
@@ -145,7 +139,7 @@ def _stored(message: Message, decision: Decision) -> Stored:
         as_rows(decision.reasons),
         as_rows(decision.warnings),
         decision.version,
-        _replay_count(message),
+        message.origin.replay_count,
     )
 
 
@@ -162,9 +156,7 @@ def _sort(batch: Sequence[Message], states: dict[UUID, LedgerState]) -> _Sorted:
         if state is None:
             metrics.SKIPPED.labels("unknown").inc()
             log.warning("record not in the ledger", record_id=str(m.value.record_id))
-        elif state.outcome == DecisionState.RECEIVED or (
-            state.outcome == DecisionState.DEAD_LETTERED and state.replay_count < _replay_count(m)
-        ):
+        elif state.to_decide(m.origin.replay_count):
             sorted_.to_decide.append(m)
         elif not state.published:
             metrics.SKIPPED.labels("resent").inc()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from shared.kafka.dead_letters import REPLAY_COUNT, Origin
+from shared.kafka.dead_letters import Origin
 from shared.reasons import PoisonReason, Reason
 from shared.topics import DLQ_QUEUES, Topics
 
@@ -73,12 +73,6 @@ class DeadLetter(Origin):
         """Every reason code: ``dlq.reasons`` when reconcile listed several, else the reason."""
         listed = self.headers.get("dlq.reasons", "")
         return tuple(c for c in listed.split(",") if c) or (self.reason,)
-
-    @property
-    def replay_count(self) -> int:
-        """How many times this record was replayed before it was dead-lettered (again)."""
-        text = self.headers.get(REPLAY_COUNT, "0")
-        return int(text) if text.isdigit() else 0
 
     @property
     def dead_lettered_at(self) -> datetime:

@@ -37,6 +37,12 @@ class Origin:
             headers={k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
         )
 
+    @property
+    def replay_count(self) -> int:
+        """How many times the record was replayed: its ``dlq.replay.count`` header, else 0."""
+        text = self.headers.get(REPLAY_COUNT, "0")
+        return int(text) if text.isdigit() else 0
+
 
 def dead_letter(
     origin: Origin,

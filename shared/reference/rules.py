@@ -24,6 +24,8 @@ SERIAL_NOISE_ASCII = "".join(c for c in WHITESPACE if c.isascii()) + ".-_/"
 _ASCII_WS = "E'" + "".join(f"\\u{ord(c):04x}" for c in WHITESPACE if c.isascii()) + "'"
 #: True for a value of ASCII characters only (one byte per character in UTF-8).
 _ASCII = "octet_length({0}) = char_length({0})"
+#: A certificate's holders: 12-digit personal IDs separated by ``;``.
+_HOLDER_IDS = "'^[0-9]{12}(;[0-9]{12})*$'"
 
 
 def _iso_date(col: str) -> str:
@@ -70,7 +72,7 @@ CHECKS: dict[Kind, tuple[tuple[str, str], ...]] = {
         ("commune_code not 5 digits", "commune_code !~ '^[0-9]{5}$'"),
         (
             "holder_ids not 12-digit IDs separated by ;",
-            "holder_ids <> '' AND holder_ids !~ '^[0-9]{12}(;[0-9]{12})*$'",
+            f"holder_ids <> '' AND holder_ids !~ {_HOLDER_IDS}",
         ),
         ("status not valid, revoked or replaced", "status NOT IN ('valid', 'revoked', 'replaced')"),
         _optional_date("issued_on"),
@@ -110,7 +112,7 @@ def _holders(col: str) -> str:
     )
     return (
         f"CASE octet_length({col}) WHEN 0 THEN true WHEN 12 THEN {one} {branches}"
-        f" ELSE {col} ~ '^[0-9]{{12}}(;[0-9]{{12}})*$' END"
+        f" ELSE {col} ~ {_HOLDER_IDS} END"
     )
 
 

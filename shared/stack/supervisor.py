@@ -39,10 +39,11 @@ STATE_FILE = "supervisor.json"
 class RestartPolicy:
     """Backoff between restarts, doubling; a crash loop is too many restarts in a window."""
 
-    max_restarts: int = 5
-    window_seconds: float = 600.0
-    backoff_initial_seconds: float = 1.0
-    backoff_max_seconds: float = 30.0
+    # No defaults: the settings' supervisor_* hold them, once (``policy_of``).
+    max_restarts: int
+    window_seconds: float
+    backoff_initial_seconds: float
+    backoff_max_seconds: float
 
     def delay(self, restarts: list[float], now: float) -> float | None:
         """Seconds to wait before the next restart, or None: give up (a crash loop).

@@ -127,10 +127,7 @@ class FakeLedger:
     ) -> set[UUID]:
         decided = set()
         for d in decisions:
-            now = self.records[d.record_id]
-            if now.outcome == DecisionState.RECEIVED or (
-                now.outcome == DecisionState.DEAD_LETTERED and now.replay_count < d.replay_count
-            ):
+            if self.records[d.record_id].to_decide(d.replay_count):
                 self.records[d.record_id] = LedgerState(
                     d.outcome, d.reasons, d.warnings, d.version, d.replay_count, published=False
                 )
