@@ -25,7 +25,7 @@ from shared.stack.kafka import node_name
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator, delta
-from tests.support import eventually, fresh_owner, make_record, register, submit
+from tests.support import eventually, fresh_owner, make_record, register, started, submit
 
 # The session's stack runs three nodes when this module is selected alone (tests/conftest.py).
 pytestmark = pytest.mark.kafka_brokers(3)
@@ -118,13 +118,9 @@ async def _group_offsets(settings: Settings) -> list[str]:
         committed = await admin.list_consumer_group_offsets(SYNC_GROUP)
     partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
     # Assigned, not subscribed: it joins no group, it only asks where each partition ends.
-    reader = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap)
-    await reader.start()
-    try:
+    async with started(AIOKafkaConsumer(bootstrap_servers=settings.bootstrap)) as reader:
         reader.assign(partitions)
         ends = await reader.end_offsets(partitions)
-    finally:
-        await reader.stop()
     lines = []
     for tp in sorted(partitions):
         done = committed[tp].offset if tp in committed else None

@@ -20,6 +20,7 @@ from shared.kafka.producer import Outgoing, Producer
 from shared.kafka.security import client_options
 from shared.settings import PROJECT_ROOT, Settings, isolated
 from shared.stack import Stack, StackError
+from tests.support import started
 
 
 @pytest.fixture(scope="module")
@@ -60,23 +61,16 @@ async def test_a_client_with_the_credential_publishes_and_reads(
     _, settings = sasl_kafka
     topic = settings.topics.all()
     name = next(iter(topic))
-    producer = Producer(settings, client_id="sasl-test")
-    await producer.start()
-    try:
+    async with started(Producer(settings, client_id="sasl-test")) as producer:
         await producer.publish_all([Outgoing(name, b"hello", b"k")])
-    finally:
-        await producer.stop()
     consumer = AIOKafkaConsumer(
         name,
         bootstrap_servers=settings.bootstrap,
         auto_offset_reset="earliest",
         **client_options(settings),
     )
-    await consumer.start()
-    try:
+    async with started(consumer):
         message = await asyncio.wait_for(consumer.getone(), 30)
-    finally:
-        await consumer.stop()
 
     assert message.value == b"hello"
 
