@@ -7,7 +7,6 @@ import contextlib
 import itertools
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +14,10 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from services.sync.app import GROUP_ID as SYNC_GROUP
+from shared.kafka.admin import admin_client
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.kafka import node_name
@@ -56,20 +55,9 @@ class Load:
             await asyncio.sleep(0.05)  # a steady trickle, so every second has decisions
 
 
-@contextlib.asynccontextmanager
-async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
-    """An admin client of the session's cluster, closed after use."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
-        yield admin
-    finally:
-        await admin.close()
-
-
 async def _leader_of_records(settings: Settings) -> int:
     """The node leading partition 0 of land.records.submitted."""
-    async with _admin(settings) as admin:
+    async with admin_client(settings.bootstrap) as admin:
         [topic] = await admin.describe_topics([settings.topics.name(Topic.SUBMITTED)])
     return int(next(p["leader"] for p in topic["partitions"] if p["partition"] == 0))
 
@@ -113,7 +101,7 @@ async def _where_they_wait(db: asyncpg.Pool[Any], settings: Settings, ids: set[s
 async def _group_offsets(settings: Settings) -> list[str]:
     """Where sync's group committed on each partition of its topic, and where each ends."""
     topic = settings.topics.name(Topic.ACCEPTED)
-    async with _admin(settings) as admin:
+    async with admin_client(settings.bootstrap) as admin:
         [described] = await admin.describe_topics([topic])
         committed = await admin.list_consumer_group_offsets(SYNC_GROUP)
     partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 from rich.console import Console
 
 from shared.bench.intake import make_payload, raw_ceiling
+from shared.kafka.admin import admin_client
 from shared.kafka.producer import Outgoing, Producer
 from shared.kafka.security import client_options
 from shared.settings import PROJECT_ROOT, Settings, isolated
@@ -45,14 +45,11 @@ def sasl_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack
 
 
 async def _list_topics(settings: Settings, **options: object) -> list[str]:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap, request_timeout_ms=3000, **options
-    )
-    try:
-        await asyncio.wait_for(admin.start(), 15)
-        return list(await asyncio.wait_for(admin.list_topics(), 15))
-    finally:
-        await admin.close()
+    async with (
+        asyncio.timeout(30),
+        admin_client(settings.bootstrap, request_timeout_ms=3000, **options) as admin,
+    ):
+        return list(await admin.list_topics())
 
 
 async def test_a_client_with_the_credential_publishes_and_reads(
