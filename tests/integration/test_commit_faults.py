@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from shared.settings import Settings
-from shared.stack.services import child_env
+from shared.stack.services import child_env, wait_ready
 from tests.integration.pg_proxy import CommitCutter, Moment
-from tests.support import COMMUNE, bearer, eventually, make_record, start_service
+from tests.support import COMMUNE, bearer, make_record, start_service
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +38,12 @@ async def proxied_intake(
         "LANDSYNC_INTAKE_PORT": str(port),
         "LANDSYNC_STATE_DIR": str(state),
     }
-    child = start_service("intake", env, state / "intake.log")
+    log = state / "intake.log"
+    child = start_service("intake", env, log)
     try:
+        # On a thread: the proxy that intake's readiness check goes through runs on this loop.
+        await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/readyz", child.pid, log)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            await eventually(ready, timeout=60)
             yield client
     finally:
         child.terminate()
