@@ -136,16 +136,13 @@ async def _from_beginning(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaC
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
-    await consumer.start()
-    try:
+    async with started(consumer):
         deadline = time.monotonic() + 15
         while not consumer.assignment():
             if time.monotonic() > deadline:
                 raise AssertionError(f"no partitions of {topic} were assigned")
             await asyncio.sleep(0.1)
         yield consumer
-    finally:
-        await consumer.stop()
 
 
 class _Client(Protocol):

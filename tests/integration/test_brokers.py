@@ -7,7 +7,6 @@ import contextlib
 import itertools
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,17 +14,17 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from services.sync.app import GROUP_ID as SYNC_GROUP
+from shared.kafka.admin import admin_client
 from shared.settings import Settings
 from shared.stack import Stack
 from shared.stack.kafka import node_name
 from shared.topics import Topic
 from tests.conftest import KeyFactory
 from tests.integration.plots import Simulator, delta
-from tests.support import eventually, fresh_owner, make_record, register, submit
+from tests.support import eventually, fresh_owner, make_record, register, started, submit
 
 # The session's stack runs three nodes when this module is selected alone (tests/conftest.py).
 pytestmark = pytest.mark.kafka_brokers(3)
@@ -56,20 +55,9 @@ class Load:
             await asyncio.sleep(0.05)  # a steady trickle, so every second has decisions
 
 
-@contextlib.asynccontextmanager
-async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
-    """An admin client of the session's cluster, closed after use."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
-        yield admin
-    finally:
-        await admin.close()
-
-
 async def _leader_of_records(settings: Settings) -> int:
     """The node leading partition 0 of land.records.submitted."""
-    async with _admin(settings) as admin:
+    async with admin_client(settings.bootstrap) as admin:
         [topic] = await admin.describe_topics([settings.topics.name(Topic.SUBMITTED)])
     return int(next(p["leader"] for p in topic["partitions"] if p["partition"] == 0))
 
@@ -113,18 +101,14 @@ async def _where_they_wait(db: asyncpg.Pool[Any], settings: Settings, ids: set[s
 async def _group_offsets(settings: Settings) -> list[str]:
     """Where sync's group committed on each partition of its topic, and where each ends."""
     topic = settings.topics.name(Topic.ACCEPTED)
-    async with _admin(settings) as admin:
+    async with admin_client(settings.bootstrap) as admin:
         [described] = await admin.describe_topics([topic])
         committed = await admin.list_consumer_group_offsets(SYNC_GROUP)
     partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
     # Assigned, not subscribed: it joins no group, it only asks where each partition ends.
-    reader = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap)
-    await reader.start()
-    try:
+    async with started(AIOKafkaConsumer(bootstrap_servers=settings.bootstrap)) as reader:
         reader.assign(partitions)
         ends = await reader.end_offsets(partitions)
-    finally:
-        await reader.stop()
     lines = []
     for tp in sorted(partitions):
         done = committed[tp].offset if tp in committed else None

@@ -15,7 +15,7 @@ import httpx
 
 from shared.settings import Settings
 from tests.conftest import KeyFactory
-from tests.support import bearer, eventually, landsync, registered_record, submit
+from tests.support import bearer, eventually, landsync, parcel_key_of, registered_record, submit
 
 _COMMUNE = "08201"
 
@@ -37,7 +37,7 @@ async def _three_cleaned_cases(
         return bool(n == len(records))
 
     await eventually(synced, timeout=90)
-    return [f"{commune}:{r['parcel']['map_sheet']}:{r['parcel']['parcel_no']}" for r in records]
+    return [parcel_key_of(r) for r in records]
 
 
 def _utc(text: str) -> datetime:

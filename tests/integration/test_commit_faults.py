@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from shared.settings import Settings
-from shared.stack.services import child_env
+from shared.stack.services import child_env, wait_ready
 from tests.integration.pg_proxy import CommitCutter, Moment
-from tests.support import COMMUNE, bearer, eventually, make_record, start_service
+from tests.support import COMMUNE, bearer, make_record, start_service
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +38,12 @@ async def proxied_intake(
         "LANDSYNC_INTAKE_PORT": str(port),
         "LANDSYNC_STATE_DIR": str(state),
     }
-    child = start_service("intake", env, state / "intake.log")
+    log = state / "intake.log"
+    child = start_service("intake", env, log)
     try:
+        # On a thread: the proxy that intake's readiness check goes through runs on this loop.
+        await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/readyz", child.pid, log)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/readyz")).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            await eventually(ready, timeout=60)
             yield client
     finally:
         child.terminate()
@@ -69,6 +64,16 @@ async def _post(
     client: httpx.AsyncClient, records: list[dict[str, Any]], key: str
 ) -> httpx.Response:
     return await client.post("/v1/records", json=records, headers=bearer(key))
+
+
+async def _taken(
+    client: httpx.AsyncClient, records: list[dict[str, Any]], key: str
+) -> list[dict[str, Any]]:
+    """Post the records, which intake must answer with a 202; the answer's results."""
+    answer = await _post(client, records, key)
+    assert answer.status_code == 202, answer.text
+    results: list[dict[str, Any]] = answer.json()["results"]
+    return results
 
 
 async def _post_cut_at(
@@ -95,7 +100,7 @@ async def test_a_commit_acknowledged_is_a_202_whatever_happens_to_the_connection
     db: asyncpg.Pool[Any], proxied_intake: httpx.AsyncClient, cutter: CommitCutter, key: str
 ) -> None:
     earlier = make_record(COMMUNE)
-    assert (await _post(proxied_intake, [earlier], key)).status_code == 202
+    await _taken(proxied_intake, [earlier], key)
     fresh = make_record(COMMUNE)
 
     # With a resubmitted record in the batch, intake has to look the earlier one up too.
@@ -108,7 +113,7 @@ async def test_a_commit_acknowledged_is_a_202_whatever_happens_to_the_connection
         answer.json()["results"][0]["record_id"]
     )
     # and the connection's loss costs nothing after: the next batch is taken as usual
-    assert (await _post(proxied_intake, [make_record(COMMUNE)], key)).status_code == 202
+    await _taken(proxied_intake, [make_record(COMMUNE)], key)
 
 
 async def test_a_commit_never_acknowledged_is_a_503_and_the_retry_finds_the_records(
@@ -122,9 +127,7 @@ async def test_a_commit_never_acknowledged_is_a_503_and_the_retry_finds_the_reco
     assert answer.json()["error"]["code"] == "unavailable"
     stored = await _stored(db, record["submission_id"])
     assert stored is not None, "the server committed it: it is in the ledger"
-    again = await _post(proxied_intake, [record], key)
-    assert again.status_code == 202
-    assert again.json()["results"] == [
+    assert await _taken(proxied_intake, [record], key) == [
         {"index": 0, "record_id": str(stored), "status": "duplicate_submission"}
     ]
 
@@ -139,6 +142,4 @@ async def test_a_batch_cut_before_its_commit_is_a_503_and_nothing_is_stored(
     _assert_told_to_retry(answer)
     await asyncio.sleep(0.5)  # the server rolls the transaction back when the socket closes
     assert await _stored(db, record["submission_id"]) is None
-    again = await _post(proxied_intake, [record], key)
-    assert again.status_code == 202
-    assert [r["status"] for r in again.json()["results"]] == ["received"]
+    assert [r["status"] for r in await _taken(proxied_intake, [record], key)] == ["received"]

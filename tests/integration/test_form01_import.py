@@ -10,7 +10,7 @@ import asyncpg
 from shared.settings import Settings
 from shared.stack import Stack
 from tests.form01_files import cells_of, edited, form_file
-from tests.support import landsync, make_record, mortgage, registered_record
+from tests.support import landsync, make_record, mortgage, parcel_key_of, registered_record
 
 
 async def _statuses(db: asyncpg.Pool[Any], prefix: str) -> dict[str, str]:
@@ -43,10 +43,7 @@ async def test_a_workbook_imports_its_good_records_and_annotates_the_bad_row(
         (r["commune_code"], r["parcel_key"])
         for r in await db.fetch("SELECT commune_code, parcel_key FROM records")
     }
-    sheet_parcels = {
-        (r["commune_code"], f"07339:{r['parcel']['map_sheet']}:{r['parcel']['parcel_no']}")
-        for r in records
-    }
+    sheet_parcels = {(r["commune_code"], parcel_key_of(r)) for r in records}
     assert len(stored & sheet_parcels) == 2
 
     again = landsync(settings, "import", str(path), "--annotated", str(out))
@@ -88,8 +85,7 @@ async def test_commune_option_refuses_the_rows_of_another_commune_and_imports_th
     assert "not commune 07339" in str(rows[1][50])
     stored = {r["commune_code"] for r in await db.fetch(
         "SELECT commune_code FROM records WHERE parcel_key = ANY($1::text[])",
-        [f"{r['commune_code']}:{r['parcel']['map_sheet']}:{r['parcel']['parcel_no']}"
-         for r in (mine, other)],
+        [parcel_key_of(r) for r in (mine, other)],
     )}  # fmt: skip
     assert stored == {"07339"}
 

@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 from rich.console import Console
 
 from shared.bench.intake import make_payload, raw_ceiling
+from shared.kafka.admin import admin_client
 from shared.kafka.producer import Outgoing, Producer
 from shared.kafka.security import client_options
 from shared.settings import PROJECT_ROOT, Settings, isolated
 from shared.stack import Stack, StackError
+from tests.support import started
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +45,11 @@ def sasl_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack
 
 
 async def _list_topics(settings: Settings, **options: object) -> list[str]:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap, request_timeout_ms=3000, **options
-    )
-    try:
-        await asyncio.wait_for(admin.start(), 15)
-        return list(await asyncio.wait_for(admin.list_topics(), 15))
-    finally:
-        await admin.close()
+    async with (
+        asyncio.timeout(30),
+        admin_client(settings.bootstrap, request_timeout_ms=3000, **options) as admin,
+    ):
+        return list(await admin.list_topics())
 
 
 async def test_a_client_with_the_credential_publishes_and_reads(
@@ -60,23 +58,16 @@ async def test_a_client_with_the_credential_publishes_and_reads(
     _, settings = sasl_kafka
     topic = settings.topics.all()
     name = next(iter(topic))
-    producer = Producer(settings, client_id="sasl-test")
-    await producer.start()
-    try:
+    async with started(Producer(settings, client_id="sasl-test")) as producer:
         await producer.publish_all([Outgoing(name, b"hello", b"k")])
-    finally:
-        await producer.stop()
     consumer = AIOKafkaConsumer(
         name,
         bootstrap_servers=settings.bootstrap,
         auto_offset_reset="earliest",
         **client_options(settings),
     )
-    await consumer.start()
-    try:
+    async with started(consumer):
         message = await asyncio.wait_for(consumer.getone(), 30)
-    finally:
-        await consumer.stop()
 
     assert message.value == b"hello"
 

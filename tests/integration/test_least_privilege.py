@@ -76,17 +76,16 @@ async def test_a_table_a_later_migration_creates_is_usable_by_the_application_ro
     stack: Stack, settings: Settings
 ) -> None:
     table = f"later_{uuid.uuid4().hex[:8]}"
-    owner = await asyncpg.connect(settings.migration_dsn)
-    try:
+    async with connected(settings.migration_dsn) as owner:
         await owner.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, v text)")
-        async with connected(settings.dsn) as app:
-            await app.execute(f"INSERT INTO {table} (v) VALUES ('x')")
-            await app.execute(f"UPDATE {table} SET v = 'y'")
-            assert await app.fetchval(f"SELECT v FROM {table}") == "y"
-            await app.execute(f"DELETE FROM {table}")
-    finally:
-        await owner.execute(f"DROP TABLE {table}")
-        await owner.close()
+        try:
+            async with connected(settings.dsn) as app:
+                await app.execute(f"INSERT INTO {table} (v) VALUES ('x')")
+                await app.execute(f"UPDATE {table} SET v = 'y'")
+                assert await app.fetchval(f"SELECT v FROM {table}") == "y"
+                await app.execute(f"DELETE FROM {table}")
+        finally:
+            await owner.execute(f"DROP TABLE {table}")
 
 
 async def test_every_table_belongs_to_the_migration_role(stack: Stack, settings: Settings) -> None:

@@ -70,6 +70,16 @@ def _mismatches(truth: list[dict[str, Any]], ledger: dict[str, asyncpg.Record]) 
     return wrong
 
 
+async def _decided_as_truth(
+    intake: httpx.AsyncClient, db: asyncpg.Pool[Any], new_key: KeyFactory, commune: Path, part: str
+) -> tuple[list[dict[str, Any]], dict[str, asyncpg.Record]]:
+    """Submit ``records<part>.jsonl`` of the commune; its truth and ledger, once they agree."""
+    truth = read_jsonl(commune / f"truth{part}.jsonl")
+    ledger = await _submit_and_wait(intake, db, new_key, commune / f"records{part}.jsonl")
+    assert _mismatches(truth, ledger) == []
+    return truth, ledger
+
+
 def _queue_is_owner(row: asyncpg.Record) -> bool | None:
     """True for the owner-unresolved queue, False for mortgaged, None for neither."""
     codes = {x["code"] for x in row["reasons"]}
@@ -90,11 +100,8 @@ async def test_every_decision_of_a_generated_commune_equals_its_truth_file(
     settings: Settings,
     new_key: KeyFactory,
 ) -> None:
-    truth = read_jsonl(commune / "truth.jsonl")
+    truth, ledger = await _decided_as_truth(intake, db, new_key, commune, "")
 
-    ledger = await _submit_and_wait(intake, db, new_key, commune / "records.jsonl")
-
-    assert _mismatches(truth, ledger) == []
     outcomes = {t["outcome"] for t in truth}
     assert {"accepted", "rejected", "dead_lettered", "duplicate"} <= outcomes, "a varied commune"
     by_id = {r["record_id"]: r for r in ledger.values()}
@@ -125,11 +132,9 @@ async def test_the_second_phase_accepts_updates_under_replacement_certificates(
     landsync_ok(
         settings, "registry", "load", "certificates", str(commune / "certificates.phase2.csv")
     )
-    truth = read_jsonl(commune / "truth.phase2.jsonl")
 
-    ledger = await _submit_and_wait(intake, db, new_key, commune / "records.phase2.jsonl")
+    truth, _ = await _decided_as_truth(intake, db, new_key, commune, ".phase2")
 
-    assert _mismatches(truth, ledger) == []
     assert any("supersedes_previous" in t["warnings"] for t in truth)
 
 
@@ -141,10 +146,9 @@ async def test_the_communes_corrections_clean_their_cases_as_the_truth_says(
     new_key: KeyFactory,
     tmp_path: Path,
 ) -> None:
-    truth = read_jsonl(commune / "truth.corrections.jsonl")
     records = read_jsonl(commune / "records.corrections.jsonl")
 
-    ledger = await _submit_and_wait(intake, db, new_key, commune / "records.corrections.jsonl")
+    truth, _ = await _decided_as_truth(intake, db, new_key, commune, ".corrections")
     both = tmp_path / "truth.both.jsonl"
     both.write_bytes(
         (commune / "truth.jsonl").read_bytes() + (commune / "truth.corrections.jsonl").read_bytes()
@@ -152,7 +156,6 @@ async def test_the_communes_corrections_clean_their_cases_as_the_truth_says(
     scored = landsync(settings, "evaluate", "--truth", str(both), "--json")
 
     assert truth, "the generator wrote corrections"
-    assert _mismatches(truth, ledger) == []
     assert any(r.get("corrects") for r in records), "a fixed parcel number names what it fixes"
     assert scored.returncode == 0, scored.stderr
     cases = orjson.loads(scored.stdout)["cases"]

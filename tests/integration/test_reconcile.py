@@ -33,6 +33,7 @@ from tests.support import (
     record_id_of,
     register,
     registered_record,
+    started,
     submit,
 )
 
@@ -122,17 +123,15 @@ async def _rewind(settings: Settings, to: dict[TopicPartition, int]) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap, group_id=GROUP_ID, enable_auto_commit=False
         )
-        await consumer.start()
         try:
-            consumer.assign(list(to))
-            await consumer.commit(dict(to))
+            async with started(consumer):
+                consumer.assign(list(to))
+                await consumer.commit(dict(to))
         except (
             CommitFailedError, IllegalGenerationError, RebalanceInProgressError,
             UnknownMemberIdError,
         ):  # fmt: skip
             return False
-        finally:
-            await consumer.stop()
         return True
 
     await eventually(committed, timeout=90, interval=1.0)

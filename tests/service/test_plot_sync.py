@@ -37,6 +37,12 @@ def _pending(message: Incoming[AcceptedPlot]) -> Pending:
     return Pending(plot.record_id, plot.parcel_key, plot.version, plot.commune_code, message.origin)
 
 
+def _refused_plot() -> tuple[Incoming[AcceptedPlot], FakeNationalDb]:
+    """A plot, and a national database that refuses it for good (an HTTP 422)."""
+    bad = _plot()
+    return bad, FakeNationalDb({bad.value.parcel_key: Refused("HTTP 422: refused", 1)})
+
+
 def _sync(
     national_db: FakeNationalDb, ledger: FakeSyncLedger, publisher: FakePublisher
 ) -> tuple[PlotSync, PlotSender]:
@@ -76,8 +82,7 @@ async def test_a_parcels_versions_go_in_one_request_in_order() -> None:
 
 
 async def test_a_refused_plot_is_dead_lettered_before_the_ledger_says_failed() -> None:
-    bad = _plot()
-    national_db = FakeNationalDb({bad.value.parcel_key: Refused("HTTP 422: refused", 1)})
+    bad, national_db = _refused_plot()
     ledger = FakeSyncLedger()
     publisher = FakePublisher(events=ledger.events)
     _, sender = _sync(national_db, ledger, publisher)
@@ -91,8 +96,7 @@ async def test_a_refused_plot_is_dead_lettered_before_the_ledger_says_failed() -
 
 
 async def test_when_the_dead_letter_cannot_be_published_the_plot_is_not_marked_failed() -> None:
-    bad = _plot()
-    national_db = FakeNationalDb({bad.value.parcel_key: Refused("HTTP 422: refused", 1)})
+    bad, national_db = _refused_plot()
     ledger = FakeSyncLedger()
     sync, _ = _sync(national_db, ledger, FakePublisher(fail_next=1))
     with contextlib.suppress(ConnectionError):

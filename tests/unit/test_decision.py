@@ -38,6 +38,11 @@ def _facts(*residents: Resident, certificates: tuple[CertificateRow, ...] | None
     return Facts.index(residents, rows)
 
 
+def _parcel(*uses: dict[str, Any], area_m2: float = 96.1, **more: Any) -> dict[str, Any]:
+    """Parcel 345 of map sheet 12, the certificate's, with these land uses."""
+    return {"map_sheet": 12, "parcel_no": 345, "area_m2": area_m2, "land_uses": list(uses), **more}
+
+
 def _record(owner: dict[str, Any] | None = None, **changes: Any) -> Form01Record:
     record: dict[str, Any] = {
         "submission_id": "s-1",
@@ -55,12 +60,7 @@ def _record(owner: dict[str, Any] | None = None, **changes: Any) -> Form01Record
             }
             | (owner or {})
         ],
-        "parcel": {
-            "map_sheet": 12,
-            "parcel_no": 345,
-            "area_m2": 96.1,
-            "land_uses": [{"code": "ONT", "area_m2": 96.1, "term": "Lâu dài"}],
-        },
+        "parcel": _parcel({"code": "ONT", "area_m2": 96.1, "term": "Lâu dài"}),
         "collection_status": "supplied",
         "scan_file": "CK031112.pdf",
     }
@@ -99,20 +99,7 @@ def test_missing_mandatory_fields_are_named_in_the_detail() -> None:
 
 @pytest.mark.parametrize(
     "parcel",
-    [
-        {
-            "map_sheet": 12,
-            "parcel_no": 345,
-            "area_m2": 96.1,
-            "land_uses": [{"code": "XYZ", "area_m2": 96.1}],
-        },
-        {
-            "map_sheet": 12,
-            "parcel_no": 345,
-            "area_m2": 96.1,
-            "land_uses": [{"code": "ONT", "area_m2": 80.0}],
-        },
-    ],
+    [_parcel({"code": "XYZ", "area_m2": 96.1}), _parcel({"code": "ONT", "area_m2": 80.0})],
     ids=["unknown code", "areas do not add up"],
 )
 def test_bad_land_uses_are_rejected(parcel: dict[str, Any]) -> None:
@@ -120,8 +107,7 @@ def test_bad_land_uses_are_rejected(parcel: dict[str, Any]) -> None:
 
 
 def test_legacy_land_use_codes_and_rounding_within_a_tenth_are_fine() -> None:
-    uses = [{"code": "LUA", "area_m2": 50.0}, {"code": "ONT", "area_m2": 46.05}]
-    parcel = {"map_sheet": 12, "parcel_no": 345, "area_m2": 96.1, "land_uses": uses}
+    parcel = _parcel({"code": "LUA", "area_m2": 50.0}, {"code": "ONT", "area_m2": 46.05})
 
     assert decide(_record(parcel=parcel), _facts(), None).outcome == "accepted"
 
@@ -157,15 +143,12 @@ def test_a_certificate_of_another_parcel_is_rejected() -> None:
 
 def test_the_parcel_as_printed_before_the_merger_is_what_the_certificate_must_match() -> None:
     facts = _facts(certificates=(_certificate(commune_code="07340", map_sheet=3, parcel_no=77),))
-    parcel = {
-        "map_sheet": 12,
-        "parcel_no": 345,
-        "certificate_map_sheet": 3,
-        "certificate_parcel_no": 77,
-        "old_commune_code": "07340",
-        "area_m2": 96.1,
-        "land_uses": [{"code": "ONT", "area_m2": 96.1}],
-    }
+    parcel = _parcel(
+        {"code": "ONT", "area_m2": 96.1},
+        certificate_map_sheet=3,
+        certificate_parcel_no=77,
+        old_commune_code="07340",
+    )
 
     assert decide(_record(parcel=parcel), facts, None).outcome == "accepted"
 
@@ -325,8 +308,7 @@ def test_an_identical_resubmission_is_a_duplicate_with_nothing_else() -> None:
 
 
 def test_different_content_for_an_accepted_parcel_is_a_conflict() -> None:
-    changed = _record(parcel={"map_sheet": 12, "parcel_no": 345, "area_m2": 120.0,
-                              "land_uses": [{"code": "ONT", "area_m2": 120.0}]})  # fmt: skip
+    changed = _record(parcel=_parcel({"code": "ONT", "area_m2": 120.0}, area_m2=120.0))
 
     decision = decide(changed, _facts(), _accepted(_record()))
 
