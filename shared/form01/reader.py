@@ -23,7 +23,7 @@ def read_form(path: Path, limits: Limits | None = None) -> Parsed:
     limits = limits or Limits()
     with _collector_paused():
         sheet = open_sheet(path, limits)
-        with closing(sheet.rows):  # a refused sheet's reader (a process, maybe) stops too
+        with closing(sheet):  # a refused sheet's reader (a process, maybe) stops too
             form = check(sheet, limits)
             parsed = parse_rows(form.template, form.rows)
     parsed.header_row, parsed.sheet_name = form.header_row, sheet.name

@@ -8,7 +8,7 @@ import csv
 import re
 import zipfile
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from shared.form01.errors import bad_file
 from shared.form01.inflate import DAMAGED, part_chunks
 from shared.form01.limits import Limits
 from shared.form01.sniff import sniff
-from shared.form01.stream_process import rows_from_child
+from shared.form01.stream_process import ChildStream
 from shared.normalize import fold_name
 
 #: Sheets the reader never takes for data: the template's own instructions.
@@ -49,6 +49,13 @@ class Sheet:
     other_data: tuple[str, str] | None = None  # (sheet, cell) of data on another sheet
     path: Path | None = None  # the workbook, for the formula check; None for CSV
     has_formulas: bool = False
+    child: ChildStream | None = None  # the process streaming ``rows``, when one does
+
+    def close(self) -> None:
+        """Stop reading: the rows' file or stream, and the child process streaming them."""
+        self.rows.close()
+        if self.child is not None:
+            self.child.close()
 
 
 def open_sheet(path: Path, limits: Limits) -> Sheet:
@@ -66,6 +73,31 @@ def _xlsx_sheet(path: Path, limits: Limits) -> Sheet:
         raise bad_file(
             f"the sheet has {scan.rows:,} rows: the limit is {limits.max_rows:,}", status=413
         )
+    with ExitStack() as on_refusal:
+        # A large sheet is streamed by a child process, started now (only once the scan has
+        # checked every part's size): it opens the workbook while this process does too.
+        child = ChildStream(path) if scan.rows >= limits.child_stream_rows else None
+        if child is not None:
+            on_refusal.callback(child.close)
+        workbook, name, other = _form_sheet(path)
+        on_refusal.pop_all()
+    return Sheet(
+        name=name,
+        height=scan.rows,
+        rows=_streamed(workbook, name, child),
+        merged=scan.merged.get(name, []),
+        other_data=other,
+        path=path,
+        has_formulas=scan.formulas,
+        child=child,
+    )
+
+
+def _form_sheet(path: Path) -> tuple[CalamineWorkbook, str, tuple[str, str] | None]:
+    """The workbook, its form's sheet, and (sheet, cell) of data on another sheet, if any.
+
+    The form's sheet is the first with data, the instructions' sheet aside.
+    """
     with _calamine_errors():
         workbook = CalamineWorkbook.from_path(str(path))
         found: list[tuple[str, tuple[int, int]]] = []
@@ -80,17 +112,8 @@ def _xlsx_sheet(path: Path, limits: Limits) -> Sheet:
                 break
     if not found:
         raise bad_file("the sheet is empty: no rows to import")
-    name = found[0][0]
     other = (found[1][0], _cell(*found[1][1])) if len(found) > 1 else None
-    return Sheet(
-        name=name,
-        height=scan.rows,
-        rows=_streamed(workbook, name, path if scan.rows >= limits.child_stream_rows else None),
-        merged=scan.merged.get(name, []),
-        other_data=other,
-        path=path,
-        has_formulas=scan.formulas,
-    )
+    return workbook, found[0][0], other
 
 
 @contextmanager
@@ -129,16 +152,16 @@ def _check_width(width: int) -> None:
 
 
 def _streamed(
-    workbook: CalamineWorkbook, name: str, by_child: Path | None
+    workbook: CalamineWorkbook, name: str, child: ChildStream | None
 ) -> Generator[list[Value], None, None]:
     # Row by row from the zip: memory stays flat whatever the sheet's height. Rows come from
-    # row 1 and column A, padded to the sheet's width, so their index is the sheet's own. A
-    # large sheet's stream runs in a process of its own (``by_child``: the workbook's path).
+    # row 1 and column A, padded to the sheet's width, so their index is the sheet's own.
     with _calamine_errors():
-        if by_child is None:
+        if child is None:
             yield from workbook.stream_sheet_by_name(name)
         else:
-            yield from rows_from_child(by_child, name)
+            del workbook  # the child streams: this process's copy of its strings is let go
+            yield from child.rows(name)
 
 
 def _cell(row: int, col: int) -> str:

@@ -104,3 +104,17 @@ def test_a_refused_structure_stops_the_child_streaming_the_sheet(tmp_path: Path)
     # answered (its traceback, alive here, holds the reader's frames), not left on a full pipe.
     assert refused.traceback
     assert not _children()
+
+
+def test_data_on_a_second_sheet_refused_before_any_row_stops_the_child(tmp_path: Path) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record()])
+    with edited(path) as sheet:
+        assert sheet.parent is not None
+        sheet.parent.create_sheet("Sheet2")["B7"] = "more rows here"
+
+    with pytest.raises(FormRefused, match="data on sheet 'Sheet2'") as refused:
+        read_form(path, BY_CHILD)
+
+    # Started with the workbook's opening, before any row was asked of it.
+    assert refused.traceback
+    assert not _children()
