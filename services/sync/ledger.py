@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from services.sync.settle import Pending, Retry, Settlement
+from services.sync.settle import Pending, Retry, Settlement, Triage
 from shared.db.pool import Conn
 from shared.kafka.dead_letters import Origin
 from shared.states import SyncState
@@ -61,6 +61,8 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::bytea[],
 ON CONFLICT (record_id) DO UPDATE SET
     failures = EXCLUDED.failures, last_error = EXCLUDED.last_error,
     next_attempt_at = EXCLUDED.next_attempt_at
+-- A copy counting fewer failures (a redelivery) neither resets the count nor the schedule.
+WHERE sync_retries.failures <= EXCLUDED.failures
 """
 
 
@@ -153,23 +155,29 @@ class PgSyncLedger:
         # A getter: the consumer's runtime opens the pool only once the event loop runs.
         self._pool = pool
 
-    async def triage(
-        self, record_ids: list[UUID], parcel_keys: list[str]
-    ) -> tuple[set[UUID], set[str]]:
-        """Records already synced (a redelivery) and parcels waiting in the retry table, at once.
+    async def triage(self, record_ids: list[UUID], parcel_keys: list[str]) -> Triage:
+        """Records already synced or dead-lettered, and the batch's parcels in the retry table.
 
         A parcel with a plot in the retry table has its later versions queued behind that plot.
         """
         rows = await self._pool().fetch(
-            "SELECT record_id, NULL AS parcel_key FROM records"  # noqa: S608 - constants only
-            f" WHERE record_id = ANY($1) AND sync_state = '{SyncState.SYNCED}'"
-            " UNION ALL SELECT DISTINCT NULL::uuid, parcel_key FROM sync_retries"
+            "SELECT record_id, sync_state, NULL AS parcel_key FROM records"  # noqa: S608
+            f" WHERE record_id = ANY($1) AND sync_state IN ('{SyncState.SYNCED}',"
+            f" '{SyncState.FAILED}')"
+            " UNION ALL SELECT record_id, NULL, parcel_key FROM sync_retries"
             " WHERE parcel_key = ANY($2)",
             record_ids,
             parcel_keys,
         )
-        synced = {r["record_id"] for r in rows if r["record_id"] is not None}
-        return synced, {r["parcel_key"] for r in rows if r["parcel_key"] is not None}
+        by_state: dict[str | None, set[UUID]] = {SyncState.SYNCED: set(), SyncState.FAILED: set()}
+        for row in rows:
+            by_state.setdefault(row["sync_state"], set()).add(row["record_id"])
+        return Triage(
+            synced=by_state[SyncState.SYNCED],
+            failed=by_state[SyncState.FAILED],
+            waiting=by_state.get(None, set()),
+            waiting_parcels={r["parcel_key"] for r in rows if r["parcel_key"] is not None},
+        )
 
     async def store(self, outcome: Settlement) -> None:
         """Write a settlement: synced, failed, parked and forgotten plots, in one transaction."""

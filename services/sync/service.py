@@ -20,7 +20,7 @@ from uuid import UUID
 from services.sync import metrics
 from services.sync.client import PlotItem
 from services.sync.policy import SendResult, backoff_delay, chunks
-from services.sync.settle import Pending, Retry, Settlement, settle
+from services.sync.settle import Pending, Retry, Settlement, Triage, settle
 from shared.kafka.consumer import GivenUp, Incoming
 from shared.kafka.dead_letters import dead_letter
 from shared.kafka.producer import Publisher
@@ -43,10 +43,8 @@ class NationalDb(Protocol):
 class SyncLedger(Protocol):
     """The port to the ledger's sync columns and the retry table: ``ledger.PgSyncLedger``."""
 
-    async def triage(
-        self, record_ids: list[UUID], parcel_keys: list[str]
-    ) -> tuple[set[UUID], set[str]]:
-        """Records already synced, and parcels with a plot waiting in the retry table."""
+    async def triage(self, record_ids: list[UUID], parcel_keys: list[str]) -> Triage:
+        """What the ledger knows of a batch's records and parcels already."""
 
     async def store(self, outcome: Settlement) -> None:
         """Write a settlement atomically: synced, failed, parked and forgotten plots."""
@@ -175,10 +173,11 @@ class PlotSync:
     async def process(self, batch: Sequence[Incoming[AcceptedPlot]]) -> None:
         """Sync one batch; returns once every plot is synced, dead-lettered or parked."""
         pending = [_pending(m) for m in batch]
-        done, parked = await self._ledger.triage(
+        known = await self._ledger.triage(
             [p.record_id for p in pending], list({p.parcel_key for p in pending})
         )
-        todo = [p for p in pending if p.record_id not in done]
+        todo = [p for p in pending if not known.settled(p)]
+        parked = known.waiting_parcels
         with BatchSpans("sync.send", [m.origin.headers for m in batch]) as spans, spans.current():
             await self._sender.queue([p for p in todo if p.parcel_key in parked])
             await self._sender.sync(

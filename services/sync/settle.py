@@ -91,3 +91,24 @@ def out_of_attempts(
     else:
         delay = backoff(failures, outcome.retry_after)
         out.retry.append(Retry(pending, outcome.error, outcome.attempts, failures, delay))
+
+
+@dataclass(frozen=True)
+class Triage:
+    """What the ledger knows of a batch already.
+
+    A redelivery (after a rebalance, or a crash before the commit) must not send a plot again,
+    nor dead-letter it a second time, nor reset its count of failures in the retry table.
+    """
+
+    synced: set[UUID]
+    failed: set[UUID]  # dead-lettered plots
+    waiting: set[UUID]  # plots in the retry table, worked there
+    waiting_parcels: set[str]  # parcels with a plot in the retry table: later ones queue
+
+    def settled(self, pending: Pending) -> bool:
+        """Whether the plot needs nothing more; a replayed dead letter is sent again."""
+        record_id = pending.record_id
+        if record_id in self.synced or record_id in self.waiting:
+            return True
+        return record_id in self.failed and pending.origin.replay_count == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import asyncpg
@@ -235,3 +236,44 @@ async def test_a_plot_the_national_database_keeps_failing_is_exhausted_alone_and
     assert headers["record.id"] == failing.record_id
     assert int(headers["dlq.attempts"]) >= 12
     assert letter.value == failing.value
+
+
+async def test_a_dead_lettered_plot_delivered_again_is_not_dead_lettered_twice(
+    db: asyncpg.Pool[Any], settings: Settings, sim: Simulator
+) -> None:
+    [refused, waiting] = new_plots(2)
+    await sim.faults(reject_parcels=[refused.parcel_key], fail_parcels=[waiting.parcel_key])
+    try:
+        await accept(db, settings, [refused, waiting])
+        await _all_settled(db, [refused], timeout=60)
+
+        async def parked() -> bool:
+            row = (await ledger(db, [waiting]))[waiting.record_id]
+            return bool(row["sync_state"] == "pending" and row["sync_attempts"] > 0)
+
+        await eventually(parked, timeout=60)
+        failures_before = await _failures(db, waiting)
+        # Both again, as after a rebalance before their offsets were committed.
+        await publish(settings, [refused, waiting])
+        [marker] = await accept(db, settings, new_plots(1))  # behind them on the topic
+        await _all_settled(db, [marker], timeout=60)
+        failures = await _failures(db, waiting)
+    finally:
+        await sim.faults(reject_parcels=[], fail_parcels=[])
+
+    dead = await read_topic(
+        settings.bootstrap,
+        settings.topics.name(Topic.DLQ_SYNC_FAILED),
+        until=lambda ms: any(m.key.decode() == refused.parcel_key for m in ms),
+    )
+    assert len([m for m in dead if m.key.decode() == refused.parcel_key]) == 1
+    assert failures >= failures_before > 0, "a copy delivered again should not reset its count"
+
+
+async def _failures(db: asyncpg.Pool[Any], plot: Plot) -> int:
+    """The plot's failures so far in the retry table."""
+    found = await db.fetchval(
+        "SELECT failures FROM sync_retries WHERE record_id = $1", uuid.UUID(plot.record_id)
+    )
+    assert isinstance(found, int), "the plot should be waiting in the retry table"
+    return found

@@ -15,7 +15,7 @@ from services.reconcile.repository import FactQuery, LedgerState, Stored
 from services.sync.client import PlotItem
 from services.sync.policy import SendResult, Synced
 from services.sync.settle import Pending as PendingPlot
-from services.sync.settle import Retry, Settlement
+from services.sync.settle import Retry, Settlement, Triage
 from shared.cases import Case, Corrected, Moves
 from shared.kafka.producer import Outgoing
 from shared.states import DecisionState
@@ -170,11 +170,14 @@ class FakeSyncLedger:
     retries: dict[UUID, Retry] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
 
-    async def triage(
-        self, record_ids: list[UUID], parcel_keys: list[str]
-    ) -> tuple[set[UUID], set[str]]:
-        waiting = {r.pending.parcel_key for r in self.retries.values()}
-        return {i for i in record_ids if i in self.synced}, set(parcel_keys) & waiting
+    async def triage(self, record_ids: list[UUID], parcel_keys: list[str]) -> Triage:
+        waiting = [r.pending for r in self.retries.values() if r.pending.parcel_key in parcel_keys]
+        return Triage(
+            synced={i for i in record_ids if i in self.synced},
+            failed={i for i in record_ids if i in self.failed},
+            waiting={p.record_id for p in waiting},
+            waiting_parcels={p.parcel_key for p in waiting},
+        )
 
     async def store(self, outcome: Settlement) -> None:
         for pending, synced in outcome.synced:
@@ -184,7 +187,10 @@ class FakeSyncLedger:
             [(d.pending.record_id, d.reason, d.detail, d.attempts) for d in outcome.dead]
         )
         for retry in outcome.retry:
-            self.retries[retry.pending.record_id] = retry
+            # As the table's upsert: a copy counting fewer failures changes nothing.
+            before = self.retries.get(retry.pending.record_id)
+            if before is None or before.failures <= retry.failures:
+                self.retries[retry.pending.record_id] = retry
         self.events.append("store")
 
     async def mark_failed(self, rows: Sequence[tuple[UUID, str, str, int]]) -> None:

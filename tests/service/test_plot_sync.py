@@ -121,6 +121,42 @@ async def test_an_unsent_plot_waits_in_the_retry_table_then_is_given_up_when_exh
     assert publisher.published[0].headers["dlq.reason"] == "sync_exhausted"
 
 
+async def test_a_redelivered_plot_already_waiting_or_dead_lettered_is_not_sent_again() -> None:
+    slow, bad = _plot(), _plot()
+    answers: dict[str, Unsent | Refused] = {
+        slow.value.parcel_key: Unsent("HTTP 503", 2, 2),
+        bad.value.parcel_key: Refused("HTTP 422: refused", 1),
+    }
+    national_db, ledger, publisher = FakeNationalDb(answers), FakeSyncLedger(), FakePublisher()
+    sync, _ = _sync(national_db, ledger, publisher)
+    await sync.process([slow, bad])
+    (waiting,) = ledger.retries.values()
+    assert (len(national_db.requests), len(publisher.published)) == (1, 1)
+
+    # The batch again, as after a rebalance before its offsets were committed.
+    await sync.process([slow, bad])
+
+    assert len(national_db.requests) == 1
+    assert len(publisher.published) == 1  # one dead letter, not a second
+    assert ledger.retries == {slow.value.record_id: waiting}  # its failures and time kept
+
+
+async def test_a_replayed_dead_letter_is_sent_again() -> None:
+    bad, national_db = _refused_plot()
+    ledger = FakeSyncLedger()
+    sync, _ = _sync(national_db, ledger, FakePublisher())
+    await sync.process([bad])
+    national_db.answers = {}  # the cause is fixed; an operator replays the letter
+    origin = bad.origin
+    replayed = Incoming(bad.value, Origin(origin.topic, 0, 1, 0, origin.key, origin.value,
+                                          {"dlq.replay.count": "1"}))  # fmt: skip
+
+    await sync.process([replayed])
+
+    assert len(national_db.requests) == 2
+    assert bad.value.record_id in ledger.synced
+
+
 async def test_a_later_version_queues_behind_its_parcels_plot_in_the_retry_table() -> None:
     record = make_record()
     first, second = _plot(record, 1), _plot(record, 2)
