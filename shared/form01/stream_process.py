@@ -21,6 +21,7 @@ import pickle
 import struct
 import subprocess
 import sys
+import weakref
 from collections.abc import Generator
 from pathlib import Path
 from typing import IO, Any
@@ -47,6 +48,9 @@ class ChildStream:
         self._child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self._child.stdout is not None  # stdout=PIPE
         _widen(self._child.stdout.fileno())
+        # Stopped when closed, or else when let go: killed then, not left to find its pipes
+        # closed whenever the collector gets to them.
+        self._stop = weakref.finalize(self, _stop, self._child)
 
     def rows(self, sheet: str) -> Generator[list[Any], None, None]:
         """The sheet's rows; the reader's own exceptions are raised here. Stops the child after.
@@ -67,10 +71,14 @@ class ChildStream:
 
     def close(self) -> None:
         """Stop the child (if it still runs) and let go of its pipes."""
-        if self._child.poll() is None:
-            self._child.kill()
-        with self._child:  # closes the pipes, waits for the child
-            pass
+        self._stop()
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.kill()
+    with child:  # closes the pipes, waits for the child
+        pass
 
 
 def _widen(pipe: int) -> None:
@@ -138,7 +146,10 @@ def main(argv: list[str]) -> int:
     try:
         try:
             workbook = CalamineWorkbook.from_path(path)
-            sheet = marshal.loads(sys.stdin.buffer.read())  # noqa: S302 - the importer's
+            told = sys.stdin.buffer.read()
+            if not told:  # the importer let go of it without naming a sheet
+                return 0
+            sheet = marshal.loads(told)  # noqa: S302 - the importer's
             stream = workbook.stream_sheet_by_name(sheet)
             batch: list[Any] = []
             for row in stream:

@@ -155,7 +155,7 @@ async def test_a_tall_sheet_streamed_by_a_child_of_intake_is_imported_as_a_short
     with edited(path) as sheet:
         sheet.cell(10_001, 1).font = Font(bold=True)  # a formatted, empty cell far down
     sheet_read = open_sheet(path, Limits())
-    sheet_read.rows.close()
+    sheet_read.close()
     # As tall as a sheet whose rows intake streams in a process of its own, beside its own.
     assert sheet_read.height >= Limits().child_stream_rows
 

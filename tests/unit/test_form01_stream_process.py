@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
 import zipfile
 from datetime import datetime
@@ -15,6 +16,7 @@ from shared.form01.errors import FormRefused
 from shared.form01.limits import Limits
 from shared.form01.reader import read_form
 from shared.form01.rows import Parsed
+from shared.form01.sources import open_sheet
 from tests.form01_files import edited, form_file
 from tests.support import make_record
 
@@ -123,4 +125,16 @@ def test_data_on_a_second_sheet_refused_before_any_row_stops_the_child(tmp_path:
 
     # Started with the workbook's opening, before any row was asked of it.
     assert refused.traceback
+    assert not _children()
+
+
+def test_a_sheet_let_go_unread_stops_its_child(tmp_path: Path) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record()])
+    sheet = open_sheet(path, BY_CHILD)
+    assert sheet.child is not None
+    assert _children()  # started with the opening, waiting to be told the sheet
+
+    del sheet  # never read nor closed, as a caller that forgets would leave it
+    gc.collect()
+
     assert not _children()
