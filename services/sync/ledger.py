@@ -169,14 +169,12 @@ class PgSyncLedger:
             record_ids,
             parcel_keys,
         )
-        by_state: dict[str | None, set[UUID]] = {SyncState.SYNCED: set(), SyncState.FAILED: set()}
-        for row in rows:
-            by_state.setdefault(row["sync_state"], set()).add(row["record_id"])
+        waiting = [r for r in rows if r["parcel_key"] is not None]  # the retry table's rows
         return Triage(
-            synced=by_state[SyncState.SYNCED],
-            failed=by_state[SyncState.FAILED],
-            waiting=by_state.get(None, set()),
-            waiting_parcels={r["parcel_key"] for r in rows if r["parcel_key"] is not None},
+            synced={r["record_id"] for r in rows if r["sync_state"] == SyncState.SYNCED},
+            failed={r["record_id"] for r in rows if r["sync_state"] == SyncState.FAILED},
+            waiting={r["record_id"] for r in waiting},
+            waiting_parcels={r["parcel_key"] for r in waiting},
         )
 
     async def store(self, outcome: Settlement) -> None:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 
-def _two_cores_from() -> int:
+def _child_stream_rows() -> int:
     """10,000 rows where a second core is there to stream them; never on a single core."""
     return 10_000 if len(os.sched_getaffinity(0)) > 1 else 2**62
 
@@ -23,4 +23,4 @@ class Limits:
     #: Not a cap: a sheet of at least this many rows is streamed by a process of its own
     #: (``stream_process``), beside the one converting them; a smaller one is read faster
     #: without starting a process (50 ms).
-    child_stream_rows: int = field(default_factory=_two_cores_from)
+    child_stream_rows: int = field(default_factory=_child_stream_rows)

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import re
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 
 from shared.form01 import stream_process
 from shared.form01.errors import FormRefused
 from shared.form01.limits import Limits
 from shared.form01.reader import read_form
 from shared.form01.rows import Parsed
-from shared.form01.sources import open_sheet
 from tests.form01_files import edited, form_file
 from tests.support import make_record
 
@@ -100,41 +100,31 @@ def test_ill_formed_xml_deep_in_the_sheet_is_the_same_refusal_by_a_child(tmp_pat
     assert not _children()
 
 
-def test_a_refused_structure_stops_the_child_streaming_the_sheet(tmp_path: Path) -> None:
-    path = form_file(tmp_path / "f.xlsx", [make_record() for _ in range(3_000)])
-    with edited(path) as sheet:
-        sheet["M2"] = "Ngày sinh"  # a renamed header: refused after the first rows are read
+def _renamed_header(sheet: Worksheet) -> None:
+    sheet["M2"] = "Ngày sinh"  # refused after the first rows are read
 
-    with pytest.raises(FormRefused, match="column M") as refused:
+
+def _data_on_a_second_sheet(sheet: Worksheet) -> None:
+    assert sheet.parent is not None
+    sheet.parent.create_sheet("Sheet2")["B7"] = "more rows here"  # refused before any row
+
+
+@pytest.mark.parametrize(
+    ("records", "edit", "refusal"),
+    [(3_000, _renamed_header, "column M"), (1, _data_on_a_second_sheet, "data on sheet 'Sheet2'")],
+    ids=["structure-after-rows", "second-sheet-before-rows"],
+)
+def test_a_refused_file_leaves_no_child_streaming_it(
+    tmp_path: Path, records: int, edit: Callable[[Worksheet], None], refusal: str
+) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record() for _ in range(records)])
+    with edited(path) as sheet:
+        edit(sheet)
+
+    with pytest.raises(FormRefused, match=refusal) as refused:
         read_form(path, BY_CHILD)
 
-    # The child had thousands of rows left to send: it is stopped by the time the refusal is
-    # answered (its traceback, alive here, holds the reader's frames), not left on a full pipe.
+    # The child (with thousands of rows left to send, or not yet told its sheet) is stopped by
+    # the time the refusal is answered: its traceback, alive here, holds the reader's frames.
     assert refused.traceback
-    assert not _children()
-
-
-def test_data_on_a_second_sheet_refused_before_any_row_stops_the_child(tmp_path: Path) -> None:
-    path = form_file(tmp_path / "f.xlsx", [make_record()])
-    with edited(path) as sheet:
-        assert sheet.parent is not None
-        sheet.parent.create_sheet("Sheet2")["B7"] = "more rows here"
-
-    with pytest.raises(FormRefused, match="data on sheet 'Sheet2'") as refused:
-        read_form(path, BY_CHILD)
-
-    # Started with the workbook's opening, before any row was asked of it.
-    assert refused.traceback
-    assert not _children()
-
-
-def test_a_sheet_let_go_unread_stops_its_child(tmp_path: Path) -> None:
-    path = form_file(tmp_path / "f.xlsx", [make_record()])
-    sheet = open_sheet(path, BY_CHILD)
-    assert sheet.child is not None
-    assert _children()  # started with the opening, waiting to be told the sheet
-
-    del sheet  # never read nor closed, as a caller that forgets would leave it
-    gc.collect()
-
     assert not _children()
