@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import collections
 import csv
+import itertools
 import re
 import zipfile
 from collections.abc import Generator, Iterator
@@ -20,8 +21,11 @@ from shared.form01.errors import bad_file
 from shared.form01.inflate import DAMAGED, part_chunks
 from shared.form01.limits import Limits
 from shared.form01.sniff import sniff
-from shared.form01.stream_process import ChildStream
+from shared.form01.stream_process import ChildLost, ChildStream
+from shared.logging import get_logger
 from shared.normalize import fold_name
+
+log = get_logger(__name__)
 
 #: Sheets the reader never takes for data: the template's own instructions.
 INSTRUCTION_SHEETS = frozenset({"huong dan", "instructions"})
@@ -76,7 +80,7 @@ def _xlsx_sheet(path: Path, limits: Limits) -> Sheet:
     with ExitStack() as on_refusal:
         # A large sheet is streamed by a child process, started now (only once the scan has
         # checked every part's size): it opens the workbook while this process does too.
-        child = ChildStream(path) if scan.rows >= limits.child_stream_rows else None
+        child = _child(path) if scan.rows >= limits.child_stream_rows else None
         if child is not None:
             on_refusal.callback(child.close)
         workbook, name, other = _form_sheet(path)
@@ -84,7 +88,7 @@ def _xlsx_sheet(path: Path, limits: Limits) -> Sheet:
     return Sheet(
         name=name,
         height=scan.rows,
-        rows=_streamed(workbook, name, child),
+        rows=_streamed(workbook, name, child, path),
         merged=scan.merged.get(name, []),
         other_data=other,
         path=path,
@@ -151,17 +155,33 @@ def _check_width(width: int) -> None:
         )
 
 
+def _child(path: Path) -> ChildStream | None:
+    """A child streaming the sheet; none (the sheet is read here) when it cannot be started."""
+    try:
+        return ChildStream(path)
+    except OSError as exc:  # out of processes, of memory, of file descriptors
+        log.warning("form01_child_stream_not_started", error=type(exc).__name__)
+        return None
+
+
 def _streamed(
-    workbook: CalamineWorkbook, name: str, child: ChildStream | None
+    workbook: CalamineWorkbook, name: str, child: ChildStream | None, path: Path
 ) -> Generator[list[Value], None, None]:
     # Row by row from the zip: memory stays flat whatever the sheet's height. Rows come from
     # row 1 and column A, padded to the sheet's width, so their index is the sheet's own.
     with _calamine_errors():
         if child is None:
             yield from workbook.stream_sheet_by_name(name)
-        else:
-            del workbook  # the child streams: this process's copy of its strings is let go
+            return
+        del workbook  # the child streams: this process's copy of its strings is let go
+        try:
             yield from child.rows(name)
+        except ChildLost as lost:
+            # The import goes on here, from the first row the child did not deliver: the
+            # stream gives the same rows in the same order each time it is read.
+            log.warning("form01_child_stream_lost", rows_delivered=lost.delivered)
+            again = CalamineWorkbook.from_path(str(path)).stream_sheet_by_name(name)
+            yield from itertools.islice(again, lost.delivered, None)
 
 
 def _cell(row: int, col: int) -> str:

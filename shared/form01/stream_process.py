@@ -35,6 +35,17 @@ _ROWS, _END, _FAILED = b"r", b"e", b"f"
 _MARSHALLED = frozenset({str, float, int, bool, type(None)})
 
 
+class ChildLost(Exception):  # noqa: N818 - what happened, not an error of the caller's
+    """The child stopped before the sheet's end (killed, out of memory, a crash).
+
+    ``delivered`` rows (whole frames) were yielded before it: the rest can be read again.
+    """
+
+    def __init__(self, delivered: int) -> None:
+        super().__init__(f"the process reading the sheet stopped after {delivered:,} rows")
+        self.delivered = delivered
+
+
 class ChildStream:
     """A child process that opens the workbook at once and streams the sheet it is then told.
 
@@ -51,7 +62,8 @@ class ChildStream:
     def rows(self, sheet: str) -> Generator[list[Any], None, None]:
         """The sheet's rows; the reader's own exceptions are raised here. Stops the child after.
 
-        Closing the generator early (a structure error) stops the child too.
+        Closing the generator early (a structure error) stops the child too. A child that
+        stops before the end raises :class:`ChildLost`, after every row of its whole frames.
         """
         child = self._child
         assert child.stdin is not None  # stdin=PIPE
@@ -84,24 +96,31 @@ def _widen(pipe: int) -> None:
 
 
 def _frames(stream: IO[bytes]) -> Generator[list[Any], None, None]:
+    delivered = 0
     while True:
-        head = stream.read(_HEAD.size)
-        if len(head) < _HEAD.size:
-            msg = "the process reading the sheet stopped before its end (see its stderr)"
-            raise RuntimeError(msg)
-        kind, size, extra = _HEAD.unpack(head)
+        kind, size, extra = _HEAD.unpack(_exactly(stream, _HEAD.size, delivered))
         # Only this module's child writes to the pipe: what is loaded is values it built.
         if kind == _ROWS:
-            rows = marshal.loads(stream.read(size))  # noqa: S302
+            rows = marshal.loads(_exactly(stream, size, delivered))  # noqa: S302
             if extra:
-                for row, col, value in pickle.loads(stream.read(extra)):  # noqa: S301
+                apart = pickle.loads(_exactly(stream, extra, delivered))  # noqa: S301
+                for row, col, value in apart:
                     rows[row][col] = value
             yield from rows
+            delivered += len(rows)
         elif kind == _END:
             return
         else:
-            name, message = marshal.loads(stream.read(size))  # noqa: S302
+            name, message = marshal.loads(_exactly(stream, size, delivered))  # noqa: S302
             raise (PasswordError if name == "password" else CalamineError)(message)
+
+
+def _exactly(stream: IO[bytes], size: int, delivered: int) -> bytes:
+    """``size`` bytes of the pipe; fewer mean the child has gone (its stderr says why)."""
+    data = stream.read(size)
+    if len(data) < size:
+        raise ChildLost(delivered)
+    return data
 
 
 def _send(out: IO[bytes], kind: bytes, frame: list[list[Any]] | tuple[str, str] | None) -> None:

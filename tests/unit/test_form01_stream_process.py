@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 import re
+import signal
+import sys
 import zipfile
 from collections.abc import Callable
 from datetime import datetime
@@ -11,12 +15,14 @@ from pathlib import Path
 
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
+from structlog.testing import capture_logs
 
 from shared.form01 import stream_process
 from shared.form01.errors import FormRefused
 from shared.form01.limits import Limits
 from shared.form01.reader import read_form
 from shared.form01.rows import Parsed
+from shared.form01.sources import Sheet, open_sheet
 from tests.form01_files import edited, form_file
 from tests.support import make_record
 
@@ -128,3 +134,49 @@ def test_a_refused_file_leaves_no_child_streaming_it(
     # the time the refusal is answered: its traceback, alive here, holds the reader's frames.
     assert refused.traceback
     assert not _children()
+
+
+def _rows(sheet: Sheet) -> list[list[object]]:
+    try:
+        return list(sheet.rows)
+    finally:
+        sheet.close()
+
+
+@pytest.mark.parametrize("read_first", [0, 700], ids=["before-any-row", "mid-sheet"])
+def test_a_child_killed_while_streaming_loses_no_row_and_repeats_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_first: int
+) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record() for _ in range(3_000)])
+    expected = _rows(open_sheet(path, IN_PROCESS))
+    # A pipe of one page: the child, blocked on its next frame, is far from the end when killed.
+    monkeypatch.setattr(stream_process, "_PIPE_BYTES", 4096)
+
+    sheet = open_sheet(path, BY_CHILD)
+    assert sheet.child is not None
+    with capture_logs() as logs:
+        got = list(itertools.islice(sheet.rows, read_first))
+        os.kill(sheet.child._child.pid, signal.SIGKILL)  # as the kernel kills a child out of memory
+        got += _rows(sheet)
+
+    assert got == expected
+    assert len(expected) > 3_000
+    lost = [e for e in logs if e["event"] == "form01_child_stream_lost"]
+    assert len(lost) == 1, logs
+    assert lost[0]["rows_delivered"] < len(expected) - 1000  # the child had far to go
+    assert not _children()
+
+
+def test_a_child_that_cannot_start_leaves_the_sheet_read_in_the_importing_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = form_file(tmp_path / "f.xlsx", [make_record() for _ in range(50)])
+    expected = _outcome(read_form(path, IN_PROCESS))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))  # Popen fails
+
+    with capture_logs() as logs:
+        outcome = _outcome(read_form(path, BY_CHILD))
+
+    assert outcome == expected
+    assert [e["event"] for e in logs] == ["form01_child_stream_not_started"]
+    assert logs[0]["error"] == "FileNotFoundError"
