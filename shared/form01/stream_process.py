@@ -98,28 +98,35 @@ def _widen(pipe: int) -> None:
 def _frames(stream: IO[bytes]) -> Generator[list[Any], None, None]:
     delivered = 0
     while True:
-        kind, size, extra = _HEAD.unpack(_exactly(stream, _HEAD.size, delivered))
-        # Only this module's child writes to the pipe: what is loaded is values it built.
+        try:
+            kind, payload = _frame(stream)
+        except EOFError:  # the child has gone (its stderr says why)
+            raise ChildLost(delivered) from None
         if kind == _ROWS:
-            rows = marshal.loads(_exactly(stream, size, delivered))  # noqa: S302
-            if extra:
-                apart = pickle.loads(_exactly(stream, extra, delivered))  # noqa: S301
-                for row, col, value in apart:
-                    rows[row][col] = value
-            yield from rows
-            delivered += len(rows)
+            yield from payload
+            delivered += len(payload)
         elif kind == _END:
             return
         else:
-            name, message = marshal.loads(_exactly(stream, size, delivered))  # noqa: S302
+            name, message = payload
             raise (PasswordError if name == "password" else CalamineError)(message)
 
 
-def _exactly(stream: IO[bytes], size: int, delivered: int) -> bytes:
-    """``size`` bytes of the pipe; fewer mean the child has gone (its stderr says why)."""
+def _frame(stream: IO[bytes]) -> tuple[bytes, Any]:
+    """One frame's kind and what it carries; raises EOFError when the pipe ends before it."""
+    kind, size, extra = _HEAD.unpack(_exactly(stream, _HEAD.size))
+    # Only this module's child writes to the pipe: what is loaded is values it built.
+    payload = marshal.loads(_exactly(stream, size))  # noqa: S302
+    if extra:
+        for row, col, value in pickle.loads(_exactly(stream, extra)):  # noqa: S301
+            payload[row][col] = value
+    return kind, payload
+
+
+def _exactly(stream: IO[bytes], size: int) -> bytes:
     data = stream.read(size)
     if len(data) < size:
-        raise ChildLost(delivered)
+        raise EOFError
     return data
 
 
